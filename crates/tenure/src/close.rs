@@ -1,0 +1,369 @@
+//! Release that consumes the resource and says whether it worked.
+//!
+//! [`Close`] is the manual protocol (Python's explicit `close()`): it takes the resource by
+//! value, so closing twice does not compile. [`Closing`] is the scoped protocol (Python's
+//! `with`): it holds a resource, derefs to it, and closes it when dropped, reporting a failed
+//! close through `tracing` because `Drop` cannot return it. A `Closing` can still be closed
+//! explicitly to get the error back.
+//!
+//! ```
+//! use tenure::{Close, Closing};
+//! use std::io::Write;
+//!
+//! // Manual: the error comes back.
+//! let mut w = std::io::BufWriter::new(Vec::new());
+//! w.write_all(b"hello")?;
+//! w.close()?;
+//!
+//! // Scoped: closed at the end of the block, on every path.
+//! {
+//!     let mut w = Closing::new(std::io::BufWriter::new(Vec::new()));
+//!     w.write_all(b"hello")?;
+//! } // flushed here; a failure would be logged as a `tracing` warning
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+use std::borrow::Cow;
+use std::convert::Infallible;
+use std::error::Error as StdError;
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+
+/// A resource whose release can fail, released by consuming it.
+///
+/// Implement it for anything that needs more than `Drop` to be released properly: flushing
+/// a writer, committing a file, returning a connection with a goodbye message. Because
+/// `close` takes `self`, a resource cannot be closed twice.
+///
+/// ```
+/// use tenure::Close;
+///
+/// struct Conn { open: bool }
+///
+/// impl Close for Conn {
+///     type Error = std::io::Error;
+///     fn close(mut self) -> Result<(), Self::Error> {
+///         self.open = false; // send goodbye, flush, ...
+///         Ok(())
+///     }
+/// }
+///
+/// Conn { open: true }.close()?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub trait Close {
+    /// What a failed release returns.
+    type Error: StdError + Send + Sync + 'static;
+
+    /// Releases the resource, returning what went wrong.
+    fn close(self) -> Result<(), Self::Error>;
+}
+
+/// Flushes the buffer, then drops the inner writer.
+///
+/// ```
+/// use tenure::Close;
+/// use std::io::Write;
+/// let mut w = std::io::BufWriter::new(Vec::new());
+/// w.write_all(b"x")?;
+/// w.close()?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+impl<W: std::io::Write> Close for std::io::BufWriter<W> {
+    type Error = std::io::Error;
+    fn close(self) -> Result<(), std::io::Error> {
+        self.into_inner().map(drop).map_err(|e| e.into_error())
+    }
+}
+
+/// Closes the resource if there is one.
+///
+/// ```
+/// use tenure::Close;
+/// let none: Option<std::io::BufWriter<Vec<u8>>> = None;
+/// none.close()?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+impl<R: Close> Close for Option<R> {
+    type Error = R::Error;
+    fn close(self) -> Result<(), R::Error> {
+        self.map_or(Ok(()), R::close)
+    }
+}
+
+/// Closes the boxed resource.
+///
+/// ```
+/// use tenure::Close;
+/// Box::new(std::io::BufWriter::new(Vec::<u8>::new())).close()?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+impl<R: Close> Close for Box<R> {
+    type Error = R::Error;
+    fn close(self) -> Result<(), R::Error> {
+        (*self).close()
+    }
+}
+
+/// Closes every element, last first (the reverse of acquisition), even when some fail;
+/// the first failure is primary and the rest are [suppressed](crate::Error::suppressed).
+///
+/// ```
+/// use tenure::Close;
+/// fn fail(_: &str) -> Result<(), std::fmt::Error> { Err(std::fmt::Error) }
+/// let conns = vec![tenure::close_with("a", fail), tenure::close_with("b", fail)];
+/// let err = conns.close().unwrap_err(); // "b" is closed first, then "a"
+/// assert_eq!(err.suppressed().len(), 1);
+/// ```
+impl<R: Close> Close for Vec<R> {
+    type Error = crate::Error;
+    fn close(self) -> Result<(), crate::Error> {
+        let name = std::any::type_name::<R>();
+        let errors = self
+            .into_iter()
+            .rev()
+            .filter_map(|r| r.close().err())
+            .map(|e| crate::Error::close(name, e));
+        crate::Error::from_errors(errors).map_or(Ok(()), Err)
+    }
+}
+
+#[cfg(feature = "tempfile")]
+mod tempfile_impls {
+    use super::Close;
+
+    /// Deletes the file and reports a failure to delete it.
+    impl Close for tempfile::NamedTempFile {
+        type Error = std::io::Error;
+        fn close(self) -> std::io::Result<()> {
+            tempfile::NamedTempFile::close(self)
+        }
+    }
+
+    /// Deletes the file and reports a failure to delete it.
+    impl Close for tempfile::TempPath {
+        type Error = std::io::Error;
+        fn close(self) -> std::io::Result<()> {
+            tempfile::TempPath::close(self)
+        }
+    }
+
+    /// Deletes the directory tree and reports a failure to delete it.
+    impl Close for tempfile::TempDir {
+        type Error = std::io::Error;
+        fn close(self) -> std::io::Result<()> {
+            tempfile::TempDir::close(self)
+        }
+    }
+}
+
+/// A value released by a closure: the adapter for resources whose release is a function
+/// call rather than a trait impl. Made by [`close_with`].
+///
+/// ```
+/// use tenure::{close_with, Close};
+/// let conn = close_with(String::from("conn-1"), |name| {
+///     println!("closing {name}");
+///     Ok::<(), std::io::Error>(())
+/// });
+/// assert_eq!(conn.len(), 6); // derefs to the value
+/// conn.close()?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct CloseWith<T, F> {
+    value: T,
+    release: F,
+}
+
+/// Pairs `value` with the function that releases it.
+///
+/// ```
+/// use tenure::Close;
+/// let r = tenure::close_with(42, |_| Err(std::fmt::Error));
+/// assert!(r.close().is_err());
+/// ```
+pub fn close_with<T, F, E>(value: T, release: F) -> CloseWith<T, F>
+where
+    F: FnOnce(T) -> Result<(), E>,
+    E: StdError + Send + Sync + 'static,
+{
+    CloseWith { value, release }
+}
+
+impl<T, F, E> Close for CloseWith<T, F>
+where
+    F: FnOnce(T) -> Result<(), E>,
+    E: StdError + Send + Sync + 'static,
+{
+    type Error = E;
+    fn close(self) -> Result<(), E> {
+        (self.release)(self.value)
+    }
+}
+
+impl<T, F> Deref for CloseWith<T, F> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T, F> DerefMut for CloseWith<T, F> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.value
+    }
+}
+
+impl<T: fmt::Debug, F> fmt::Debug for CloseWith<T, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("CloseWith").field(&self.value).finish()
+    }
+}
+
+/// The adapter for types that are released by `Drop` alone: closing drops the value and
+/// never fails.
+///
+/// ```
+/// use tenure::{Close, Dropping};
+/// let file = Dropping(tempfile::tempfile()?);
+/// file.close().unwrap(); // infallible: the file is dropped
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Dropping<T>(pub T);
+
+impl<T> Close for Dropping<T> {
+    type Error = Infallible;
+    fn close(self) -> Result<(), Infallible> {
+        drop(self.0);
+        Ok(())
+    }
+}
+
+impl<T> Deref for Dropping<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> DerefMut for Dropping<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.0
+    }
+}
+
+/// A resource that is closed when it goes out of scope.
+///
+/// Derefs to the resource. On drop it calls [`Close::close`] and, since `Drop` cannot return
+/// an error, reports a failure as a `tracing` warning naming the resource. Call
+/// [`Closing::close`] to get the error instead, or [`Closing::into_inner`] to take the
+/// resource back without closing it.
+///
+/// ```
+/// use tenure::Closing;
+/// use std::io::Write;
+///
+/// let mut out = Closing::named("report writer", std::io::BufWriter::new(Vec::new()));
+/// writeln!(out, "total: 3")?;
+/// out.close()?; // explicit: the flush error, if any, comes back here
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct Closing<R: Close> {
+    resource: Option<R>,
+    name: Cow<'static, str>,
+}
+
+impl<R: Close> Closing<R> {
+    /// Holds `resource`, to be closed on drop. Failures are reported under its type name.
+    ///
+    /// ```
+    /// let w = tenure::Closing::new(std::io::BufWriter::new(Vec::<u8>::new()));
+    /// assert!(w.name().contains("BufWriter"));
+    /// ```
+    pub fn new(resource: R) -> Self {
+        Self::named(std::any::type_name::<R>(), resource)
+    }
+
+    /// Holds `resource` under `name`, which failures reported from `Drop` will carry.
+    ///
+    /// ```
+    /// let w = tenure::Closing::named("audit log", std::io::BufWriter::new(Vec::<u8>::new()));
+    /// assert_eq!(w.name(), "audit log");
+    /// ```
+    pub fn named(name: impl Into<Cow<'static, str>>, resource: R) -> Self {
+        Closing {
+            resource: Some(resource),
+            name: name.into(),
+        }
+    }
+
+    /// The name failures are reported under.
+    ///
+    /// ```
+    /// assert_eq!(tenure::Closing::named("x", tenure::Dropping(1)).name(), "x");
+    /// ```
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Closes now and returns the error, instead of logging it on drop.
+    ///
+    /// ```
+    /// let w = tenure::Closing::new(std::io::BufWriter::new(Vec::<u8>::new()));
+    /// w.close()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn close(mut self) -> Result<(), R::Error> {
+        self.resource.take().map_or(Ok(()), R::close)
+    }
+
+    /// Takes the resource back without closing it (the hand-off path).
+    ///
+    /// ```
+    /// let w = tenure::Closing::new(tenure::Dropping(5));
+    /// assert_eq!(w.into_inner().0, 5);
+    /// ```
+    pub fn into_inner(mut self) -> R {
+        self.resource
+            .take()
+            .expect("a Closing always holds its resource until consumed")
+    }
+}
+
+impl<R: Close> Deref for Closing<R> {
+    type Target = R;
+    fn deref(&self) -> &R {
+        self.resource
+            .as_ref()
+            .expect("a Closing always holds its resource until consumed")
+    }
+}
+
+impl<R: Close> DerefMut for Closing<R> {
+    fn deref_mut(&mut self) -> &mut R {
+        self.resource
+            .as_mut()
+            .expect("a Closing always holds its resource until consumed")
+    }
+}
+
+impl<R: Close> Drop for Closing<R> {
+    fn drop(&mut self) {
+        if let Some(resource) = self.resource.take() {
+            if let Err(e) = resource.close() {
+                let name = std::mem::take(&mut self.name);
+                crate::error::report_dropped(&crate::Error::close(name, e), "Closing::drop");
+            }
+        }
+    }
+}
+
+impl<R: Close + fmt::Debug> fmt::Debug for Closing<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Closing")
+            .field("name", &self.name)
+            .field("resource", &self.resource)
+            .finish()
+    }
+}

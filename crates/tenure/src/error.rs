@@ -1,0 +1,343 @@
+//! The error model: what went wrong while releasing, which resource, and everything else
+//! that also went wrong.
+//!
+//! A cleanup error names the resource and the operation and keeps its cause as
+//! [`source`](std::error::Error::source). When several cleanups fail, the first one (in the
+//! order they ran) is the *primary* error and the others ride along, in order, as
+//! [`suppressed`](Error::suppressed) — Java's `addSuppressed` model. Nothing is dropped.
+//!
+//! ```
+//! use tenure::{Error, ErrorKind};
+//!
+//! let first = Error::close("db connection", std::io::Error::other("socket reset"));
+//! let second = Error::callback("remove temp file", std::io::Error::other("permission denied"));
+//! let all = Error::from_errors([first, second]).unwrap();
+//!
+//! assert_eq!(all.kind(), ErrorKind::Close);
+//! assert_eq!(all.resource(), "db connection");
+//! assert_eq!(all.suppressed().len(), 1);
+//! assert_eq!(
+//!     all.to_string(),
+//!     "failed to close `db connection`: socket reset (+1 suppressed cleanup error)"
+//! );
+//! ```
+
+use std::any::Any;
+use std::borrow::Cow;
+use std::error::Error as StdError;
+use std::fmt;
+use std::time::Duration;
+
+/// A boxed error that can cross threads; the cause carried by an [`Error`].
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// Which cleanup operation failed.
+///
+/// ```
+/// let e = tenure::Error::panicked("flush", Box::new("boom"));
+/// assert_eq!(e.kind(), tenure::ErrorKind::Panic);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Releasing a resource (its [`Close`](crate::Close) implementation) failed.
+    Close,
+    /// A cleanup callback returned an error.
+    Callback,
+    /// A cleanup panicked. Where the panic could not simply resume (async cleanup, or a
+    /// cleanup running while the thread already unwinds), it is reported as this error.
+    Panic,
+    /// An async cleanup did not finish within its deadline.
+    Timeout,
+    /// The resource was already released (for resources that cannot prevent this in types).
+    Closed,
+}
+
+impl ErrorKind {
+    fn verb(self) -> &'static str {
+        match self {
+            ErrorKind::Close => "failed to close",
+            ErrorKind::Callback => "cleanup callback failed:",
+            ErrorKind::Panic => "cleanup panicked in",
+            ErrorKind::Timeout => "cleanup timed out in",
+            ErrorKind::Closed => "already closed:",
+        }
+    }
+}
+
+/// A failure while releasing a resource or running a cleanup callback, with every other
+/// cleanup failure of the same scope attached as [`suppressed`](Error::suppressed).
+///
+/// ```
+/// use std::error::Error as _;
+///
+/// let e = tenure::Error::close("temp file /tmp/x", std::io::Error::other("busy"));
+/// assert_eq!(e.resource(), "temp file /tmp/x");
+/// assert_eq!(e.source().unwrap().to_string(), "busy");
+/// ```
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    kind: ErrorKind,
+    resource: Cow<'static, str>,
+    source: Option<BoxError>,
+    detail: Option<String>,
+    suppressed: Vec<Error>,
+}
+
+impl Error {
+    /// A new error of `kind` for `resource`, caused by `source`.
+    ///
+    /// ```
+    /// use tenure::{Error, ErrorKind};
+    /// let e = Error::new(ErrorKind::Close, "socket", std::io::Error::other("reset"));
+    /// assert_eq!(e.to_string(), "failed to close `socket`: reset");
+    /// ```
+    pub fn new(
+        kind: ErrorKind,
+        resource: impl Into<Cow<'static, str>>,
+        source: impl Into<BoxError>,
+    ) -> Self {
+        Self::build(kind, resource.into(), Some(source.into()), None)
+    }
+
+    fn build(
+        kind: ErrorKind,
+        resource: Cow<'static, str>,
+        source: Option<BoxError>,
+        detail: Option<String>,
+    ) -> Self {
+        Error {
+            inner: Box::new(Inner {
+                kind,
+                resource,
+                source,
+                detail,
+                suppressed: Vec::new(),
+            }),
+        }
+    }
+
+    /// Releasing `resource` failed with `source`.
+    ///
+    /// ```
+    /// let e = tenure::Error::close("file", std::io::Error::other("EIO"));
+    /// assert_eq!(e.kind(), tenure::ErrorKind::Close);
+    /// ```
+    pub fn close(resource: impl Into<Cow<'static, str>>, source: impl Into<BoxError>) -> Self {
+        Self::new(ErrorKind::Close, resource, source)
+    }
+
+    /// The cleanup callback `name` failed with `source`.
+    ///
+    /// ```
+    /// let e = tenure::Error::callback("unlink", std::io::Error::other("EPERM"));
+    /// assert_eq!(e.to_string(), "cleanup callback failed: `unlink`: EPERM");
+    /// ```
+    pub fn callback(name: impl Into<Cow<'static, str>>, source: impl Into<BoxError>) -> Self {
+        Self::new(ErrorKind::Callback, name, source)
+    }
+
+    /// The cleanup `name` panicked with `payload` (the message is kept when it is a string).
+    ///
+    /// ```
+    /// let e = tenure::Error::panicked("close conn", Box::new("boom"));
+    /// assert_eq!(e.to_string(), "cleanup panicked in `close conn`: boom");
+    /// ```
+    pub fn panicked(name: impl Into<Cow<'static, str>>, payload: Box<dyn Any + Send>) -> Self {
+        let msg = crate::outcome::panic_message(&*payload)
+            .unwrap_or("<non-string panic payload>")
+            .to_string();
+        Self::build(ErrorKind::Panic, name.into(), None, Some(msg))
+    }
+
+    /// The async cleanup `name` did not finish within `deadline`.
+    ///
+    /// ```
+    /// let e = tenure::Error::timed_out("close conn", std::time::Duration::from_secs(5));
+    /// assert_eq!(e.to_string(), "cleanup timed out in `close conn`: not finished after 5s");
+    /// ```
+    pub fn timed_out(name: impl Into<Cow<'static, str>>, deadline: Duration) -> Self {
+        Self::build(
+            ErrorKind::Timeout,
+            name.into(),
+            None,
+            Some(format!("not finished after {deadline:?}")),
+        )
+    }
+
+    /// `resource` was used or released after it had already been released.
+    ///
+    /// ```
+    /// let e = tenure::Error::closed("accumulator");
+    /// assert_eq!(e.to_string(), "already closed: `accumulator`");
+    /// ```
+    pub fn closed(resource: impl Into<Cow<'static, str>>) -> Self {
+        Self::build(ErrorKind::Closed, resource.into(), None, None)
+    }
+
+    /// One error from several: the first is primary, the rest become its suppressed
+    /// errors in order. `None` when there are none.
+    ///
+    /// ```
+    /// let errs = (0..3).map(|i| tenure::Error::callback(format!("cb{i}"), std::fmt::Error));
+    /// let e = tenure::Error::from_errors(errs).unwrap();
+    /// assert_eq!(e.resource(), "cb0");
+    /// let rest: Vec<_> = e.suppressed().iter().map(|s| s.resource().to_string()).collect();
+    /// assert_eq!(rest, ["cb1", "cb2"]);
+    /// ```
+    pub fn from_errors(errors: impl IntoIterator<Item = Error>) -> Option<Error> {
+        let mut iter = errors.into_iter();
+        let mut primary = iter.next()?;
+        primary.inner.suppressed.extend(iter);
+        Some(primary)
+    }
+
+    /// Which operation failed.
+    ///
+    /// ```
+    /// assert_eq!(tenure::Error::closed("x").kind(), tenure::ErrorKind::Closed);
+    /// ```
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+
+    /// The resource or callback that failed.
+    ///
+    /// ```
+    /// assert_eq!(tenure::Error::closed("pool").resource(), "pool");
+    /// ```
+    pub fn resource(&self) -> &str {
+        &self.inner.resource
+    }
+
+    /// The panic message or timeout detail, for [`ErrorKind::Panic`] and
+    /// [`ErrorKind::Timeout`].
+    ///
+    /// ```
+    /// let e = tenure::Error::panicked("x", Box::new(String::from("bad state")));
+    /// assert_eq!(e.detail(), Some("bad state"));
+    /// ```
+    pub fn detail(&self) -> Option<&str> {
+        self.inner.detail.as_deref()
+    }
+
+    /// The other cleanup errors of the same scope, in the order they happened.
+    ///
+    /// ```
+    /// let mut e = tenure::Error::closed("a");
+    /// e.add_suppressed(tenure::Error::closed("b"));
+    /// assert_eq!(e.suppressed()[0].resource(), "b");
+    /// ```
+    pub fn suppressed(&self) -> &[Error] {
+        &self.inner.suppressed
+    }
+
+    /// Attaches another cleanup error that happened after this one.
+    ///
+    /// ```
+    /// let mut e = tenure::Error::closed("a");
+    /// e.add_suppressed(tenure::Error::closed("b"));
+    /// assert_eq!(e.suppressed().len(), 1);
+    /// ```
+    pub fn add_suppressed(&mut self, other: Error) {
+        self.inner.suppressed.push(other);
+    }
+
+    /// Takes the suppressed errors out, leaving none.
+    ///
+    /// ```
+    /// let mut e = tenure::Error::from_errors([tenure::Error::closed("a"), tenure::Error::closed("b")]).unwrap();
+    /// assert_eq!(e.take_suppressed().len(), 1);
+    /// assert!(e.suppressed().is_empty());
+    /// ```
+    pub fn take_suppressed(&mut self) -> Vec<Error> {
+        std::mem::take(&mut self.inner.suppressed)
+    }
+
+    /// This error and all its suppressed errors (recursively), primary first.
+    ///
+    /// ```
+    /// let e = tenure::Error::from_errors([tenure::Error::closed("a"), tenure::Error::closed("b")]).unwrap();
+    /// let names: Vec<_> = e.iter().map(|e| e.resource()).collect();
+    /// assert_eq!(names, ["a", "b"]);
+    /// ```
+    pub fn iter(&self) -> impl Iterator<Item = &Error> {
+        let mut stack = vec![self];
+        std::iter::from_fn(move || {
+            let next = stack.pop()?;
+            stack.extend(next.suppressed().iter().rev());
+            Some(next)
+        })
+    }
+
+    /// The cause, downcast to `T`, if it is one.
+    ///
+    /// ```
+    /// let e = tenure::Error::close("f", std::io::Error::from(std::io::ErrorKind::BrokenPipe));
+    /// assert_eq!(e.cause::<std::io::Error>().unwrap().kind(), std::io::ErrorKind::BrokenPipe);
+    /// ```
+    pub fn cause<T: StdError + 'static>(&self) -> Option<&T> {
+        self.inner.source.as_deref()?.downcast_ref::<T>()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} `{}`", self.inner.kind.verb(), self.inner.resource)?;
+        if let Some(source) = &self.inner.source {
+            write!(f, ": {source}")?;
+        } else if let Some(detail) = &self.inner.detail {
+            write!(f, ": {detail}")?;
+        }
+        match self.inner.suppressed.len() {
+            0 => Ok(()),
+            1 => f.write_str(" (+1 suppressed cleanup error)"),
+            n => write!(f, " (+{n} suppressed cleanup errors)"),
+        }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Error");
+        d.field("kind", &self.inner.kind)
+            .field("resource", &self.inner.resource);
+        if let Some(source) = &self.inner.source {
+            d.field("source", source);
+        }
+        if let Some(detail) = &self.inner.detail {
+            d.field("detail", detail);
+        }
+        if !self.inner.suppressed.is_empty() {
+            d.field("suppressed", &self.inner.suppressed);
+        }
+        d.finish()
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.inner
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
+    }
+}
+
+/// Logs a cleanup error that nothing can return (a `Drop`), naming the resource, with every
+/// suppressed error on its own line.
+pub(crate) fn report_dropped(error: &Error, context: &'static str) {
+    for (i, e) in error.iter().enumerate() {
+        tracing::warn!(
+            target: "tenure",
+            context,
+            resource = e.resource(),
+            kind = ?e.kind(),
+            suppressed = i > 0,
+            "cleanup error with nowhere to return it: {e}"
+        );
+    }
+}

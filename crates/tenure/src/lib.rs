@@ -1,0 +1,52 @@
+//! # tenure
+//!
+//! Deterministic resource management: whatever is acquired is released exactly once, on
+//! every path — success, error, panic and (async) cancellation — in reverse order of
+//! acquisition, and no error raised while releasing is silently lost.
+//!
+//! | idea | module | Python counterpart |
+//! |---|---|---|
+//! | how a scope ended | [`outcome`] | `__exit__(exc_type, exc, tb)` |
+//! | scope guards, `defer!` | [`guard`] | `@contextmanager` with `try/finally` |
+//! | fallible, consuming release | [`close`] | `close()` and `with` |
+//! | dynamic LIFO stack of cleanups | [`stack`] | `contextlib.ExitStack` |
+//! | explicit, narrow suppression | [`suppress`] | `contextlib.suppress`, `__exit__` returning `True` |
+//! | timed blocks via `tracing` | [`timed`] | a `timed_block` context manager |
+//! | leak ledger and fault injection | `testing` (feature `testing`) | — |
+//!
+//! ```
+//! use tenure::{ExitStack, ScopeError};
+//! use std::io::Write;
+//!
+//! let dir = tempfile::tempdir()?;
+//! let result = ExitStack::scope(|s| {
+//!     let out = s.enter(std::io::BufWriter::new(std::fs::File::create(dir.path().join("out.txt"))?));
+//!     let scratch = s.enter(tempfile::NamedTempFile::new_in(dir.path()).map(tenure::Dropping)?);
+//!     writeln!(s[scratch].as_file(), "scratch work")?;
+//!     writeln!(s[out], "result")?;
+//!     Ok::<_, std::io::Error>(())
+//! }); // the scratch file is deleted, then the output is flushed and closed
+//! result?;
+//! assert_eq!(std::fs::read_to_string(dir.path().join("out.txt"))?, "result\n");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod close;
+mod error;
+pub mod guard;
+pub mod outcome;
+pub mod stack;
+pub mod suppress;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod timed;
+
+pub use close::{close_with, Close, CloseWith, Closing, Dropping};
+pub use error::{BoxError, Error, ErrorKind};
+pub use guard::{guard, Guard};
+pub use outcome::Outcome;
+pub use stack::{Exit, ExitStack, Handle, ScopeError};
+pub use timed::{timed, Timed};

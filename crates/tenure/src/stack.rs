@@ -1,0 +1,836 @@
+//! `ExitStack`: a dynamic LIFO stack of resources and cleanup callbacks, the Rust
+//! counterpart of Python's `contextlib.ExitStack`.
+//!
+//! Push as many resources and callbacks as the program needs, decided at run time; they are
+//! released in reverse order, each exactly once, whatever happens — an earlier release
+//! failing or panicking included. [`ExitStack::close`] returns every cleanup error (the
+//! first as primary, the rest [suppressed](crate::Error::suppressed)); dropping the stack
+//! instead reports them through `tracing`. [`ExitStack::scope`] runs a body and closes the
+//! stack with the body's [`Outcome`].
+//!
+//! ```
+//! use tenure::{ExitStack, Dropping};
+//! use std::io::Read;
+//!
+//! let dir = tempfile::tempdir()?;
+//! let paths: Vec<_> = (0..3).map(|i| dir.path().join(format!("{i}.txt"))).collect();
+//! for (i, p) in paths.iter().enumerate() { std::fs::write(p, format!("file {i}"))?; }
+//!
+//! let mut stack = ExitStack::new();
+//! let files = paths
+//!     .iter()
+//!     .map(|p| Ok(stack.hold(std::fs::File::open(p)?)))
+//!     .collect::<std::io::Result<Vec<_>>>()?;       // a failure here closes the opened ones
+//! let mut contents = Vec::new();
+//! for f in &files {
+//!     let mut s = String::new();
+//!     stack[*f].read_to_string(&mut s)?;               // resources stay usable
+//!     contents.push(s);
+//! }
+//! stack.close()?;                                        // all closed, last first
+//! assert_eq!(contents, ["file 0", "file 1", "file 2"]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::any::{type_name, Any};
+use std::borrow::Cow;
+use std::error::Error as StdError;
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::{Index, IndexMut};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::error::{report_dropped, BoxError};
+use crate::{Close, Error, Outcome};
+
+/// What an exit callback decided about the error it saw.
+///
+/// ```
+/// use tenure::{ExitStack, Exit, Outcome};
+/// let mut stack = ExitStack::new();
+/// stack.push_exit(|o: &Outcome<'_>| Ok::<_, std::convert::Infallible>(
+///     if o.is_failure() { Exit::Suppress } else { Exit::Propagate }
+/// ));
+/// let err = std::io::Error::other("ignored");
+/// assert_eq!(stack.close_with(Outcome::Error(&err))?, Exit::Suppress);
+/// # Ok::<(), tenure::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[must_use]
+pub enum Exit {
+    /// Let the error continue (the default: nothing is suppressed unless asked).
+    Propagate,
+    /// Suppress the error the callback was shown. Panics and cancellation cannot be
+    /// suppressed; for them this is the same as `Propagate`.
+    Suppress,
+}
+
+/// A typed reference to a resource held by an [`ExitStack`], for using it while the stack
+/// holds it. Index the stack with it, or use [`ExitStack::get`] / [`ExitStack::get_mut`],
+/// which return an error instead of panicking once the stack has been closed.
+///
+/// ```
+/// let mut stack = tenure::ExitStack::new();
+/// let h = stack.hold(String::from("conn"));
+/// stack[h].push_str("-1");
+/// assert_eq!(stack[h], "conn-1");
+/// ```
+pub struct Handle<R> {
+    stack: u64,
+    index: usize,
+    ty: PhantomData<fn() -> R>,
+}
+
+impl<R> Clone for Handle<R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<R> Copy for Handle<R> {}
+
+impl<R> fmt::Debug for Handle<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Handle<{}>(#{}/{})", type_name::<R>(), self.stack, self.index)
+    }
+}
+
+/// The state one `close` threads through the entries it runs.
+struct Unwinding<'o> {
+    body: Outcome<'o>,
+    body_error_active: bool,
+    errors: Vec<Error>,
+    panic: Option<Box<dyn Any + Send>>,
+}
+
+impl Unwinding<'_> {
+    /// Whether an exit callback suppressed the body's error.
+    fn body_suppressed(&self) -> bool {
+        matches!(self.body, Outcome::Error(_)) && !self.body_error_active
+    }
+
+    /// What the next exit callback sees: a panic first, then the body's error while it is
+    /// not suppressed, then the latest cleanup error.
+    fn outcome(&self) -> Outcome<'_> {
+        if self.body.is_panic() {
+            return self.body;
+        }
+        if let Some(p) = &self.panic {
+            return Outcome::Panic(&**p);
+        }
+        if self.body_error_active || matches!(self.body, Outcome::Cancelled) {
+            return self.body;
+        }
+        match self.errors.last() {
+            Some(e) => Outcome::Error(e),
+            None => Outcome::Success,
+        }
+    }
+
+    fn apply(&mut self, exit: Exit) {
+        if exit != Exit::Suppress || self.body.is_panic() || self.panic.is_some() {
+            return;
+        }
+        if self.body_error_active && matches!(self.body, Outcome::Error(_)) {
+            self.body_error_active = false;
+        } else if !matches!(self.body, Outcome::Cancelled) {
+            if let Some(e) = self.errors.pop() {
+                tracing::debug!(target: "tenure", "cleanup error suppressed by an exit callback: {e}");
+            }
+        }
+    }
+}
+
+/// One entry of the stack; each kind knows how to run itself exactly once.
+trait Entry<'a> {
+    fn run(self: Box<Self>, state: &mut Unwinding<'_>);
+    fn resource(&mut self) -> Option<&mut dyn Any> {
+        None
+    }
+    fn resource_ref(&self) -> Option<&dyn Any> {
+        None
+    }
+}
+
+struct Callback<F>(F);
+impl<'a, F: FnOnce() + 'a> Entry<'a> for Callback<F> {
+    #[inline]
+    fn run(self: Box<Self>, _: &mut Unwinding<'_>) {
+        (self.0)()
+    }
+}
+
+struct TryCallback<F>(F);
+impl<'a, F, E> Entry<'a> for TryCallback<F>
+where
+    F: FnOnce() -> Result<(), E> + 'a,
+    E: Into<BoxError>,
+{
+    fn run(self: Box<Self>, state: &mut Unwinding<'_>) {
+        if let Err(e) = (self.0)() {
+            state.errors.push(Error::callback(type_name::<F>(), e));
+        }
+    }
+}
+
+struct ExitCallback<F>(F);
+impl<'a, F, E> Entry<'a> for ExitCallback<F>
+where
+    F: FnOnce(&Outcome<'_>) -> Result<Exit, E> + 'a,
+    E: Into<BoxError>,
+{
+    fn run(self: Box<Self>, state: &mut Unwinding<'_>) {
+        let result = (self.0)(&state.outcome());
+        match result {
+            Ok(exit) => state.apply(exit),
+            Err(e) => state.errors.push(Error::callback(type_name::<F>(), e)),
+        }
+    }
+}
+
+struct Closed<R> {
+    resource: R,
+    name: Cow<'static, str>,
+}
+impl<'a, R: Close + 'static> Entry<'a> for Closed<R> {
+    fn run(self: Box<Self>, state: &mut Unwinding<'_>) {
+        let Closed { resource, name } = *self;
+        if let Err(e) = resource.close() {
+            state.errors.push(Error::close(name, e));
+        }
+    }
+    fn resource(&mut self) -> Option<&mut dyn Any> {
+        Some(&mut self.resource)
+    }
+    fn resource_ref(&self) -> Option<&dyn Any> {
+        Some(&self.resource)
+    }
+}
+
+struct Dropped<R>(R);
+impl<'a, R: 'static> Entry<'a> for Dropped<R> {
+    fn run(self: Box<Self>, _: &mut Unwinding<'_>) {
+        drop(self.0)
+    }
+    fn resource(&mut self) -> Option<&mut dyn Any> {
+        Some(&mut self.0)
+    }
+    fn resource_ref(&self) -> Option<&dyn Any> {
+        Some(&self.0)
+    }
+}
+
+/// Hands out ids that tie [`Handle`]s to one stack's current contents.
+fn next_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A dynamic stack of resources and cleanup callbacks, released last-in first-out.
+///
+/// `'a` is how long the callbacks' borrows live; resources held for [`Handle`] access are
+/// owned (`'static`). The stack is reusable after [`close`](Self::close).
+///
+/// ```
+/// use std::cell::RefCell;
+/// let log = RefCell::new(Vec::new());
+/// let mut stack = tenure::ExitStack::new();
+/// for i in 0..3 {
+///     let log = &log;
+///     stack.callback(move || log.borrow_mut().push(i));
+/// }
+/// stack.close()?;
+/// assert_eq!(*log.borrow(), [2, 1, 0]);
+/// # Ok::<(), tenure::Error>(())
+/// ```
+pub struct ExitStack<'a> {
+    entries: Vec<Box<dyn Entry<'a> + 'a>>,
+    /// 0 until a handle is issued; then the id those handles carry.
+    id: u64,
+}
+
+impl Default for ExitStack<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<'a> ExitStack<'a> {
+    /// An empty stack.
+    ///
+    /// ```
+    /// assert!(tenure::ExitStack::new().is_empty());
+    /// ```
+    pub fn new() -> Self {
+        ExitStack {
+            entries: Vec::new(),
+            id: 0,
+        }
+    }
+
+    /// An empty stack with room for `capacity` entries.
+    ///
+    /// ```
+    /// let s = tenure::ExitStack::with_capacity(1000);
+    /// assert_eq!(s.len(), 0);
+    /// ```
+    pub fn with_capacity(capacity: usize) -> Self {
+        ExitStack {
+            entries: Vec::with_capacity(capacity),
+            id: 0,
+        }
+    }
+
+    /// How many entries are waiting to run.
+    ///
+    /// ```
+    /// let mut s = tenure::ExitStack::new();
+    /// s.callback(|| {});
+    /// assert_eq!(s.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// `true` when nothing is waiting to run.
+    ///
+    /// ```
+    /// assert!(tenure::ExitStack::new().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Pushes a callback that cannot fail (Python's `ExitStack.callback`).
+    ///
+    /// ```
+    /// let mut s = tenure::ExitStack::new();
+    /// s.callback(|| println!("bye"));
+    /// s.close()?;
+    /// # Ok::<(), tenure::Error>(())
+    /// ```
+    #[inline]
+    pub fn callback<F: FnOnce() + 'a>(&mut self, f: F) {
+        self.entries.push(Box::new(Callback(f)));
+    }
+
+    /// Pushes a callback that can fail; its error is collected by `close`, named after
+    /// the closure's type.
+    ///
+    /// ```
+    /// let mut s = tenure::ExitStack::new();
+    /// s.try_callback(|| std::fs::remove_file("/definitely/not/here"));
+    /// let err = s.close().unwrap_err();
+    /// assert_eq!(err.kind(), tenure::ErrorKind::Callback);
+    /// ```
+    pub fn try_callback<F, E>(&mut self, f: F)
+    where
+        F: FnOnce() -> Result<(), E> + 'a,
+        E: Into<BoxError>,
+    {
+        self.entries.push(Box::new(TryCallback(f)));
+    }
+
+    /// Pushes an exit callback (Python's `ExitStack.push`): it sees how the scope ended —
+    /// the body's outcome, or the latest cleanup error if the body succeeded — and may
+    /// suppress that error by returning [`Exit::Suppress`].
+    ///
+    /// ```
+    /// use tenure::{Exit, ExitStack, Outcome};
+    /// let mut s = ExitStack::new();
+    /// s.push_exit(|o: &Outcome<'_>| {
+    ///     println!("scope ended: {o}");
+    ///     Ok::<_, std::io::Error>(Exit::Propagate)
+    /// });
+    /// assert_eq!(s.close_with(Outcome::Success)?, Exit::Propagate);
+    /// # Ok::<(), tenure::Error>(())
+    /// ```
+    pub fn push_exit<F, E>(&mut self, f: F)
+    where
+        F: FnOnce(&Outcome<'_>) -> Result<Exit, E> + 'a,
+        E: Into<BoxError>,
+    {
+        self.entries.push(Box::new(ExitCallback(f)));
+    }
+
+    /// Pushes an explicit, narrow suppression (see [`crate::suppress`]): Python's
+    /// `stack.enter_context(suppress(BrokenPipeError))`.
+    ///
+    /// ```
+    /// use std::io::ErrorKind;
+    /// use tenure::{suppress, Exit, ExitStack, Outcome};
+    /// let mut s = ExitStack::new();
+    /// s.suppress(suppress::io_kind(ErrorKind::BrokenPipe));
+    /// let pipe = std::io::Error::from(ErrorKind::BrokenPipe);
+    /// assert_eq!(s.close_with(Outcome::Error(&pipe))?, Exit::Suppress);
+    /// # Ok::<(), tenure::Error>(())
+    /// ```
+    pub fn suppress<P>(&mut self, suppressor: crate::suppress::Suppress<P>)
+    where
+        P: Fn(&(dyn StdError + 'static)) -> bool + 'a,
+    {
+        self.push_exit(move |o: &Outcome<'_>| {
+            Ok::<_, std::convert::Infallible>(suppressor.decide(o))
+        });
+    }
+
+    /// Takes ownership of `resource`; it is released with [`Close::close`] when the stack
+    /// closes, and a failure is reported under the resource's type name.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// let mut s = tenure::ExitStack::new();
+    /// let w = s.enter(std::io::BufWriter::new(Vec::new()));
+    /// s[w].write_all(b"data")?;
+    /// s.close()?; // flushed
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn enter<R: Close + 'static>(&mut self, resource: R) -> Handle<R> {
+        self.enter_named(type_name::<R>(), resource)
+    }
+
+    /// Like [`enter`](Self::enter), reporting a failure under `name` (a path, a URL, a
+    /// pool key: whatever identifies it in a log).
+    ///
+    /// ```
+    /// let mut s = tenure::ExitStack::new();
+    /// s.enter_named("out.csv", tenure::close_with((), |()| Err(std::io::Error::other("disk full"))));
+    /// assert_eq!(s.close().unwrap_err().to_string(), "failed to close `out.csv`: disk full");
+    /// ```
+    pub fn enter_named<R: Close + 'static>(
+        &mut self,
+        name: impl Into<Cow<'static, str>>,
+        resource: R,
+    ) -> Handle<R> {
+        self.entries.push(Box::new(Closed {
+            resource,
+            name: name.into(),
+        }));
+        self.handle()
+    }
+
+    /// Takes ownership of a resource that is released by `Drop` alone (a `File`, a socket);
+    /// it is dropped in its turn when the stack closes.
+    ///
+    /// ```
+    /// let mut s = tenure::ExitStack::new();
+    /// let f = s.hold(tempfile::tempfile()?);
+    /// assert!(s[f].metadata()?.is_file());
+    /// s.close()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn hold<R: 'static>(&mut self, resource: R) -> Handle<R> {
+        self.entries.push(Box::new(Dropped(resource)));
+        self.handle()
+    }
+
+    fn handle<R>(&mut self) -> Handle<R> {
+        if self.id == 0 {
+            self.id = next_id();
+        }
+        Handle {
+            stack: self.id,
+            index: self.entries.len() - 1,
+            ty: PhantomData,
+        }
+    }
+
+    /// The resource behind `handle`, or an [`ErrorKind::Closed`](crate::ErrorKind::Closed)
+    /// error if the stack was closed (or its entries moved by [`pop_all`](Self::pop_all))
+    /// since the handle was made.
+    ///
+    /// ```
+    /// let mut s = tenure::ExitStack::new();
+    /// let h = s.hold(7_u32);
+    /// assert_eq!(*s.get(h)?, 7);
+    /// s.close()?;
+    /// assert!(s.get(h).is_err());
+    /// # Ok::<(), tenure::Error>(())
+    /// ```
+    pub fn get<R: 'static>(&self, handle: Handle<R>) -> Result<&R, Error> {
+        if handle.stack != self.id {
+            return Err(Error::closed(type_name::<R>()));
+        }
+        self.entries
+            .get(handle.index)
+            .and_then(|e| e.resource_ref())
+            .and_then(|any| any.downcast_ref::<R>())
+            .ok_or_else(|| Error::closed(type_name::<R>()))
+    }
+
+    /// The resource behind `handle`, mutably; an error once the stack was closed.
+    ///
+    /// ```
+    /// let mut s = tenure::ExitStack::new();
+    /// let h = s.hold(vec![1]);
+    /// s.get_mut(h)?.push(2);
+    /// assert_eq!(s[h], [1, 2]);
+    /// # Ok::<(), tenure::Error>(())
+    /// ```
+    pub fn get_mut<R: 'static>(&mut self, handle: Handle<R>) -> Result<&mut R, Error> {
+        if handle.stack != self.id {
+            return Err(Error::closed(type_name::<R>()));
+        }
+        self.entries
+            .get_mut(handle.index)
+            .and_then(|e| e.resource())
+            .and_then(|any| any.downcast_mut::<R>())
+            .ok_or_else(|| Error::closed(type_name::<R>()))
+    }
+
+    /// Moves every entry into a new stack and leaves this one empty (Python's
+    /// `pop_all`): the idiom for handing resources to the caller once setup succeeded.
+    /// Handles keep working with the new stack.
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// let closed = Cell::new(0);
+    /// let mut kept = {
+    ///     let mut setup = tenure::ExitStack::new();
+    ///     setup.callback(|| closed.set(closed.get() + 1));
+    ///     setup.pop_all() // success: nothing is closed when `setup` drops
+    /// };
+    /// assert_eq!(closed.get(), 0);
+    /// kept.close()?;
+    /// assert_eq!(closed.get(), 1);
+    /// # Ok::<(), tenure::Error>(())
+    /// ```
+    pub fn pop_all(&mut self) -> ExitStack<'a> {
+        ExitStack {
+            entries: std::mem::take(&mut self.entries),
+            id: std::mem::take(&mut self.id),
+        }
+    }
+
+    /// Releases everything, last first, and returns every cleanup error: the first as
+    /// primary, the rest as its [`suppressed`](Error::suppressed) errors, in the order they
+    /// happened. Every entry runs exactly once even if others fail or panic; a panic
+    /// resumes after all have run. The stack is empty and reusable afterwards.
+    ///
+    /// ```
+    /// let mut s = tenure::ExitStack::new();
+    /// s.try_callback(|| Err(std::io::Error::other("first registered, runs last")));
+    /// s.try_callback(|| Err(std::io::Error::other("runs first")));
+    /// let err = s.close().unwrap_err();
+    /// assert!(err.to_string().contains("runs first"));
+    /// assert!(err.suppressed()[0].to_string().contains("runs last"));
+    /// ```
+    pub fn close(&mut self) -> Result<(), Error> {
+        self.close_with(Outcome::Success).map(|_| ())
+    }
+
+    /// Releases everything as [`close`](Self::close) does, showing exit callbacks how the
+    /// scope ended. Returns [`Exit::Suppress`] when an exit callback suppressed the body's
+    /// error. If cleanup fails, the cleanup error is returned (and takes the place of a
+    /// suppressed body error, as in Python).
+    ///
+    /// ```
+    /// use tenure::{ExitStack, Outcome, Exit};
+    /// let mut s = ExitStack::new();
+    /// s.push_exit(|o: &Outcome<'_>| { assert_eq!(o.name(), "error"); Ok::<_, std::fmt::Error>(Exit::Propagate) });
+    /// assert_eq!(s.close_with(Outcome::Error(&std::fmt::Error))?, Exit::Propagate);
+    /// # Ok::<(), tenure::Error>(())
+    /// ```
+    pub fn close_with(&mut self, outcome: Outcome<'_>) -> Result<Exit, Error> {
+        let done = self.unwind(outcome);
+        if let Some(payload) = done.panic {
+            if let Some(e) = Error::from_errors(done.errors) {
+                report_dropped(&e, "ExitStack::close (resuming a cleanup panic)");
+            }
+            panic::resume_unwind(payload);
+        }
+        match Error::from_errors(done.errors) {
+            Some(e) => Err(e),
+            None if done.body_suppressed() => Ok(Exit::Suppress),
+            None => Ok(Exit::Propagate),
+        }
+    }
+
+    /// Runs every entry, LIFO, exactly once, catching panics so that none is skipped.
+    fn unwind<'o>(&mut self, body: Outcome<'o>) -> Unwinding<'o> {
+        let mut entries = std::mem::take(&mut self.entries);
+        self.id = 0;
+        let mut state = Unwinding {
+            body,
+            body_error_active: matches!(body, Outcome::Error(_)),
+            errors: Vec::new(),
+            panic: None,
+        };
+        while !entries.is_empty() {
+            // One catch_unwind per panic, not per entry: the loop resumes after the entry
+            // that panicked (it was popped before it ran, so it never runs twice).
+            let run = panic::catch_unwind(AssertUnwindSafe(|| {
+                while let Some(entry) = entries.pop() {
+                    entry.run(&mut state);
+                }
+            }));
+            if let Err(payload) = run {
+                if state.panic.is_none() && !state.body.is_panic() {
+                    state.panic = Some(payload);
+                } else {
+                    state.errors.push(Error::panicked("ExitStack entry", payload));
+                }
+            }
+        }
+        // Keep the allocation for reuse.
+        self.entries = entries;
+        state
+    }
+
+    /// Runs `body` with a fresh stack, then closes the stack with the body's outcome.
+    ///
+    /// - `Ok(value)` when the body succeeded and every cleanup did too;
+    /// - [`ScopeError::Body`] when the body failed: its error stays primary and cleanup
+    ///   errors ride along;
+    /// - [`ScopeError::Cleanup`] when the body succeeded but cleanup failed;
+    /// - [`ScopeError::Suppressed`] when an exit callback suppressed the body's error
+    ///   (the body produced no value).
+    ///
+    /// A panic in the body runs all cleanup (exit callbacks see [`Outcome::Panic`]), then
+    /// resumes.
+    ///
+    /// ```
+    /// use tenure::{ExitStack, ScopeError};
+    /// let r = ExitStack::scope(|s| {
+    ///     s.try_callback(|| Err(std::io::Error::other("cleanup failed")));
+    ///     Err::<(), _>(std::io::Error::other("body failed"))
+    /// });
+    /// match r {
+    ///     Err(ScopeError::Body { error, cleanup }) => {
+    ///         assert_eq!(error.to_string(), "body failed");
+    ///         assert!(cleanup.unwrap().to_string().contains("cleanup failed"));
+    ///     }
+    ///     other => panic!("unexpected {other:?}"),
+    /// }
+    /// ```
+    pub fn scope<T, E, F>(body: F) -> Result<T, ScopeError<E>>
+    where
+        F: FnOnce(&mut ExitStack<'a>) -> Result<T, E>,
+        E: StdError + 'static,
+    {
+        ExitStack::new().run(body)
+    }
+
+    /// Runs `body` with this stack, then closes it with the body's outcome; see
+    /// [`scope`](Self::scope). Entries pushed before the call are closed too.
+    ///
+    /// ```
+    /// let mut s = tenure::ExitStack::new();
+    /// s.callback(|| println!("pushed before"));
+    /// let v = s.run(|s| { s.callback(|| println!("pushed inside")); Ok::<_, std::io::Error>(5) })?;
+    /// assert_eq!(v, 5);
+    /// # Ok::<(), tenure::ScopeError<std::io::Error>>(())
+    /// ```
+    pub fn run<T, E, F>(&mut self, body: F) -> Result<T, ScopeError<E>>
+    where
+        F: FnOnce(&mut ExitStack<'a>) -> Result<T, E>,
+        E: StdError + 'static,
+    {
+        let result = match panic::catch_unwind(AssertUnwindSafe(|| body(self))) {
+            Ok(result) => result,
+            Err(payload) => {
+                let done = self.unwind(Outcome::Panic(&*payload));
+                if let Some(e) = Error::from_errors(done.errors) {
+                    report_dropped(&e, "ExitStack::scope (resuming the body's panic)");
+                }
+                panic::resume_unwind(payload);
+            }
+        };
+        match result {
+            Ok(value) => self
+                .close_with(Outcome::Success)
+                .map(|_| value)
+                .map_err(ScopeError::Cleanup),
+            Err(error) => match self.close_with(Outcome::Error(&error)) {
+                Ok(Exit::Propagate) => Err(ScopeError::Body {
+                    error,
+                    cleanup: None,
+                }),
+                Ok(Exit::Suppress) => Err(ScopeError::Suppressed(error)),
+                Err(cleanup) => Err(ScopeError::Body {
+                    error,
+                    cleanup: Some(cleanup),
+                }),
+            },
+        }
+    }
+}
+
+impl<R: 'static> Index<Handle<R>> for ExitStack<'_> {
+    type Output = R;
+    /// # Panics
+    /// If the stack was closed since the handle was made; use [`ExitStack::get`] to get an
+    /// error instead.
+    fn index(&self, handle: Handle<R>) -> &R {
+        match self.get(handle) {
+            Ok(r) => r,
+            Err(_) => panic!(
+                "{handle:?} used after its ExitStack was closed or emptied by pop_all"
+            ),
+        }
+    }
+}
+
+impl<R: 'static> IndexMut<Handle<R>> for ExitStack<'_> {
+    /// # Panics
+    /// If the stack was closed since the handle was made; use [`ExitStack::get_mut`] to get
+    /// an error instead.
+    fn index_mut(&mut self, handle: Handle<R>) -> &mut R {
+        match self.get_mut(handle) {
+            Ok(r) => r,
+            Err(_) => panic!(
+                "{handle:?} used after its ExitStack was closed or emptied by pop_all"
+            ),
+        }
+    }
+}
+
+/// Runs whatever is left, reporting errors through `tracing`. A cleanup panic resumes after
+/// all entries ran, unless the thread is already unwinding (then it is reported instead).
+impl Drop for ExitStack<'_> {
+    fn drop(&mut self) {
+        if self.entries.is_empty() {
+            return;
+        }
+        let unwinding = std::thread::panicking();
+        let outcome = if unwinding {
+            Outcome::Panic(&"ExitStack dropped while its thread was panicking")
+        } else {
+            Outcome::Success
+        };
+        let mut done = self.unwind(outcome);
+        if let Some(payload) = done.panic.take() {
+            if unwinding {
+                done.errors
+                    .push(Error::panicked("ExitStack entry", payload));
+            } else {
+                if let Some(e) = Error::from_errors(done.errors) {
+                    report_dropped(&e, "ExitStack::drop (resuming a cleanup panic)");
+                }
+                panic::resume_unwind(payload);
+            }
+        }
+        if let Some(e) = Error::from_errors(done.errors) {
+            report_dropped(&e, "ExitStack::drop");
+        }
+    }
+}
+
+/// A stack is itself a resource: closing it closes everything it holds, so stacks nest.
+///
+/// ```
+/// use tenure::{Close, ExitStack};
+/// let mut inner = ExitStack::new();
+/// inner.callback(|| println!("inner"));
+/// let mut outer = ExitStack::new();
+/// outer.enter(inner);
+/// outer.close()?;
+/// # Ok::<(), tenure::Error>(())
+/// ```
+impl Close for ExitStack<'_> {
+    type Error = Error;
+    fn close(mut self) -> Result<(), Error> {
+        ExitStack::close(&mut self)
+    }
+}
+
+impl fmt::Debug for ExitStack<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExitStack")
+            .field("entries", &self.entries.len())
+            .finish()
+    }
+}
+
+/// How a scope run by [`ExitStack::scope`] failed. No error is lost: the body's error is
+/// kept whole, with cleanup errors beside it.
+///
+/// ```
+/// use tenure::{ExitStack, ScopeError};
+/// let r: Result<(), _> = ExitStack::scope(|s| {
+///     s.try_callback(|| Err(std::io::Error::other("flush failed")));
+///     Ok::<_, std::io::Error>(())
+/// });
+/// let err = r.unwrap_err();
+/// assert!(matches!(err, ScopeError::Cleanup(_)));
+/// assert_eq!(err.cleanup().unwrap().kind(), tenure::ErrorKind::Callback);
+/// ```
+#[derive(Debug)]
+pub enum ScopeError<E> {
+    /// The body returned `error`; `cleanup` holds the cleanup errors, if any.
+    Body {
+        /// The body's error, the primary one.
+        error: E,
+        /// Cleanup errors that happened while unwinding, first one primary.
+        cleanup: Option<Error>,
+    },
+    /// The body succeeded but cleanup failed.
+    Cleanup(Error),
+    /// The body returned this error and an exit callback explicitly suppressed it; the
+    /// body produced no value.
+    Suppressed(E),
+}
+
+impl<E> ScopeError<E> {
+    /// The body's error, if the body failed (suppressed or not).
+    ///
+    /// ```
+    /// let e = tenure::ScopeError::Suppressed(std::fmt::Error);
+    /// assert!(e.body().is_some());
+    /// ```
+    pub fn body(&self) -> Option<&E> {
+        match self {
+            ScopeError::Body { error, .. } | ScopeError::Suppressed(error) => Some(error),
+            ScopeError::Cleanup(_) => None,
+        }
+    }
+
+    /// The cleanup errors, if any.
+    ///
+    /// ```
+    /// let e: tenure::ScopeError<std::fmt::Error> = tenure::ScopeError::Cleanup(tenure::Error::closed("x"));
+    /// assert_eq!(e.cleanup().unwrap().resource(), "x");
+    /// ```
+    pub fn cleanup(&self) -> Option<&Error> {
+        match self {
+            ScopeError::Body { cleanup, .. } => cleanup.as_ref(),
+            ScopeError::Cleanup(e) => Some(e),
+            ScopeError::Suppressed(_) => None,
+        }
+    }
+
+    /// `true` when an exit callback suppressed the body's error.
+    ///
+    /// ```
+    /// assert!(tenure::ScopeError::Suppressed(std::fmt::Error).is_suppressed());
+    /// ```
+    pub fn is_suppressed(&self) -> bool {
+        matches!(self, ScopeError::Suppressed(_))
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for ScopeError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ScopeError::Body { error, cleanup } => {
+                write!(f, "{error}")?;
+                if let Some(c) = cleanup {
+                    let n = 1 + c.suppressed().len();
+                    write!(f, " (+{n} cleanup error{})", if n == 1 { "" } else { "s" })?;
+                }
+                Ok(())
+            }
+            ScopeError::Cleanup(e) => write!(f, "{e}"),
+            ScopeError::Suppressed(e) => write!(f, "suppressed: {e}"),
+        }
+    }
+}
+
+impl<E: StdError + 'static> StdError for ScopeError<E> {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match self {
+            ScopeError::Body { error, .. } | ScopeError::Suppressed(error) => Some(error),
+            ScopeError::Cleanup(e) => Some(e),
+        }
+    }
+}

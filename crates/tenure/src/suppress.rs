@@ -1,0 +1,166 @@
+//! Explicit, narrow error suppression: by predicate, by `io::ErrorKind`, by error type.
+//!
+//! Nothing in tenure suppresses an error unless one of these is written at the call site.
+//! A [`Suppress`] can be pushed on an [`ExitStack`](crate::ExitStack) as an exit callback
+//! (Python's `stack.enter_context(suppress(BrokenPipeError))`, or the seed's `StreamWriter`
+//! returning `True` from `__exit__` for `BrokenPipeError`), or applied to a single `Result`
+//! with [`Suppress::on`]. A match is looked for in the error and along its
+//! [`source`](std::error::Error::source) chain, so a broken pipe wrapped by a close error
+//! still matches. Every suppression is logged at `debug` level under the `tenure` target.
+//!
+//! ```
+//! use std::io::{self, ErrorKind, Write};
+//! use tenure::suppress;
+//!
+//! struct ClosedPipe;
+//! impl Write for ClosedPipe {
+//!     fn write(&mut self, _: &[u8]) -> io::Result<usize> { Err(ErrorKind::BrokenPipe.into()) }
+//!     fn flush(&mut self) -> io::Result<()> { Ok(()) }
+//! }
+//!
+//! // The client went away: expected, not an error.
+//! let r = suppress::io_kind(ErrorKind::BrokenPipe).on(ClosedPipe.write_all(b"hi"));
+//! assert_eq!(r.unwrap(), None);
+//!
+//! // Any other error still propagates.
+//! let r = suppress::io_kind(ErrorKind::BrokenPipe).on(Err::<(), _>(io::Error::other("disk full")));
+//! assert!(r.is_err());
+//! ```
+
+use std::borrow::Cow;
+use std::error::Error as StdError;
+use std::fmt;
+
+use crate::{Exit, Outcome};
+
+/// A narrow rule saying which errors to suppress; made by [`when`], [`io_kind`] or
+/// [`error_type`].
+///
+/// ```
+/// let s = tenure::suppress::io_kind(std::io::ErrorKind::NotFound);
+/// assert!(s.matches(&std::io::Error::from(std::io::ErrorKind::NotFound)));
+/// assert_eq!(s.describe(), "io::ErrorKind::NotFound");
+/// ```
+pub struct Suppress<P> {
+    predicate: P,
+    what: Cow<'static, str>,
+}
+
+/// Suppress errors for which `predicate` returns `true`; `what` names the rule in logs.
+///
+/// ```
+/// use tenure::suppress;
+/// let s = suppress::when("timeouts", |e| e.to_string().contains("timed out"));
+/// assert!(s.on(Err::<(), _>(std::io::Error::other("read timed out"))).is_ok());
+/// ```
+pub fn when<P>(what: impl Into<Cow<'static, str>>, predicate: P) -> Suppress<P>
+where
+    P: Fn(&(dyn StdError + 'static)) -> bool,
+{
+    Suppress {
+        predicate,
+        what: what.into(),
+    }
+}
+
+/// Suppress `std::io::Error`s of one kind, such as `BrokenPipe` when a client disconnects.
+///
+/// ```
+/// use std::io::ErrorKind;
+/// let s = tenure::suppress::io_kind(ErrorKind::BrokenPipe);
+/// assert!(s.matches(&std::io::Error::from(ErrorKind::BrokenPipe)));
+/// assert!(!s.matches(&std::io::Error::from(ErrorKind::NotFound)));
+/// ```
+pub fn io_kind(
+    kind: std::io::ErrorKind,
+) -> Suppress<impl Fn(&(dyn StdError + 'static)) -> bool> {
+    when(format!("io::ErrorKind::{kind:?}"), move |e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == kind)
+    })
+}
+
+/// Suppress errors of type `E`.
+///
+/// ```
+/// let s = tenure::suppress::error_type::<std::fmt::Error>();
+/// assert!(s.matches(&std::fmt::Error));
+/// assert!(!s.matches(&std::io::Error::other("x")));
+/// ```
+pub fn error_type<E: StdError + 'static>() -> Suppress<impl Fn(&(dyn StdError + 'static)) -> bool>
+{
+    when(std::any::type_name::<E>(), |e| e.is::<E>())
+}
+
+impl<P> Suppress<P>
+where
+    P: Fn(&(dyn StdError + 'static)) -> bool,
+{
+    /// Whether `error`, or any error in its `source` chain, is one this rule suppresses.
+    ///
+    /// ```
+    /// use std::io::ErrorKind;
+    /// let wrapped = tenure::Error::close("socket", std::io::Error::from(ErrorKind::BrokenPipe));
+    /// assert!(tenure::suppress::io_kind(ErrorKind::BrokenPipe).matches(&wrapped));
+    /// ```
+    pub fn matches(&self, error: &(dyn StdError + 'static)) -> bool {
+        let mut next = Some(error);
+        while let Some(e) = next {
+            if (self.predicate)(e) {
+                return true;
+            }
+            next = e.source();
+        }
+        false
+    }
+
+    /// The rule's name, as it appears in logs.
+    ///
+    /// ```
+    /// assert_eq!(tenure::suppress::when("mine", |_| true).describe(), "mine");
+    /// ```
+    pub fn describe(&self) -> &str {
+        &self.what
+    }
+
+    /// The decision for an exit callback: [`Exit::Suppress`] for an error outcome this rule
+    /// matches, [`Exit::Propagate`] for everything else (panics and cancellation included).
+    ///
+    /// ```
+    /// use tenure::{Exit, Outcome};
+    /// let s = tenure::suppress::error_type::<std::fmt::Error>();
+    /// assert_eq!(s.decide(&Outcome::Error(&std::fmt::Error)), Exit::Suppress);
+    /// assert_eq!(s.decide(&Outcome::Success), Exit::Propagate);
+    /// ```
+    pub fn decide(&self, outcome: &Outcome<'_>) -> Exit {
+        match outcome.error() {
+            Some(e) if self.matches(e) => {
+                tracing::debug!(target: "tenure", rule = %self.what, "error suppressed: {e}");
+                Exit::Suppress
+            }
+            _ => Exit::Propagate,
+        }
+    }
+
+    /// Applies the rule to one result: `Ok(Some(v))` for success, `Ok(None)` for a
+    /// suppressed error, `Err(e)` for any other error.
+    ///
+    /// ```
+    /// let s = tenure::suppress::error_type::<std::fmt::Error>();
+    /// assert_eq!(s.on(Ok::<_, std::fmt::Error>(3)).unwrap(), Some(3));
+    /// assert_eq!(s.on(Err::<i32, _>(std::fmt::Error)).unwrap(), None);
+    /// ```
+    pub fn on<T, E: StdError + 'static>(&self, result: Result<T, E>) -> Result<Option<T>, E> {
+        match result {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if self.decide(&Outcome::Error(&e)) == Exit::Suppress => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl<P> fmt::Debug for Suppress<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Suppress").field(&self.what).finish()
+    }
+}

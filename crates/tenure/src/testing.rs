@@ -1,0 +1,680 @@
+//! Test helpers that prove cleanup paths release everything: a [`Ledger`] of live
+//! resources and [`Faults`] that make the Nth acquire or close of a kind fail (or panic).
+//!
+//! Enabled by the `testing` feature (use it from `[dev-dependencies]`).
+//!
+//! ```
+//! use tenure::testing::{Faults, Ledger, Op};
+//! use tenure::ExitStack;
+//!
+//! let faults = Faults::new();
+//! faults.fail_nth(Op::Acquire, "conn", 3); // the third connection cannot be opened
+//! let ledger = Ledger::with_faults(faults);
+//!
+//! let opened = ExitStack::scope(|s| {
+//!     for _ in 0..5 {
+//!         let conn = ledger.acquire("conn")?;
+//!         s.enter(conn);
+//!     }
+//!     Ok::<_, tenure::testing::InjectedFault>(())
+//! });
+//! assert!(opened.is_err());
+//! ledger.assert_all_released();                       // the two opened ones were closed
+//! assert_eq!(ledger.release_order(), [2, 1]);          // last acquired, first released
+//! ```
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::panic::Location;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::Close;
+
+/// A resource the ledger counts as live.
+///
+/// ```
+/// let ledger = tenure::testing::Ledger::new();
+/// let _t = ledger.track("file");
+/// let live = ledger.live();
+/// assert_eq!(live[0].kind, "file");
+/// assert!(live[0].site.file().ends_with(".rs"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Live {
+    /// Acquisition number, from 1, in acquisition order across all kinds.
+    pub id: u64,
+    /// The kind given at acquisition.
+    pub kind: Cow<'static, str>,
+    /// Where it was acquired (the caller of [`Ledger::track`] / [`Ledger::acquire`]).
+    pub site: &'static Location<'static>,
+}
+
+impl fmt::Display for Live {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{} `{}` acquired at {}", self.id, self.kind, self.site)
+    }
+}
+
+/// What happened to a tracked resource, in order.
+///
+/// ```
+/// use tenure::testing::{Event, Ledger};
+/// let ledger = Ledger::new();
+/// ledger.track("a").release();
+/// assert_eq!(ledger.events(), [Event::Acquired { id: 1, kind: "a".into() }, Event::Released { id: 1, kind: "a".into() }]);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A resource was acquired.
+    Acquired {
+        /// Its id.
+        id: u64,
+        /// Its kind.
+        kind: Cow<'static, str>,
+    },
+    /// A resource was released (successfully or not: it is gone either way).
+    Released {
+        /// Its id.
+        id: u64,
+        /// Its kind.
+        kind: Cow<'static, str>,
+    },
+}
+
+#[derive(Default)]
+struct LedgerState {
+    next_id: u64,
+    live: BTreeMap<u64, Live>,
+    events: Vec<Event>,
+}
+
+/// A ledger of live resources: each tracked acquisition is recorded with its kind and the
+/// source location that acquired it, until it is released. Cloning shares the ledger.
+///
+/// ```
+/// let ledger = tenure::testing::Ledger::new();
+/// let t = ledger.track("socket");
+/// assert_eq!(ledger.live_count(), 1);
+/// drop(t); // dropping a token releases it
+/// ledger.assert_all_released();
+/// ```
+#[derive(Clone, Default)]
+pub struct Ledger {
+    state: Arc<Mutex<LedgerState>>,
+    faults: Faults,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A test that panicked while holding the lock must not hide what the ledger knows.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Ledger {
+    /// An empty ledger with no faults.
+    ///
+    /// ```
+    /// assert_eq!(tenure::testing::Ledger::new().live_count(), 0);
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An empty ledger whose [`acquire`](Self::acquire) and resource closes consult `faults`.
+    ///
+    /// ```
+    /// use tenure::testing::{Faults, Ledger, Op};
+    /// let f = Faults::new();
+    /// f.fail_nth(Op::Acquire, "db", 1);
+    /// assert!(Ledger::with_faults(f).acquire("db").is_err());
+    /// ```
+    pub fn with_faults(faults: Faults) -> Self {
+        Ledger {
+            state: Arc::default(),
+            faults,
+        }
+    }
+
+    /// The faults this ledger's resources consult.
+    ///
+    /// ```
+    /// let ledger = tenure::testing::Ledger::new();
+    /// ledger.faults().fail_nth(tenure::testing::Op::Close, "f", 1);
+    /// ```
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// Records an acquisition of `kind` at the caller's location; the returned token
+    /// records the release when released or dropped.
+    ///
+    /// ```
+    /// let ledger = tenure::testing::Ledger::new();
+    /// let token = ledger.track("lock");
+    /// assert_eq!(token.id(), 1);
+    /// token.release();
+    /// assert_eq!(ledger.live_count(), 0);
+    /// ```
+    #[track_caller]
+    pub fn track(&self, kind: impl Into<Cow<'static, str>>) -> Token {
+        let kind = kind.into();
+        let site = Location::caller();
+        let mut st = lock(&self.state);
+        st.next_id += 1;
+        let id = st.next_id;
+        st.live.insert(
+            id,
+            Live {
+                id,
+                kind: kind.clone(),
+                site,
+            },
+        );
+        st.events.push(Event::Acquired {
+            id,
+            kind: kind.clone(),
+        });
+        Token {
+            ledger: self.state.clone(),
+            id,
+            kind,
+            released: false,
+        }
+    }
+
+    /// Acquires a [`TestResource`] of `kind`, unless [`Faults`] make this acquisition fail.
+    ///
+    /// ```
+    /// use tenure::Close;
+    /// let ledger = tenure::testing::Ledger::new();
+    /// let conn = ledger.acquire("conn")?;
+    /// conn.close()?;
+    /// ledger.assert_all_released();
+    /// # Ok::<(), tenure::testing::InjectedFault>(())
+    /// ```
+    #[track_caller]
+    pub fn acquire(
+        &self,
+        kind: impl Into<Cow<'static, str>>,
+    ) -> Result<TestResource, InjectedFault> {
+        let kind = kind.into();
+        self.faults.check(Op::Acquire, &kind)?;
+        Ok(TestResource {
+            token: self.track(kind),
+            faults: self.faults.clone(),
+        })
+    }
+
+    /// The resources acquired and not yet released, in acquisition order.
+    ///
+    /// ```
+    /// let ledger = tenure::testing::Ledger::new();
+    /// let _a = ledger.track("a");
+    /// assert_eq!(ledger.live().len(), 1);
+    /// ```
+    pub fn live(&self) -> Vec<Live> {
+        lock(&self.state).live.values().cloned().collect()
+    }
+
+    /// How many resources are live.
+    ///
+    /// ```
+    /// assert_eq!(tenure::testing::Ledger::new().live_count(), 0);
+    /// ```
+    pub fn live_count(&self) -> usize {
+        lock(&self.state).live.len()
+    }
+
+    /// Every acquisition and release, in order.
+    ///
+    /// ```
+    /// let ledger = tenure::testing::Ledger::new();
+    /// drop(ledger.track("x"));
+    /// assert_eq!(ledger.events().len(), 2);
+    /// ```
+    pub fn events(&self) -> Vec<Event> {
+        lock(&self.state).events.clone()
+    }
+
+    /// The ids of released resources, in release order.
+    ///
+    /// ```
+    /// let ledger = tenure::testing::Ledger::new();
+    /// let a = ledger.track("a");
+    /// let b = ledger.track("b");
+    /// drop(b);
+    /// drop(a);
+    /// assert_eq!(ledger.release_order(), [2, 1]);
+    /// ```
+    pub fn release_order(&self) -> Vec<u64> {
+        lock(&self.state)
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Released { id, .. } => Some(*id),
+                Event::Acquired { .. } => None,
+            })
+            .collect()
+    }
+
+    /// How many acquisitions were recorded in all.
+    ///
+    /// ```
+    /// let ledger = tenure::testing::Ledger::new();
+    /// drop(ledger.track("a"));
+    /// assert_eq!(ledger.acquired_count(), 1);
+    /// ```
+    pub fn acquired_count(&self) -> u64 {
+        lock(&self.state).next_id
+    }
+
+    /// `Ok` if every tracked resource was released; otherwise the leaks.
+    ///
+    /// ```
+    /// let ledger = tenure::testing::Ledger::new();
+    /// let t = ledger.track("conn");
+    /// let leaks = ledger.check_all_released().unwrap_err();
+    /// assert_eq!(leaks.live.len(), 1);
+    /// drop(t);
+    /// assert!(ledger.check_all_released().is_ok());
+    /// ```
+    pub fn check_all_released(&self) -> Result<(), Leaks> {
+        let live = self.live();
+        if live.is_empty() {
+            Ok(())
+        } else {
+            Err(Leaks { live })
+        }
+    }
+
+    /// Panics, listing each leaked resource with its kind and acquisition site, unless
+    /// every tracked resource was released.
+    ///
+    /// ```should_panic
+    /// let ledger = tenure::testing::Ledger::new();
+    /// std::mem::forget(ledger.track("conn"));
+    /// ledger.assert_all_released(); // panics: 1 resource leaked: #1 `conn` acquired at src/...
+    /// ```
+    #[track_caller]
+    pub fn assert_all_released(&self) {
+        if let Err(leaks) = self.check_all_released() {
+            panic!("{leaks}");
+        }
+    }
+}
+
+impl fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = lock(&self.state);
+        f.debug_struct("Ledger")
+            .field("acquired", &st.next_id)
+            .field("live", &st.live.len())
+            .finish()
+    }
+}
+
+/// The resources a [`Ledger`] still counts as live.
+///
+/// ```
+/// let ledger = tenure::testing::Ledger::new();
+/// let _t = ledger.track("conn");
+/// let msg = ledger.check_all_released().unwrap_err().to_string();
+/// assert!(msg.starts_with("1 resource leaked: #1 `conn` acquired at "));
+/// ```
+#[derive(Debug, Clone, thiserror::Error)]
+pub struct Leaks {
+    /// The leaked resources, in acquisition order.
+    pub live: Vec<Live>,
+}
+
+impl fmt::Display for Leaks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.live.len();
+        write!(f, "{n} resource{} leaked:", if n == 1 { "" } else { "s" })?;
+        for l in &self.live {
+            write!(f, " {l};")?;
+        }
+        Ok(())
+    }
+}
+
+/// Proof of one tracked acquisition; releasing or dropping it records the release, once.
+///
+/// ```
+/// let ledger = tenure::testing::Ledger::new();
+/// let t = ledger.track("x");
+/// assert_eq!(t.kind(), "x");
+/// t.release();
+/// ledger.assert_all_released();
+/// ```
+#[must_use = "dropping the token records the release at once"]
+pub struct Token {
+    ledger: Arc<Mutex<LedgerState>>,
+    id: u64,
+    kind: Cow<'static, str>,
+    released: bool,
+}
+
+impl Token {
+    /// The acquisition number.
+    ///
+    /// ```
+    /// assert_eq!(tenure::testing::Ledger::new().track("x").id(), 1);
+    /// ```
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The kind given at acquisition.
+    ///
+    /// ```
+    /// assert_eq!(tenure::testing::Ledger::new().track("pipe").kind(), "pipe");
+    /// ```
+    pub fn kind(&self) -> &str {
+        &self.kind
+    }
+
+    /// Records the release.
+    ///
+    /// ```
+    /// let l = tenure::testing::Ledger::new();
+    /// l.track("x").release();
+    /// assert_eq!(l.release_order(), [1]);
+    /// ```
+    pub fn release(mut self) {
+        self.record_release();
+    }
+
+    fn record_release(&mut self) {
+        if std::mem::replace(&mut self.released, true) {
+            return;
+        }
+        let mut st = lock(&self.ledger);
+        st.live.remove(&self.id);
+        st.events.push(Event::Released {
+            id: self.id,
+            kind: self.kind.clone(),
+        });
+    }
+}
+
+impl Drop for Token {
+    fn drop(&mut self) {
+        self.record_release();
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Token(#{} `{}`)", self.id, self.kind)
+    }
+}
+
+/// A resource for tests: tracked by a [`Ledger`], closed with [`Close`], and failing or
+/// panicking on close when the ledger's [`Faults`] say so. Closing or dropping it records
+/// the release (a failed close still releases it: the resource is gone either way).
+///
+/// ```
+/// use tenure::Close;
+/// use tenure::testing::{Ledger, Op};
+/// let ledger = Ledger::new();
+/// ledger.faults().fail_nth(Op::Close, "conn", 1);
+/// let err = ledger.acquire("conn")?.close().unwrap_err();
+/// assert_eq!(err.to_string(), "injected fault: close #1 of `conn`");
+/// ledger.assert_all_released();
+/// # Ok::<(), tenure::testing::InjectedFault>(())
+/// ```
+#[derive(Debug)]
+pub struct TestResource {
+    token: Token,
+    faults: Faults,
+}
+
+impl TestResource {
+    /// The acquisition number in its ledger.
+    ///
+    /// ```
+    /// let l = tenure::testing::Ledger::new();
+    /// assert_eq!(l.acquire("x")?.id(), 1);
+    /// # Ok::<(), tenure::testing::InjectedFault>(())
+    /// ```
+    pub fn id(&self) -> u64 {
+        self.token.id
+    }
+
+    /// The kind it was acquired as.
+    ///
+    /// ```
+    /// let l = tenure::testing::Ledger::new();
+    /// assert_eq!(l.acquire("pipe")?.kind(), "pipe");
+    /// # Ok::<(), tenure::testing::InjectedFault>(())
+    /// ```
+    pub fn kind(&self) -> &str {
+        &self.token.kind
+    }
+
+    /// The faults this resource consults on close (for async close implementations).
+    ///
+    /// ```
+    /// let l = tenure::testing::Ledger::new();
+    /// assert_eq!(l.acquire("x")?.faults().count(tenure::testing::Op::Close, "x"), 0);
+    /// # Ok::<(), tenure::testing::InjectedFault>(())
+    /// ```
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// Records the release and returns whether the faults let the close succeed. The
+    /// building block of [`Close`] and of async close implementations.
+    ///
+    /// ```
+    /// let l = tenure::testing::Ledger::new();
+    /// assert!(l.acquire("x")?.release().is_ok());
+    /// # Ok::<(), tenure::testing::InjectedFault>(())
+    /// ```
+    pub fn release(self) -> Result<(), InjectedFault> {
+        let TestResource { token, faults } = self;
+        let kind = token.kind.clone();
+        // Release first: a close that panics or fails still gives the resource up.
+        token.release();
+        faults.check(Op::Close, &kind)
+    }
+}
+
+impl Close for TestResource {
+    type Error = InjectedFault;
+    fn close(self) -> Result<(), InjectedFault> {
+        self.release()
+    }
+}
+
+/// An operation faults can be injected into.
+///
+/// ```
+/// assert_eq!(tenure::testing::Op::Close.to_string(), "close");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Op {
+    /// Acquiring (creating, opening, connecting).
+    Acquire,
+    /// Validating (e.g. a pool's check on checkout).
+    Validate,
+    /// Closing / releasing.
+    Close,
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Op::Acquire => "acquire",
+            Op::Validate => "validate",
+            Op::Close => "close",
+        })
+    }
+}
+
+/// What an injected fault does.
+///
+/// ```
+/// use tenure::testing::{Fault, Faults, Op};
+/// let f = Faults::new();
+/// f.inject(Op::Close, "conn", 2, Fault::Panic);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// Return an [`InjectedFault`] error.
+    Error,
+    /// Panic with a message naming the fault.
+    Panic,
+}
+
+/// The error an injected fault returns.
+///
+/// ```
+/// let e = tenure::testing::InjectedFault { op: tenure::testing::Op::Acquire, kind: "db".into(), n: 3 };
+/// assert_eq!(e.to_string(), "injected fault: acquire #3 of `db`");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("injected fault: {op} #{n} of `{kind}`")]
+pub struct InjectedFault {
+    /// The operation that failed.
+    pub op: Op,
+    /// The resource kind.
+    pub kind: Cow<'static, str>,
+    /// Which call of that operation on that kind it was, from 1.
+    pub n: u64,
+}
+
+#[derive(Default)]
+struct FaultState {
+    counts: HashMap<(Op, String), u64>,
+    planned: HashMap<(Op, String), Vec<(u64, Fault)>>,
+}
+
+/// Fault injection: make the Nth call of an operation on a kind of resource fail or panic,
+/// to drive tests through cleanup paths. Cloning shares the plan and the counters.
+///
+/// ```
+/// use tenure::testing::{Faults, Op};
+/// let f = Faults::new();
+/// f.fail_nth(Op::Close, "file", 2);
+/// assert!(f.check(Op::Close, "file").is_ok());
+/// assert!(f.check(Op::Close, "file").is_err());
+/// assert!(f.check(Op::Close, "file").is_ok());
+/// assert_eq!(f.count(Op::Close, "file"), 3);
+/// ```
+#[derive(Clone, Default)]
+pub struct Faults {
+    state: Arc<Mutex<FaultState>>,
+}
+
+impl Faults {
+    /// No faults planned.
+    ///
+    /// ```
+    /// assert!(tenure::testing::Faults::new().check(tenure::testing::Op::Acquire, "x").is_ok());
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Plans `fault` for the `n`th (from 1) call of `op` on `kind`.
+    ///
+    /// ```
+    /// use tenure::testing::{Fault, Faults, Op};
+    /// let f = Faults::new();
+    /// f.inject(Op::Acquire, "conn", 1, Fault::Error);
+    /// assert!(f.check(Op::Acquire, "conn").is_err());
+    /// ```
+    pub fn inject(&self, op: Op, kind: impl Into<String>, n: u64, fault: Fault) -> &Self {
+        lock(&self.state)
+            .planned
+            .entry((op, kind.into()))
+            .or_default()
+            .push((n, fault));
+        self
+    }
+
+    /// Makes the `n`th (from 1) call of `op` on `kind` return an [`InjectedFault`].
+    ///
+    /// ```
+    /// use tenure::testing::{Faults, Op};
+    /// let f = Faults::new();
+    /// f.fail_nth(Op::Validate, "conn", 1);
+    /// assert!(f.check(Op::Validate, "conn").is_err());
+    /// ```
+    pub fn fail_nth(&self, op: Op, kind: impl Into<String>, n: u64) -> &Self {
+        self.inject(op, kind, n, Fault::Error)
+    }
+
+    /// Makes the `n`th (from 1) call of `op` on `kind` panic.
+    ///
+    /// ```should_panic
+    /// use tenure::testing::{Faults, Op};
+    /// let f = Faults::new();
+    /// f.panic_nth(Op::Close, "conn", 1);
+    /// let _ = f.check(Op::Close, "conn"); // panics
+    /// ```
+    pub fn panic_nth(&self, op: Op, kind: impl Into<String>, n: u64) -> &Self {
+        self.inject(op, kind, n, Fault::Panic)
+    }
+
+    /// Counts one call of `op` on `kind` and applies the fault planned for it, if any.
+    ///
+    /// ```
+    /// use tenure::testing::{Faults, Op};
+    /// let f = Faults::new();
+    /// assert!(f.check(Op::Acquire, "x").is_ok());
+    /// assert_eq!(f.count(Op::Acquire, "x"), 1);
+    /// ```
+    pub fn check(&self, op: Op, kind: &str) -> Result<(), InjectedFault> {
+        let (n, fault) = {
+            let mut st = lock(&self.state);
+            let key = (op, kind.to_string());
+            let n = {
+                let c = st.counts.entry(key.clone()).or_insert(0);
+                *c += 1;
+                *c
+            };
+            let fault = st
+                .planned
+                .get(&key)
+                .and_then(|p| p.iter().find(|(at, _)| *at == n).map(|(_, f)| *f));
+            (n, fault)
+        };
+        let err = InjectedFault {
+            op,
+            kind: Cow::Owned(kind.to_string()),
+            n,
+        };
+        match fault {
+            None => Ok(()),
+            Some(Fault::Error) => Err(err),
+            Some(Fault::Panic) => panic!("{err} (panic)"),
+        }
+    }
+
+    /// How many calls of `op` on `kind` were checked so far.
+    ///
+    /// ```
+    /// assert_eq!(tenure::testing::Faults::new().count(tenure::testing::Op::Close, "x"), 0);
+    /// ```
+    pub fn count(&self, op: Op, kind: &str) -> u64 {
+        lock(&self.state)
+            .counts
+            .get(&(op, kind.to_string()))
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+impl fmt::Debug for Faults {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = lock(&self.state);
+        f.debug_struct("Faults")
+            .field("planned", &st.planned)
+            .finish()
+    }
+}

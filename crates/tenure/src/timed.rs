@@ -1,0 +1,153 @@
+//! Timed blocks: a guard that reports a block's name, duration and outcome through
+//! `tracing` when the block ends — the seed's `timed_block` context manager.
+//!
+//! The event is emitted at `INFO` level under the `tenure::timed` target with the fields
+//! `name`, `duration_ms` (f64), `duration_ns` (u64) and `outcome` (`"success"`, `"error"` or
+//! `"panic"`), on every path out of the block.
+//!
+//! ```
+//! use tenure::timed;
+//!
+//! fn process() -> Result<u64, std::io::Error> {
+//!     let mut t = timed("data_processing");
+//!     let rows = t.check(Ok::<u64, std::io::Error>(42))?; // an Err here would report outcome="error"
+//!     Ok(rows)
+//! } // event: name="data_processing" duration_ms=… outcome="success"
+//!
+//! assert_eq!(process()?, 42);
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+use std::borrow::Cow;
+use std::time::{Duration, Instant};
+
+/// Starts timing a block called `name`; the event is emitted when the returned guard drops.
+///
+/// ```
+/// {
+///     let _t = tenure::timed("warm cache");
+///     // ... work ...
+/// } // reported here
+/// ```
+pub fn timed(name: impl Into<Cow<'static, str>>) -> Timed {
+    Timed {
+        name: name.into(),
+        start: Instant::now(),
+        failed: false,
+        done: false,
+    }
+}
+
+/// A running timer for one block; see [`timed`].
+///
+/// ```
+/// let t = tenure::timed("step");
+/// let elapsed = t.finish();
+/// assert!(elapsed >= std::time::Duration::ZERO);
+/// ```
+#[derive(Debug)]
+#[must_use = "the block is timed until the guard drops; binding it to `_` ends it at once"]
+pub struct Timed {
+    name: Cow<'static, str>,
+    start: Instant,
+    failed: bool,
+    done: bool,
+}
+
+impl Timed {
+    /// The block's name.
+    ///
+    /// ```
+    /// assert_eq!(tenure::timed("load").name(), "load");
+    /// ```
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Time since the block started.
+    ///
+    /// ```
+    /// let t = tenure::timed("x");
+    /// let a = t.elapsed();
+    /// assert!(t.elapsed() >= a);
+    /// ```
+    pub fn elapsed(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    /// Marks the block as failed; the event will say `outcome="error"`.
+    ///
+    /// ```
+    /// let mut t = tenure::timed("x");
+    /// t.fail();
+    /// assert_eq!(t.outcome(), "error");
+    /// ```
+    pub fn fail(&mut self) {
+        self.failed = true;
+    }
+
+    /// Marks the block failed if `result` is an error, and hands it back for `?`.
+    ///
+    /// ```
+    /// let mut t = tenure::timed("parse");
+    /// let n: Result<i32, _> = t.check("12".parse::<i32>());
+    /// assert_eq!(n.unwrap(), 12);
+    /// assert_eq!(t.outcome(), "success");
+    /// ```
+    pub fn check<T, E>(&mut self, result: Result<T, E>) -> Result<T, E> {
+        if result.is_err() {
+            self.failed = true;
+        }
+        result
+    }
+
+    /// The outcome the event would report if the block ended now.
+    ///
+    /// ```
+    /// assert_eq!(tenure::timed("x").outcome(), "success");
+    /// ```
+    pub fn outcome(&self) -> &'static str {
+        if std::thread::panicking() {
+            "panic"
+        } else if self.failed {
+            "error"
+        } else {
+            "success"
+        }
+    }
+
+    /// Ends the block now, emits the event, and returns the duration.
+    ///
+    /// ```
+    /// let d = tenure::timed("x").finish();
+    /// assert!(d < std::time::Duration::from_secs(60));
+    /// ```
+    pub fn finish(mut self) -> Duration {
+        self.emit()
+    }
+
+    fn emit(&mut self) -> Duration {
+        self.done = true;
+        let elapsed = self.start.elapsed();
+        let outcome = self.outcome();
+        tracing::info!(
+            target: "tenure::timed",
+            name = %self.name,
+            duration_ms = elapsed.as_secs_f64() * 1e3,
+            duration_ns = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX),
+            outcome,
+            "{} completed in {:.3} ms ({outcome})",
+            self.name,
+            elapsed.as_secs_f64() * 1e3,
+        );
+        elapsed
+    }
+}
+
+impl Drop for Timed {
+    fn drop(&mut self) {
+        if !self.done {
+            self.emit();
+        }
+    }
+}
