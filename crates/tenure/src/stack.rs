@@ -539,9 +539,10 @@ impl<'a> ExitStack<'a> {
             }
             panic::resume_unwind(payload);
         }
+        let suppressed = done.body_suppressed();
         match Error::from_errors(done.errors) {
             Some(e) => Err(e),
-            None if done.body_suppressed() => Ok(Exit::Suppress),
+            None if suppressed => Ok(Exit::Suppress),
             None => Ok(Exit::Propagate),
         }
     }
