@@ -91,7 +91,13 @@ impl<R> Copy for Handle<R> {}
 
 impl<R> fmt::Debug for Handle<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Handle<{}>(#{}/{})", type_name::<R>(), self.stack, self.index)
+        write!(
+            f,
+            "Handle<{}>(#{}/{})",
+            type_name::<R>(),
+            self.stack,
+            self.index
+        )
     }
 }
 
@@ -569,7 +575,9 @@ impl<'a> ExitStack<'a> {
                 if state.panic.is_none() && !state.body.is_panic() {
                     state.panic = Some(payload);
                 } else {
-                    state.errors.push(Error::panicked("ExitStack entry", payload));
+                    state
+                        .errors
+                        .push(Error::panicked("ExitStack entry", payload));
                 }
             }
         }
@@ -665,9 +673,9 @@ impl<R: 'static> Index<Handle<R>> for ExitStack<'_> {
     fn index(&self, handle: Handle<R>) -> &R {
         match self.get(handle) {
             Ok(r) => r,
-            Err(_) => panic!(
-                "{handle:?} used after its ExitStack was closed or emptied by pop_all"
-            ),
+            Err(_) => {
+                panic!("{handle:?} used after its ExitStack was closed or emptied by pop_all")
+            }
         }
     }
 }
@@ -679,9 +687,9 @@ impl<R: 'static> IndexMut<Handle<R>> for ExitStack<'_> {
     fn index_mut(&mut self, handle: Handle<R>) -> &mut R {
         match self.get_mut(handle) {
             Ok(r) => r,
-            Err(_) => panic!(
-                "{handle:?} used after its ExitStack was closed or emptied by pop_all"
-            ),
+            Err(_) => {
+                panic!("{handle:?} used after its ExitStack was closed or emptied by pop_all")
+            }
         }
     }
 }

@@ -71,9 +71,7 @@ where
 /// assert!(s.matches(&std::io::Error::from(ErrorKind::BrokenPipe)));
 /// assert!(!s.matches(&std::io::Error::from(ErrorKind::NotFound)));
 /// ```
-pub fn io_kind(
-    kind: std::io::ErrorKind,
-) -> Suppress<impl Fn(&(dyn StdError + 'static)) -> bool> {
+pub fn io_kind(kind: std::io::ErrorKind) -> Suppress<impl Fn(&(dyn StdError + 'static)) -> bool> {
     when(format!("io::ErrorKind::{kind:?}"), move |e| {
         e.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == kind)
@@ -87,8 +85,7 @@ pub fn io_kind(
 /// assert!(s.matches(&std::fmt::Error));
 /// assert!(!s.matches(&std::io::Error::other("x")));
 /// ```
-pub fn error_type<E: StdError + 'static>() -> Suppress<impl Fn(&(dyn StdError + 'static)) -> bool>
-{
+pub fn error_type<E: StdError + 'static>() -> Suppress<impl Fn(&(dyn StdError + 'static)) -> bool> {
     when(std::any::type_name::<E>(), |e| e.is::<E>())
 }
 
