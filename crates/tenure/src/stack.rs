@@ -650,17 +650,26 @@ impl<'a> ExitStack<'a> {
                 .close_with(Outcome::Success)
                 .map(|_| value)
                 .map_err(ScopeError::Cleanup),
-            Err(error) => match self.close_with(Outcome::Error(&error)) {
-                Ok(Exit::Propagate) => Err(ScopeError::Body {
-                    error,
-                    cleanup: None,
-                }),
-                Ok(Exit::Suppress) => Err(ScopeError::Suppressed(error)),
-                Err(cleanup) => Err(ScopeError::Body {
-                    error,
-                    cleanup: Some(cleanup),
-                }),
-            },
+            Err(error) => {
+                // A cleanup panic resumes out of `close_with`; the body's error must not
+                // vanish with it.
+                let witness = crate::guard::guard_on_failure(&error, |e| {
+                    tracing::warn!(target: "tenure", "body error lost to a cleanup panic: {e}")
+                });
+                let closed = self.close_with(Outcome::Error(&error));
+                crate::Guard::dismiss(witness);
+                match closed {
+                    Ok(Exit::Propagate) => Err(ScopeError::Body {
+                        error,
+                        cleanup: None,
+                    }),
+                    Ok(Exit::Suppress) => Err(ScopeError::Suppressed(error)),
+                    Err(cleanup) => Err(ScopeError::Body {
+                        error,
+                        cleanup: Some(cleanup),
+                    }),
+                }
+            }
         }
     }
 }
