@@ -653,9 +653,10 @@ impl<'a> ExitStack<'a> {
             Err(error) => {
                 // A cleanup panic resumes out of `close_with`; the body's error must not
                 // vanish with it.
-                let witness = crate::guard::guard_on_failure(&error, |e| {
-                    tracing::warn!(target: "tenure", "body error lost to a cleanup panic: {e}")
-                });
+                let witness = crate::guard::guard_on_failure(
+                    &error,
+                    |e| tracing::warn!(target: "tenure", "body error lost to a cleanup panic: {e}"),
+                );
                 let closed = self.close_with(Outcome::Error(&error));
                 crate::Guard::dismiss(witness);
                 match closed {
