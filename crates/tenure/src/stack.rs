@@ -538,6 +538,16 @@ impl<'a> ExitStack<'a> {
     /// # Ok::<(), tenure::Error>(())
     /// ```
     pub fn close_with(&mut self, outcome: Outcome<'_>) -> Result<Exit, Error> {
+        match self.settle(outcome) {
+            (_, Some(e)) => Err(e),
+            (exit, None) => Ok(exit),
+        }
+    }
+
+    /// Runs every entry and resumes a cleanup panic; otherwise returns whether the body's
+    /// error was suppressed and the cleanup errors, both (a suppressed body error and
+    /// cleanup errors can happen together).
+    fn settle(&mut self, outcome: Outcome<'_>) -> (Exit, Option<Error>) {
         let done = self.unwind(outcome);
         if let Some(payload) = done.panic {
             if let Some(e) = Error::from_errors(done.errors) {
@@ -545,12 +555,12 @@ impl<'a> ExitStack<'a> {
             }
             panic::resume_unwind(payload);
         }
-        let suppressed = done.body_suppressed();
-        match Error::from_errors(done.errors) {
-            Some(e) => Err(e),
-            None if suppressed => Ok(Exit::Suppress),
-            None => Ok(Exit::Propagate),
-        }
+        let exit = if done.body_suppressed() {
+            Exit::Suppress
+        } else {
+            Exit::Propagate
+        };
+        (exit, Error::from_errors(done.errors))
     }
 
     /// Runs every entry, LIFO, exactly once, catching panics so that none is skipped.
@@ -591,7 +601,8 @@ impl<'a> ExitStack<'a> {
     /// - `Ok(value)` when the body succeeded and every cleanup did too;
     /// - [`ScopeError::Body`] when the body failed: its error stays primary and cleanup
     ///   errors ride along;
-    /// - [`ScopeError::Cleanup`] when the body succeeded but cleanup failed;
+    /// - [`ScopeError::Cleanup`] when cleanup failed and the body succeeded (or an exit
+    ///   callback suppressed the body's error: the cleanup error takes its place);
     /// - [`ScopeError::Suppressed`] when an exit callback suppressed the body's error
     ///   (the body produced no value).
     ///
@@ -651,24 +662,20 @@ impl<'a> ExitStack<'a> {
                 .map(|_| value)
                 .map_err(ScopeError::Cleanup),
             Err(error) => {
-                // A cleanup panic resumes out of `close_with`; the body's error must not
+                // A cleanup panic resumes out of `settle`; the body's error must not
                 // vanish with it.
                 let witness = crate::guard::guard_on_failure(
                     &error,
                     |e| tracing::warn!(target: "tenure", "body error lost to a cleanup panic: {e}"),
                 );
-                let closed = self.close_with(Outcome::Error(&error));
+                let settled = self.settle(Outcome::Error(&error));
                 crate::Guard::dismiss(witness);
-                match closed {
-                    Ok(Exit::Propagate) => Err(ScopeError::Body {
-                        error,
-                        cleanup: None,
-                    }),
-                    Ok(Exit::Suppress) => Err(ScopeError::Suppressed(error)),
-                    Err(cleanup) => Err(ScopeError::Body {
-                        error,
-                        cleanup: Some(cleanup),
-                    }),
+                match settled {
+                    (Exit::Propagate, cleanup) => Err(ScopeError::Body { error, cleanup }),
+                    (Exit::Suppress, None) => Err(ScopeError::Suppressed(error)),
+                    // As in Python (and `close_with`), the cleanup error takes the place of
+                    // the body error that an exit callback explicitly suppressed.
+                    (Exit::Suppress, Some(cleanup)) => Err(ScopeError::Cleanup(cleanup)),
                 }
             }
         }
@@ -783,7 +790,8 @@ pub enum ScopeError<E> {
         /// Cleanup errors that happened while unwinding, first one primary.
         cleanup: Option<Error>,
     },
-    /// The body succeeded but cleanup failed.
+    /// Cleanup failed, and the body succeeded or an exit callback explicitly suppressed
+    /// its error (the cleanup error takes the suppressed one's place, as in Python).
     Cleanup(Error),
     /// The body returned this error and an exit callback explicitly suppressed it; the
     /// body produced no value.
