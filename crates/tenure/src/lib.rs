@@ -39,6 +39,7 @@ mod error;
 pub mod guard;
 pub mod outcome;
 pub mod stack;
+pub mod stream;
 pub mod suppress;
 #[cfg(feature = "testing")]
 pub mod testing;

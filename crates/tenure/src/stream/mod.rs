@@ -1,0 +1,34 @@
+//! Streams done right: O(n) accumulation that stays readable at every step, sealing,
+//! UTF-8 decoding across chunk boundaries — the seed's patterns 6 and 7.
+//!
+//! | you have | use |
+//! |---|---|
+//! | text chunks (`&str`, `String`) | [`Accumulator<str>`](Accumulator) |
+//! | byte chunks | [`Accumulator<[u8]>`](Accumulator) |
+//! | bytes that are UTF-8 text, split anywhere | [`Utf8Accumulator`] |
+//! | a stream to read *and* accumulate, `(accumulated, chunk)` per step | [`Accumulate`] |
+//!
+//! The seed's `"".join(chunks)` per chunk is O(n²); here the content lives in one buffer
+//! with the end offset of each chunk, so the content is a borrow and each chunk a slice of
+//! it, at any moment, for free.
+//!
+//! ```
+//! use tenure::stream::{AccumulateError, Utf8Accumulator};
+//!
+//! let body = "naïve café ☕ 🦀".as_bytes();
+//! let mut acc = Utf8Accumulator::new();
+//! for chunk in body.chunks(3) {   // splits characters between chunks
+//!     acc.push(chunk)?;
+//! }
+//! assert_eq!(acc.finalize()?, "naïve café ☕ 🦀");
+//! assert!(matches!(acc.push(b"!"), Err(AccumulateError::Sealed { .. })));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod accumulator;
+mod adapter;
+mod utf8;
+
+pub use accumulator::{AccumulateError, Accumulator, Chunks, Content};
+pub use adapter::{Accumulate, Push, StepError, StreamItem};
+pub use utf8::{Utf8Accumulator, Utf8Error};

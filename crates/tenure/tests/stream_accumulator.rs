@@ -1,0 +1,132 @@
+//! Accumulators: the content is the chunks in order, sealing refuses further pushes with a
+//! typed error, a size limit refuses without losing what was accumulated, and the
+//! `(accumulated, chunk)` adapter borrows instead of copying.
+
+use tenure::stream::{Accumulate, AccumulateError, Accumulator, StepError, Utf8Accumulator};
+
+#[test]
+fn content_and_chunks_are_what_was_pushed() {
+    let mut acc = Accumulator::<str>::with_capacity(64, 4);
+    for c in ["al", "", "pha", "β"] {
+        acc.push(c).unwrap();
+    }
+    assert_eq!(acc.content(), "alphaβ");
+    assert_eq!(acc.chunks().collect::<Vec<_>>(), ["al", "", "pha", "β"]);
+    assert_eq!(acc.chunk_ends(), [2, 2, 5, 7]);
+    assert_eq!(acc.last_chunk(), Some("β"));
+    assert_eq!(acc.chunk_count(), 4);
+}
+
+#[test]
+fn finalize_seals_and_returns_the_same_buffer() {
+    let mut acc = Accumulator::<[u8]>::new();
+    acc.push(b"abc").unwrap();
+    let ptr = acc.content().as_ptr();
+    assert_eq!(acc.finalize(), b"abc");
+    assert_eq!(acc.finalize(), b"abc", "finalize twice is harmless");
+    let err = acc.push(b"d").unwrap_err();
+    assert_eq!(err, AccumulateError::Sealed { len: 3, chunks: 1 });
+    assert!(err.to_string().contains("finalized"), "{err}");
+    assert_eq!(acc.content(), b"abc");
+    let owned = acc.into_inner();
+    assert_eq!(owned.as_ptr(), ptr, "into_inner moves the buffer, no copy");
+}
+
+#[test]
+fn a_sealed_utf8_accumulator_says_so() {
+    let mut acc = Utf8Accumulator::new();
+    acc.push(b"x").unwrap();
+    acc.finalize().unwrap();
+    assert!(acc.push(b"y").unwrap_err().is_sealed());
+    assert_eq!(acc.content(), "x");
+}
+
+#[test]
+fn the_limit_refuses_a_chunk_and_keeps_what_was_accumulated() {
+    let mut acc = Accumulator::<str>::new().with_max_len(10);
+    acc.push("0123456").unwrap();
+    let err = acc.push("789A").unwrap_err();
+    assert_eq!(
+        err,
+        AccumulateError::TooLarge {
+            max_len: 10,
+            len: 7,
+            chunk_len: 4
+        }
+    );
+    assert!(err.to_string().contains("maximum of 10 bytes"), "{err}");
+    assert_eq!(acc.content(), "0123456");
+    acc.push("789").unwrap(); // exactly at the limit is fine
+    assert_eq!(acc.finalize(), "0123456789");
+}
+
+#[test]
+fn the_limit_counts_held_back_utf8_bytes() {
+    let mut acc = Utf8Accumulator::new().with_max_len(4);
+    acc.push(b"ab\xE2").unwrap();
+    assert!(matches!(
+        acc.push(b"\x82\xAC"),
+        Err(AccumulateError::TooLarge { len: 2, .. })
+    ));
+    acc.push(b"\x82").unwrap();
+    assert_eq!(acc.content(), "ab");
+    assert_eq!(acc.pending(), [0xE2, 0x82]);
+}
+
+#[test]
+fn accumulate_yields_accumulated_and_chunk_without_copying() {
+    let mut steps = Accumulate::new(["The ", "quick ", "fox"], Accumulator::<str>::new());
+    let mut seen = Vec::new();
+    let mut base = None;
+    while let Some(step) = steps.next_step() {
+        let (accumulated, chunk) = step.unwrap();
+        // Each chunk is a slice of the accumulated buffer, not a copy of it.
+        assert!(std::ptr::eq(
+            chunk.as_ptr(),
+            accumulated[accumulated.len() - chunk.len()..].as_ptr()
+        ));
+        base.get_or_insert(accumulated.as_ptr());
+        seen.push((accumulated.to_string(), chunk.to_string()));
+    }
+    assert_eq!(
+        seen,
+        [
+            ("The ".to_string(), "The ".to_string()),
+            ("The quick ".into(), "quick ".into()),
+            ("The quick fox".into(), "fox".into())
+        ]
+    );
+    assert_eq!(steps.finalize(), "The quick fox");
+}
+
+#[test]
+fn accumulate_keeps_the_content_when_the_stream_fails_midway() {
+    let items: Vec<Result<&[u8], std::io::Error>> = vec![
+        Ok(b"caf"),
+        Ok(b"\xC3"),
+        Err(std::io::Error::other("connection reset")),
+    ];
+    let mut steps = Accumulate::new(items, Utf8Accumulator::new());
+    assert_eq!(steps.next_step().unwrap().unwrap(), ("caf", "caf"));
+    assert_eq!(steps.next_step().unwrap().unwrap(), ("caf", ""));
+    let err = steps.next_step().unwrap().unwrap_err();
+    assert!(matches!(err, StepError::Stream(ref e) if e.to_string() == "connection reset"));
+    assert!(steps.next_step().is_none());
+    assert_eq!(steps.accumulator().content(), "caf");
+    assert!(steps.finalize().unwrap_err().is_incomplete());
+}
+
+#[test]
+fn accumulate_reports_a_refused_chunk() {
+    let mut steps = Accumulate::new(
+        vec!["abc", "def"],
+        Accumulator::<str>::new().with_max_len(4),
+    );
+    steps.next_step().unwrap().unwrap();
+    let err = steps.next_step().unwrap().unwrap_err();
+    assert!(matches!(
+        err,
+        StepError::Accumulate(AccumulateError::TooLarge { .. })
+    ));
+    assert_eq!(steps.accumulator().content(), "abc");
+}
