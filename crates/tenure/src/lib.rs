@@ -7,11 +7,12 @@
 //! | idea | module | Python counterpart |
 //! |---|---|---|
 //! | how a scope ended | [`outcome`] | `__exit__(exc_type, exc, tb)` |
-//! | scope guards, `defer!` | [`guard`] | `@contextmanager` with `try/finally` |
+//! | scope guards, `defer!` | [`guard`](mod@guard) | `@contextmanager` with `try/finally` |
 //! | fallible, consuming release | [`close`] | `close()` and `with` |
 //! | dynamic LIFO stack of cleanups | [`stack`] | `contextlib.ExitStack` |
 //! | explicit, narrow suppression | [`suppress`] | `contextlib.suppress`, `__exit__` returning `True` |
-//! | timed blocks via `tracing` | [`timed`] | a `timed_block` context manager |
+//! | O(n) stream accumulation, UTF-8 across chunks | [`stream`] | `StreamingResult`, `"".join(chunks)` |
+//! | timed blocks via `tracing` | [`timed`](mod@timed) | a `timed_block` context manager |
 //! | leak ledger and fault injection | `testing` (feature `testing`) | — |
 //!
 //! ```
