@@ -105,8 +105,11 @@ impl<R: Close> Close for Box<R> {
     }
 }
 
-/// Closes every element, last first (the reverse of acquisition), even when some fail;
-/// the first failure is primary and the rest are [suppressed](crate::Error::suppressed).
+/// Closes every element, last first (the reverse of acquisition), even when some fail or
+/// panic; the first failure is primary and the rest are
+/// [suppressed](crate::Error::suppressed). A panic resumes after every element was closed
+/// (the errors that cannot ride along with it are reported through `tracing`; later panics
+/// become [`ErrorKind::Panic`](crate::ErrorKind::Panic) errors).
 ///
 /// ```
 /// use tenure::Close;
@@ -119,12 +122,25 @@ impl<R: Close> Close for Vec<R> {
     type Error = crate::Error;
     fn close(self) -> Result<(), crate::Error> {
         let name = std::any::type_name::<R>();
-        let errors = self
-            .into_iter()
-            .rev()
-            .filter_map(|r| r.close().err())
-            .map(|e| crate::Error::close(name, e));
-        crate::Error::from_errors(errors).map_or(Ok(()), Err)
+        let mut errors = Vec::new();
+        let mut panic = None;
+        for r in self.into_iter().rev() {
+            // A panic must not leave the rest to be merely dropped (first to last).
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| r.close())) {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => errors.push(crate::Error::close(name, e)),
+                Err(payload) if panic.is_none() => panic = Some(payload),
+                Err(payload) => errors.push(crate::Error::panicked(name, payload)),
+            }
+        }
+        let error = crate::Error::from_errors(errors);
+        if let Some(payload) = panic {
+            if let Some(e) = &error {
+                crate::error::report_dropped(e, "Vec::close (resuming a close panic)");
+            }
+            std::panic::resume_unwind(payload);
+        }
+        error.map_or(Ok(()), Err)
     }
 }
 
