@@ -43,8 +43,6 @@ struct Budget {
     rep: Duration,
     /// Repetitions per side.
     reps: usize,
-    /// CPython comparisons: how many subprocesses, alternating with tenure's repetitions.
-    py_rounds: usize,
     /// Smallest operation count per repetition.
     min_ops: u64,
 }
@@ -56,21 +54,18 @@ impl Mode {
                 warmup: Duration::from_millis(500),
                 rep: Duration::from_millis(5),
                 reps: 401,
-                py_rounds: 7,
                 min_ops: 1,
             },
             Mode::Quick => Budget {
                 warmup: Duration::from_millis(200),
                 rep: Duration::from_millis(2),
                 reps: 201,
-                py_rounds: 3,
                 min_ops: 1,
             },
             Mode::Smoke => Budget {
                 warmup: Duration::ZERO,
                 rep: Duration::ZERO,
                 reps: 1,
-                py_rounds: 1,
                 min_ops: 16,
             },
         }
@@ -279,10 +274,10 @@ impl Harness {
     }
 
     /// Times `tenure` against CPython running `snippet` (the same operation) in a
-    /// `python3` subprocess. Subprocess runs alternate with blocks of tenure repetitions;
-    /// Python times its own loops with `time.perf_counter` and the harness divides by the
-    /// operation count it reports. Without `python3`, the row is skipped with a reason on
-    /// stderr.
+    /// `python3` subprocess, repetitions alternating A B A B as in
+    /// [`compare`](Self::compare); Python times its own loops with `time.perf_counter` and the
+    /// harness divides by the operation count it reports. Without `python3`, the row is
+    /// skipped with the reason on stderr.
     pub fn compare_cpython<A, RA>(&mut self, case: Case, mut tenure: A, snippet: &Snippet)
     where
         A: FnMut() -> RA,
@@ -300,17 +295,20 @@ impl Harness {
         };
         let case = case.info("python", &version);
         let budget = self.mode.budget();
+        let mut py = match python::Peer::start(snippet, budget.warmup, budget.rep) {
+            Ok(py) => py,
+            Err(why) => {
+                eprintln!("skipping {name} vs {}: {why}", case.peer);
+                return;
+            }
+        };
         let ops_a = warm_up_one(&budget, &mut tenure);
-        let per_round = budget.reps.div_ceil(budget.py_rounds);
         let mut a = Vec::with_capacity(budget.reps);
         let mut b = Vec::with_capacity(budget.reps);
-        for _ in 0..budget.py_rounds {
-            for _ in 0..per_round {
-                a.push(time_rep(&mut tenure, ops_a));
-            }
-            let run = python::run(snippet, budget.warmup, budget.rep, per_round);
-            match run {
-                Ok(samples) => b.extend(samples),
+        for _ in 0..budget.reps {
+            a.push(time_rep(&mut tenure, ops_a));
+            match py.rep() {
+                Ok(ns) => b.push(ns),
                 Err(why) => {
                     eprintln!("skipping {name} vs {}: {why}", case.peer);
                     return;

@@ -27,7 +27,10 @@
 //! [`Harness::compare_cpython`] with a [`python::Snippet`] doing the same operation.
 //! Pass problem sizes through [`Harness::size`] so tests run small. The module's doc
 //! comment says how each peer is configured (same sizes, capacities, pre-warming;
-//! features tenure does not exercise are off in the peer too). Its tests run `run` on
+//! features tenure does not exercise are off in the peer too). Budget: each comparison
+//! takes about 1.5 s with `--quick` and 5 s without, whatever the operation costs (the
+//! harness calibrates), so keep a module to a handful of rows: `--quick` must finish the
+//! whole set in about a minute on two cores. Its tests run `run` on
 //! `Harness::smoke()` (test-only) and check that rows come out with positive numbers — never timing
 //! thresholds.
 #![forbid(unsafe_code)]

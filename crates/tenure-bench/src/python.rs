@@ -1,23 +1,27 @@
 //! CPython peers: the same work, run by `python3` in a subprocess and timed inside Python.
 //!
 //! A [`Snippet`] is module-level `setup` code and the body of `def op():`, one operation.
-//! The driver script below warms up, doubles the loop count until one repetition lasts
-//! the requested time, prints that count (`loops N`), then the elapsed nanoseconds of each
-//! repetition (`ns T`), measured with `time.perf_counter`. The harness divides each `T` by
-//! the same `N`, so both sides are in ns per operation. Interpreter start-up is never
-//! timed.
+//! [`Peer::start`] runs it under the driver below, which warms up, doubles its loop count
+//! until one repetition lasts the requested time and prints that count (`loops N`); then,
+//! each time the harness writes `rep`, it runs one repetition and prints its elapsed
+//! nanoseconds (`ns T`), measured with `time.perf_counter`. The harness divides each `T`
+//! by the same `N`, so both sides are in ns per operation, and it alternates Python's
+//! repetitions with tenure's (A B A B …) while the other side waits. Interpreter start-up
+//! is never timed.
 
-use std::process::{Command, Stdio};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
 /// The interpreter to run; `python3` on `PATH`.
 const PYTHON: &str = "python3";
 
-/// Times `op()` in repetitions; arguments: warm-up seconds, repetition seconds, count.
+/// Calibrates and warms up `op()`, then times one repetition per `rep` line on stdin.
+/// Arguments: warm-up seconds, repetition seconds.
 const DRIVER: &str = r#"
 import sys, time
-def _drive(warmup_s, rep_s, reps):
+def _drive(warmup_s, rep_s):
     pc = time.perf_counter
     loops = 1
     while True:
@@ -31,14 +35,14 @@ def _drive(warmup_s, rep_s, reps):
     while pc() < end:
         for _ in range(loops):
             op()
-    print("loops", loops)
-    for _ in range(reps):
+    print("loops", loops, flush=True)
+    while sys.stdin.readline().strip() == "rep":
         t0 = pc()
         for _ in range(loops):
             op()
         t1 = pc()
-        print("ns", int((t1 - t0) * 1e9))
-_drive(float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]))
+        print("ns", int((t1 - t0) * 1e9), flush=True)
+_drive(float(sys.argv[1]), float(sys.argv[2]))
 "#;
 
 /// One operation in Python: module-level `setup`, then `op`, the body of `def op():`.
@@ -70,50 +74,108 @@ pub fn version() -> Result<String, String> {
         .clone()
 }
 
-/// Runs `snippet` for `reps` repetitions of about `rep` each after `warmup`, and returns
-/// ns per operation for each repetition.
-pub fn run(
-    snippet: &Snippet,
-    warmup: Duration,
-    rep: Duration,
-    reps: usize,
-) -> Result<Vec<f64>, String> {
-    let program = snippet.program();
-    let out = python_output(&[
-        "-c",
-        &program,
-        &warmup.as_secs_f64().to_string(),
-        &rep.as_secs_f64().to_string(),
-        &reps.to_string(),
-    ])?;
-    parse(&out, reps)
+/// A running CPython peer, ready to time repetitions of its snippet.
+#[derive(Debug)]
+pub struct Peer {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: BufReader<ChildStdout>,
+    loops: u64,
 }
 
-/// Reads `loops N` then `ns T` lines into ns per operation (`T / N`).
-fn parse(out: &str, reps: usize) -> Result<Vec<f64>, String> {
-    let mut loops = None;
-    let mut samples = Vec::with_capacity(reps);
-    for line in out.lines() {
-        match line.split_once(' ') {
-            Some(("loops", n)) => loops = n.trim().parse::<u64>().ok(),
-            Some(("ns", t)) => {
-                let n = loops.ok_or("python printed timings before its loop count")?;
-                let t: f64 = t
-                    .trim()
-                    .parse()
-                    .map_err(|e| format!("bad timing {t:?}: {e}"))?;
-                samples.push(t / n as f64);
-            }
-            _ => {}
+impl Peer {
+    /// Starts `python3` on `snippet`; returns once it has warmed up for `warmup` and
+    /// calibrated repetitions of about `rep`.
+    pub fn start(snippet: &Snippet, warmup: Duration, rep: Duration) -> Result<Peer, String> {
+        let mut child = Command::new(PYTHON)
+            .arg("-c")
+            .arg(snippet.program())
+            .arg(warmup.as_secs_f64().to_string())
+            .arg(rep.as_secs_f64().to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(spawn_error)?;
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().map(BufReader::new);
+        let (Some(stdin), Some(stdout)) = (stdin, stdout) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("`{PYTHON}` started without pipes"));
+        };
+        let mut peer = Peer {
+            child,
+            stdin: Some(stdin),
+            stdout,
+            loops: 0,
+        };
+        let line = peer.line()?;
+        peer.loops = parse_field(&line, "loops")?;
+        if peer.loops == 0 {
+            return Err(format!("`{PYTHON}` reported zero loops"));
+        }
+        Ok(peer)
+    }
+
+    /// Times one repetition in Python: ns per operation.
+    pub fn rep(&mut self) -> Result<f64, String> {
+        let stdin = self.stdin.as_mut().ok_or("the python peer was closed")?;
+        writeln!(stdin, "rep")
+            .and_then(|()| stdin.flush())
+            .map_err(|e| self.failure(&format!("cannot write to `{PYTHON}`: {e}")))?;
+        let line = self.line()?;
+        let ns: u64 = parse_field(&line, "ns")?;
+        Ok(ns as f64 / self.loops as f64)
+    }
+
+    /// The next line of the driver's output; on EOF, what Python said on stderr.
+    fn line(&mut self) -> Result<String, String> {
+        let mut line = String::new();
+        match self.stdout.read_line(&mut line) {
+            Ok(0) => Err(self.failure("exited early")),
+            Ok(_) => Ok(line),
+            Err(e) => Err(self.failure(&format!("unreadable output: {e}"))),
         }
     }
-    if samples.len() != reps {
-        return Err(format!(
-            "expected {reps} timings from python, got {}: {out:?}",
-            samples.len()
-        ));
+
+    /// Stops the child and describes the failure with its stderr.
+    fn failure(&mut self, what: &str) -> String {
+        self.stdin = None;
+        let _ = self.child.kill();
+        let status = self.child.wait();
+        let mut stderr = String::new();
+        if let Some(mut e) = self.child.stderr.take() {
+            let _ = e.read_to_string(&mut stderr);
+        }
+        let status = status.map(|s| s.to_string()).unwrap_or_default();
+        format!("`{PYTHON}` {what} ({status}): {}", stderr.trim())
     }
-    Ok(samples)
+}
+
+impl Drop for Peer {
+    /// Closing stdin ends the driver's loop; then reap the child.
+    fn drop(&mut self) {
+        self.stdin = None;
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads `KEY VALUE` into `VALUE`.
+fn parse_field<T: std::str::FromStr>(line: &str, key: &str) -> Result<T, String> {
+    match line.trim().split_once(' ') {
+        Some((k, v)) if k == key => v
+            .parse()
+            .map_err(|_| format!("python printed a bad {key}: {line:?}")),
+        _ => Err(format!("expected `{key} N` from python, got {line:?}")),
+    }
+}
+
+fn spawn_error(e: std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => format!("`{PYTHON}` not found on PATH"),
+        _ => format!("cannot run `{PYTHON}`: {e}"),
+    }
 }
 
 /// Runs `python3 args…` and returns its stdout, or a reason naming what failed.
@@ -122,10 +184,7 @@ fn python_output(args: &[&str]) -> Result<String, String> {
         .args(args)
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => format!("`{PYTHON}` not found on PATH"),
-            _ => format!("cannot run `{PYTHON}`: {e}"),
-        })?;
+        .map_err(spawn_error)?;
     if !out.status.success() {
         return Err(format!(
             "`{PYTHON}` failed ({}): {}",
@@ -141,11 +200,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_loops_and_timings() {
-        let s = parse("loops 4\nns 400\nns 800\n", 2).unwrap();
-        assert_eq!(s, [100.0, 200.0]);
-        assert!(parse("ns 1\n", 1).is_err());
-        assert!(parse("loops 1\n", 1).is_err());
+    fn parses_fields() {
+        assert_eq!(parse_field::<u64>("loops 4\n", "loops"), Ok(4));
+        assert!(parse_field::<u64>("ns 4", "loops").is_err());
+        assert!(parse_field::<u64>("loops x", "loops").is_err());
+    }
+
+    #[test]
+    fn a_failing_snippet_reports_pythons_error() {
+        if version().is_err() {
+            return;
+        }
+        let bad = Snippet {
+            setup: String::new(),
+            op: "raise ValueError('boom')".into(),
+        };
+        let err = Peer::start(&bad, Duration::ZERO, Duration::ZERO).unwrap_err();
+        assert!(err.contains("ValueError: boom"), "{err}");
     }
 
     #[test]
