@@ -272,7 +272,9 @@ impl<T> DerefMut for Dropping<T> {
 /// A resource that is closed when it goes out of scope.
 ///
 /// Derefs to the resource. On drop it calls [`Close::close`] and, since `Drop` cannot return
-/// an error, reports a failure as a `tracing` warning naming the resource. Call
+/// an error, reports a failure as a `tracing` warning naming the resource. A close that
+/// panics while the thread is already unwinding is reported the same way (a second panic
+/// escaping a destructor would abort the process). Call
 /// [`Closing::close`] to get the error instead, or [`Closing::into_inner`] to take the
 /// resource back without closing it.
 ///
@@ -366,11 +368,24 @@ impl<R: Close> DerefMut for Closing<R> {
 
 impl<R: Close> Drop for Closing<R> {
     fn drop(&mut self) {
-        if let Some(resource) = self.resource.take() {
-            if let Err(e) = resource.close() {
-                let name = std::mem::take(&mut self.name);
-                crate::error::report_dropped(&crate::Error::close(name, e), "Closing::drop");
+        let Some(resource) = self.resource.take() else {
+            return;
+        };
+        let name = std::mem::take(&mut self.name);
+        let error = if std::thread::panicking() {
+            // A panic escaping a destructor while the thread unwinds aborts the process:
+            // catch it and report it instead, as `ExitStack`'s drop does.
+            let closed =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| resource.close()));
+            match closed {
+                Ok(result) => result.err().map(|e| crate::Error::close(name, e)),
+                Err(payload) => Some(crate::Error::panicked(name, payload)),
             }
+        } else {
+            resource.close().err().map(|e| crate::Error::close(name, e))
+        };
+        if let Some(e) = error {
+            crate::error::report_dropped(&e, "Closing::drop");
         }
     }
 }

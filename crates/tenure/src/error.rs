@@ -330,14 +330,24 @@ impl StdError for Error {
 /// Logs a cleanup error that nothing can return (a `Drop`), naming the resource, with every
 /// suppressed error on its own line.
 pub(crate) fn report_dropped(error: &Error, context: &'static str) {
-    for (i, e) in error.iter().enumerate() {
+    report_each(error, context, &mut true);
+}
+
+fn report_each(error: &Error, context: &'static str, primary: &mut bool) {
+    for e in error.iter() {
         tracing::warn!(
             target: "tenure",
             context,
             resource = e.resource(),
             kind = ?e.kind(),
-            suppressed = i > 0,
+            suppressed = !*primary,
             "cleanup error with nowhere to return it: {e}"
         );
+        *primary = false;
+        // A nested stack's errors travel as this error's cause; without this, only their
+        // count would reach the log.
+        if let Some(nested) = e.cause::<Error>() {
+            report_each(nested, context, primary);
+        }
     }
 }

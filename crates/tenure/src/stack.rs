@@ -745,7 +745,7 @@ impl Drop for ExitStack<'_> {
 /// A stack is itself a resource: closing it closes everything it holds, so stacks nest.
 ///
 /// ```
-/// use tenure::{Close, ExitStack};
+/// use tenure::ExitStack;
 /// let mut inner = ExitStack::new();
 /// inner.callback(|| println!("inner"));
 /// let mut outer = ExitStack::new();
@@ -753,6 +753,31 @@ impl Drop for ExitStack<'_> {
 /// outer.close()?;
 /// # Ok::<(), tenure::Error>(())
 /// ```
+///
+/// Two things to know:
+///
+/// - A stack closed through `Close` has no outcome to show: its exit callbacks see
+///   [`Outcome::Success`] even if the outer scope failed. To show them the outer outcome
+///   (Python's `enter_context(inner_stack)`), nest with an exit callback instead; the inner
+///   stack's decision to suppress becomes the callback's:
+///
+///   ```
+///   use tenure::{Exit, ExitStack, Outcome, ScopeError};
+///   let r = ExitStack::scope(|outer| {
+///       let mut inner = ExitStack::new();
+///       inner.push_exit(|o: &Outcome<'_>| Ok::<_, std::fmt::Error>(
+///           if o.is_failure() { Exit::Suppress } else { Exit::Propagate }
+///       ));
+///       outer.push_exit(move |o| inner.close_with(*o));
+///       Err::<(), _>(std::io::Error::other("body failed"))
+///   });
+///   assert!(matches!(r, Err(ScopeError::Suppressed(_))));
+///   ```
+///
+/// - With `Close` in scope, `stack.close()` on an owned stack resolves to this by-value
+///   method, which consumes the stack; on a `&mut ExitStack` (as in a scope's body) it is
+///   the inherent, reusable [`ExitStack::close`]. Write `ExitStack::close(&mut stack)` to
+///   keep using an owned stack.
 impl Close for ExitStack<'_> {
     type Error = Error;
     fn close(mut self) -> Result<(), Error> {

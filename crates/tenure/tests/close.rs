@@ -290,3 +290,61 @@ mod tempfile_impls {
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 }
+
+#[test]
+fn a_close_panicking_while_the_owner_unwinds_is_reported_not_an_abort() {
+    // A second panic escaping a destructor during unwinding aborts the process; `Closing`
+    // must catch it and report it, as `ExitStack`'s drop does.
+    quiet_expected_panics();
+    let ledger = Ledger::new();
+    ledger.faults().panic_nth(Op::Close, "conn", 1);
+    let (r, events) = capture(|| {
+        catch_unwind(AssertUnwindSafe(|| {
+            let _c = Closing::named("conn 1", ledger.acquire("conn").unwrap());
+            panic!("[expected] owner panicked");
+        }))
+    });
+    assert_eq!(
+        common::panic_msg(&*r.unwrap_err()),
+        "[expected] owner panicked"
+    );
+    ledger.assert_all_released();
+    let warns = warnings(&events);
+    assert_eq!(warns.len(), 1, "{events:#?}");
+    assert_eq!(warns[0].field("kind"), Some("Panic"));
+    assert_eq!(warns[0].field("resource"), Some("conn 1"));
+    assert!(warns[0]
+        .message()
+        .contains("injected fault: close #1 of `conn` (panic)"));
+}
+
+#[test]
+fn a_close_panicking_outside_unwinding_propagates_from_drop() {
+    quiet_expected_panics();
+    let ledger = Ledger::new();
+    ledger.faults().panic_nth(Op::Close, "conn", 1);
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        let _c = Closing::new(ledger.acquire("conn").unwrap());
+    }));
+    assert_eq!(
+        common::panic_msg(&*r.unwrap_err()),
+        "injected fault: close #1 of `conn` (panic)"
+    );
+    ledger.assert_all_released();
+}
+
+#[test]
+fn a_nested_stack_dropped_unclosed_logs_every_nested_error() {
+    let mut inner: tenure::ExitStack<'static> = tenure::ExitStack::new();
+    inner.try_callback(|| Err(Boom::new("inner one")));
+    inner.try_callback(|| Err(Boom::new("inner two")));
+    let ((), events) = capture(|| {
+        let _c = Closing::named("inner stack", inner);
+    });
+    let text: Vec<_> = warnings(&events)
+        .iter()
+        .map(|w| w.message().to_string())
+        .collect();
+    assert!(text.iter().any(|m| m.contains("inner one")), "{text:#?}");
+    assert!(text.iter().any(|m| m.contains("inner two")), "{text:#?}");
+}

@@ -404,3 +404,28 @@ fn error_names_and_causes_survive() {
     assert_eq!(e.cause::<std::io::Error>().unwrap().to_string(), "reset");
     assert_eq!(what(&e), "reset");
 }
+
+#[test]
+fn drop_logs_the_errors_of_nested_stacks_too() {
+    let mut inner: ExitStack<'static> = ExitStack::new();
+    inner.try_callback(|| Err(Boom::new("inner b")));
+    inner.try_callback(|| Err(Boom::new("inner a")));
+    let ((), events) = capture(|| {
+        let mut outer = ExitStack::new();
+        outer.try_callback(|| Err(Boom::new("outer z")));
+        outer.enter_named("inner stack", inner);
+        outer.try_callback(|| Err(Boom::new("outer y")));
+    });
+    let warns = warnings(&events);
+    let text: Vec<_> = warns.iter().map(|w| w.message().to_string()).collect();
+    // Each error is logged once on its own line, nested ones right after their parent.
+    let expect = ["outer y", "inner stack", "inner a", "inner b", "outer z"];
+    assert_eq!(text.len(), expect.len(), "{text:#?}");
+    for (line, what) in text.iter().zip(expect) {
+        assert!(line.contains(what), "{line:?} should mention {what:?}");
+    }
+    assert_eq!(warns[0].field("suppressed"), Some("false"));
+    assert!(warns[1..]
+        .iter()
+        .all(|w| w.field("suppressed") == Some("true")));
+}
