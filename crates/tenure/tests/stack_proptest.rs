@@ -50,11 +50,12 @@ enum Body {
     Panic,
 }
 
-/// How the stack ends: `scope` with the body's result, or dropped by its owner (which may
-/// be unwinding).
+/// How the stack ends: `scope` with the body's result, an explicit `close_with` the body's
+/// outcome, or dropped by its owner (which may be unwinding).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
     Scope,
+    CloseWith,
     Drop,
 }
 
@@ -83,7 +84,7 @@ fn body() -> impl Strategy<Value = Body> {
 }
 
 fn mode() -> impl Strategy<Value = Mode> {
-    prop_oneof![3 => Just(Mode::Scope), 1 => Just(Mode::Drop)]
+    prop_oneof![3 => Just(Mode::Scope), 2 => Just(Mode::CloseWith), 1 => Just(Mode::Drop)]
 }
 
 /// Who an error, a panic or an observed outcome is about.
@@ -225,12 +226,20 @@ fn observed(e: &tenure::Error) -> Vec<Expected> {
         .collect()
 }
 
+/// What a run returned, by mode.
+#[derive(Debug)]
+enum Ended {
+    Scope(Result<u32, ScopeError<Boom>>),
+    CloseWith(Result<Exit, tenure::Error>),
+    Dropped,
+}
+
 /// What one run produced.
 struct Run {
     order: Vec<usize>,
     seen: Vec<(usize, Seen)>,
-    /// `Ok(result)` or the panic message it resumed.
-    result: Result<Result<u32, ScopeError<Boom>>, String>,
+    /// What came back, or the panic message it resumed.
+    result: Result<Ended, String>,
     /// Warnings tenure logged, each as the entry it is about (or the body) and its kind.
     warnings: Vec<(Who, Option<String>)>,
 }
@@ -299,14 +308,24 @@ fn run_case(entries: &[Entry], body: Body, mode: Mode, ledger: &Ledger) -> Run {
 
     let (result, events) = capture(|| {
         catch_unwind(AssertUnwindSafe(|| match mode {
-            Mode::Scope => ExitStack::scope(|s| {
+            Mode::Scope => Ended::Scope(ExitStack::scope(|s| {
                 push_all(s);
                 match body {
                     Body::Ok => Ok(7),
                     Body::Err => Err(Boom::new("BODY")),
                     Body::Panic => panic!("[expected] BODY"),
                 }
-            }),
+            })),
+            Mode::CloseWith => {
+                let mut s = ExitStack::new();
+                push_all(&mut s);
+                let body_error = Boom::new("BODY");
+                Ended::CloseWith(match body {
+                    Body::Ok => s.close_with(Outcome::Success),
+                    Body::Err => s.close_with(Outcome::Error(&body_error)),
+                    Body::Panic => panic!("[expected] BODY"),
+                })
+            }
             Mode::Drop => {
                 let mut s = ExitStack::new();
                 push_all(&mut s);
@@ -314,7 +333,7 @@ fn run_case(entries: &[Entry], body: Body, mode: Mode, ledger: &Ledger) -> Run {
                     panic!("[expected] BODY");
                 }
                 drop(s);
-                Ok(7)
+                Ended::Dropped
             }
         }))
     });
@@ -393,11 +412,22 @@ fn check(entries: &[Entry], body: Body, mode: Mode) -> Result<(), TestCaseError>
     let result = run.result.as_ref();
     prop_assert!(result.is_ok(), "unexpected panic {:?}", result.err());
     let result = result.unwrap();
-    match mode {
-        Mode::Drop => {
+    match result {
+        Ended::Dropped => {
             prop_assert_eq!(&run.warnings, &expected_warnings(false));
         }
-        Mode::Scope => {
+        Ended::CloseWith(r) => {
+            prop_assert!(run.warnings.is_empty(), "{:?}", run.warnings);
+            let suppressed = body == Body::Err && !m.body_active;
+            match r {
+                Ok(exit) => {
+                    prop_assert!(m.errors.is_empty());
+                    prop_assert_eq!(*exit == Exit::Suppress, suppressed);
+                }
+                Err(e) => prop_assert_eq!(observed(e), m.errors.clone()),
+            }
+        }
+        Ended::Scope(result) => {
             prop_assert!(run.warnings.is_empty(), "{:?}", run.warnings);
             match (body, m.body_active, m.errors.is_empty(), result) {
                 (Body::Ok, _, true, Ok(7)) => {}
