@@ -1,5 +1,6 @@
 //! Streams done right: O(n) accumulation that stays readable at every step, sealing,
-//! UTF-8 decoding across chunk boundaries — the seed's patterns 6 and 7.
+//! UTF-8 decoding across chunk boundaries, and stream metrics (TTFB, total, inter-chunk
+//! latency) — the seed's patterns 6, 7 and 8.
 //!
 //! | you have | use |
 //! |---|---|
@@ -7,6 +8,7 @@
 //! | byte chunks | [`Accumulator<[u8]>`](Accumulator) |
 //! | bytes that are UTF-8 text, split anywhere | [`Utf8Accumulator`] |
 //! | a stream to read *and* accumulate, `(accumulated, chunk)` per step | [`Accumulate`] |
+//! | a stream to measure (`Iterator`, `Read`, `Stream`, `AsyncRead`) | [`Meter`] → [`StreamMetrics`] |
 //!
 //! The seed's `"".join(chunks)` per chunk is O(n²); here the content lives in one buffer
 //! with the end offset of each chunk, so the content is a borrow and each chunk a slice of
@@ -27,8 +29,16 @@
 
 mod accumulator;
 mod adapter;
+mod clock;
+mod histogram;
+mod meter;
+mod meter_async;
+mod metrics;
 mod utf8;
 
 pub use accumulator::{AccumulateError, Accumulator, Chunks, Content};
 pub use adapter::{Accumulate, Push, StepError, StreamItem};
+pub use clock::{Clock, InstantClock, ManualClock, TscClock};
+pub use meter::{Measure, Meter};
+pub use metrics::{Latency, StreamMetrics, StreamStatus};
 pub use utf8::{Utf8Accumulator, Utf8Error};

@@ -1,0 +1,188 @@
+//! Clocks for [`Meter`](super::Meter): one read per chunk, in raw ticks, converted to
+//! nanoseconds only when metrics are read.
+//!
+//! - [`TscClock`] (the default) reads the CPU's time-stamp counter through `quanta` (a few
+//!   nanoseconds a read; `quanta` falls back to the OS monotonic clock where the TSC is not
+//!   invariant).
+//! - [`InstantClock`] uses `std::time::Instant` only.
+//! - [`ManualClock`] is moved by hand, for deterministic tests.
+//!
+//! ```
+//! use std::time::Duration;
+//! use tenure::stream::{Clock, ManualClock};
+//!
+//! let clock = ManualClock::new();
+//! let t0 = clock.now();
+//! clock.advance(Duration::from_millis(5));
+//! assert_eq!(clock.ticks_to_nanos(clock.now() - t0), 5_000_000);
+//! ```
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A monotonic clock read in raw ticks. Differences of two reads are converted with
+/// [`ticks_to_nanos`](Clock::ticks_to_nanos); the conversion must be linear in the difference
+/// (so histograms can be kept in ticks and converted at the end).
+///
+/// ```
+/// use tenure::stream::{Clock, InstantClock};
+///
+/// let clock = InstantClock::new();
+/// let (a, b) = (clock.now(), clock.now());
+/// assert!(clock.ticks_to_nanos(b.saturating_sub(a)) < 1_000_000_000);
+/// ```
+pub trait Clock {
+    /// The current reading, in ticks.
+    fn now(&self) -> u64;
+    /// Nanoseconds in `ticks` ticks (a difference of two readings).
+    fn ticks_to_nanos(&self, ticks: u64) -> u64;
+}
+
+/// The CPU's time-stamp counter via `quanta`: the cheapest read there is (one `rdtsc`),
+/// calibrated against the OS clock once per process; falls back to the OS monotonic clock
+/// where the counter is not reliable.
+///
+/// ```
+/// use tenure::stream::{Clock, TscClock};
+///
+/// let clock = TscClock::new();
+/// let t0 = clock.now();
+/// std::thread::sleep(std::time::Duration::from_millis(1));
+/// assert!(clock.ticks_to_nanos(clock.now().saturating_sub(t0)) >= 1_000_000);
+/// ```
+#[derive(Debug, Clone)]
+pub struct TscClock(quanta::Clock);
+
+impl TscClock {
+    /// The process's TSC clock (calibrated on first use, ~tens of milliseconds once).
+    ///
+    /// ```
+    /// let _clock = tenure::stream::TscClock::new();
+    /// ```
+    pub fn new() -> Self {
+        TscClock(quanta::Clock::new())
+    }
+}
+
+impl Default for TscClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock for TscClock {
+    #[inline]
+    fn now(&self) -> u64 {
+        self.0.raw()
+    }
+    #[inline]
+    fn ticks_to_nanos(&self, ticks: u64) -> u64 {
+        self.0.delta_as_nanos(0, ticks)
+    }
+}
+
+/// `std::time::Instant`, in nanoseconds since the clock was made: the portable fallback.
+///
+/// ```
+/// use tenure::stream::{Clock, InstantClock};
+///
+/// let clock = InstantClock::new();
+/// assert_eq!(clock.ticks_to_nanos(1_000), 1_000); // ticks are nanoseconds
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct InstantClock {
+    origin: Instant,
+}
+
+impl InstantClock {
+    /// A clock whose zero is now.
+    ///
+    /// ```
+    /// let _clock = tenure::stream::InstantClock::new();
+    /// ```
+    pub fn new() -> Self {
+        InstantClock {
+            origin: Instant::now(),
+        }
+    }
+}
+
+impl Default for InstantClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock for InstantClock {
+    #[inline]
+    fn now(&self) -> u64 {
+        self.origin.elapsed().as_nanos() as u64
+    }
+    #[inline]
+    fn ticks_to_nanos(&self, ticks: u64) -> u64 {
+        ticks
+    }
+}
+
+/// A clock that moves only when told to, for deterministic tests. Clones share the same
+/// time, so a test keeps one handle and gives another to the meter.
+///
+/// ```
+/// use std::time::Duration;
+/// use tenure::stream::{Clock, ManualClock};
+///
+/// let clock = ManualClock::new();
+/// let handle = clock.clone();
+/// handle.advance(Duration::from_micros(3));
+/// assert_eq!(clock.now(), 3_000);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct ManualClock(Arc<AtomicU64>);
+
+impl ManualClock {
+    /// A clock at zero.
+    ///
+    /// ```
+    /// use tenure::stream::Clock;
+    /// assert_eq!(tenure::stream::ManualClock::new().now(), 0);
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Moves the clock forward by `by`.
+    ///
+    /// ```
+    /// use tenure::stream::Clock;
+    /// let clock = tenure::stream::ManualClock::new();
+    /// clock.advance(std::time::Duration::from_nanos(7));
+    /// assert_eq!(clock.now(), 7);
+    /// ```
+    pub fn advance(&self, by: Duration) {
+        self.0.fetch_add(by.as_nanos() as u64, Ordering::Relaxed);
+    }
+
+    /// Sets the clock to `to` (it may go backwards, to test saturating gaps).
+    ///
+    /// ```
+    /// use tenure::stream::Clock;
+    /// let clock = tenure::stream::ManualClock::new();
+    /// clock.set(std::time::Duration::from_secs(1));
+    /// assert_eq!(clock.now(), 1_000_000_000);
+    /// ```
+    pub fn set(&self, to: Duration) {
+        self.0.store(to.as_nanos() as u64, Ordering::Relaxed);
+    }
+}
+
+impl Clock for ManualClock {
+    #[inline]
+    fn now(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+    #[inline]
+    fn ticks_to_nanos(&self, ticks: u64) -> u64 {
+        ticks
+    }
+}

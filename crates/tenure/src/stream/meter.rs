@@ -1,0 +1,462 @@
+//! [`Meter`]: wraps an `Iterator`, a `Read` (and, with features, an async `Stream` or
+//! `AsyncRead`), passes every item through unchanged, and records [`StreamMetrics`] — the
+//! seed's `stream_with_metrics`, pattern 8.
+//!
+//! The hot path is one clock read per chunk plus a few integer operations into a
+//! per-stream histogram: no atomics, no locks, no registry and no `tracing` call until the
+//! stream ends. Gaps between reads saturate at zero (a TSC read on another core may be
+//! slightly behind).
+
+use std::borrow::Cow;
+use std::fmt;
+use std::io::{self, Read};
+use std::time::Duration;
+
+use super::clock::{Clock, TscClock};
+use super::histogram::Histogram;
+use super::metrics::{per_sec, Latency, StreamMetrics, StreamStatus};
+
+/// How a stream item is measured: its size in bytes, or the error that ended the stream.
+///
+/// Implemented for the usual chunk types (`str`, `String`, `[u8]`, `Vec<u8>`, `Cow`, byte
+/// arrays, `bytes::Bytes` with the `bytes` feature), references and boxes of them, and
+/// `Result<T: Measure, E: Display>` (an `Err` marks the stream failed).
+///
+/// ```
+/// use tenure::stream::Measure;
+///
+/// assert_eq!("héllo".measure().ok(), Some(6));
+/// let failed: Result<String, std::io::Error> = Err(std::io::Error::other("reset"));
+/// assert_eq!(failed.measure().unwrap_err().to_string(), "reset");
+/// ```
+pub trait Measure {
+    /// The item's size in bytes, or the error it carries.
+    fn measure(&self) -> Result<usize, &dyn fmt::Display>;
+}
+
+macro_rules! measure_by_len {
+    ($($(#[$m:meta])* [$($g:tt)*] $t:ty),* $(,)?) => {$(
+        $(#[$m])*
+        impl<$($g)*> Measure for $t {
+            #[inline]
+            fn measure(&self) -> Result<usize, &dyn fmt::Display> {
+                Ok(self.len())
+            }
+        }
+    )*};
+}
+
+measure_by_len! {
+    [] str,
+    [] String,
+    [] [u8],
+    [] Vec<u8>,
+    ['a] Cow<'a, str>,
+    ['a] Cow<'a, [u8]>,
+    [const N: usize] [u8; N],
+    #[cfg(feature = "bytes")]
+    [] bytes::Bytes,
+}
+
+impl<T: Measure + ?Sized> Measure for &T {
+    #[inline]
+    fn measure(&self) -> Result<usize, &dyn fmt::Display> {
+        (**self).measure()
+    }
+}
+
+impl<T: Measure + ?Sized> Measure for Box<T> {
+    #[inline]
+    fn measure(&self) -> Result<usize, &dyn fmt::Display> {
+        (**self).measure()
+    }
+}
+
+impl<T: Measure, E: fmt::Display> Measure for Result<T, E> {
+    #[inline]
+    fn measure(&self) -> Result<usize, &dyn fmt::Display> {
+        match self {
+            Ok(t) => t.measure(),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+type OnEnd = Box<dyn FnOnce(&StreamMetrics) + Send>;
+
+/// The recording state of one stream. Reports exactly once when the stream ends — or, if it
+/// never does, when it is dropped (as `DroppedEarly`).
+pub(crate) struct Recorder<C: Clock> {
+    clock: C,
+    start: u64,
+    first: u64,
+    last: u64,
+    end: u64,
+    chunks: u64,
+    bytes: u64,
+    gaps: Histogram,
+    status: StreamStatus,
+    name: Cow<'static, str>,
+    on_end: Option<OnEnd>,
+}
+
+impl<C: Clock> Recorder<C> {
+    fn new(clock: C) -> Self {
+        let start = clock.now();
+        Recorder {
+            clock,
+            start,
+            first: start,
+            last: start,
+            end: start,
+            chunks: 0,
+            bytes: 0,
+            gaps: Histogram::default(),
+            status: StreamStatus::InProgress,
+            name: Cow::Borrowed("stream"),
+            on_end: None,
+        }
+    }
+
+    /// One chunk of `len` bytes arrived: the only per-chunk work.
+    #[inline]
+    pub(crate) fn chunk(&mut self, len: usize) {
+        let now = self.clock.now();
+        if self.chunks == 0 {
+            self.first = now;
+        } else {
+            self.gaps.record(now.saturating_sub(self.last));
+        }
+        self.last = now;
+        self.chunks += 1;
+        self.bytes += len as u64;
+    }
+
+    #[inline]
+    pub(crate) fn item<T: Measure + ?Sized>(&mut self, item: &T) {
+        match item.measure() {
+            Ok(len) => self.chunk(len),
+            Err(e) => self.fail(e),
+        }
+    }
+
+    #[cold]
+    pub(crate) fn complete(&mut self) {
+        self.end_with(StreamStatus::Completed);
+    }
+
+    #[cold]
+    pub(crate) fn fail(&mut self, error: &dyn fmt::Display) {
+        if !self.status.is_ended() {
+            self.end_with(StreamStatus::Failed {
+                error: error.to_string(),
+            });
+        }
+    }
+
+    fn end_with(&mut self, status: StreamStatus) {
+        if self.status.is_ended() {
+            return;
+        }
+        self.end = self.clock.now();
+        self.status = status;
+        let metrics = self.metrics();
+        report(&self.name, &metrics);
+        if let Some(f) = self.on_end.take() {
+            f(&metrics);
+        }
+    }
+
+    fn nanos(&self, ticks: u64) -> Duration {
+        Duration::from_nanos(self.clock.ticks_to_nanos(ticks))
+    }
+
+    pub(crate) fn metrics(&self) -> StreamMetrics {
+        let end = if self.status.is_ended() {
+            self.end
+        } else {
+            self.clock.now()
+        };
+        let total = self.nanos(end.saturating_sub(self.start));
+        let inter_chunk = (self.gaps.count() > 0).then(|| Latency {
+            count: self.gaps.count(),
+            min: self.nanos(self.gaps.min()),
+            p50: self.nanos(self.gaps.quantile(0.50)),
+            p90: self.nanos(self.gaps.quantile(0.90)),
+            p99: self.nanos(self.gaps.quantile(0.99)),
+            max: self.nanos(self.gaps.max()),
+        });
+        StreamMetrics {
+            status: self.status.clone(),
+            ttfb: (self.chunks > 0).then(|| self.nanos(self.first.saturating_sub(self.start))),
+            total,
+            chunks: self.chunks,
+            bytes: self.bytes,
+            throughput: per_sec(self.bytes, total),
+            inter_chunk,
+        }
+    }
+}
+
+impl<C: Clock> Drop for Recorder<C> {
+    fn drop(&mut self) {
+        self.end_with(StreamStatus::DroppedEarly);
+    }
+}
+
+/// The `tracing` event of a stream's end: `INFO` under target `tenure::stream`.
+fn report(name: &str, m: &StreamMetrics) {
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let itl = m.inter_chunk.as_ref();
+    let error = match &m.status {
+        StreamStatus::Failed { error } => Some(error.as_str()),
+        _ => None,
+    };
+    tracing::info!(
+        target: "tenure::stream",
+        stream = name,
+        status = m.status.as_str(),
+        error,
+        ttfb_ms = m.ttfb.map(ms),
+        total_ms = ms(m.total),
+        chunks = m.chunks,
+        bytes = m.bytes,
+        throughput_bytes_per_sec = m.throughput,
+        itl_p50_ms = itl.map(|l| ms(l.p50)),
+        itl_p99_ms = itl.map(|l| ms(l.p99)),
+        itl_max_ms = itl.map(|l| ms(l.max)),
+        "stream `{name}` {m}"
+    );
+}
+
+/// Meters a stream: yields the same items and records [`StreamMetrics`] (TTFB, total time,
+/// chunks, bytes, throughput, inter-chunk latency, and whether it completed, failed or was
+/// dropped early).
+///
+/// Time starts when the meter is made: make it right when the request goes out. The stream
+/// has *ended* when the inner stream returns its end (`None`, or a `read` of 0 bytes), its
+/// first error (`Err` item, I/O error other than `Interrupted`/`WouldBlock`), or — if
+/// neither happened — when the meter is dropped. At that moment, exactly once, a `tracing`
+/// event reports the metrics and the [`on_end`](Meter::on_end) callback receives them.
+/// [`metrics`](Meter::metrics) works at any moment before that, too.
+///
+/// Wrapping: `Iterator` (items implementing [`Measure`]), `std::io::Read`; with feature
+/// `futures`, `futures_core::Stream` and `futures_io::AsyncRead`; with feature `tokio`,
+/// `tokio::io::AsyncRead`. Async sources must be `Unpin` (pin them with `Box::pin` if not).
+///
+/// ```
+/// use tenure::stream::{Meter, StreamStatus};
+///
+/// let response = vec!["Hello", ", ", "world"];
+/// let mut chunks = Meter::new(response.into_iter()).name("greeting");
+/// let text: String = chunks.by_ref().collect();
+/// let m = chunks.metrics();
+/// assert_eq!(text, "Hello, world");
+/// assert_eq!((m.status, m.chunks, m.bytes), (StreamStatus::Completed, 3, 12));
+/// println!("{}", chunks.metrics()); // completed: 3 chunks, 12 B in 1.2 µs (TTFB …)
+/// ```
+pub struct Meter<S, C: Clock = TscClock> {
+    pub(crate) inner: S,
+    pub(crate) rec: Recorder<C>,
+}
+
+impl<S> Meter<S> {
+    /// Meters `inner` with the TSC clock; time starts now.
+    ///
+    /// ```
+    /// let mut m = tenure::stream::Meter::new(["a"].into_iter());
+    /// assert_eq!(m.next(), Some("a"));
+    /// ```
+    pub fn new(inner: S) -> Self {
+        Self::with_clock(inner, TscClock::new())
+    }
+}
+
+impl<S, C: Clock> Meter<S, C> {
+    /// Meters `inner` with `clock` (e.g. a [`ManualClock`](super::ManualClock) in tests);
+    /// time starts now.
+    ///
+    /// ```
+    /// use tenure::stream::{InstantClock, Meter};
+    /// let m = Meter::with_clock(std::iter::empty::<&str>(), InstantClock::new());
+    /// assert_eq!(m.metrics().chunks, 0);
+    /// ```
+    pub fn with_clock(inner: S, clock: C) -> Self {
+        Meter {
+            inner,
+            rec: Recorder::new(clock),
+        }
+    }
+
+    /// Names the stream in its `tracing` event (default `"stream"`).
+    ///
+    /// ```
+    /// let m = tenure::stream::Meter::new(["a"].into_iter()).name("llm response");
+    /// # drop(m);
+    /// ```
+    pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.rec.name = name.into();
+        self
+    }
+
+    /// Calls `f` with the final metrics when the stream ends — completed, failed, or the
+    /// meter dropped early — exactly once.
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// use tenure::stream::{Meter, StreamStatus};
+    ///
+    /// let (tx, rx) = mpsc::channel();
+    /// let mut m = Meter::new(["a", "b", "c"].into_iter()).on_end(move |m| tx.send(m.clone()).unwrap());
+    /// m.next();
+    /// drop(m); // the reader gave up after one chunk
+    /// let m = rx.recv().unwrap();
+    /// assert_eq!((m.status, m.chunks), (StreamStatus::DroppedEarly, 1));
+    /// ```
+    pub fn on_end(mut self, f: impl FnOnce(&StreamMetrics) + Send + 'static) -> Self {
+        self.rec.on_end = Some(Box::new(f));
+        self
+    }
+
+    /// The metrics so far (or final, once the stream has ended). While in progress, `total`
+    /// runs to now (this reads the clock).
+    ///
+    /// ```
+    /// let mut m = tenure::stream::Meter::new(["ab", "c"].into_iter());
+    /// m.next();
+    /// let partial = m.metrics();
+    /// assert_eq!((partial.chunks, partial.bytes), (1, 2));
+    /// assert!(!partial.status.is_ended());
+    /// ```
+    pub fn metrics(&self) -> StreamMetrics {
+        self.rec.metrics()
+    }
+
+    /// The metered stream.
+    ///
+    /// ```
+    /// let m = tenure::stream::Meter::new(vec![1u8].into_iter());
+    /// assert_eq!(m.get_ref().len(), 1);
+    /// ```
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The metered stream, mutably (what is read through it is not metered).
+    ///
+    /// ```
+    /// let mut m = tenure::stream::Meter::new(vec!["a"].into_iter());
+    /// assert_eq!(m.get_mut().next(), Some("a"));
+    /// assert_eq!(m.metrics().chunks, 0);
+    /// ```
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Stops metering: returns the stream and the metrics so far. If the stream had not
+    /// ended, it is reported as dropped early (the meter is gone).
+    ///
+    /// ```
+    /// let m = tenure::stream::Meter::new(["a"].into_iter());
+    /// let (mut rest, metrics) = m.into_parts();
+    /// assert_eq!(metrics.status.as_str(), "dropped_early");
+    /// assert_eq!(rest.next(), Some("a"));
+    /// ```
+    pub fn into_parts(self) -> (S, StreamMetrics) {
+        let Meter { inner, mut rec } = self;
+        rec.end_with(StreamStatus::DroppedEarly);
+        (inner, rec.metrics())
+    }
+
+    /// Accumulates the metered stream: `(accumulated, chunk)` per step, with the metrics at
+    /// hand through [`Accumulate::get_ref`](super::Accumulate::get_ref).
+    ///
+    /// ```
+    /// use tenure::stream::{Accumulator, Meter};
+    ///
+    /// let mut s = Meter::new(["a", "b"].into_iter()).accumulate(Accumulator::<str>::new());
+    /// while let Some(step) = s.next_step() {
+    ///     let (so_far, chunk) = step?;
+    ///     println!("{chunk} -> {so_far}");
+    ///     // the step's borrows end here; the metrics so far are readable again
+    ///     println!("{} chunks so far", s.get_ref().metrics().chunks);
+    /// }
+    /// assert_eq!(s.finalize(), "ab");
+    /// assert!(s.get_ref().metrics().status.is_ended());
+    /// # Ok::<(), tenure::stream::StepError<std::convert::Infallible>>(())
+    /// ```
+    pub fn accumulate<A>(self, acc: A) -> super::Accumulate<Self, A> {
+        super::Accumulate::from_stream(self, acc)
+    }
+}
+
+impl<S: fmt::Debug, C: Clock> fmt::Debug for Meter<S, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Meter")
+            .field("inner", &self.inner)
+            .field("name", &self.rec.name)
+            .field("chunks", &self.rec.chunks)
+            .field("bytes", &self.rec.bytes)
+            .field("status", &self.rec.status)
+            .finish()
+    }
+}
+
+impl<S, C> Iterator for Meter<S, C>
+where
+    S: Iterator,
+    S::Item: Measure,
+    C: Clock,
+{
+    type Item = S::Item;
+
+    #[inline]
+    fn next(&mut self) -> Option<S::Item> {
+        match self.inner.next() {
+            Some(item) => {
+                self.rec.item(&item);
+                Some(item)
+            }
+            None => {
+                self.rec.complete();
+                None
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
+
+/// Whether an I/O error is a retry, not the end of the stream.
+pub(crate) fn is_transient(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
+    )
+}
+
+impl<C: Clock> Recorder<C> {
+    /// Records the result of a read into a buffer of `capacity` bytes.
+    #[inline]
+    pub(crate) fn read_result(&mut self, capacity: usize, result: Result<usize, &io::Error>) {
+        match result {
+            Ok(0) if capacity > 0 => self.complete(),
+            Ok(0) => {}
+            Ok(n) => self.chunk(n),
+            Err(e) if is_transient(e) => {}
+            Err(e) => self.fail(e),
+        }
+    }
+}
+
+impl<R: Read, C: Clock> Read for Meter<R, C> {
+    /// Each successful non-empty read is a chunk; a read of 0 bytes into a non-empty buffer
+    /// completes the stream; an error other than `Interrupted`/`WouldBlock` fails it.
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let result = self.inner.read(buf);
+        self.rec.read_result(buf.len(), result.as_ref().copied());
+        result
+    }
+}

@@ -1,0 +1,164 @@
+//! A metered `AsyncRead` over a real loopback TCP socket: the server sends chunks with known
+//! delays (lock-step, one chunk per client acknowledgement, so each chunk is one read).
+//! Counts are exact; times are checked only as lower bounds.
+#![cfg(all(feature = "tokio", feature = "futures"))]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tenure::stream::{InstantClock, Meter, StreamMetrics, StreamStatus};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const FIRST: Duration = Duration::from_millis(60);
+const GAP: Duration = Duration::from_millis(25);
+const CHUNKS: usize = 5;
+const CHUNK: &[u8] = b"0123456789abcdef0123456789abcdef"; // 32 bytes
+
+/// Serves one connection: waits FIRST, then sends CHUNKS chunks, each after the client's
+/// one-byte ack of the previous one and GAP; then closes (or, if `fail`, resets the
+/// connection midway).
+async fn serve(listener: TcpListener, fail_after: Option<usize>) {
+    let (mut sock, _) = listener.accept().await.unwrap();
+    sock.set_nodelay(true).unwrap();
+    tokio::time::sleep(FIRST).await;
+    for i in 0..CHUNKS {
+        if i > 0 {
+            let mut ack = [0u8];
+            if sock.read_exact(&mut ack).await.is_err() {
+                return; // the client went away
+            }
+            tokio::time::sleep(GAP).await;
+        }
+        if fail_after == Some(i) {
+            sock.set_zero_linger().unwrap(); // close with RST
+            return;
+        }
+        sock.write_all(CHUNK).await.unwrap();
+        sock.flush().await.unwrap();
+    }
+}
+
+async fn connect(fail_after: Option<usize>) -> (TcpStream, tokio::task::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(serve(listener, fail_after));
+    let sock = TcpStream::connect(addr).await.unwrap();
+    sock.set_nodelay(true).unwrap();
+    (sock, server)
+}
+
+fn collector() -> (
+    Arc<Mutex<Vec<StreamMetrics>>>,
+    impl Fn(&StreamMetrics) + Send,
+) {
+    let ended = Arc::new(Mutex::new(Vec::new()));
+    let sink = ended.clone();
+    (ended, move |m: &StreamMetrics| {
+        sink.lock().unwrap().push(m.clone())
+    })
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn chunks_over_loopback_tcp_are_counted_exactly_and_timed_at_least_as_sent() {
+    let (sock, server) = connect(None).await;
+    let (read, mut write) = sock.into_split();
+    let (ended, on_end) = collector();
+    let mut meter = Meter::with_clock(read, InstantClock::new())
+        .name("loopback")
+        .on_end(on_end);
+    let mut buf = [0u8; 1024];
+    let mut received = Vec::new();
+    loop {
+        let n = meter.read(&mut buf).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        received.extend_from_slice(&buf[..n]);
+        let _ = write.write_all(b"k").await; // ack: the server may send the next chunk
+    }
+    server.await.unwrap();
+
+    assert_eq!(received, CHUNK.repeat(CHUNKS));
+    let m = meter.metrics();
+    assert_eq!(m.status, StreamStatus::Completed);
+    assert_eq!(m.chunks, CHUNKS as u64);
+    assert_eq!(m.bytes, (CHUNK.len() * CHUNKS) as u64);
+    assert!(m.ttfb.unwrap() >= FIRST, "{m}");
+    assert!(m.total >= FIRST + GAP * (CHUNKS as u32 - 1), "{m}");
+    let itl = m.inter_chunk.unwrap();
+    assert_eq!(itl.count, CHUNKS as u64 - 1);
+    assert!(itl.min >= GAP, "{m}");
+    assert!(itl.p50 >= itl.min && itl.max >= itl.p99 && itl.p99 >= itl.p50);
+    assert!(m.throughput > 0.0);
+    drop(meter);
+    assert_eq!(
+        ended.lock().unwrap().len(),
+        1,
+        "one report, at the end of the stream"
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_connection_reset_midway_is_a_failure_with_the_partial_figures() {
+    let (sock, server) = connect(Some(2)).await;
+    let (read, mut write) = sock.into_split();
+    let mut meter = Meter::new(read); // the default TSC clock
+    let mut buf = [0u8; 1024];
+    let err = loop {
+        match meter.read(&mut buf).await {
+            Ok(0) => panic!("the server resets, it does not close cleanly"),
+            Ok(_) => {
+                let _ = write.write_all(b"k").await;
+            }
+            Err(e) => break e,
+        }
+    };
+    server.await.unwrap();
+    let m = meter.metrics();
+    assert_eq!(m.chunks, 2);
+    assert_eq!(m.bytes, 2 * CHUNK.len() as u64);
+    assert_eq!(
+        m.status,
+        StreamStatus::Failed {
+            error: err.to_string()
+        }
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_read_cancelled_by_a_timeout_reports_the_stream_dropped_early() {
+    let (sock, server) = connect(None).await;
+    let (read, _write) = sock.into_split(); // never acks: only the first chunk comes
+    let (ended, on_end) = collector();
+    let reading = async move {
+        let mut meter = Meter::with_clock(read, InstantClock::new()).on_end(on_end);
+        let mut buf = [0u8; 1024];
+        while meter.read(&mut buf).await.unwrap() > 0 {}
+    };
+    let timed_out = tokio::time::timeout(FIRST + GAP * 4, reading).await;
+    assert!(timed_out.is_err());
+    let ended = ended.lock().unwrap().clone();
+    assert_eq!(ended.len(), 1);
+    assert_eq!(ended[0].status, StreamStatus::DroppedEarly);
+    assert_eq!(ended[0].chunks, 1);
+    assert!(ended[0].ttfb.unwrap() >= FIRST);
+    server.abort();
+}
+
+#[test]
+fn a_metered_futures_stream_passes_items_through() {
+    use futures::StreamExt;
+    let chunks = futures::stream::iter(vec![Ok("a"), Ok("bc"), Err("boom")]);
+    let mut meter = Meter::with_clock(chunks, InstantClock::new());
+    let items: Vec<Result<&str, &str>> = futures::executor::block_on(meter.by_ref().collect());
+    assert_eq!(items, [Ok("a"), Ok("bc"), Err("boom")]);
+    let m = meter.metrics();
+    assert_eq!((m.chunks, m.bytes), (2, 3));
+    assert_eq!(
+        m.status,
+        StreamStatus::Failed {
+            error: "boom".into()
+        }
+    );
+}
