@@ -51,6 +51,15 @@ use std::ops::{Deref, DerefMut};
 /// Conn { open: true }.close()?;
 /// # Ok::<(), std::io::Error>(())
 /// ```
+///
+/// Closing twice, or using a resource after closing it, does not compile:
+///
+/// ```compile_fail,E0382
+/// use tenure::Close;
+/// let w = std::io::BufWriter::new(Vec::<u8>::new());
+/// w.close().unwrap();
+/// w.close().unwrap(); // use of moved value
+/// ```
 pub trait Close {
     /// What a failed release returns.
     type Error: StdError + Send + Sync + 'static;
