@@ -10,6 +10,7 @@
 //! | scope guards, `defer!` | [`guard`](mod@guard) | `@contextmanager` with `try/finally` |
 //! | fallible, consuming release | [`close`] | `close()` and `with` |
 //! | dynamic LIFO stack of cleanups | [`stack`] | `contextlib.ExitStack` |
+//! | async release, async stack and scopes that survive cancellation | [`async_close`], [`async_stack`], [`orphan`] | `__aexit__`, `contextlib.AsyncExitStack` |
 //! | explicit, narrow suppression | [`suppress`] | `contextlib.suppress`, `__exit__` returning `True` |
 //! | O(n) stream accumulation, UTF-8 across chunks | [`stream`] | `StreamingResult`, `"".join(chunks)` |
 //! | timed blocks via `tracing` | [`timed`](mod@timed) | a `timed_block` context manager |
@@ -35,9 +36,12 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod async_close;
+pub mod async_stack;
 pub mod close;
 mod error;
 pub mod guard;
+pub mod orphan;
 pub mod outcome;
 pub mod stack;
 pub mod stream;
@@ -46,9 +50,12 @@ pub mod suppress;
 pub mod testing;
 pub mod timed;
 
+pub use async_close::{async_close_with, AsyncClose, AsyncCloseWith};
+pub use async_stack::{async_scope, AsyncExitStack};
 pub use close::{close_with, Close, CloseWith, Closing, Dropping};
 pub use error::{BoxError, Error, ErrorKind};
 pub use guard::{guard, Guard};
+pub use orphan::orphans;
 pub use outcome::Outcome;
 pub use stack::{Exit, ExitStack, Handle, ScopeError};
 pub use timed::{timed, Timed};

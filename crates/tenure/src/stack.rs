@@ -82,6 +82,22 @@ pub struct Handle<R> {
     ty: PhantomData<fn() -> R>,
 }
 
+impl<R> Handle<R> {
+    /// A handle to entry `index` of the stack whose current id is `stack` (shared with
+    /// `AsyncExitStack`, so both stacks hand out the same type).
+    pub(crate) fn new(stack: u64, index: usize) -> Self {
+        Handle {
+            stack,
+            index,
+            ty: PhantomData,
+        }
+    }
+
+    pub(crate) fn parts(self) -> (u64, usize) {
+        (self.stack, self.index)
+    }
+}
+
 impl<R> Clone for Handle<R> {
     fn clone(&self) -> Self {
         *self
@@ -227,7 +243,7 @@ impl<'a, R: 'static> Entry<'a> for Dropped<R> {
 }
 
 /// Hands out ids that tie [`Handle`]s to one stack's current contents.
-fn next_id() -> u64 {
+pub(crate) fn next_id() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     NEXT.fetch_add(1, Ordering::Relaxed)
 }

@@ -1,0 +1,524 @@
+//! Orphaned async cleanup: cleanup whose owner was dropped before it could await it.
+//!
+//! Rust has no async drop. When an [`AsyncExitStack`](crate::AsyncExitStack), an async
+//! scope or an async guard is dropped with cleanup still pending (its
+//! future was cancelled by a `select!`, a timeout, a client disconnect), that cleanup is
+//! *orphaned*: handed, as one batch that still runs last-in first-out, to
+//!
+//! - the current tokio runtime as a task (feature `tokio`, on by default), when there is one;
+//! - otherwise a small executor on a helper thread, which the dropping thread waits for.
+//!
+//! Each cleanup in a batch is bounded by a deadline (default [`DEFAULT_DEADLINE`]); one that
+//! is late is abandoned and reported as [`ErrorKind::Timeout`](crate::ErrorKind::Timeout),
+//! one that panics is reported as [`ErrorKind::Panic`](crate::ErrorKind::Panic), and the
+//! next one runs. Errors are logged through `tracing` and kept by the [`Orphans`] tracker
+//! that counted the batch, which also lets a program wait until no cleanup is in flight:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let mut stack = tenure::AsyncExitStack::new();
+//! stack.async_callback(|| async { println!("closed after all") });
+//! drop(stack); // no one awaited the cleanup: it runs as a task
+//! tenure::orphans().join().await; // resolves once no orphaned cleanup is in flight
+//! # }
+//! ```
+//!
+//! Without the `tokio` feature every batch runs on the helper thread, bounded by the same
+//! deadline, without timers of any runtime.
+
+use std::any::Any;
+use std::borrow::Cow;
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use crate::error::report_dropped;
+use crate::Error;
+
+/// How long one orphaned cleanup may run before it is abandoned and reported, unless
+/// configured otherwise (e.g. [`AsyncExitStack::with_deadline`](crate::AsyncExitStack::with_deadline)).
+///
+/// ```
+/// assert_eq!(tenure::orphan::DEFAULT_DEADLINE.as_secs(), 30);
+/// ```
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(30);
+
+/// How many orphaned cleanup errors a tracker keeps for [`Orphans::take_errors`]; older
+/// ones are dropped (they were logged and counted).
+const KEPT_ERRORS: usize = 256;
+
+/// A cleanup future that returns its own error, already named.
+pub(crate) type CleanupFuture = Pin<Box<dyn Future<Output = Result<(), Error>> + Send>>;
+
+/// One orphaned cleanup: what to report it as, and the work.
+pub(crate) struct Job {
+    name: Cow<'static, str>,
+    fut: CleanupFuture,
+}
+
+impl Job {
+    pub(crate) fn new(name: impl Into<Cow<'static, str>>, fut: CleanupFuture) -> Self {
+        Job {
+            name: name.into(),
+            fut,
+        }
+    }
+}
+
+/// Figures of an [`Orphans`] tracker, since it was created.
+///
+/// ```
+/// let stats = tenure::orphan::Orphans::new().stats();
+/// assert_eq!(stats.batches, 0);
+/// assert_eq!(stats.failed, 0);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OrphanStats {
+    /// Batches of cleanup handed over by dropped owners.
+    pub batches: u64,
+    /// Batches that have finished (every cleanup in them ran, failed, panicked or timed out).
+    pub finished: u64,
+    /// Cleanups that ran to completion without error.
+    pub succeeded: u64,
+    /// Cleanups that returned an error.
+    pub failed: u64,
+    /// Cleanups that panicked.
+    pub panicked: u64,
+    /// Cleanups abandoned at their deadline.
+    pub timed_out: u64,
+}
+
+#[derive(Default)]
+struct State {
+    pending: usize,
+    wakers: Vec<Waker>,
+    errors: VecDeque<Error>,
+    stats: OrphanStats,
+}
+
+struct Tracker {
+    state: Mutex<State>,
+    idle: Condvar,
+}
+
+fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Counts orphaned cleanup batches in flight, keeps their errors, and lets a program wait
+/// for them. Cloning shares the tracker. [`orphans()`] is the global one every stack and
+/// guard uses unless given another (useful to isolate tests).
+///
+/// ```
+/// use tenure::{AsyncExitStack, orphan::Orphans};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let orphans = Orphans::new();
+/// let mut stack = AsyncExitStack::new().with_orphans(orphans.clone());
+/// stack.try_async_callback(|| async { Err(std::io::Error::other("socket reset")) });
+/// drop(stack);
+/// orphans.join().await;
+/// let errors = orphans.take_errors();
+/// assert!(errors[0].to_string().contains("socket reset"));
+/// assert_eq!(orphans.stats().failed, 1);
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Orphans {
+    inner: Arc<Tracker>,
+}
+
+impl Default for Orphans {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The global tracker: the one stacks, scopes and guards report to unless told otherwise.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// tenure::orphans().join().await; // nothing in flight: resolves at once
+/// # }
+/// ```
+pub fn orphans() -> Orphans {
+    static GLOBAL: OnceLock<Orphans> = OnceLock::new();
+    GLOBAL.get_or_init(Orphans::new).clone()
+}
+
+impl Orphans {
+    /// A new tracker with nothing in flight.
+    ///
+    /// ```
+    /// assert_eq!(tenure::orphan::Orphans::new().pending(), 0);
+    /// ```
+    pub fn new() -> Self {
+        Orphans {
+            inner: Arc::new(Tracker {
+                state: Mutex::new(State::default()),
+                idle: Condvar::new(),
+            }),
+        }
+    }
+
+    /// How many batches of orphaned cleanup are still running.
+    ///
+    /// ```
+    /// assert_eq!(tenure::orphan::Orphans::new().pending(), 0);
+    /// ```
+    pub fn pending(&self) -> usize {
+        lock(&self.inner.state).pending
+    }
+
+    /// The tracker's figures so far.
+    ///
+    /// ```
+    /// assert_eq!(tenure::orphan::Orphans::new().stats().batches, 0);
+    /// ```
+    pub fn stats(&self) -> OrphanStats {
+        lock(&self.inner.state).stats
+    }
+
+    /// Takes the errors of orphaned cleanups reported so far (the most recent 256), oldest
+    /// first. Each was also logged through `tracing` when it happened.
+    ///
+    /// ```
+    /// assert!(tenure::orphan::Orphans::new().take_errors().is_empty());
+    /// ```
+    pub fn take_errors(&self) -> Vec<Error> {
+        lock(&self.inner.state).errors.drain(..).collect()
+    }
+
+    /// A future that resolves when no orphaned cleanup tracked here is in flight. Await it
+    /// before a program (or a test) ends.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let orphans = tenure::orphan::Orphans::new();
+    /// orphans.join().await;
+    /// # }
+    /// ```
+    pub fn join(&self) -> Join {
+        Join {
+            orphans: self.clone(),
+        }
+    }
+
+    /// Blocks the thread until no orphaned cleanup tracked here is in flight, or `timeout`
+    /// passed; `true` when none is. Do not call it on a runtime thread whose tasks the
+    /// cleanup needs (use [`join`](Self::join) there).
+    ///
+    /// ```
+    /// assert!(tenure::orphans().join_timeout(std::time::Duration::from_secs(1)));
+    /// ```
+    pub fn join_timeout(&self, timeout: Duration) -> bool {
+        let st = lock(&self.inner.state);
+        let (st, _) = self
+            .inner
+            .idle
+            .wait_timeout_while(st, timeout, |s| s.pending > 0)
+            .unwrap_or_else(|p| p.into_inner());
+        st.pending == 0
+    }
+
+    fn adopted(&self) {
+        let mut st = lock(&self.inner.state);
+        st.pending += 1;
+        st.stats.batches += 1;
+    }
+
+    fn finished(&self) {
+        let wakers = {
+            let mut st = lock(&self.inner.state);
+            st.pending -= 1;
+            st.stats.finished += 1;
+            if st.pending > 0 {
+                return;
+            }
+            std::mem::take(&mut st.wakers)
+        };
+        self.inner.idle.notify_all();
+        wakers.into_iter().for_each(Waker::wake);
+    }
+
+    fn record(&self, name: &str, result: Ran, deadline: Duration, context: &'static str) {
+        let error = match result {
+            Ran::Done(Ok(())) => {
+                lock(&self.inner.state).stats.succeeded += 1;
+                return;
+            }
+            Ran::Done(Err(e)) => e,
+            Ran::Panicked(payload) => Error::panicked(name.to_string(), payload),
+            Ran::TimedOut => Error::timed_out(name.to_string(), deadline),
+        };
+        report_dropped(&error, context);
+        let mut st = lock(&self.inner.state);
+        match error.kind() {
+            crate::ErrorKind::Panic => st.stats.panicked += 1,
+            crate::ErrorKind::Timeout => st.stats.timed_out += 1,
+            _ => st.stats.failed += 1,
+        }
+        if st.errors.len() == KEPT_ERRORS {
+            st.errors.pop_front();
+        }
+        st.errors.push_back(error);
+    }
+}
+
+impl fmt::Debug for Orphans {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = lock(&self.inner.state);
+        f.debug_struct("Orphans")
+            .field("pending", &st.pending)
+            .field("stats", &st.stats)
+            .finish()
+    }
+}
+
+/// Resolves when no orphaned cleanup of its tracker is in flight. Made by [`Orphans::join`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let join: tenure::orphan::Join = tenure::orphans().join();
+/// join.await;
+/// # }
+/// ```
+#[must_use = "futures do nothing unless awaited"]
+#[derive(Debug)]
+pub struct Join {
+    orphans: Orphans,
+}
+
+impl Future for Join {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut st = lock(&self.orphans.inner.state);
+        if st.pending == 0 {
+            return Poll::Ready(());
+        }
+        if !st.wakers.iter().any(|w| w.will_wake(cx.waker())) {
+            st.wakers.push(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+}
+
+/// How one cleanup ended.
+enum Ran {
+    Done(Result<(), Error>),
+    Panicked(Box<dyn Any + Send>),
+    TimedOut,
+}
+
+/// Polls a future, turning a panic into a value.
+pub(crate) struct CatchUnwind<F>(pub(crate) F);
+
+impl<F: Future + Unpin> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, Box<dyn Any + Send>>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let fut = &mut self.0;
+        match catch_unwind(AssertUnwindSafe(|| Pin::new(fut).poll(cx))) {
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(payload) => Poll::Ready(Err(payload)),
+        }
+    }
+}
+
+/// Hands `jobs` (in the order they must run) to the runtime or the helper thread, counted by
+/// `orphans` until all ran.
+pub(crate) fn adopt(
+    orphans: &Orphans,
+    deadline: Duration,
+    jobs: VecDeque<Job>,
+    context: &'static str,
+) {
+    if jobs.is_empty() {
+        return;
+    }
+    orphans.adopted();
+    let batch = Batch {
+        jobs,
+        deadline,
+        orphans: orphans.clone(),
+        context,
+        counted: true,
+        on_helper: false,
+    };
+    #[cfg(feature = "tokio")]
+    if let Ok(handle) = tokio::runtime::Handle::try_current() {
+        if runtime_has_timers() {
+            // Never block here: on a current-thread runtime that would deadlock.
+            drop(handle.spawn(batch.run_async()));
+            return;
+        }
+    }
+    batch.run_on_helper_thread();
+}
+
+/// Whether the current runtime was built with its time driver; without it the deadline
+/// cannot be kept there, so the batch goes to the helper thread.
+#[cfg(feature = "tokio")]
+fn runtime_has_timers() -> bool {
+    catch_unwind(|| drop(tokio::time::sleep(Duration::ZERO))).is_ok()
+}
+
+/// The cleanups of one dropped owner, run in order. If it is dropped before it finished
+/// (its runtime shut down), the rest runs on the helper thread: a batch always completes.
+struct Batch {
+    jobs: VecDeque<Job>,
+    deadline: Duration,
+    orphans: Orphans,
+    context: &'static str,
+    /// Whether dropping this batch ends the count `adopt` started.
+    counted: bool,
+    /// Whether it already runs on (or was handed to) the helper thread.
+    on_helper: bool,
+}
+
+impl Batch {
+    #[cfg(feature = "tokio")]
+    async fn run_async(mut self) {
+        let deadline = self.deadline;
+        while let Some(job) = self.jobs.front_mut() {
+            let ran = match tokio::time::timeout(deadline, CatchUnwind(job.fut.as_mut())).await {
+                Ok(Ok(result)) => Ran::Done(result),
+                Ok(Err(payload)) => Ran::Panicked(payload),
+                Err(_) => Ran::TimedOut,
+            };
+            self.finish_front(ran);
+        }
+    }
+
+    /// Runs every job on this thread, each bounded by the deadline, without any runtime.
+    #[cfg(not(feature = "tokio"))]
+    fn run_parked(mut self) {
+        let deadline = self.deadline;
+        while let Some(job) = self.jobs.front_mut() {
+            let ran = match block_on_until(CatchUnwind(job.fut.as_mut()), deadline) {
+                Some(Ok(result)) => Ran::Done(result),
+                Some(Err(payload)) => Ran::Panicked(payload),
+                None => Ran::TimedOut,
+            };
+            self.finish_front(ran);
+        }
+    }
+
+    fn finish_front(&mut self, ran: Ran) {
+        if let Some(job) = self.jobs.pop_front() {
+            // A late cleanup is dropped here: abandoned, not awaited forever.
+            drop(job.fut);
+            self.orphans
+                .record(&job.name, ran, self.deadline, self.context);
+        }
+    }
+
+    fn run_here(self) {
+        #[cfg(feature = "tokio")]
+        match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt.block_on(self.run_async()),
+            Err(e) => {
+                tracing::error!(target: "tenure", "cannot build a runtime for orphaned cleanup: {e}");
+                let mut this = self;
+                this.abandon();
+            }
+        }
+        #[cfg(not(feature = "tokio"))]
+        self.run_parked();
+    }
+
+    /// Runs the batch on a helper thread and waits for it (bounded by the deadlines).
+    fn run_on_helper_thread(mut self) {
+        let counted = std::mem::replace(&mut self.counted, false);
+        let orphans = self.orphans.clone();
+        // If even the helper cannot run them, dropping the batch reports the jobs instead of
+        // trying another helper.
+        self.on_helper = true;
+        let spawned = std::thread::Builder::new()
+            .name("tenure-cleanup".into())
+            .spawn(move || self.run_here());
+        match spawned {
+            Ok(thread) => {
+                let _ = thread.join();
+            }
+            Err(e) => {
+                tracing::error!(target: "tenure", "cannot start a thread for orphaned cleanup: {e}");
+            }
+        }
+        if counted {
+            orphans.finished();
+        }
+    }
+
+    /// Reports every job left as abandoned (the last resort when nothing can run them).
+    fn abandon(&mut self) {
+        while !self.jobs.is_empty() {
+            self.finish_front(Ran::TimedOut);
+        }
+    }
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        if !self.jobs.is_empty() {
+            if self.on_helper {
+                self.abandon();
+            } else {
+                let rest = Batch {
+                    jobs: std::mem::take(&mut self.jobs),
+                    deadline: self.deadline,
+                    orphans: self.orphans.clone(),
+                    context: self.context,
+                    counted: false,
+                    on_helper: false,
+                };
+                rest.run_on_helper_thread();
+            }
+        }
+        if self.counted {
+            self.counted = false;
+            self.orphans.finished();
+        }
+    }
+}
+
+/// Polls `fut` on this thread until it is ready or `deadline` passed.
+#[cfg(not(feature = "tokio"))]
+fn block_on_until<F: Future + Unpin>(mut fut: F, deadline: Duration) -> Option<F::Output> {
+    use std::sync::Arc;
+    use std::task::Wake;
+    use std::time::Instant;
+
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let end = Instant::now() + deadline;
+    loop {
+        if let Poll::Ready(v) = Pin::new(&mut fut).poll(&mut cx) {
+            return Some(v);
+        }
+        let now = Instant::now();
+        if now >= end {
+            return None;
+        }
+        std::thread::park_timeout(end - now);
+    }
+}
