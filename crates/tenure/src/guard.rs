@@ -9,6 +9,11 @@
 //! pass results through [`Guard::check`] (which hands them back for `?`) or call
 //! [`Guard::fail`].
 //!
+//! A guard is a plain `Drop`: if its closure panics while the thread is already unwinding
+//! from another panic, the process aborts (as with `scopeguard`). Cleanup that may panic
+//! belongs on an [`ExitStack`](crate::ExitStack), which catches it, runs the rest, and
+//! resumes.
+//!
 //! ```
 //! use tenure::guard::{guard_on_failure, Guard};
 //!

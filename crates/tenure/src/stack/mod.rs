@@ -32,7 +32,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::any::{type_name, Any};
+use std::any::type_name;
 use std::borrow::Cow;
 use std::error::Error as StdError;
 use std::fmt;
@@ -40,6 +40,12 @@ use std::marker::PhantomData;
 use std::ops::{Index, IndexMut};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
+
+mod entry;
+mod scope_error;
+
+use entry::{Callback, Closed, Dropped, Entry, ExitCallback, Nested, TryCallback, Unwinding};
+pub use scope_error::ScopeError;
 
 use crate::error::{report_dropped, BoxError};
 use crate::{Close, Error, Outcome};
@@ -114,131 +120,6 @@ impl<R> fmt::Debug for Handle<R> {
             self.stack,
             self.index
         )
-    }
-}
-
-/// The state one `close` threads through the entries it runs.
-struct Unwinding<'o> {
-    body: Outcome<'o>,
-    body_error_active: bool,
-    errors: Vec<Error>,
-    panic: Option<Box<dyn Any + Send>>,
-}
-
-impl Unwinding<'_> {
-    /// Whether an exit callback suppressed the body's error.
-    fn body_suppressed(&self) -> bool {
-        matches!(self.body, Outcome::Error(_)) && !self.body_error_active
-    }
-
-    /// What the next exit callback sees: a panic first, then the body's error while it is
-    /// not suppressed, then the latest cleanup error.
-    fn outcome(&self) -> Outcome<'_> {
-        if self.body.is_panic() {
-            return self.body;
-        }
-        if let Some(p) = &self.panic {
-            return Outcome::Panic(&**p);
-        }
-        if self.body_error_active || matches!(self.body, Outcome::Cancelled) {
-            return self.body;
-        }
-        match self.errors.last() {
-            Some(e) => Outcome::Error(e),
-            None => Outcome::Success,
-        }
-    }
-
-    fn apply(&mut self, exit: Exit) {
-        if exit != Exit::Suppress || self.body.is_panic() || self.panic.is_some() {
-            return;
-        }
-        if self.body_error_active && matches!(self.body, Outcome::Error(_)) {
-            self.body_error_active = false;
-        } else if !matches!(self.body, Outcome::Cancelled) {
-            if let Some(e) = self.errors.pop() {
-                tracing::debug!(target: "tenure", "cleanup error suppressed by an exit callback: {e}");
-            }
-        }
-    }
-}
-
-/// One entry of the stack; each kind knows how to run itself exactly once.
-trait Entry<'a> {
-    fn run(self: Box<Self>, state: &mut Unwinding<'_>);
-    fn resource(&mut self) -> Option<&mut dyn Any> {
-        None
-    }
-    fn resource_ref(&self) -> Option<&dyn Any> {
-        None
-    }
-}
-
-struct Callback<F>(F);
-impl<'a, F: FnOnce() + 'a> Entry<'a> for Callback<F> {
-    #[inline]
-    fn run(self: Box<Self>, _: &mut Unwinding<'_>) {
-        (self.0)()
-    }
-}
-
-struct TryCallback<F>(F);
-impl<'a, F, E> Entry<'a> for TryCallback<F>
-where
-    F: FnOnce() -> Result<(), E> + 'a,
-    E: Into<BoxError>,
-{
-    fn run(self: Box<Self>, state: &mut Unwinding<'_>) {
-        if let Err(e) = (self.0)() {
-            state.errors.push(Error::callback(type_name::<F>(), e));
-        }
-    }
-}
-
-struct ExitCallback<F>(F);
-impl<'a, F, E> Entry<'a> for ExitCallback<F>
-where
-    F: FnOnce(&Outcome<'_>) -> Result<Exit, E> + 'a,
-    E: Into<BoxError>,
-{
-    fn run(self: Box<Self>, state: &mut Unwinding<'_>) {
-        let result = (self.0)(&state.outcome());
-        match result {
-            Ok(exit) => state.apply(exit),
-            Err(e) => state.errors.push(Error::callback(type_name::<F>(), e)),
-        }
-    }
-}
-
-struct Closed<R> {
-    resource: R,
-    name: Cow<'static, str>,
-}
-impl<'a, R: Close + 'static> Entry<'a> for Closed<R> {
-    fn run(self: Box<Self>, state: &mut Unwinding<'_>) {
-        let Closed { resource, name } = *self;
-        if let Err(e) = resource.close() {
-            state.errors.push(Error::close(name, e));
-        }
-    }
-    fn resource(&mut self) -> Option<&mut dyn Any> {
-        Some(&mut self.resource)
-    }
-    fn resource_ref(&self) -> Option<&dyn Any> {
-        Some(&self.resource)
-    }
-}
-
-struct Dropped<R>(R);
-impl<'a, R: 'static> Entry<'a> for Dropped<R> {
-    fn run(self: Box<Self>, _: &mut Unwinding<'_>) {
-        drop(self.0)
-    }
-    fn resource(&mut self) -> Option<&mut dyn Any> {
-        Some(&mut self.0)
-    }
-    fn resource_ref(&self) -> Option<&dyn Any> {
-        Some(&self.0)
     }
 }
 
@@ -350,7 +231,7 @@ impl<'a> ExitStack<'a> {
         F: FnOnce() -> Result<(), E> + 'a,
         E: Into<BoxError>,
     {
-        self.entries.push(Box::new(TryCallback(f)));
+        self.entries.push(Box::new(TryCallback { f, name: None }));
     }
 
     /// Pushes an exit callback (Python's `ExitStack.push`): it sees how the scope ended —
@@ -372,7 +253,63 @@ impl<'a> ExitStack<'a> {
         F: FnOnce(&Outcome<'_>) -> Result<Exit, E> + 'a,
         E: Into<BoxError>,
     {
-        self.entries.push(Box::new(ExitCallback(f)));
+        self.entries.push(Box::new(ExitCallback { f, name: None }));
+    }
+
+    /// Like [`try_callback`](Self::try_callback), naming the callback in its error
+    /// (instead of the closure's type name).
+    ///
+    /// ```
+    /// let mut s = tenure::ExitStack::new();
+    /// s.try_callback_named("remove lock file", || std::fs::remove_file("/definitely/not/here"));
+    /// assert_eq!(s.close().unwrap_err().resource(), "remove lock file");
+    /// ```
+    pub fn try_callback_named<F, E>(&mut self, name: impl Into<Cow<'static, str>>, f: F)
+    where
+        F: FnOnce() -> Result<(), E> + 'a,
+        E: Into<BoxError>,
+    {
+        self.entries.push(Box::new(TryCallback {
+            f,
+            name: Some(name.into()),
+        }));
+    }
+
+    /// Like [`push_exit`](Self::push_exit), naming the callback in its error.
+    ///
+    /// ```
+    /// use tenure::{Exit, Outcome};
+    /// let mut s = tenure::ExitStack::new();
+    /// s.push_exit_named("commit", |_: &Outcome<'_>| Err::<Exit, _>(std::io::Error::other("conflict")));
+    /// assert_eq!(s.close().unwrap_err().resource(), "commit");
+    /// ```
+    pub fn push_exit_named<F, E>(&mut self, name: impl Into<Cow<'static, str>>, f: F)
+    where
+        F: FnOnce(&Outcome<'_>) -> Result<Exit, E> + 'a,
+        E: Into<BoxError>,
+    {
+        self.entries.push(Box::new(ExitCallback {
+            f,
+            name: Some(name.into()),
+        }));
+    }
+
+    /// Pushes a whole stack as one entry (Python's `enter_context(other_stack)`): when
+    /// this stack closes, the inner stack's entries run in their turn, LIFO, and see this
+    /// stack's outcome — so an inner exit callback can suppress the body's error — and
+    /// their errors are reported as this stack's own, flat, in order.
+    ///
+    /// ```
+    /// use tenure::{suppress, Exit, ExitStack, Outcome};
+    /// let mut inner = ExitStack::new();
+    /// inner.suppress(suppress::error_type::<std::fmt::Error>());
+    /// let mut outer = ExitStack::new();
+    /// outer.enter_stack(inner);
+    /// assert_eq!(outer.close_with(Outcome::Error(&std::fmt::Error))?, Exit::Suppress);
+    /// # Ok::<(), tenure::Error>(())
+    /// ```
+    pub fn enter_stack(&mut self, inner: ExitStack<'a>) {
+        self.entries.push(Box::new(Nested(inner)));
     }
 
     /// Pushes an explicit, narrow suppression (see [`crate::suppress`]): Python's
@@ -806,99 +743,5 @@ impl fmt::Debug for ExitStack<'_> {
         f.debug_struct("ExitStack")
             .field("entries", &self.entries.len())
             .finish()
-    }
-}
-
-/// How a scope run by [`ExitStack::scope`] failed. No error is lost: the body's error is
-/// kept whole, with cleanup errors beside it.
-///
-/// ```
-/// use tenure::{ExitStack, ScopeError};
-/// let r: Result<(), _> = ExitStack::scope(|s| {
-///     s.try_callback(|| Err(std::io::Error::other("flush failed")));
-///     Ok::<_, std::io::Error>(())
-/// });
-/// let err = r.unwrap_err();
-/// assert!(matches!(err, ScopeError::Cleanup(_)));
-/// assert_eq!(err.cleanup().unwrap().kind(), tenure::ErrorKind::Callback);
-/// ```
-#[derive(Debug)]
-pub enum ScopeError<E> {
-    /// The body returned `error`; `cleanup` holds the cleanup errors, if any.
-    Body {
-        /// The body's error, the primary one.
-        error: E,
-        /// Cleanup errors that happened while unwinding, first one primary.
-        cleanup: Option<Error>,
-    },
-    /// Cleanup failed, and the body succeeded or an exit callback explicitly suppressed
-    /// its error (the cleanup error takes the suppressed one's place, as in Python).
-    Cleanup(Error),
-    /// The body returned this error and an exit callback explicitly suppressed it; the
-    /// body produced no value.
-    Suppressed(E),
-}
-
-impl<E> ScopeError<E> {
-    /// The body's error, if the body failed (suppressed or not).
-    ///
-    /// ```
-    /// let e = tenure::ScopeError::Suppressed(std::fmt::Error);
-    /// assert!(e.body().is_some());
-    /// ```
-    pub fn body(&self) -> Option<&E> {
-        match self {
-            ScopeError::Body { error, .. } | ScopeError::Suppressed(error) => Some(error),
-            ScopeError::Cleanup(_) => None,
-        }
-    }
-
-    /// The cleanup errors, if any.
-    ///
-    /// ```
-    /// let e: tenure::ScopeError<std::fmt::Error> = tenure::ScopeError::Cleanup(tenure::Error::closed("x"));
-    /// assert_eq!(e.cleanup().unwrap().resource(), "x");
-    /// ```
-    pub fn cleanup(&self) -> Option<&Error> {
-        match self {
-            ScopeError::Body { cleanup, .. } => cleanup.as_ref(),
-            ScopeError::Cleanup(e) => Some(e),
-            ScopeError::Suppressed(_) => None,
-        }
-    }
-
-    /// `true` when an exit callback suppressed the body's error.
-    ///
-    /// ```
-    /// assert!(tenure::ScopeError::Suppressed(std::fmt::Error).is_suppressed());
-    /// ```
-    pub fn is_suppressed(&self) -> bool {
-        matches!(self, ScopeError::Suppressed(_))
-    }
-}
-
-impl<E: fmt::Display> fmt::Display for ScopeError<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ScopeError::Body { error, cleanup } => {
-                write!(f, "{error}")?;
-                if let Some(c) = cleanup {
-                    let n = 1 + c.suppressed().len();
-                    write!(f, " (+{n} cleanup error{})", if n == 1 { "" } else { "s" })?;
-                }
-                Ok(())
-            }
-            ScopeError::Cleanup(e) => write!(f, "{e}"),
-            ScopeError::Suppressed(e) => write!(f, "suppressed: {e}"),
-        }
-    }
-}
-
-impl<E: StdError + 'static> StdError for ScopeError<E> {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        match self {
-            ScopeError::Body { error, .. } | ScopeError::Suppressed(error) => Some(error),
-            ScopeError::Cleanup(e) => Some(e),
-        }
     }
 }

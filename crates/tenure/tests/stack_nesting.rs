@@ -1,0 +1,96 @@
+//! `ExitStack::enter_stack`: a stack nested in another runs in place, sees the outer
+//! outcome, and reports its errors as the outer stack's own; named callbacks name their
+//! errors.
+
+mod common;
+
+use common::{panic_msg, quiet_expected_panics, whats, Boom, Log};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use tenure::{suppress, Exit, ExitStack, Outcome, ScopeError};
+
+#[test]
+fn nested_entries_run_in_place_lifo() {
+    let log = Log::new();
+    let mut inner = ExitStack::new();
+    inner.callback(log.pusher("inner 1"));
+    inner.callback(log.pusher("inner 2"));
+    let mut outer = ExitStack::new();
+    outer.callback(log.pusher("outer 1"));
+    outer.enter_stack(inner);
+    outer.callback(log.pusher("outer 3"));
+    outer.close().unwrap();
+    assert_eq!(log.get(), ["outer 3", "inner 2", "inner 1", "outer 1"]);
+}
+
+#[test]
+fn nested_errors_are_flat_and_in_order() {
+    let mut inner = ExitStack::new();
+    inner.try_callback(|| Err(Boom::new("inner first pushed")));
+    inner.try_callback(|| Err(Boom::new("inner last pushed")));
+    let mut outer = ExitStack::new();
+    outer.try_callback(|| Err(Boom::new("outer first pushed")));
+    outer.enter_stack(inner);
+    outer.try_callback(|| Err(Boom::new("outer last pushed")));
+    let err = outer.close().unwrap_err();
+    assert_eq!(
+        whats(&err),
+        [
+            "outer last pushed",
+            "inner last pushed",
+            "inner first pushed",
+            "outer first pushed"
+        ]
+    );
+}
+
+#[test]
+fn nested_exit_callback_sees_the_outer_body_error_and_can_suppress_it() {
+    let seen = Log::new();
+    let mut inner = ExitStack::new();
+    inner.suppress(suppress::error_type::<Boom>());
+    let s = seen.clone();
+    inner.push_exit(move |o: &Outcome<'_>| {
+        s.push(o.to_string());
+        Ok::<_, Boom>(Exit::Propagate)
+    });
+    let r: Result<(), _> = ExitStack::scope(|outer| {
+        outer.enter_stack(inner);
+        Err(Boom::new("body failed"))
+    });
+    assert!(matches!(r, Err(ScopeError::Suppressed(Boom(ref m))) if m == "body failed"));
+    assert_eq!(seen.get(), ["error: body failed"]);
+}
+
+#[test]
+fn nested_panic_runs_everything_then_resumes_once() {
+    quiet_expected_panics();
+    let log = Log::new();
+    let mut inner = ExitStack::new();
+    inner.callback(log.pusher("inner 1"));
+    inner.callback(|| panic!("[expected] inner"));
+    inner.callback(log.pusher("inner 3"));
+    let mut outer = ExitStack::new();
+    outer.callback(log.pusher("outer 1"));
+    outer.enter_stack(inner);
+    outer.callback(log.pusher("outer 3"));
+    let payload = catch_unwind(AssertUnwindSafe(|| outer.close())).unwrap_err();
+    assert_eq!(panic_msg(&*payload), "[expected] inner");
+    assert_eq!(log.get(), ["outer 3", "inner 3", "inner 1", "outer 1"]);
+    assert!(outer.is_empty());
+}
+
+#[test]
+fn named_callbacks_name_their_errors() {
+    let mut s = ExitStack::new();
+    s.try_callback_named("remove lock file", || Err(Boom::new("EPERM")));
+    s.push_exit_named("commit", |_: &Outcome<'_>| {
+        Err::<Exit, _>(Boom::new("conflict"))
+    });
+    let err = s.close().unwrap_err();
+    let names: Vec<_> = err.iter().map(|e| e.resource().to_string()).collect();
+    assert_eq!(names, ["commit", "remove lock file"]);
+    assert_eq!(
+        err.to_string(),
+        "cleanup callback failed: `commit`: conflict (+1 suppressed cleanup error)"
+    );
+}
