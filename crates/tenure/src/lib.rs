@@ -10,7 +10,7 @@
 //! | scope guards, `defer!` | [`guard`](mod@guard) | `@contextmanager` with `try/finally` |
 //! | fallible, consuming release | [`close`] | `close()` and `with` |
 //! | dynamic LIFO stack of cleanups | [`stack`] | `contextlib.ExitStack` |
-//! | async release, async stack and scopes that survive cancellation | [`async_close`], [`async_stack`], [`orphan`] | `__aexit__`, `contextlib.AsyncExitStack` |
+//! | async release, async stack and scopes that survive cancellation | [`async_close`], [`async_stack`], [`async_guard`](mod@async_guard), [`orphan`] | `__aexit__`, `contextlib.AsyncExitStack` |
 //! | explicit, narrow suppression | [`suppress`] | `contextlib.suppress`, `__exit__` returning `True` |
 //! | O(n) stream accumulation, UTF-8 across chunks | [`stream`] | `StreamingResult`, `"".join(chunks)` |
 //! | timed blocks via `tracing` | [`timed`](mod@timed) | a `timed_block` context manager |
@@ -37,6 +37,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod async_close;
+pub mod async_guard;
 pub mod async_stack;
 pub mod close;
 mod error;
@@ -51,6 +52,7 @@ pub mod testing;
 pub mod timed;
 
 pub use async_close::{async_close_with, AsyncClose, AsyncCloseWith};
+pub use async_guard::{async_guard, AsyncClosing, AsyncGuard};
 pub use async_stack::{async_scope, AsyncExitStack};
 pub use close::{close_with, Close, CloseWith, Closing, Dropping};
 pub use error::{BoxError, Error, ErrorKind};

@@ -1,7 +1,7 @@
 //! Orphaned async cleanup: cleanup whose owner was dropped before it could await it.
 //!
 //! Rust has no async drop. When an [`AsyncExitStack`](crate::AsyncExitStack), an async
-//! scope or an async guard is dropped with cleanup still pending (its
+//! scope or an [`AsyncGuard`](crate::AsyncGuard) is dropped with cleanup still pending (its
 //! future was cancelled by a `select!`, a timeout, a client disconnect), that cleanup is
 //! *orphaned*: handed, as one batch that still runs last-in first-out, to
 //!
@@ -520,5 +520,73 @@ fn block_on_until<F: Future + Unpin>(mut fut: F, deadline: Duration) -> Option<F
             return None;
         }
         std::thread::park_timeout(end - now);
+    }
+}
+
+/// A future being awaited by its owner that must not be lost if the owner is dropped
+/// mid-await: dropped unfinished, it is orphaned (finished as a task, `report` turning its
+/// output into the error to report).
+pub(crate) struct InFlight<O: 'static> {
+    name: Cow<'static, str>,
+    fut: Option<Pin<Box<dyn Future<Output = O> + Send>>>,
+    report: fn(O, Cow<'static, str>) -> Result<(), Error>,
+    deadline: Duration,
+    orphans: Option<Orphans>,
+}
+
+impl<O: 'static> InFlight<O> {
+    pub(crate) fn new(
+        name: Cow<'static, str>,
+        fut: Pin<Box<dyn Future<Output = O> + Send>>,
+        report: fn(O, Cow<'static, str>) -> Result<(), Error>,
+        deadline: Duration,
+        orphans: Option<Orphans>,
+    ) -> Self {
+        InFlight {
+            name,
+            fut: Some(fut),
+            report,
+            deadline,
+            orphans,
+        }
+    }
+}
+
+impl<O: 'static> Future for InFlight<O> {
+    type Output = O;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<O> {
+        let Some(fut) = self.fut.as_mut() else {
+            panic!("InFlight polled after it finished");
+        };
+        match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(out)) => {
+                self.fut = None;
+                Poll::Ready(out)
+            }
+            Err(payload) => {
+                // A panic reaches the awaiting owner; the broken future is not orphaned.
+                self.fut = None;
+                std::panic::resume_unwind(payload)
+            }
+        }
+    }
+}
+
+impl<O: 'static> Drop for InFlight<O> {
+    fn drop(&mut self) {
+        if let Some(fut) = self.fut.take() {
+            let name = std::mem::take(&mut self.name);
+            let report = self.report;
+            let job_name = name.clone();
+            let job = Job::new(job_name, Box::pin(async move { report(fut.await, name) }));
+            let orphans = self.orphans.clone().unwrap_or_else(orphans);
+            adopt(
+                &orphans,
+                self.deadline,
+                [job].into(),
+                "cancelled while awaiting cleanup",
+            );
+        }
     }
 }

@@ -1,0 +1,123 @@
+//! `Orphans::join` resolves only when no orphaned cleanup is in flight, so a program can
+//! wait for them before it exits; an orphaned batch survives the shutdown of its runtime.
+#![cfg(all(feature = "testing", feature = "tokio"))]
+
+use std::time::Duration;
+
+use tenure::orphan::Orphans;
+use tenure::testing::{Ledger, Op};
+use tenure::{async_guard, AsyncClosing, AsyncExitStack, AsyncGuard};
+
+/// Two callbacks that each sleep 50 ms (paused time in most tests; real on the helper).
+fn slow_stack(ledger: &Ledger, orphans: &Orphans) -> AsyncExitStack {
+    let mut stack = AsyncExitStack::new().with_orphans(orphans.clone());
+    for _ in 0..2 {
+        let conn = ledger.acquire("conn").unwrap();
+        stack.async_callback(move || async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            conn.release().unwrap();
+        });
+    }
+    stack
+}
+
+#[tokio::test(start_paused = true)]
+async fn join_waits_until_no_cleanup_is_in_flight() {
+    let (ledger, orphans) = (Ledger::new(), Orphans::new());
+    drop(slow_stack(&ledger, &orphans));
+    drop(slow_stack(&ledger, &orphans));
+    assert_eq!(orphans.pending(), 2);
+    assert_eq!(ledger.live_count(), 4, "nothing ran yet");
+
+    orphans.join().await;
+
+    assert_eq!(orphans.pending(), 0);
+    ledger.assert_all_released();
+    assert_eq!(orphans.stats().finished, 2);
+    orphans.join().await; // nothing in flight: ready at once
+}
+
+#[test]
+fn join_timeout_blocks_until_the_runtime_finished_them() {
+    let (ledger, orphans) = (Ledger::new(), Orphans::new());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async { drop(slow_stack(&ledger, &orphans)) });
+    assert!(orphans.join_timeout(Duration::from_secs(60)));
+    ledger.assert_all_released();
+}
+
+#[test]
+fn a_batch_survives_the_shutdown_of_its_runtime() {
+    let (ledger, orphans) = (Ledger::new(), Orphans::new());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // Spawned, but the runtime is dropped before it ever polls the task.
+    rt.block_on(async { drop(slow_stack(&ledger, &orphans)) });
+    drop(rt);
+    assert_eq!(orphans.pending(), 0, "the helper thread finished the batch");
+    ledger.assert_all_released();
+    assert_eq!(
+        ledger.faults().count(Op::Close, "conn"),
+        2,
+        "each callback ran once"
+    );
+    assert_eq!(ledger.release_order(), [2, 1]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn guards_report_to_the_tracker_too() {
+    let (ledger, orphans) = (Ledger::new(), Orphans::new());
+    let conn = ledger.acquire("conn").unwrap();
+    let g = async_guard(conn, |c| async move {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        c.release().unwrap();
+    })
+    .with_orphans(orphans.clone());
+    drop(g);
+    ledger.faults().fail_nth(Op::Close, "db", 1);
+    let c =
+        AsyncClosing::named("db-1", ledger.acquire("db").unwrap()).with_orphans(orphans.clone());
+    drop(c);
+    assert_eq!(orphans.pending(), 2);
+    orphans.join().await;
+    ledger.assert_all_released();
+    let errors = orphans.take_errors();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].resource(), "db-1");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_finish_cancelled_half_way_completes_as_a_task() {
+    let (ledger, orphans) = (Ledger::new(), Orphans::new());
+    let conn = ledger.acquire("conn").unwrap();
+    let g = async_guard(conn, |c| async move {
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        c.release().unwrap();
+    })
+    .with_orphans(orphans.clone());
+    let r = tokio::time::timeout(Duration::from_secs(1), AsyncGuard::finish(g)).await;
+    assert!(r.is_err());
+    assert_eq!(ledger.live_count(), 1);
+    orphans.join().await;
+    ledger.assert_all_released();
+
+    let c = AsyncClosing::new(ledger.acquire("conn").unwrap()).with_orphans(orphans.clone());
+    c.close().await.unwrap();
+    ledger.assert_all_released();
+    let dismissed = async_guard(ledger.acquire("conn").unwrap(), |c| async move {
+        c.release().unwrap()
+    });
+    let conn = AsyncGuard::into_inner(dismissed); // defused: the cleanup never runs
+    assert_eq!(
+        ledger.faults().count(Op::Close, "conn"),
+        2,
+        "the guard's and the close"
+    );
+    conn.release().unwrap();
+}
