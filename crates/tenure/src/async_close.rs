@@ -31,8 +31,6 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::future::Future;
 use std::ops::{Deref, DerefMut};
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
 use crate::Dropping;
 
@@ -213,7 +211,11 @@ impl<T: fmt::Debug, F> fmt::Debug for AsyncCloseWith<T, F> {
 
 /// Yields to the executor once: pending on the first poll (after asking to be woken), ready
 /// on the second. Runtime-agnostic.
-pub(crate) fn yield_now() -> impl Future<Output = ()> + Send {
+#[cfg(feature = "testing")]
+fn yield_now() -> impl Future<Output = ()> + Send {
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
     struct YieldNow(bool);
     impl Future for YieldNow {
         type Output = ();
