@@ -12,7 +12,7 @@ fn content_and_chunks_are_what_was_pushed() {
     }
     assert_eq!(acc.content(), "alphaβ");
     assert_eq!(acc.chunks().collect::<Vec<_>>(), ["al", "", "pha", "β"]);
-    assert_eq!(acc.chunk_ends(), [2, 2, 5, 7]);
+    assert_eq!(acc.chunk_ends().collect::<Vec<_>>(), [2, 2, 5, 7]);
     assert_eq!(acc.last_chunk(), Some("β"));
     assert_eq!(acc.chunk_count(), 4);
 }

@@ -263,3 +263,30 @@ fn the_end_of_a_stream_is_a_tracing_event() {
         events[1]
     );
 }
+
+#[test]
+fn long_streams_are_exact_across_batches_and_mid_batch() {
+    let clock = ManualClock::new();
+    let n = 100u64;
+    let mut m = Meter::with_clock((1..=n).map(|i| vec![0u8; i as usize]), clock.clone());
+    clock.advance(7 * MS);
+    for i in 1..=n {
+        m.next().unwrap();
+        if i == 45 {
+            let mid = m.metrics();
+            assert_eq!((mid.chunks, mid.bytes), (45, 45 * 46 / 2));
+            let itl = mid.inter_chunk.unwrap();
+            assert_eq!((itl.count, itl.min, itl.max), (44, MS, 44 * MS));
+        }
+        clock.advance(i as u32 * MS); // gap after chunk i: i ms
+    }
+    assert!(m.next().is_none());
+    let done = m.metrics();
+    assert_eq!(done.ttfb, Some(7 * MS));
+    assert_eq!((done.chunks, done.bytes), (n, n * (n + 1) / 2));
+    let itl = done.inter_chunk.unwrap();
+    assert_eq!((itl.count, itl.min, itl.max), (n - 1, MS, 99 * MS));
+    let p50 = itl.p50.as_secs_f64() * 1e3;
+    assert!((p50 - 50.0).abs() <= 50.0 / 64.0 + 1e-9, "{p50}");
+    assert_eq!(done.total, 7 * MS + MS * (n * (n + 1) / 2) as u32);
+}

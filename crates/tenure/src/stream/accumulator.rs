@@ -4,6 +4,8 @@
 use std::fmt;
 use std::ops::Range;
 
+use super::ends::Ends;
+
 /// Why a push was refused. The accumulator is left exactly as it was before the push: a
 /// refused chunk is never half-appended, and nothing accumulated so far is lost.
 ///
@@ -170,7 +172,7 @@ impl Content for [u8] {
 /// ```
 pub struct Accumulator<T: Content + ?Sized = str> {
     buf: T::Owned,
-    ends: Vec<usize>,
+    ends: Ends,
     max_len: usize,
     sealed: bool,
 }
@@ -185,7 +187,7 @@ impl<T: Content + ?Sized> Accumulator<T> {
     pub fn new() -> Self {
         Accumulator {
             buf: T::Owned::default(),
-            ends: Vec::new(),
+            ends: Ends::default(),
             max_len: usize::MAX,
             sealed: false,
         }
@@ -340,8 +342,8 @@ impl<T: Content + ?Sized> Accumulator<T> {
     }
 
     fn bounds(&self, i: usize) -> Option<Range<usize>> {
-        let end = *self.ends.get(i)?;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        let end = self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends.get(i - 1)? };
         Some(start..end)
     }
 
@@ -396,11 +398,11 @@ impl<T: Content + ?Sized> Accumulator<T> {
     /// let mut acc = tenure::stream::Accumulator::<str>::new();
     /// acc.push("ab")?;
     /// acc.push("c")?;
-    /// assert_eq!(acc.chunk_ends(), [2, 3]);
+    /// assert_eq!(acc.chunk_ends().collect::<Vec<_>>(), [2, 3]);
     /// # Ok::<(), tenure::stream::AccumulateError>(())
     /// ```
-    pub fn chunk_ends(&self) -> &[usize] {
-        &self.ends
+    pub fn chunk_ends(&self) -> impl Iterator<Item = usize> + '_ {
+        self.ends.iter()
     }
 
     /// Seals the accumulator and returns the content, without copying. Later pushes are
@@ -437,20 +439,6 @@ impl<T: Content + ?Sized> Accumulator<T> {
     /// ```
     pub fn into_inner(self) -> T::Owned {
         self.buf
-    }
-
-    /// The owned buffer and the chunk end offsets, without copying.
-    ///
-    /// ```
-    /// let mut acc = tenure::stream::Accumulator::<str>::new();
-    /// acc.push("a")?;
-    /// acc.push("bc")?;
-    /// let (text, ends) = acc.into_parts();
-    /// assert_eq!((text.as_str(), ends.as_slice()), ("abc", &[1, 3][..]));
-    /// # Ok::<(), tenure::stream::AccumulateError>(())
-    /// ```
-    pub fn into_parts(self) -> (T::Owned, Vec<usize>) {
-        (self.buf, self.ends)
     }
 }
 
@@ -493,15 +481,20 @@ impl<T: Content + ?Sized> fmt::Debug for Accumulator<T> {
 #[derive(Debug, Clone)]
 pub struct Chunks<'a, T: Content + ?Sized> {
     content: &'a T,
-    ends: &'a [usize],
+    ends: &'a Ends,
     front: usize,
     back: usize,
 }
 
 impl<'a, T: Content + ?Sized> Chunks<'a, T> {
     fn get(&self, i: usize) -> &'a T {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        self.content.range(start..self.ends[i])
+        let end = self.ends.get(i).unwrap_or_default();
+        let start = if i == 0 {
+            0
+        } else {
+            self.ends.get(i - 1).unwrap_or_default()
+        };
+        self.content.range(start..end)
     }
 }
 

@@ -12,6 +12,8 @@ use super::{AccumulateError, Accumulator, Content, Utf8Accumulator, Utf8Error};
 /// use tenure::stream::StreamItem;
 ///
 /// assert_eq!("abc".into_result(), Ok("abc"));
+/// let owned = vec![String::from("a")];
+/// assert_eq!(owned.iter().next().unwrap().into_result(), Ok(&owned[0])); // `vec.iter()` works too
 /// let failed: Result<&str, std::io::Error> = Err(std::io::Error::other("reset"));
 /// assert!(failed.into_result().is_err());
 /// ```
@@ -47,9 +49,13 @@ macro_rules! infallible_items {
 
 infallible_items! {
     ['a] &'a str,
+    ['a, 'b] &'a &'b str,
     [] String,
+    ['a] &'a String,
     ['a] &'a [u8],
+    ['a, 'b] &'a &'b [u8],
     [] Vec<u8>,
+    ['a] &'a Vec<u8>,
     ['a] std::borrow::Cow<'a, str>,
     ['a] std::borrow::Cow<'a, [u8]>,
     [const N: usize] [u8; N],

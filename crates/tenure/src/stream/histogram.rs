@@ -13,12 +13,23 @@
 const SUB_BITS: u32 = 5;
 const SUB: u64 = 1 << SUB_BITS;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct Histogram {
     counts: Vec<u64>,
     total: u64,
     min: u64,
     max: u64,
+}
+
+impl Default for Histogram {
+    fn default() -> Self {
+        Histogram {
+            counts: Vec::new(),
+            total: 0,
+            min: u64::MAX,
+            max: 0,
+        }
+    }
 }
 
 #[inline]
@@ -52,12 +63,8 @@ impl Histogram {
             self.grow(i);
         }
         self.counts[i] += 1;
-        if self.total == 0 || v < self.min {
-            self.min = v;
-        }
-        if v > self.max {
-            self.max = v;
-        }
+        self.min = self.min.min(v);
+        self.max = self.max.max(v);
         self.total += 1;
     }
 
@@ -73,7 +80,11 @@ impl Histogram {
     }
 
     pub(crate) fn min(&self) -> u64 {
-        self.min
+        if self.total == 0 {
+            0
+        } else {
+            self.min
+        }
     }
 
     pub(crate) fn max(&self) -> u64 {

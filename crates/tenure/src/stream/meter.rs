@@ -2,9 +2,9 @@
 //! `AsyncRead`), passes every item through unchanged, and records [`StreamMetrics`] — the
 //! seed's `stream_with_metrics`, pattern 8.
 //!
-//! The hot path is one clock read per chunk plus a few integer operations into a
-//! per-stream histogram: no atomics, no locks, no registry and no `tracing` call until the
-//! stream ends. Gaps between reads saturate at zero (a TSC read on another core may be
+//! The hot path is one clock read per chunk, stored in a small buffer; every 32 chunks the
+//! readings become gaps in a per-stream histogram in one batch. No atomics, no locks, no
+//! registry and no `tracing` call until the stream ends. Gaps between reads saturate at zero (a TSC read on another core may be
 //! slightly behind).
 
 use std::borrow::Cow;
@@ -84,17 +84,46 @@ impl<T: Measure, E: fmt::Display> Measure for Result<T, E> {
 
 type OnEnd = Box<dyn FnOnce(&StreamMetrics) + Send>;
 
+/// Timestamps recorded per chunk before they are turned into gaps, in one batch.
+const BATCH: usize = 32;
+
+/// What the timestamps of the chunks so far add up to.
+#[derive(Debug, Clone, Default)]
+struct Timeline {
+    first: u64,
+    last: u64,
+    chunks: u64,
+    gaps: Histogram,
+}
+
+impl Timeline {
+    /// Takes in the next timestamps, in order.
+    fn absorb(&mut self, stamps: &[u64]) {
+        for &t in stamps {
+            if self.chunks == 0 {
+                self.first = t;
+            } else {
+                self.gaps.record(t.saturating_sub(self.last));
+            }
+            self.last = t;
+            self.chunks += 1;
+        }
+    }
+}
+
 /// The recording state of one stream. Reports exactly once when the stream ends — or, if it
 /// never does, when it is dropped (as `DroppedEarly`).
+///
+/// Per chunk it only reads the clock, stores the reading and adds the byte count; every
+/// [`BATCH`] chunks the readings become gaps in the histogram, in one tight loop.
 pub(crate) struct Recorder<C: Clock> {
     clock: C,
     start: u64,
-    first: u64,
-    last: u64,
     end: u64,
-    chunks: u64,
     bytes: u64,
-    gaps: Histogram,
+    stamps: [u64; BATCH],
+    pending: usize,
+    timeline: Timeline,
     status: StreamStatus,
     name: Cow<'static, str>,
     on_end: Option<OnEnd>,
@@ -106,12 +135,11 @@ impl<C: Clock> Recorder<C> {
         Recorder {
             clock,
             start,
-            first: start,
-            last: start,
             end: start,
-            chunks: 0,
             bytes: 0,
-            gaps: Histogram::default(),
+            stamps: [0; BATCH],
+            pending: 0,
+            timeline: Timeline::default(),
             status: StreamStatus::InProgress,
             name: Cow::Borrowed("stream"),
             on_end: None,
@@ -122,14 +150,18 @@ impl<C: Clock> Recorder<C> {
     #[inline]
     pub(crate) fn chunk(&mut self, len: usize) {
         let now = self.clock.now();
-        if self.chunks == 0 {
-            self.first = now;
-        } else {
-            self.gaps.record(now.saturating_sub(self.last));
-        }
-        self.last = now;
-        self.chunks += 1;
+        self.stamps[self.pending % BATCH] = now;
+        self.pending += 1;
         self.bytes += len as u64;
+        if self.pending == BATCH {
+            self.flush();
+        }
+    }
+
+    #[inline(never)]
+    fn flush(&mut self) {
+        self.timeline.absorb(&self.stamps[..self.pending]);
+        self.pending = 0;
     }
 
     #[inline]
@@ -160,8 +192,15 @@ impl<C: Clock> Recorder<C> {
         }
         self.end = self.clock.now();
         self.status = status;
+        self.flush();
+        let traced = tracing::enabled!(target: "tenure::stream", tracing::Level::INFO);
+        if !traced && self.on_end.is_none() {
+            return; // nobody listens: skip the percentiles
+        }
         let metrics = self.metrics();
-        report(&self.name, &metrics);
+        if traced {
+            report(&self.name, &metrics);
+        }
         if let Some(f) = self.on_end.take() {
             f(&metrics);
         }
@@ -178,19 +217,29 @@ impl<C: Clock> Recorder<C> {
             self.clock.now()
         };
         let total = self.nanos(end.saturating_sub(self.start));
-        let inter_chunk = (self.gaps.count() > 0).then(|| Latency {
-            count: self.gaps.count(),
-            min: self.nanos(self.gaps.min()),
-            p50: self.nanos(self.gaps.quantile(0.50)),
-            p90: self.nanos(self.gaps.quantile(0.90)),
-            p99: self.nanos(self.gaps.quantile(0.99)),
-            max: self.nanos(self.gaps.max()),
+        let mut pending = None;
+        let t = if self.pending == 0 {
+            &self.timeline
+        } else {
+            // Mid-batch: count the readings not yet absorbed, on a copy.
+            let t = pending.insert(self.timeline.clone());
+            t.absorb(&self.stamps[..self.pending]);
+            t
+        };
+        let gaps = &t.gaps;
+        let inter_chunk = (gaps.count() > 0).then(|| Latency {
+            count: gaps.count(),
+            min: self.nanos(gaps.min()),
+            p50: self.nanos(gaps.quantile(0.50)),
+            p90: self.nanos(gaps.quantile(0.90)),
+            p99: self.nanos(gaps.quantile(0.99)),
+            max: self.nanos(gaps.max()),
         });
         StreamMetrics {
             status: self.status.clone(),
-            ttfb: (self.chunks > 0).then(|| self.nanos(self.first.saturating_sub(self.start))),
+            ttfb: (t.chunks > 0).then(|| self.nanos(t.first.saturating_sub(self.start))),
             total,
-            chunks: self.chunks,
+            chunks: t.chunks,
             bytes: self.bytes,
             throughput: per_sec(self.bytes, total),
             inter_chunk,
@@ -395,7 +444,10 @@ impl<S: fmt::Debug, C: Clock> fmt::Debug for Meter<S, C> {
         f.debug_struct("Meter")
             .field("inner", &self.inner)
             .field("name", &self.rec.name)
-            .field("chunks", &self.rec.chunks)
+            .field(
+                "chunks",
+                &(self.rec.timeline.chunks + self.rec.pending as u64),
+            )
             .field("bytes", &self.rec.bytes)
             .field("status", &self.rec.status)
             .finish()

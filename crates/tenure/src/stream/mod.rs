@@ -30,6 +30,7 @@
 mod accumulator;
 mod adapter;
 mod clock;
+mod ends;
 mod histogram;
 mod meter;
 mod meter_async;

@@ -480,7 +480,7 @@ impl Utf8Accumulator {
     /// ```
     /// let mut acc = tenure::stream::Utf8Accumulator::new();
     /// acc.push(b"ab")?;
-    /// assert_eq!(acc.text().chunk_ends(), [2]);
+    /// assert_eq!(acc.text().chunk_ends().collect::<Vec<_>>(), [2]);
     /// # Ok::<(), tenure::stream::AccumulateError>(())
     /// ```
     pub fn text(&self) -> &Accumulator<str> {
