@@ -100,6 +100,7 @@ pub struct Case {
     /// Every parameter, for the JSON `params` object.
     params: Map<String, Value>,
     target: Option<f64>,
+    max_reps: Option<usize>,
 }
 
 impl Case {
@@ -112,6 +113,7 @@ impl Case {
             named: Vec::new(),
             params: Map::new(),
             target: None,
+            max_reps: None,
         }
     }
 
@@ -135,6 +137,14 @@ impl Case {
     /// The ratio (`peer_ns / tenure_ns`) this comparison should reach or beat.
     pub fn target(mut self, ratio: f64) -> Self {
         self.target = Some(ratio);
+        self
+    }
+
+    /// Caps the repetitions per side, for operations too slow for the mode's count (the
+    /// seed's O(n²) CPython pattern takes ~0.5 s per operation at 16,000 chunks); the
+    /// median is then over fewer, longer repetitions.
+    pub fn max_reps(mut self, reps: usize) -> Self {
+        self.max_reps = Some(reps.max(1));
         self
     }
 
@@ -263,10 +273,11 @@ impl Harness {
             return;
         }
         let budget = self.mode.budget();
+        let reps = case.max_reps.map_or(budget.reps, |m| m.min(budget.reps));
         let (ops_a, ops_b) = warm_up(&budget, &mut tenure, &mut peer);
-        let mut a = Vec::with_capacity(budget.reps);
-        let mut b = Vec::with_capacity(budget.reps);
-        for _ in 0..budget.reps {
+        let mut a = Vec::with_capacity(reps);
+        let mut b = Vec::with_capacity(reps);
+        for _ in 0..reps {
             a.push(time_rep(&mut tenure, ops_a));
             b.push(time_rep(&mut peer, ops_b));
         }
@@ -295,6 +306,7 @@ impl Harness {
         };
         let case = case.info("python", &version);
         let budget = self.mode.budget();
+        let reps = case.max_reps.map_or(budget.reps, |m| m.min(budget.reps));
         let mut py = match python::Peer::start(snippet, budget.warmup, budget.rep) {
             Ok(py) => py,
             Err(why) => {
@@ -303,9 +315,9 @@ impl Harness {
             }
         };
         let ops_a = warm_up_one(&budget, &mut tenure);
-        let mut a = Vec::with_capacity(budget.reps);
-        let mut b = Vec::with_capacity(budget.reps);
-        for _ in 0..budget.reps {
+        let mut a = Vec::with_capacity(reps);
+        let mut b = Vec::with_capacity(reps);
+        for _ in 0..reps {
             a.push(time_rep(&mut tenure, ops_a));
             match py.rep() {
                 Ok(ns) => b.push(ns),

@@ -35,8 +35,10 @@
 //! thresholds.
 #![forbid(unsafe_code)]
 
+mod accumulate;
 mod guard;
 mod harness;
+mod meter;
 mod python;
 mod stack;
 
@@ -49,6 +51,8 @@ type Run = fn(&mut Harness);
 const BENCHES: &[(&str, Run)] = &[
     ("guard", guard::run),
     ("stack", stack::run),
+    ("accumulate", accumulate::run),
+    ("meter", meter::run),
     // Later modules: one line each, above this comment.
 ];
 

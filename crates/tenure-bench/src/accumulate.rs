@@ -1,0 +1,264 @@
+//! `accumulate`: accumulating the chunks of a stream, against a plain push loop and the
+//! seed's CPython pattern.
+//!
+//! Rows:
+//!
+//! - `accumulate/chunks=1000000,size=4` vs `plain` (target ≥ 0.9): one operation pushes
+//!   1,000,000 four-byte `&str` chunks into a fresh [`tenure::stream::Accumulator<str>`],
+//!   finalizes it and takes the `String` out; the peer `push_str`s the same chunks into a
+//!   fresh `String`. Neither side pre-allocates. tenure also records each chunk's end
+//!   offset (that is what keeps "the chunks as pushed" available) — 4 bytes per chunk in
+//!   blocks of 2,048 — so at 4-byte chunks it writes twice the memory of the peer: the
+//!   ratio shows that cost (≈0.8 here; a flat `Vec<usize>` of offsets measured ≈0.5).
+//! - `accumulate/chunks=1000,size=65536` vs `plain` (target ≥ 0.9): the same with 1,000
+//!   chunks of 64 KiB, bytes (`Accumulator<[u8]>` against `Vec::extend_from_slice`).
+//! - `accumulate/mode=view_per_step,chunks=N` vs `plain`, N = 1k, 4k, 16k, 64k (16-byte chunks):
+//!   the seed's `stream_with_accumulation` — every step yields `(accumulated, chunk)` and
+//!   the consumer reads the accumulated content (its length and last byte). tenure uses
+//!   [`tenure::stream::Accumulate`]; the peer a `String` it pushes to and slices. After
+//!   these rows the bench prints tenure's growth exponent (slope of log time against
+//!   log N; target ≤ 1.1: O(n)).
+//! - `accumulate/mode=view_per_step,chunks=1000` and `…chunks=16000` vs `cpython`: the seed's own
+//!   `StreamingResult` + `stream_with_accumulation` (its `content` property joins all
+//!   chunks on every step, O(n²)), consumed the same way, timed in `python3`. No tuning
+//!   beyond the seed's code; the 16,000-chunk row takes ~0.5 s per operation in CPython,
+//!   so it runs 7 repetitions per side. The bench prints CPython's growth exponent from
+//!   the two rows (the seed's pattern is ~2).
+
+use std::hint::black_box;
+
+use tenure::stream::{Accumulate, Accumulator};
+
+use crate::harness::{Case, Harness};
+use crate::python::Snippet;
+
+/// Growth workload sizes (chunks).
+const GROWTH: [usize; 4] = [1_000, 4_000, 16_000, 64_000];
+
+/// Runs the `accumulate` comparisons.
+pub fn run(h: &mut Harness) {
+    // 1,000,000 chunks of 4 bytes, text.
+    let n = h.size(1_000_000);
+    let text = ascii(n * 4);
+    let small: Vec<&str> = (0..n).map(|i| &text[i * 4..i * 4 + 4]).collect();
+    h.compare(
+        Case::new("accumulate", "plain")
+            .param("chunks", n)
+            .param("size", 4)
+            .info("capacity", "grow")
+            .target(0.9),
+        || {
+            let mut acc = Accumulator::<str>::new();
+            for c in black_box(&small) {
+                acc.push(c).unwrap();
+            }
+            acc.finalize();
+            acc.into_inner().len()
+        },
+        || {
+            let mut s = String::new();
+            for c in black_box(&small) {
+                s.push_str(c);
+            }
+            s.len()
+        },
+    );
+    drop(small);
+
+    // 1,000 chunks of 64 KiB, bytes.
+    let n = h.size(1_000);
+    let block = vec![0xA5u8; 64 * 1024];
+    let big: Vec<&[u8]> = (0..n).map(|_| &block[..]).collect();
+    h.compare(
+        Case::new("accumulate", "plain")
+            .param("chunks", n)
+            .param("size", 65536)
+            .info("capacity", "grow")
+            .target(0.9),
+        || {
+            let mut acc = Accumulator::<[u8]>::new();
+            for c in black_box(&big) {
+                acc.push(c).unwrap();
+            }
+            acc.finalize();
+            acc.into_inner().len()
+        },
+        || {
+            let mut v = Vec::new();
+            for c in black_box(&big) {
+                v.extend_from_slice(c);
+            }
+            v.len()
+        },
+    );
+
+    // The accumulated view at every step: O(n) in tenure, O(n²) in the seed.
+    let mut sizes = Vec::new();
+    for &n in &GROWTH {
+        let n = h.size(n);
+        let text = ascii(n * 16);
+        let chunks: Vec<&str> = (0..n).map(|i| &text[i * 16..i * 16 + 16]).collect();
+        h.compare(
+            Case::new("accumulate", "plain")
+                .param("mode", "view_per_step")
+                .param("chunks", n)
+                .info("size", 16),
+            || view_per_step(black_box(&chunks)),
+            || {
+                let mut s = String::new();
+                let mut total = 0;
+                for c in black_box(&chunks) {
+                    s.push_str(c);
+                    let (accumulated, chunk) = (&s[..], &s[s.len() - c.len()..]);
+                    total += accumulated.len() + usize::from(accumulated.as_bytes()[0]);
+                    total += chunk.len();
+                }
+                total
+            },
+        );
+        sizes.push(n);
+    }
+    let points: Vec<(f64, f64)> = h
+        .rows()
+        .iter()
+        .filter(|r| r.bench.starts_with("accumulate/mode=view_per_step") && r.peer == "plain")
+        .map(|r| (r.params["chunks"].as_f64().unwrap_or(0.0), r.tenure_ns))
+        .collect();
+    if points.len() == GROWTH.len() {
+        eprintln!(
+            "accumulate/view_per_step: tenure growth exponent {:.3} over n = {:?} (target <= 1.1; O(n) is 1)",
+            slope(&points),
+            sizes
+        );
+    }
+
+    let mut python = Vec::new();
+    for (n, reps) in [(1_000, None), (16_000, Some(7))] {
+        let n = h.size(n);
+        let text = ascii(n * 16);
+        let chunks: Vec<&str> = (0..n).map(|i| &text[i * 16..i * 16 + 16]).collect();
+        let mut case = Case::new("accumulate", "cpython")
+            .param("mode", "view_per_step")
+            .param("chunks", n)
+            .info("size", 16);
+        if let Some(r) = reps {
+            case = case.max_reps(r);
+        }
+        h.compare_cpython(case, || view_per_step(black_box(&chunks)), &seed(n));
+        if let Some(r) = h.rows().last().filter(|r| r.peer == "cpython") {
+            python.push((n as f64, r.peer_ns));
+        }
+    }
+    if python.len() == 2 {
+        eprintln!(
+            "accumulate/view_per_step: CPython seed pattern growth exponent {:.3} (n = 1,000 to 16,000)",
+            slope(&python)
+        );
+    }
+}
+
+/// tenure: `(accumulated, chunk)` per step, reading the accumulated content each time.
+fn view_per_step(chunks: &[&str]) -> usize {
+    let mut steps = Accumulate::new(chunks.iter(), Accumulator::<str>::new());
+    let mut total = 0;
+    while let Some(step) = steps.next_step() {
+        let (accumulated, chunk) = step.unwrap();
+        total += accumulated.len() + usize::from(accumulated.as_bytes()[0]);
+        total += chunk.len();
+    }
+    total + steps.finalize().len()
+}
+
+/// The seed's patterns 6 and 7 as written, consumed like [`view_per_step`].
+fn seed(n: usize) -> Snippet {
+    Snippet {
+        setup: format!(
+            "from dataclasses import dataclass, field\n\
+             @dataclass\n\
+             class StreamingResult:\n    \
+                 chunks: list = field(default_factory=list)\n    \
+                 _finalized: bool = False\n    \
+                 @property\n    \
+                 def content(self):\n        return ''.join(self.chunks)\n    \
+                 def add_chunk(self, chunk):\n        \
+                     if self._finalized:\n            raise RuntimeError('Cannot add to finalized result')\n        \
+                     self.chunks.append(chunk)\n    \
+                 def finalize(self):\n        self._finalized = True\n        return self.content\n\
+             def stream_with_accumulation(chunks):\n    \
+                 result = StreamingResult()\n    \
+                 for chunk in chunks:\n        \
+                     result.add_chunk(chunk)\n        \
+                     yield result.content, chunk\n    \
+                 return result.finalize()\n\
+             TEXT = ''.join(chr(97 + i % 26) for i in range({n} * 16))\n\
+             CHUNKS = [TEXT[i * 16:i * 16 + 16] for i in range({n})]\n"
+        ),
+        op: "total = 0\n\
+             for accumulated, chunk in stream_with_accumulation(CHUNKS):\n    \
+                 total += len(accumulated) + ord(accumulated[0]) + len(chunk)"
+            .to_string(),
+    }
+}
+
+/// `len` bytes of lowercase ASCII.
+fn ascii(len: usize) -> String {
+    (0..len).map(|i| (b'a' + (i % 26) as u8) as char).collect()
+}
+
+/// Least-squares slope of `ln y` against `ln x`.
+fn slope(points: &[(f64, f64)]) -> f64 {
+    let pts: Vec<(f64, f64)> = points.iter().map(|&(x, y)| (x.ln(), y.ln())).collect();
+    let n = pts.len() as f64;
+    let (mx, my) = (
+        pts.iter().map(|p| p.0).sum::<f64>() / n,
+        pts.iter().map(|p| p.1).sum::<f64>() / n,
+    );
+    let cov: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let var: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    if var > 0.0 {
+        cov / var
+    } else {
+        0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::harness::Harness;
+
+    #[test]
+    fn smoke() {
+        let mut h = Harness::smoke();
+        super::run(&mut h);
+        let rows = h.rows();
+        assert!(rows.len() >= 6, "{rows:?}");
+        for r in rows {
+            assert!(r.bench.starts_with("accumulate/"), "{}", r.bench);
+            assert!(
+                ["plain", "cpython"].contains(&r.peer.as_str()),
+                "{}",
+                r.peer
+            );
+            assert!(
+                r.tenure_ns > 0.0 && r.peer_ns > 0.0 && r.ratio > 0.0,
+                "{r:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn both_sides_of_view_per_step_agree() {
+        let text = super::ascii(64);
+        let chunks: Vec<&str> = (0..4).map(|i| &text[i * 16..i * 16 + 16]).collect();
+        // 4 steps: accumulated lengths 16+32+48+64, 'a' (97) each, chunk 16 each; + final 64.
+        assert_eq!(super::view_per_step(&chunks), 160 + 4 * 97 + 64 + 64);
+    }
+
+    #[test]
+    fn slope_of_a_line_and_a_square() {
+        let lin: Vec<_> = [1.0, 2.0, 4.0].iter().map(|&x| (x, 3.0 * x)).collect();
+        let sq: Vec<_> = [1.0, 2.0, 4.0].iter().map(|&x| (x, x * x)).collect();
+        assert!((super::slope(&lin) - 1.0).abs() < 1e-9);
+        assert!((super::slope(&sq) - 2.0).abs() < 1e-9);
+    }
+}
