@@ -36,6 +36,7 @@
 #![forbid(unsafe_code)]
 
 mod accumulate;
+mod async_stack;
 mod guard;
 mod harness;
 mod meter;
@@ -51,6 +52,7 @@ type Run = fn(&mut Harness);
 const BENCHES: &[(&str, Run)] = &[
     ("guard", guard::run),
     ("stack", stack::run),
+    ("async_stack", async_stack::run),
     ("accumulate", accumulate::run),
     ("meter", meter::run),
     // Later modules: one line each, above this comment.

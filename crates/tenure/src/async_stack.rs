@@ -50,6 +50,7 @@ use std::future::{poll_fn, Future};
 use std::ops::{Index, IndexMut};
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::{pin, Pin};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use crate::error::{report_dropped, BoxError};
@@ -144,9 +145,13 @@ impl<B: Ended> Unwinding<B> {
         }
     }
 
+    #[inline]
     fn apply(&mut self, exit: Exit) {
+        if exit != Exit::Suppress {
+            return;
+        }
         let body = self.body.outcome();
-        if exit != Exit::Suppress || body.is_panic() || self.panic.is_some() {
+        if body.is_panic() || self.panic.is_some() {
             return;
         }
         if self.body_error_active && matches!(body, Outcome::Error(_)) {
@@ -159,11 +164,16 @@ impl<B: Ended> Unwinding<B> {
     }
 }
 
-/// How an entry starts: done at once (sync cleanup), or a future to await.
+/// How an entry starts: done at once (sync cleanup), or a future to await (with the name
+/// to report it under if it panics or, orphaned, times out).
 enum Started {
     Done(Result<Exit, Error>),
-    Running(EntryFuture),
+    Running(Cow<'static, str>, EntryFuture),
 }
+
+/// What an async callback is reported as if it panics or times out (it carries no name, to
+/// keep an entry as small as in a hand-written `Vec<Pin<Box<dyn Future>>>`).
+const ASYNC_CALLBACK: &str = "AsyncExitStack async callback";
 
 /// An entry that needs the outcome, holds a resource, or is synchronous.
 trait AsyncEntry: Send {
@@ -180,7 +190,7 @@ trait AsyncEntry: Send {
 /// One entry. Async callbacks are a lazy boxed future (one allocation, started when their
 /// turn comes); everything else goes through [`AsyncEntry`].
 enum Entry {
-    Future(&'static str, EntryFuture),
+    Future(EntryFuture),
     Dyn(Box<dyn AsyncEntry>),
 }
 
@@ -188,8 +198,8 @@ impl Entry {
     /// The entry as an orphaned job that runs it with `outcome` when its turn comes.
     fn into_job(self, panicking: bool) -> Job {
         match self {
-            Entry::Future(name, fut) => {
-                Job::new(name, Box::pin(async move { fut.await.map(drop) }))
+            Entry::Future(fut) => {
+                Job::new(ASYNC_CALLBACK, Box::pin(async move { fut.await.map(drop) }))
             }
             Entry::Dyn(entry) => Job::new(
                 entry.name(),
@@ -203,7 +213,7 @@ impl Entry {
                     };
                     match started {
                         Started::Done(r) => r.map(drop),
-                        Started::Running(fut) => fut.await.map(drop),
+                        Started::Running(_, fut) => fut.await.map(drop),
                     }
                 }),
             ),
@@ -266,9 +276,10 @@ where
     }
     fn start(self: Box<Self>, outcome: &Outcome<'_>) -> Started {
         let fut = (self.0)(outcome);
-        Started::Running(Box::pin(async move {
-            fut.await.map_err(|e| Error::callback(type_name::<F>(), e))
-        }))
+        Started::Running(
+            type_name::<F>().into(),
+            Box::pin(async move { fut.await.map_err(|e| Error::callback(type_name::<F>(), e)) }),
+        )
     }
 }
 
@@ -282,12 +293,15 @@ impl<R: AsyncClose + Send + 'static> AsyncEntry for Closed<R> {
     }
     fn start(self: Box<Self>, _: &Outcome<'_>) -> Started {
         let Closed { resource, name } = *self;
-        Started::Running(Box::pin(async move {
-            match resource.close().await {
-                Ok(()) => Ok(Exit::Propagate),
-                Err(e) => Err(Error::close(name, e)),
-            }
-        }))
+        Started::Running(
+            name.clone(),
+            Box::pin(async move {
+                match resource.close().await {
+                    Ok(()) => Ok(Exit::Propagate),
+                    Err(e) => Err(Error::close(name, e)),
+                }
+            }),
+        )
     }
     fn resource(&mut self) -> Option<&mut dyn Any> {
         Some(&mut self.resource)
@@ -365,6 +379,54 @@ impl Drop for Pending {
             jobs,
             "AsyncExitStack::close (cancelled)",
         );
+    }
+}
+
+impl Pending {
+    /// Runs entries until all ran or one is pending. One `catch_unwind` per panic, not per
+    /// entry: after a panic the loop resumes with the next entry (the one that panicked was
+    /// taken out before it ran, so it never runs twice).
+    fn drive<B: Ended>(&mut self, state: &mut Unwinding<B>, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            match panic::catch_unwind(AssertUnwindSafe(|| self.run(state, cx))) {
+                Ok(poll) => return poll,
+                Err(payload) => {
+                    let name = match self.current.take() {
+                        Some((name, _)) => name,
+                        None => Cow::Borrowed("AsyncExitStack entry"),
+                    };
+                    state.record_panic(name, payload);
+                }
+            }
+        }
+    }
+
+    #[inline]
+    fn run<B: Ended>(&mut self, state: &mut Unwinding<B>, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            if let Some((_, fut)) = &mut self.current {
+                let Poll::Ready(result) = fut.as_mut().poll(cx) else {
+                    return Poll::Pending;
+                };
+                self.current = None;
+                state.record(result);
+            }
+            match self.entries.pop() {
+                None => return Poll::Ready(()),
+                Some(Entry::Future(mut fut)) => match fut.as_mut().poll(cx) {
+                    // Most callbacks finish on their first poll: skip the slot.
+                    Poll::Ready(result) => state.record(result),
+                    Poll::Pending => {
+                        self.current = Some((Cow::Borrowed(ASYNC_CALLBACK), fut));
+                        return Poll::Pending;
+                    }
+                },
+                Some(Entry::Dyn(entry)) => match entry.start(&state.outcome()) {
+                    Started::Done(result) => state.record(result),
+                    Started::Running(name, fut) => self.current = Some((name, fut)),
+                },
+            }
+        }
     }
 }
 
@@ -538,13 +600,10 @@ impl AsyncExitStack {
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.entries.push(Entry::Future(
-            type_name::<F>(),
-            Box::pin(async move {
-                f().await;
-                Ok(Exit::Propagate)
-            }),
-        ));
+        self.entries.push(Entry::Future(Box::pin(async move {
+            f().await;
+            Ok(Exit::Propagate)
+        })));
     }
 
     /// Pushes an async callback that can fail; its error is collected by `close`, named
@@ -564,14 +623,11 @@ impl AsyncExitStack {
         Fut: Future<Output = Result<(), E>> + Send + 'static,
         E: Into<BoxError>,
     {
-        self.entries.push(Entry::Future(
-            type_name::<F>(),
-            Box::pin(async move {
-                f().await
-                    .map(|()| Exit::Propagate)
-                    .map_err(|e| Error::callback(type_name::<F>(), e))
-            }),
-        ));
+        self.entries.push(Entry::Future(Box::pin(async move {
+            f().await
+                .map(|()| Exit::Propagate)
+                .map_err(|e| Error::callback(type_name::<F>(), e))
+        })));
     }
 
     /// Pushes a synchronous exit callback (Python's `push`): it sees how the scope ended —
@@ -867,35 +923,7 @@ impl AsyncExitStack {
         };
         self.id = 0;
         let mut state = Unwinding::new(body);
-        while let Some(entry) = pending.entries.pop() {
-            match entry {
-                Entry::Future(name, fut) => pending.current = Some((name.into(), fut)),
-                Entry::Dyn(entry) => {
-                    let name = entry.name();
-                    match panic::catch_unwind(AssertUnwindSafe(|| entry.start(&state.outcome()))) {
-                        Ok(Started::Done(result)) => {
-                            state.record(result);
-                            continue;
-                        }
-                        Ok(Started::Running(fut)) => pending.current = Some((name, fut)),
-                        Err(payload) => {
-                            state.record_panic(name, payload);
-                            continue;
-                        }
-                    }
-                }
-            }
-            let ran = poll_fn(|cx| match &mut pending.current {
-                Some((_, fut)) => Pin::new(&mut CatchUnwind(fut.as_mut())).poll(cx),
-                None => std::task::Poll::Ready(Ok(Ok(Exit::Propagate))),
-            })
-            .await;
-            let name = pending.current.take().map(|(n, _)| n).unwrap_or_default();
-            match ran {
-                Ok(result) => state.record(result),
-                Err(payload) => state.record_panic(name, payload),
-            }
-        }
+        poll_fn(|cx| pending.drive(&mut state, cx)).await;
         // Keep the allocation for reuse.
         self.entries = std::mem::take(&mut pending.entries);
         state

@@ -253,3 +253,31 @@ async fn sync_resources_and_nested_stacks_close_in_turn() {
     outer.close().await.unwrap();
     assert_eq!(ledger.release_order(), [3, 1, 2]);
 }
+
+#[tokio::test]
+async fn a_panicking_async_callback_does_not_skip_the_others() {
+    let log = log();
+    let mut s = AsyncExitStack::new();
+    for i in 0..4 {
+        let l = log.clone();
+        s.async_callback(move || async move {
+            if i % 2 == 1 {
+                tokio::task::yield_now().await; // one panics after a pending poll, one before
+            }
+            if i == 1 || i == 2 {
+                panic!("callback {i} blew up");
+            }
+            push(&l, format!("cb{i}"));
+        });
+    }
+    let err = tokio::spawn(async move { s.close().await })
+        .await
+        .unwrap_err();
+    let payload = err.into_panic();
+    assert_eq!(
+        payload.downcast_ref::<String>().unwrap(),
+        "callback 2 blew up",
+        "the first panic resumes"
+    );
+    assert_eq!(entries(&log), ["cb3", "cb0"]);
+}
