@@ -253,9 +253,10 @@ impl<C: Clock> Drop for Recorder<C> {
     }
 }
 
-/// The `tracing` event of a stream's end: `INFO` under target `tenure::stream`.
+/// The `tracing` event of a stream's end: `INFO` under target `tenure::stream`, the summary
+/// as message, the figures as fields (durations in integer nanoseconds, as in `serde`).
 fn report(name: &str, m: &StreamMetrics) {
-    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let ns = |d: Duration| d.as_nanos() as u64;
     let itl = m.inter_chunk.as_ref();
     let error = match &m.status {
         StreamStatus::Failed { error } => Some(error.as_str()),
@@ -266,14 +267,14 @@ fn report(name: &str, m: &StreamMetrics) {
         stream = name,
         status = m.status.as_str(),
         error,
-        ttfb_ms = m.ttfb.map(ms),
-        total_ms = ms(m.total),
+        ttfb_ns = m.ttfb.map(ns),
+        total_ns = ns(m.total),
         chunks = m.chunks,
         bytes = m.bytes,
-        throughput_bytes_per_sec = m.throughput,
-        itl_p50_ms = itl.map(|l| ms(l.p50)),
-        itl_p99_ms = itl.map(|l| ms(l.p99)),
-        itl_max_ms = itl.map(|l| ms(l.max)),
+        throughput_bytes_per_sec = m.throughput.round(),
+        itl_p50_ns = itl.map(|l| ns(l.p50)),
+        itl_p99_ns = itl.map(|l| ns(l.p99)),
+        itl_max_ns = itl.map(|l| ns(l.max)),
         "stream `{name}` {m}"
     );
 }
