@@ -232,39 +232,84 @@ impl<F: FnOnce() + Send + 'static> AsyncEntry for Callback<F> {
     }
 }
 
-struct TryCallback<F>(F);
+/// A callback's name: the one given, or the closure's type name.
+fn named<F>(name: &Option<Cow<'static, str>>) -> Cow<'static, str> {
+    name.clone().unwrap_or(Cow::Borrowed(type_name::<F>()))
+}
+
+struct TryCallback<F> {
+    f: F,
+    name: Option<Cow<'static, str>>,
+}
 impl<F, E> AsyncEntry for TryCallback<F>
 where
     F: FnOnce() -> Result<(), E> + Send + 'static,
     E: Into<BoxError>,
 {
     fn name(&self) -> Cow<'static, str> {
-        type_name::<F>().into()
+        named::<F>(&self.name)
     }
     fn start(self: Box<Self>, _: &Outcome<'_>) -> Started {
+        let TryCallback { f, name } = *self;
         Started::Done(
-            (self.0)()
-                .map(|()| Exit::Propagate)
-                .map_err(|e| Error::callback(type_name::<F>(), e)),
+            f().map(|()| Exit::Propagate)
+                .map_err(|e| Error::callback(name.unwrap_or(Cow::Borrowed(type_name::<F>())), e)),
         )
     }
 }
 
-struct ExitCallback<F>(F);
+struct TryAsyncCallback<F> {
+    f: F,
+    name: Cow<'static, str>,
+}
+impl<F, Fut, E> AsyncEntry for TryAsyncCallback<F>
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+    E: Into<BoxError>,
+{
+    fn name(&self) -> Cow<'static, str> {
+        self.name.clone()
+    }
+    fn start(self: Box<Self>, _: &Outcome<'_>) -> Started {
+        let TryAsyncCallback { f, name } = *self;
+        let fut = f();
+        Started::Running(
+            name.clone(),
+            Box::pin(async move {
+                fut.await
+                    .map(|()| Exit::Propagate)
+                    .map_err(|e| Error::callback(name, e))
+            }),
+        )
+    }
+}
+
+struct ExitCallback<F> {
+    f: F,
+    name: Option<Cow<'static, str>>,
+}
 impl<F, E> AsyncEntry for ExitCallback<F>
 where
     F: FnOnce(&Outcome<'_>) -> Result<Exit, E> + Send + 'static,
     E: Into<BoxError>,
 {
     fn name(&self) -> Cow<'static, str> {
-        type_name::<F>().into()
+        named::<F>(&self.name)
     }
     fn start(self: Box<Self>, outcome: &Outcome<'_>) -> Started {
-        Started::Done((self.0)(outcome).map_err(|e| Error::callback(type_name::<F>(), e)))
+        let ExitCallback { f, name } = *self;
+        Started::Done(
+            f(outcome)
+                .map_err(|e| Error::callback(name.unwrap_or(Cow::Borrowed(type_name::<F>())), e)),
+        )
     }
 }
 
-struct AsyncExitCallback<F>(F);
+struct AsyncExitCallback<F> {
+    f: F,
+    name: Option<Cow<'static, str>>,
+}
 impl<F, Fut, E> AsyncEntry for AsyncExitCallback<F>
 where
     F: FnOnce(&Outcome<'_>) -> Fut + Send + 'static,
@@ -272,13 +317,14 @@ where
     E: Into<BoxError>,
 {
     fn name(&self) -> Cow<'static, str> {
-        type_name::<F>().into()
+        named::<F>(&self.name)
     }
     fn start(self: Box<Self>, outcome: &Outcome<'_>) -> Started {
-        let fut = (self.0)(outcome);
+        let name = named::<F>(&self.name);
+        let fut = (self.f)(outcome);
         Started::Running(
-            type_name::<F>().into(),
-            Box::pin(async move { fut.await.map_err(|e| Error::callback(type_name::<F>(), e)) }),
+            name.clone(),
+            Box::pin(async move { fut.await.map_err(|e| Error::callback(name, e)) }),
         )
     }
 }
@@ -580,7 +626,8 @@ impl AsyncExitStack {
         F: FnOnce() -> Result<(), E> + Send + 'static,
         E: Into<BoxError>,
     {
-        self.entries.push(Entry::Dyn(Box::new(TryCallback(f))));
+        self.entries
+            .push(Entry::Dyn(Box::new(TryCallback { f, name: None })));
     }
 
     /// Pushes an async callback (Python's `push_async_callback`). Nothing runs until its
@@ -651,7 +698,8 @@ impl AsyncExitStack {
         F: FnOnce(&Outcome<'_>) -> Result<Exit, E> + Send + 'static,
         E: Into<BoxError>,
     {
-        self.entries.push(Entry::Dyn(Box::new(ExitCallback(f))));
+        self.entries
+            .push(Entry::Dyn(Box::new(ExitCallback { f, name: None })));
     }
 
     /// Pushes an async exit callback (Python's `push_async_exit`). The closure is called
@@ -682,7 +730,116 @@ impl AsyncExitStack {
         E: Into<BoxError>,
     {
         self.entries
-            .push(Entry::Dyn(Box::new(AsyncExitCallback(f))));
+            .push(Entry::Dyn(Box::new(AsyncExitCallback { f, name: None })));
+    }
+
+    /// Like [`try_callback`](Self::try_callback), naming the callback in its error.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mut s = tenure::AsyncExitStack::new();
+    /// s.try_callback_named("remove lock file", || std::fs::remove_file("/definitely/not/here"));
+    /// assert_eq!(s.close().await.unwrap_err().resource(), "remove lock file");
+    /// # }
+    /// ```
+    pub fn try_callback_named<F, E>(&mut self, name: impl Into<Cow<'static, str>>, f: F)
+    where
+        F: FnOnce() -> Result<(), E> + Send + 'static,
+        E: Into<BoxError>,
+    {
+        let name = Some(name.into());
+        self.entries
+            .push(Entry::Dyn(Box::new(TryCallback { f, name })));
+    }
+
+    /// Like [`try_async_callback`](Self::try_async_callback), naming the callback in its
+    /// error — and in the report if it panics or, orphaned, misses its deadline.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mut s = tenure::AsyncExitStack::new();
+    /// s.try_async_callback_named("flush audit log", || async { Err(std::io::Error::other("disk full")) });
+    /// assert_eq!(s.close().await.unwrap_err().resource(), "flush audit log");
+    /// # }
+    /// ```
+    pub fn try_async_callback_named<F, Fut, E>(&mut self, name: impl Into<Cow<'static, str>>, f: F)
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: Into<BoxError>,
+    {
+        let name = name.into();
+        self.entries
+            .push(Entry::Dyn(Box::new(TryAsyncCallback { f, name })));
+    }
+
+    /// Like [`push_exit`](Self::push_exit), naming the callback in its error.
+    ///
+    /// ```
+    /// use tenure::{Exit, Outcome};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mut s = tenure::AsyncExitStack::new();
+    /// s.push_exit_named("commit", |_: &Outcome<'_>| Err::<Exit, _>(std::io::Error::other("conflict")));
+    /// assert_eq!(s.close().await.unwrap_err().resource(), "commit");
+    /// # }
+    /// ```
+    pub fn push_exit_named<F, E>(&mut self, name: impl Into<Cow<'static, str>>, f: F)
+    where
+        F: FnOnce(&Outcome<'_>) -> Result<Exit, E> + Send + 'static,
+        E: Into<BoxError>,
+    {
+        let name = Some(name.into());
+        self.entries
+            .push(Entry::Dyn(Box::new(ExitCallback { f, name })));
+    }
+
+    /// Like [`push_async_exit`](Self::push_async_exit), naming the callback in its error
+    /// and reports.
+    ///
+    /// ```
+    /// use tenure::{Exit, Outcome};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mut s = tenure::AsyncExitStack::new();
+    /// s.push_async_exit_named("rollback", |_: &Outcome<'_>| async { Err::<Exit, _>(std::io::Error::other("gone")) });
+    /// assert_eq!(s.close().await.unwrap_err().resource(), "rollback");
+    /// # }
+    /// ```
+    pub fn push_async_exit_named<F, Fut, E>(&mut self, name: impl Into<Cow<'static, str>>, f: F)
+    where
+        F: FnOnce(&Outcome<'_>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Exit, E>> + Send + 'static,
+        E: Into<BoxError>,
+    {
+        let name = Some(name.into());
+        self.entries
+            .push(Entry::Dyn(Box::new(AsyncExitCallback { f, name })));
+    }
+
+    /// Moves a whole stack's entries onto this one, in order (Python's
+    /// `enter_async_context(other_stack)`): they run in their turn, LIFO, see this stack's
+    /// outcome — so an inner exit callback can suppress the body's error — and their errors
+    /// are this stack's own, flat, in order. The inner stack's handles, deadline and
+    /// tracker are left behind (to close it as one resource instead, [`enter`](Self::enter)
+    /// it).
+    ///
+    /// ```
+    /// use tenure::{suppress, AsyncExitStack, Exit, Outcome};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenure::Error> {
+    /// let mut inner = AsyncExitStack::new();
+    /// inner.suppress(suppress::error_type::<std::fmt::Error>());
+    /// let mut outer = AsyncExitStack::new();
+    /// outer.enter_stack(inner);
+    /// assert_eq!(outer.close_with(Outcome::Error(&std::fmt::Error)).await?, Exit::Suppress);
+    /// # Ok(()) }
+    /// ```
+    pub fn enter_stack(&mut self, mut inner: AsyncExitStack) {
+        self.entries.append(&mut inner.entries);
+        inner.id = 0;
     }
 
     /// Pushes an explicit, narrow suppression (see [`crate::suppress`]).

@@ -281,3 +281,38 @@ async fn a_panicking_async_callback_does_not_skip_the_others() {
     );
     assert_eq!(entries(&log), ["cb3", "cb0"]);
 }
+
+#[tokio::test]
+async fn enter_stack_splices_the_inner_entries_in_their_turn() {
+    let log = log();
+    let mut outer = AsyncExitStack::new();
+    let l = log.clone();
+    outer.callback(move || push(&l, "outer first"));
+    let mut inner = AsyncExitStack::new();
+    for name in ["inner a", "inner b"] {
+        let l = log.clone();
+        inner.async_callback(move || async move { push(&l, name) });
+    }
+    inner.try_async_callback_named("inner flush", || async {
+        Err(std::io::Error::other("full"))
+    });
+    outer.enter_stack(inner);
+    let l = log.clone();
+    outer.callback(move || push(&l, "outer last"));
+    outer.push_exit_named("audit", |_: &Outcome<'_>| {
+        Err::<Exit, _>(std::io::Error::other("denied"))
+    });
+
+    let err = outer.close().await.unwrap_err();
+
+    assert_eq!(
+        entries(&log),
+        ["outer last", "inner b", "inner a", "outer first"]
+    );
+    let names: Vec<_> = err.iter().map(|e| e.resource().to_string()).collect();
+    assert_eq!(
+        names,
+        ["audit", "inner flush"],
+        "flat, in the order they ran"
+    );
+}
