@@ -76,10 +76,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let text = "x".repeat(16);
     for n in [500, 1_000, 2_000] {
         let t = Instant::now();
-        let mut steps = Accumulate::new(
-            std::iter::repeat(text.as_str()).take(n),
-            Accumulator::<str>::new(),
-        );
+        let mut steps = Accumulate::new((0..n).map(|_| text.as_str()), Accumulator::<str>::new());
         let mut seen = 0;
         while let Some(step) = steps.next_step() {
             seen += step?.0.len();
@@ -88,7 +85,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let t = Instant::now();
         let mut chunks: Vec<&str> = Vec::new();
         let mut seen_join = 0;
-        for c in std::iter::repeat(text.as_str()).take(n) {
+        for c in (0..n).map(|_| text.as_str()) {
             chunks.push(c);
             seen_join += chunks.concat().len(); // what `"".join(chunks)` per step does
         }
