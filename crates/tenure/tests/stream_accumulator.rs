@@ -130,3 +130,27 @@ fn accumulate_reports_a_refused_chunk() {
     ));
     assert_eq!(steps.accumulator().content(), "abc");
 }
+
+#[cfg(feature = "bytes")]
+#[test]
+fn bytes_chunks_are_kept_without_copying() {
+    use bytes::Bytes;
+    use tenure::stream::BytesAccumulator;
+
+    let a = Bytes::from(vec![1u8; 4096]);
+    let b = Bytes::from(vec![2u8; 4096]);
+    let mut acc = BytesAccumulator::new().with_max_len(10_000);
+    acc.push(a.clone()).unwrap();
+    assert_eq!(acc.to_bytes().as_ptr(), a.as_ptr(), "one chunk: no copy");
+    acc.push(b.clone()).unwrap();
+    assert_eq!(acc.chunks()[0].as_ptr(), a.as_ptr());
+    assert_eq!(acc.chunks()[1].as_ptr(), b.as_ptr());
+    assert!(matches!(
+        acc.push(Bytes::from(vec![3u8; 4096])),
+        Err(AccumulateError::TooLarge { len: 8192, .. })
+    ));
+    let all = acc.finalize();
+    assert_eq!(all.len(), 8192);
+    assert_eq!((&all[..4096], &all[4096..]), (&a[..], &b[..]));
+    assert!(acc.push(Bytes::new()).unwrap_err().is_sealed());
+}

@@ -7,6 +7,7 @@
 //! | text chunks (`&str`, `String`) | [`Accumulator<str>`](Accumulator) |
 //! | byte chunks | [`Accumulator<[u8]>`](Accumulator) |
 //! | bytes that are UTF-8 text, split anywhere | [`Utf8Accumulator`] |
+//! | `bytes::Bytes` chunks, kept without copying (feature `bytes`) | `BytesAccumulator` |
 //! | a stream to read *and* accumulate, `(accumulated, chunk)` per step | [`Accumulate`] |
 //! | a stream to measure (`Iterator`, `Read`, `Stream`, `AsyncRead`) | [`Meter`] → [`StreamMetrics`] |
 //!
@@ -35,6 +36,8 @@ mod histogram;
 mod meter;
 mod meter_async;
 mod metrics;
+#[cfg(feature = "bytes")]
+mod no_copy;
 mod utf8;
 
 pub use accumulator::{AccumulateError, Accumulator, Chunks, Content};
@@ -42,4 +45,6 @@ pub use adapter::{Accumulate, Push, StepError, StreamItem};
 pub use clock::{Clock, InstantClock, ManualClock, TscClock};
 pub use meter::{Measure, Meter};
 pub use metrics::{Latency, StreamMetrics, StreamStatus};
+#[cfg(feature = "bytes")]
+pub use no_copy::BytesAccumulator;
 pub use utf8::{Utf8Accumulator, Utf8Error};
