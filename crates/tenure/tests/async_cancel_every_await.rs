@@ -209,3 +209,33 @@ async fn the_same_holds_on_a_multi_thread_runtime() {
     done.await.unwrap();
     rt.shutdown_background();
 }
+
+/// The same harness through the default entry points: `tenure::async_scope` and the global
+/// `tenure::orphans()` tracker.
+#[tokio::test]
+async fn async_scope_and_the_global_tracker_too() {
+    let mut cancel_points = 0;
+    for n in 0.. {
+        let ledger = Ledger::new();
+        let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+        let done = Arc::new(AtomicBool::new(false));
+        let mut scope = {
+            let (ledger, seen, done) = (ledger.clone(), seen.clone(), done.clone());
+            Box::pin(tenure::async_scope(async move |s| {
+                body(s, &ledger, &seen, &done).await
+            }))
+        };
+        let mut cx = Context::from_waker(Waker::noop());
+        let completed = (0..n).any(|_| Pin::as_mut(&mut scope).poll(&mut cx).is_ready());
+        drop(scope);
+        tenure::orphans().join().await;
+        ledger.assert_all_released();
+        let lifo: Vec<u64> = (1..=ledger.acquired_count()).rev().collect();
+        assert_eq!(ledger.release_order(), lifo, "cancelled after {n} polls");
+        if completed {
+            break;
+        }
+        cancel_points += 1;
+    }
+    assert_eq!(cancel_points, 13);
+}
