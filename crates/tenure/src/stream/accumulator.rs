@@ -175,6 +175,8 @@ pub struct Accumulator<T: Content + ?Sized = str> {
     ends: Ends,
     max_len: usize,
     sealed: bool,
+    /// Where the last chunk starts: `last_chunk` without a block lookup.
+    last_start: usize,
 }
 
 impl<T: Content + ?Sized> Accumulator<T> {
@@ -190,6 +192,7 @@ impl<T: Content + ?Sized> Accumulator<T> {
             ends: Ends::default(),
             max_len: usize::MAX,
             sealed: false,
+            last_start: 0,
         }
     }
 
@@ -260,6 +263,7 @@ impl<T: Content + ?Sized> Accumulator<T> {
     pub fn push(&mut self, chunk: impl AsRef<T>) -> Result<(), AccumulateError> {
         let chunk = chunk.as_ref();
         self.check(chunk.byte_len())?;
+        self.last_start = self.len();
         T::append(&mut self.buf, chunk);
         self.ends.push(T::view(&self.buf).byte_len());
         Ok(())
@@ -287,6 +291,7 @@ impl<T: Content + ?Sized> Accumulator<T> {
 
     /// Appends already-checked parts as one chunk (the UTF-8 accumulator's decoded pieces).
     pub(crate) fn push_checked(&mut self, parts: &[&T]) {
+        self.last_start = self.len();
         for part in parts {
             T::append(&mut self.buf, part);
         }
@@ -371,7 +376,11 @@ impl<T: Content + ?Sized> Accumulator<T> {
     /// # Ok::<(), tenure::stream::AccumulateError>(())
     /// ```
     pub fn last_chunk(&self) -> Option<&T> {
-        self.chunk(self.ends.len().checked_sub(1)?)
+        if self.ends.len() == 0 {
+            return None;
+        }
+        let content = self.content();
+        Some(content.range(self.last_start..content.byte_len()))
     }
 
     /// The chunks as pushed, in order.
@@ -455,6 +464,7 @@ impl<T: Content + ?Sized> Clone for Accumulator<T> {
             ends: self.ends.clone(),
             max_len: self.max_len,
             sealed: self.sealed,
+            last_start: self.last_start,
         }
     }
 }
