@@ -190,6 +190,8 @@ trait AsyncEntry: Send {
 /// One entry. Async callbacks are a lazy boxed future (one allocation, started when their
 /// turn comes); everything else goes through [`AsyncEntry`].
 enum Entry {
+    /// An infallible async callback: no result to record.
+    Callback(Pin<Box<dyn Future<Output = ()> + Send>>),
     Future(EntryFuture),
     Dyn(Box<dyn AsyncEntry>),
 }
@@ -198,6 +200,13 @@ impl Entry {
     /// The entry as an orphaned job that runs it with `outcome` when its turn comes.
     fn into_job(self, panicking: bool) -> Job {
         match self {
+            Entry::Callback(fut) => Job::new(
+                ASYNC_CALLBACK,
+                Box::pin(async move {
+                    fut.await;
+                    Ok(())
+                }),
+            ),
             Entry::Future(fut) => {
                 Job::new(ASYNC_CALLBACK, Box::pin(async move { fut.await.map(drop) }))
             }
@@ -459,6 +468,16 @@ impl Pending {
             }
             match self.entries.pop() {
                 None => return Poll::Ready(()),
+                Some(Entry::Callback(mut fut)) => {
+                    if fut.as_mut().poll(cx).is_pending() {
+                        let fut: EntryFuture = Box::pin(async move {
+                            fut.await;
+                            Ok(Exit::Propagate)
+                        });
+                        self.current = Some((Cow::Borrowed(ASYNC_CALLBACK), fut));
+                        return Poll::Pending;
+                    }
+                }
                 Some(Entry::Future(mut fut)) => match fut.as_mut().poll(cx) {
                     // Most callbacks finish on their first poll: skip the slot.
                     Poll::Ready(result) => state.record(result),
@@ -647,10 +666,8 @@ impl AsyncExitStack {
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.entries.push(Entry::Future(Box::pin(async move {
-            f().await;
-            Ok(Exit::Propagate)
-        })));
+        self.entries
+            .push(Entry::Callback(Box::pin(async move { f().await })));
     }
 
     /// Pushes an async callback that can fail; its error is collected by `close`, named
@@ -953,7 +970,7 @@ impl AsyncExitStack {
         }
         match self.entries.get(index)? {
             Entry::Dyn(e) => e.resource_ref(),
-            Entry::Future(..) => None,
+            Entry::Callback(..) | Entry::Future(..) => None,
         }
     }
 
