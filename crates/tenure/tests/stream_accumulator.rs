@@ -154,3 +154,44 @@ fn bytes_chunks_are_kept_without_copying() {
     assert_eq!((&all[..4096], &all[4096..]), (&a[..], &b[..]));
     assert!(acc.push(Bytes::new()).unwrap_err().is_sealed());
 }
+
+mod random {
+    use proptest::prelude::*;
+    use tenure::stream::Accumulator;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Thousands of chunks (across the offset blocks): content, each chunk and the last
+        /// chunk are what was pushed.
+        #[test]
+        fn chunks_are_kept_as_pushed(sizes in prop::collection::vec(0usize..9, 0..6000)) {
+            let data: Vec<u8> = (0..sizes.iter().sum::<usize>()).map(|i| i as u8).collect();
+            let mut pushed = Vec::new();
+            let mut acc = Accumulator::<[u8]>::new();
+            let mut at = 0;
+            for n in sizes {
+                let chunk = &data[at..at + n];
+                at += n;
+                acc.push(chunk).unwrap();
+                prop_assert_eq!(acc.last_chunk(), Some(chunk));
+                pushed.push(chunk);
+            }
+            prop_assert_eq!(acc.content(), &data[..]);
+            prop_assert_eq!(acc.chunk_count(), pushed.len());
+            prop_assert!(acc.chunks().eq(pushed.iter().copied()));
+            prop_assert!(acc.chunks().rev().eq(pushed.iter().rev().copied()));
+            for (i, c) in pushed.iter().enumerate().step_by(97) {
+                prop_assert_eq!(acc.chunk(i), Some(*c));
+            }
+            let ends: Vec<usize> = pushed
+                .iter()
+                .scan(0, |end, c| {
+                    *end += c.len();
+                    Some(*end)
+                })
+                .collect();
+            prop_assert_eq!(acc.chunk_ends().collect::<Vec<_>>(), ends);
+        }
+    }
+}

@@ -162,3 +162,25 @@ fn a_metered_futures_stream_passes_items_through() {
         }
     );
 }
+
+#[test]
+fn a_metered_futures_async_read_counts_reads_until_eof() {
+    use futures::AsyncReadExt;
+    let data = b"0123456789".repeat(10);
+    let mut meter = Meter::with_clock(futures::io::Cursor::new(data.clone()), InstantClock::new());
+    let out = futures::executor::block_on(async {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 30];
+        loop {
+            let n = meter.read(&mut buf).await.unwrap();
+            if n == 0 {
+                break out;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+    });
+    assert_eq!(out, data);
+    let m = meter.metrics();
+    assert_eq!(m.status, StreamStatus::Completed);
+    assert_eq!((m.chunks, m.bytes), (4, 100)); // 30 + 30 + 30 + 10
+}

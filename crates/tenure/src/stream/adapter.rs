@@ -83,10 +83,17 @@ pub trait Push<C> {
     fn view(&self) -> &Self::View;
     /// The part appended by the last push.
     fn last_view(&self) -> &Self::View;
+    /// Makes room for `chunks` more chunks (from a stream's size hint); a no-op by default.
+    fn reserve_chunks(&mut self, chunks: usize) {
+        let _ = chunks;
+    }
 }
 
 impl<C: AsRef<str>> Push<C> for Accumulator<str> {
     type View = str;
+    fn reserve_chunks(&mut self, chunks: usize) {
+        self.reserve(0, chunks);
+    }
     fn push_chunk(&mut self, chunk: C) -> Result<(), AccumulateError> {
         self.push(chunk)
     }
@@ -100,6 +107,9 @@ impl<C: AsRef<str>> Push<C> for Accumulator<str> {
 
 impl<C: AsRef<[u8]>> Push<C> for Accumulator<[u8]> {
     type View = [u8];
+    fn reserve_chunks(&mut self, chunks: usize) {
+        self.reserve(0, chunks);
+    }
     fn push_chunk(&mut self, chunk: C) -> Result<(), AccumulateError> {
         self.push(chunk)
     }
@@ -113,6 +123,9 @@ impl<C: AsRef<[u8]>> Push<C> for Accumulator<[u8]> {
 
 impl<C: AsRef<[u8]>> Push<C> for Utf8Accumulator {
     type View = str;
+    fn reserve_chunks(&mut self, chunks: usize) {
+        self.reserve(0, chunks);
+    }
     fn push_chunk(&mut self, chunk: C) -> Result<(), AccumulateError> {
         self.push(chunk)
     }
@@ -185,6 +198,7 @@ impl<E: std::error::Error + 'static> std::error::Error for StepError<E> {
 pub struct Accumulate<S, A> {
     inner: S,
     acc: A,
+    started: bool,
 }
 
 impl<S, A> Accumulate<S, A> {
@@ -202,6 +216,7 @@ impl<S, A> Accumulate<S, A> {
         Accumulate {
             inner: stream.into_iter(),
             acc,
+            started: false,
         }
     }
 
@@ -212,7 +227,11 @@ impl<S, A> Accumulate<S, A> {
     /// # let _ = steps;
     /// ```
     pub fn from_stream(stream: S, acc: A) -> Self {
-        Accumulate { inner: stream, acc }
+        Accumulate {
+            inner: stream,
+            acc,
+            started: false,
+        }
     }
 
     /// The accumulator: content, chunks, seal.
@@ -308,6 +327,11 @@ where
     pub fn next_step(
         &mut self,
     ) -> Option<Result<(&A::View, &A::View), StepError<<S::Item as StreamItem>::Error>>> {
+        if !self.started {
+            // Room for the chunks the stream says are coming (a `Vec`'s or a slice's length).
+            self.started = true;
+            self.acc.reserve_chunks(self.inner.size_hint().0);
+        }
         let item = self.inner.next()?;
         Some(self.apply(item.into_result()))
     }

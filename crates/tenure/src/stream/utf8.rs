@@ -307,6 +307,16 @@ impl Utf8Accumulator {
         }
     }
 
+    /// Reserves room for `bytes` more bytes in `chunks` more chunks (from a size hint).
+    ///
+    /// ```
+    /// let mut acc = tenure::stream::Utf8Accumulator::new();
+    /// acc.reserve(4096, 16);
+    /// ```
+    pub fn reserve(&mut self, bytes: usize, chunks: usize) {
+        self.text.reserve(bytes, chunks);
+    }
+
     /// Limits the bytes received (text plus held-back bytes) to `max_len`; see
     /// [`Accumulator::with_max_len`].
     ///
