@@ -60,4 +60,4 @@ pub use guard::{guard, Guard};
 pub use orphan::orphans;
 pub use outcome::Outcome;
 pub use stack::{Exit, ExitStack, Handle, ScopeError};
-pub use timed::{timed, Timed};
+pub use timed::{timed, timed_future, Timed, TimedFuture};

@@ -2,8 +2,12 @@
 //! `tracing` when the block ends — the seed's `timed_block` context manager.
 //!
 //! The event is emitted at `INFO` level under the `tenure::timed` target with the fields
-//! `name`, `duration_ms` (f64), `duration_ns` (u64) and `outcome` (`"success"`, `"error"` or
-//! `"panic"`), on every path out of the block.
+//! `name`, `duration_ms` (f64), `duration_ns` (u64) and `outcome` (`"success"`, `"error"`,
+//! `"panic"` or, for [`timed_future`], `"cancelled"`), on every path out of the block.
+//!
+//! A guard cannot tell a future that was dropped mid-await from one that finished; wrap
+//! async work with [`timed_future`] instead, which reports `outcome="cancelled"` when the
+//! future is dropped before it completes.
 //!
 //! ```
 //! use tenure::timed;
@@ -19,6 +23,9 @@
 //! ```
 
 use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 /// Starts timing a block called `name`; the event is emitted when the returned guard drops.
@@ -34,6 +41,7 @@ pub fn timed(name: impl Into<Cow<'static, str>>) -> Timed {
         name: name.into(),
         start: Instant::now(),
         failed: false,
+        cancelled: false,
         done: false,
     }
 }
@@ -51,6 +59,7 @@ pub struct Timed {
     name: Cow<'static, str>,
     start: Instant,
     failed: bool,
+    cancelled: bool,
     done: bool,
 }
 
@@ -109,6 +118,8 @@ impl Timed {
     pub fn outcome(&self) -> &'static str {
         if std::thread::panicking() {
             "panic"
+        } else if self.cancelled {
+            "cancelled"
         } else if self.failed {
             "error"
         } else {
@@ -149,5 +160,75 @@ impl Drop for Timed {
         if !self.done {
             self.emit();
         }
+    }
+}
+
+/// Times a future that returns a `Result`: the event is emitted when it completes
+/// (`outcome="success"` or `"error"`), or when it is dropped before completing
+/// (`outcome="cancelled"` — a timeout, a `select!` loser, a disconnected client).
+///
+/// ```
+/// # futures_lite_block_on(async {
+/// let rows = tenure::timed::timed_future("load_users", async { Ok::<_, std::io::Error>(3) }).await?;
+/// assert_eq!(rows, 3);
+/// # Ok::<(), std::io::Error>(())
+/// # }).unwrap();
+/// # fn futures_lite_block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+/// # }
+/// ```
+pub fn timed_future<F, T, E>(name: impl Into<Cow<'static, str>>, future: F) -> TimedFuture<F>
+where
+    F: Future<Output = Result<T, E>>,
+{
+    TimedFuture {
+        future: Box::pin(future),
+        timer: Some(timed(name)),
+    }
+}
+
+/// A future timed by [`timed_future`].
+///
+/// ```
+/// let f = tenure::timed::timed_future("never polled", async { Ok::<(), std::fmt::Error>(()) });
+/// drop(f); // reported with outcome="cancelled"
+/// ```
+#[must_use = "futures do nothing unless polled; dropping it reports a cancelled block"]
+pub struct TimedFuture<F> {
+    future: Pin<Box<F>>,
+    timer: Option<Timed>,
+}
+
+impl<F, T, E> Future for TimedFuture<F>
+where
+    F: Future<Output = Result<T, E>>,
+{
+    type Output = Result<T, E>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let result = std::task::ready!(self.future.as_mut().poll(cx));
+        if let Some(mut timer) = self.timer.take() {
+            if result.is_err() {
+                timer.fail();
+            }
+            timer.finish();
+        }
+        Poll::Ready(result)
+    }
+}
+
+impl<F> Drop for TimedFuture<F> {
+    fn drop(&mut self) {
+        if let Some(timer) = self.timer.as_mut() {
+            timer.cancelled = true;
+        }
+    }
+}
+
+impl<F> std::fmt::Debug for TimedFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TimedFuture")
+            .field("timer", &self.timer)
+            .finish_non_exhaustive()
     }
 }

@@ -119,3 +119,52 @@ fn nested_blocks_report_inner_first() {
         .collect();
     assert_eq!(names, ["inner", "outer"]);
 }
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+#[test]
+fn timed_future_reports_success_and_error() {
+    let (results, events) = capture(|| {
+        block_on(async {
+            let ok = tenure::timed_future("ok", async { Ok::<_, Boom>(1) }).await;
+            let err = tenure::timed_future("bad", async { Err::<u32, _>(Boom::new("no")) }).await;
+            (ok, err)
+        })
+    });
+    assert_eq!(results.0.unwrap(), 1);
+    assert_eq!(results.1.unwrap_err(), Boom::new("no"));
+    let ev = timed_events(&events);
+    let seen: Vec<_> = ev
+        .iter()
+        .map(|e| (e.field("name").unwrap(), e.field("outcome").unwrap()))
+        .collect();
+    assert_eq!(seen, [("ok", "success"), ("bad", "error")]);
+}
+
+#[test]
+fn timed_future_dropped_before_completion_reports_cancelled() {
+    let (timed_out, events) = capture(|| {
+        block_on(async {
+            let slow = tenure::timed_future("slow_call", async {
+                tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+                Ok::<_, Boom>(())
+            });
+            tokio::time::timeout(std::time::Duration::from_secs(1), slow)
+                .await
+                .is_err()
+        })
+    });
+    assert!(timed_out);
+    let ev = timed_events(&events);
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0].field("name"), Some("slow_call"));
+    assert_eq!(ev[0].field("outcome"), Some("cancelled"));
+    assert!(ev[0].u64s.contains_key("duration_ns"));
+}
