@@ -162,10 +162,12 @@ mod random {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
 
-        /// Thousands of chunks (across the offset blocks): content, each chunk and the last
-        /// chunk are what was pushed.
+        /// Thousands of chunks (across offset blocks, some of which widen from 16- to 32-bit
+        /// offsets): content, each chunk and the last chunk are what was pushed.
         #[test]
-        fn chunks_are_kept_as_pushed(sizes in prop::collection::vec(0usize..9, 0..6000)) {
+        fn chunks_are_kept_as_pushed(
+            sizes in prop::collection::vec(prop_oneof![0usize..9, 0usize..300], 0..6000),
+        ) {
             let data: Vec<u8> = (0..sizes.iter().sum::<usize>()).map(|i| i as u8).collect();
             let mut pushed = Vec::new();
             let mut acc = Accumulator::<[u8]>::new();

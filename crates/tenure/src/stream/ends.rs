@@ -1,109 +1,166 @@
-//! The end offsets of an accumulator's chunks: 4 bytes per chunk, in fixed-size blocks.
+//! The end offsets of an accumulator's chunks: 2 to 8 bytes per chunk, in fixed-size blocks.
 //!
 //! Two costs of a flat `Vec<usize>` showed in the 4-byte-chunk benchmark: 8 bytes of
 //! offsets per 4 bytes of content, and the copies and fresh pages of a vector that doubles.
-//! Here each block of [`BLOCK`] chunks stores `u32` offsets relative to the block's base
-//! (the end of the chunk before it); a block whose span exceeds 4 GiB (giant chunks)
-//! switches to full `usize` offsets. The first block grows like a `Vec` (small streams stay
-//! small); after it, full blocks are set aside and never copied again. Lookup stays O(1):
-//! block `i / BLOCK`, slot `i % BLOCK`.
+//! Here each block of [`BLOCK`] chunks stores its offsets relative to the block's base (the
+//! end of the chunk before it) in the narrowest integer that fits its span: `u16` while the
+//! block spans under 64 KiB (small chunks: tokens, lines), `u32` under 4 GiB, `usize` beyond.
+//! A block widens at most twice, converting at most `BLOCK` entries, so pushes stay O(1)
+//! amortized. The first block grows like a `Vec` (small streams stay small); after it, full
+//! blocks are set aside and never copied again. Lookup is O(1): block `i / BLOCK`, slot
+//! `i % BLOCK`.
 
-/// Chunks per block: 8 KiB of `u32`.
+/// Chunks per block.
 const BLOCK: usize = 2048;
 
 #[derive(Debug, Clone)]
 enum Block {
+    Short { base: usize, ends: Vec<u16> },
     Narrow { base: usize, ends: Vec<u32> },
     Wide(Vec<usize>),
+}
+
+impl Default for Block {
+    fn default() -> Self {
+        Block::Short {
+            base: 0,
+            ends: Vec::new(),
+        }
+    }
 }
 
 impl Block {
     #[inline]
     fn get(&self, slot: usize) -> Option<usize> {
         match self {
+            Block::Short { base, ends } => ends.get(slot).map(|&d| base + d as usize),
             Block::Narrow { base, ends } => ends.get(slot).map(|&d| base + d as usize),
             Block::Wide(ends) => ends.get(slot).copied(),
         }
     }
+
+    #[inline]
+    fn len(&self) -> usize {
+        match self {
+            Block::Short { ends, .. } => ends.len(),
+            Block::Narrow { ends, .. } => ends.len(),
+            Block::Wide(ends) => ends.len(),
+        }
+    }
+
+    fn reserve(&mut self, additional: usize) {
+        let n = additional.min(BLOCK.saturating_sub(self.len()));
+        match self {
+            Block::Short { ends, .. } => ends.reserve_exact(n),
+            Block::Narrow { ends, .. } => ends.reserve_exact(n),
+            Block::Wide(ends) => ends.reserve_exact(n),
+        }
+    }
+}
+
+/// Pushes `x`, growing a first block by doubling up to `BLOCK` (later blocks start full size).
+fn push_grow<T>(v: &mut Vec<T>, x: T) {
+    if v.len() == v.capacity() {
+        let len = v.len();
+        v.reserve_exact((len * 2).clamp(8, BLOCK) - len);
+    }
+    v.push(x);
+}
+
+/// `ends` widened to `U`, with room for at least as many entries as before.
+fn widen<T: Copy, U>(ends: &[T], capacity: usize, f: impl Fn(T) -> U) -> Vec<U> {
+    let mut v = Vec::with_capacity(capacity.max(8));
+    v.extend(ends.iter().map(|&d| f(d)));
+    v
 }
 
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Ends {
     full: Vec<Block>,
-    /// The current block, narrow: offsets relative to `base`. Empty with no capacity once
-    /// the block went wide, so the fast path falls through to `wide`.
-    base: usize,
-    narrow: Vec<u32>,
-    wide: Option<Vec<usize>>,
+    cur: Block,
 }
 
 impl Ends {
     #[inline]
     pub(crate) fn push(&mut self, end: usize) {
-        let delta = end - self.base;
-        if delta <= u32::MAX as usize && self.narrow.len() < self.narrow.capacity() {
-            self.narrow.push(delta as u32);
-        } else {
-            self.push_slow(end);
+        match &mut self.cur {
+            Block::Short { base, ends } => {
+                let delta = end - *base;
+                if delta <= u16::MAX as usize && ends.len() < ends.capacity() {
+                    ends.push(delta as u16);
+                    return;
+                }
+            }
+            Block::Narrow { base, ends } => {
+                let delta = end - *base;
+                if delta <= u32::MAX as usize && ends.len() < ends.capacity() {
+                    ends.push(delta as u32);
+                    return;
+                }
+            }
+            Block::Wide(_) => {}
         }
+        self.push_slow(end);
     }
 
     #[cold]
     #[inline(never)]
     fn push_slow(&mut self, end: usize) {
-        if self.current_len() == BLOCK {
-            // The new block's base is the end of the last chunk.
-            let last = self.get(self.len() - 1).unwrap_or_default();
-            let block = match self.wide.take() {
-                Some(wide) => Block::Wide(wide),
-                None => Block::Narrow {
-                    base: self.base,
-                    ends: std::mem::replace(&mut self.narrow, Vec::with_capacity(BLOCK)),
-                },
+        if self.cur.len() == BLOCK {
+            // The next block's base is the end of the last chunk.
+            let base = self.cur.get(BLOCK - 1).unwrap_or_default();
+            let next = Block::Short {
+                base,
+                ends: Vec::with_capacity(BLOCK),
             };
-            self.full.push(block);
-            self.base = last;
-            if self.narrow.capacity() == 0 {
-                self.narrow.reserve_exact(BLOCK);
+            self.full.push(std::mem::replace(&mut self.cur, next));
+        }
+        let widened = match &mut self.cur {
+            Block::Short { base, ends } => {
+                let (base, delta) = (*base, end - *base);
+                if delta <= u16::MAX as usize {
+                    push_grow(ends, delta as u16);
+                    None
+                } else if delta <= u32::MAX as usize {
+                    let mut v = widen(ends, ends.capacity(), u32::from);
+                    push_grow(&mut v, delta as u32);
+                    Some(Block::Narrow { base, ends: v })
+                } else {
+                    let mut v = widen(ends, ends.capacity(), |d| base + d as usize);
+                    push_grow(&mut v, end);
+                    Some(Block::Wide(v))
+                }
             }
-        }
-        let delta = end - self.base;
-        if let Some(wide) = &mut self.wide {
-            wide.push(end);
-        } else if delta > u32::MAX as usize {
-            // A span over 4 GiB: this block keeps full offsets from now on.
-            let mut wide = Vec::with_capacity(BLOCK);
-            wide.extend(self.narrow.iter().map(|&d| self.base + d as usize));
-            wide.push(end);
-            self.wide = Some(wide);
-            self.narrow = Vec::new();
-        } else {
-            // The first block grows by doubling up to BLOCK.
-            let len = self.narrow.len();
-            self.narrow.reserve_exact((len * 2).clamp(8, BLOCK) - len);
-            self.narrow.push(delta as u32);
-        }
-    }
-
-    fn current_len(&self) -> usize {
-        match &self.wide {
-            Some(wide) => wide.len(),
-            None => self.narrow.len(),
+            Block::Narrow { base, ends } => {
+                let (base, delta) = (*base, end - *base);
+                if delta <= u32::MAX as usize {
+                    push_grow(ends, delta as u32);
+                    None
+                } else {
+                    let mut v = widen(ends, ends.capacity(), |d| base + d as usize);
+                    push_grow(&mut v, end);
+                    Some(Block::Wide(v))
+                }
+            }
+            Block::Wide(ends) => {
+                push_grow(ends, end);
+                None
+            }
+        };
+        if let Some(block) = widened {
+            self.cur = block;
         }
     }
 
     /// Makes room for `additional` more entries in the current block.
     pub(crate) fn reserve(&mut self, additional: usize) {
-        if self.wide.is_none() {
-            let room = BLOCK.saturating_sub(self.narrow.len());
-            self.narrow.reserve_exact(additional.min(room));
-        }
+        self.cur.reserve(additional);
         self.full.reserve(additional / BLOCK);
     }
 
     #[inline]
     pub(crate) fn len(&self) -> usize {
-        self.full.len() * BLOCK + self.current_len()
+        self.full.len() * BLOCK + self.cur.len()
     }
 
     #[inline]
@@ -111,10 +168,7 @@ impl Ends {
         let (b, slot) = (i / BLOCK, i % BLOCK);
         match self.full.get(b) {
             Some(block) => block.get(slot),
-            None if b == self.full.len() => match &self.wide {
-                Some(wide) => wide.get(slot).copied(),
-                None => self.narrow.get(slot).map(|&d| self.base + d as usize),
-            },
+            None if b == self.full.len() => self.cur.get(slot),
             None => None,
         }
     }
@@ -128,45 +182,73 @@ impl Ends {
 mod tests {
     use super::*;
 
-    #[test]
-    fn entries_across_blocks_are_found_in_order() {
-        let mut ends = Ends::default();
-        let n = 3 * BLOCK + 17;
-        for i in 0..n {
-            ends.push(i * 3);
-        }
-        assert_eq!(ends.len(), n);
-        assert_eq!(ends.full.len(), 3);
-        for i in 0..n {
-            assert_eq!(ends.get(i), Some(i * 3));
-        }
-        assert_eq!(ends.get(n), None);
-        assert_eq!(ends.get(10 * BLOCK), None);
-        assert!(ends.iter().eq((0..n).map(|i| i * 3)));
-    }
-
-    #[cfg(target_pointer_width = "64")]
-    #[test]
-    fn spans_over_4_gib_switch_a_block_to_wide_offsets() {
-        const GIB: usize = 1 << 30;
+    fn check(sizes: impl IntoIterator<Item = usize>) -> Ends {
         let mut ends = Ends::default();
         let mut want = Vec::new();
         let mut end = 0;
-        for i in 0..(3 * BLOCK) {
-            // Mostly small chunks, a few giant ones (offsets only: no memory is touched).
-            end += if i == BLOCK + 5 || i == BLOCK + 900 {
-                5 * GIB
-            } else {
-                7
-            };
+        for size in sizes {
+            end += size;
             ends.push(end);
             want.push(end);
+            assert_eq!(ends.len(), want.len());
         }
-        assert!(ends.full.iter().any(|b| matches!(b, Block::Wide(_))));
-        assert!(ends.full.iter().any(|b| matches!(b, Block::Narrow { .. })));
         for (i, &w) in want.iter().enumerate() {
             assert_eq!(ends.get(i), Some(w), "chunk {i}");
         }
+        assert_eq!(ends.get(want.len()), None);
+        assert_eq!(ends.get(want.len() + 10 * BLOCK), None);
         assert!(ends.iter().eq(want.iter().copied()));
+        ends
+    }
+
+    fn kinds(ends: &Ends) -> Vec<&'static str> {
+        ends.full
+            .iter()
+            .chain([&ends.cur])
+            .map(|b| match b {
+                Block::Short { .. } => "short",
+                Block::Narrow { .. } => "narrow",
+                Block::Wide(_) => "wide",
+            })
+            .collect()
+    }
+
+    #[test]
+    fn small_chunks_use_short_offsets_across_blocks() {
+        let ends = check((0..3 * BLOCK + 17).map(|i| i % 9));
+        assert_eq!(kinds(&ends), ["short"; 4]);
+    }
+
+    #[test]
+    fn a_block_widens_when_its_span_grows() {
+        // Block 0: 64-byte chunks pass 64 KiB mid-block (short -> narrow);
+        // block 1: small again; block 2: small, then one giant chunk (short -> wide).
+        let giant = if cfg!(target_pointer_width = "64") {
+            5 << 30
+        } else {
+            1 << 20
+        };
+        let sizes = (0..3 * BLOCK).map(|i| match i {
+            i if i < BLOCK => 64,
+            i if i == 2 * BLOCK + 100 => giant,
+            _ => 3,
+        });
+        let ends = check(sizes);
+        let want = if cfg!(target_pointer_width = "64") {
+            ["narrow", "short", "wide"]
+        } else {
+            ["narrow", "short", "narrow"]
+        };
+        assert_eq!(kinds(&ends)[..3], want);
+    }
+
+    #[test]
+    fn the_first_block_grows_from_small() {
+        let mut ends = Ends::default();
+        ends.push(1);
+        match &ends.cur {
+            Block::Short { ends, .. } => assert!(ends.capacity() <= 8),
+            other => panic!("{other:?}"),
+        }
     }
 }
