@@ -127,22 +127,33 @@ async fn a_connection_reset_midway_is_a_failure_with_the_partial_figures() {
 }
 
 #[tokio::test(flavor = "current_thread")]
-async fn a_read_cancelled_by_a_timeout_reports_the_stream_dropped_early() {
+async fn a_read_cancelled_midway_reports_the_stream_dropped_early() {
     let (sock, server) = connect(None).await;
     let (read, _write) = sock.into_split(); // never acks: only the first chunk comes
     let (ended, on_end) = collector();
+    let (got, mut first) = tokio::sync::mpsc::unbounded_channel();
     let reading = async move {
         let mut meter = Meter::with_clock(read, InstantClock::new()).on_end(on_end);
         let mut buf = [0u8; 1024];
-        while meter.read(&mut buf).await.unwrap() > 0 {}
+        while meter.read(&mut buf).await.unwrap() > 0 {
+            got.send(()).unwrap();
+        }
     };
-    let timed_out = tokio::time::timeout(FIRST + GAP * 4, reading).await;
-    assert!(timed_out.is_err());
+    // Cancel the read (drop its future) once the first chunk has arrived and the reader
+    // is waiting for the next one — as a `select!` or a timeout would.
+    tokio::select! {
+        () = reading => panic!("the server sends more only after an ack"),
+        () = async {
+            first.recv().await;
+            tokio::time::sleep(GAP).await;
+        } => {}
+    }
     let ended = ended.lock().unwrap().clone();
     assert_eq!(ended.len(), 1);
     assert_eq!(ended[0].status, StreamStatus::DroppedEarly);
     assert_eq!(ended[0].chunks, 1);
     assert!(ended[0].ttfb.unwrap() >= FIRST);
+    assert!(ended[0].total >= FIRST + GAP);
     server.abort();
 }
 

@@ -27,6 +27,33 @@
 //! assert!(matches!(acc.push(b"!"), Err(AccumulateError::Sealed { .. })));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! Metering yields the same items and keeps the figures — readable at any moment, and
+//! reported once (a `tracing` event, an optional callback) however the stream ends:
+//!
+//! ```
+//! use tenure::stream::{Accumulator, Meter, StreamStatus};
+//!
+//! let response = vec![Ok("Hello"), Ok(", "), Err("connection reset")];
+//! let mut steps = Meter::new(response.into_iter()).name("chat").accumulate(Accumulator::<str>::new());
+//! while let Some(step) = steps.next_step() {
+//!     match step {
+//!         Ok((so_far, chunk)) => println!("+{chunk:?} -> {so_far:?}"),
+//!         Err(e) => println!("stream failed: {e}"),
+//!     }
+//! }
+//! let m = steps.get_ref().metrics();
+//! assert_eq!((m.chunks, m.bytes), (2, 7));
+//! assert_eq!(m.status, StreamStatus::Failed { error: "connection reset".into() });
+//! assert_eq!(steps.accumulator().content(), "Hello, "); // what arrived is kept
+//! println!("{m}"); // failed (connection reset): 2 chunks, 7 B in … (TTFB …)
+//! ```
+//!
+//! Performance (`cargo run --release -p tenure-bench -- accumulate meter`): reading the
+//! accumulated content at every step grows linearly (the seed's join per step grows with n²);
+//! metering costs one clock read per chunk plus ~1–2 ns (TSC clock via `quanta`); chunk
+//! offsets take 2 bytes per small chunk. Inter-chunk latency percentiles come from a
+//! log-linear histogram of a few KiB per stream rather than `hdrhistogram`'s 36–264 KiB.
 
 mod accumulator;
 mod adapter;
