@@ -6,6 +6,9 @@ use std::ops::Range;
 
 use super::ends::Ends;
 
+/// The largest content an allocation can hold.
+const MAX_CONTENT: usize = isize::MAX as usize;
+
 /// Why a push was refused. The accumulator is left exactly as it was before the push: a
 /// refused chunk is never half-appended, and nothing accumulated so far is lost.
 ///
@@ -175,6 +178,9 @@ pub struct Accumulator<T: Content + ?Sized = str> {
     ends: Ends,
     max_len: usize,
     sealed: bool,
+    /// Bytes that may still be pushed, plus one; 0 once sealed. One comparison per push
+    /// checks both the seal and the limit.
+    open: usize,
     /// Where the last chunk starts: `last_chunk` without a block lookup.
     last_start: usize,
 }
@@ -192,6 +198,7 @@ impl<T: Content + ?Sized> Accumulator<T> {
             ends: Ends::default(),
             max_len: usize::MAX,
             sealed: false,
+            open: MAX_CONTENT + 1,
             last_start: 0,
         }
     }
@@ -224,7 +231,17 @@ impl<T: Content + ?Sized> Accumulator<T> {
     /// ```
     pub fn with_max_len(mut self, max_len: usize) -> Self {
         self.max_len = max_len;
+        self.reopen();
         self
+    }
+
+    /// Recomputes `open` from the limit, the length and the seal.
+    fn reopen(&mut self) {
+        self.open = if self.sealed {
+            0
+        } else {
+            self.max_len.min(MAX_CONTENT).saturating_sub(self.len()) + 1
+        };
     }
 
     /// The maximum content size in bytes, if one was set.
@@ -263,6 +280,7 @@ impl<T: Content + ?Sized> Accumulator<T> {
     pub fn push(&mut self, chunk: impl AsRef<T>) -> Result<(), AccumulateError> {
         let chunk = chunk.as_ref();
         self.check(chunk.byte_len())?;
+        self.open -= chunk.byte_len();
         self.last_start = self.len();
         T::append(&mut self.buf, chunk);
         self.ends.push(T::view(&self.buf).byte_len());
@@ -272,21 +290,27 @@ impl<T: Content + ?Sized> Accumulator<T> {
     /// Refuses a push of `chunk_len` bytes if sealed or over the limit.
     #[inline]
     pub(crate) fn check(&self, chunk_len: usize) -> Result<(), AccumulateError> {
-        if self.sealed {
-            return Err(AccumulateError::Sealed {
-                len: self.len(),
-                chunks: self.ends.len(),
-            });
-        }
-        let len = self.len();
-        if chunk_len > self.max_len - len {
-            return Err(AccumulateError::TooLarge {
-                max_len: self.max_len,
-                len,
-                chunk_len,
-            });
+        if chunk_len >= self.open {
+            return Err(self.refusal(chunk_len));
         }
         Ok(())
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn refusal(&self, chunk_len: usize) -> AccumulateError {
+        if self.sealed {
+            AccumulateError::Sealed {
+                len: self.len(),
+                chunks: self.ends.len(),
+            }
+        } else {
+            AccumulateError::TooLarge {
+                max_len: self.max_len,
+                len: self.len(),
+                chunk_len,
+            }
+        }
     }
 
     /// Appends already-checked parts as one chunk (the UTF-8 accumulator's decoded pieces).
@@ -296,6 +320,7 @@ impl<T: Content + ?Sized> Accumulator<T> {
             T::append(&mut self.buf, part);
         }
         self.ends.push(T::view(&self.buf).byte_len());
+        self.reopen();
     }
 
     /// The content accumulated so far: a borrow of the buffer, O(1).
@@ -426,6 +451,7 @@ impl<T: Content + ?Sized> Accumulator<T> {
     /// ```
     pub fn finalize(&mut self) -> &T {
         self.sealed = true;
+        self.open = 0;
         self.content()
     }
 
@@ -464,6 +490,7 @@ impl<T: Content + ?Sized> Clone for Accumulator<T> {
             ends: self.ends.clone(),
             max_len: self.max_len,
             sealed: self.sealed,
+            open: self.open,
             last_start: self.last_start,
         }
     }
