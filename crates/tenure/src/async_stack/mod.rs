@@ -1,0 +1,584 @@
+//! `AsyncExitStack`: a dynamic LIFO stack of async resources and async cleanup callbacks,
+//! the Rust counterpart of Python's `contextlib.AsyncExitStack` — whose pending cleanup
+//! still runs when the future that owns it is dropped.
+//!
+//! It does everything [`ExitStack`](crate::ExitStack) does, with the same model (last in,
+//! first out; exactly once; the first cleanup error primary and the rest
+//! [suppressed](crate::Error::suppressed) in order; exit callbacks that see the
+//! [`Outcome`] and may [`Exit::Suppress`]; [`pop_all`](AsyncExitStack::pop_all); reuse after
+//! close; [`Handle`](crate::Handle)s), plus [`AsyncClose`] resources and async callbacks.
+//! [`async_scope`] runs a body and closes the stack with the body's outcome.
+//!
+//! **Cancellation.** If the stack, or the scope future that owns it, or a `close()` future
+//! is dropped with cleanup pending, that cleanup is not lost: it is handed to the current
+//! tokio runtime as one task (or, with no runtime, run on a helper thread) that runs it in
+//! the same LIFO order with [`Outcome::Cancelled`], each cleanup bounded by the stack's
+//! [deadline](AsyncExitStack::with_deadline). See [`crate::orphan`] for the details.
+//!
+//! Because pending cleanup may outlive the future that pushed it, entries are `Send +
+//! 'static`: they own what they release (the sync [`ExitStack`](crate::ExitStack) can
+//! borrow; an async stack that must survive cancellation cannot).
+//!
+//! ```
+//! use tenure::{async_scope, async_close_with, ScopeError};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), ScopeError<std::io::Error>> {
+//! let hosts = ["db-1", "db-2", "db-3"];
+//! let replies = async_scope(async |s| {
+//!     let mut conns = Vec::new();
+//!     for host in hosts {
+//!         // connect(host).await? ...
+//!         conns.push(s.enter(async_close_with(host, |h| async move {
+//!             println!("closing {h}");
+//!             Ok::<_, std::io::Error>(())
+//!         })));
+//!     }
+//!     Ok::<_, std::io::Error>(conns.iter().map(|c| format!("hello from {}", *s[*c])).collect::<Vec<_>>())
+//! })
+//! .await?; // closed db-3, db-2, db-1 — also if this future had been dropped half-way
+//! assert_eq!(replies[0], "hello from db-1");
+//! # Ok(()) }
+//! ```
+
+use std::any::type_name;
+use std::borrow::Cow;
+use std::error::Error as StdError;
+use std::fmt;
+use std::future::{poll_fn, Future};
+use std::time::Duration;
+
+mod entry;
+mod resources;
+mod scope;
+mod unwind;
+
+pub use scope::async_scope;
+
+use entry::{AsyncExitCallback, Callback, Entry, ExitCallback, TryAsyncCallback, TryCallback};
+use unwind::{finish, orphans_or_global, Body, Ended, Pending, Unwinding};
+
+use crate::error::BoxError;
+use crate::orphan::{self, Orphans};
+use crate::{AsyncClose, Error, Exit, Outcome};
+
+/// A dynamic stack of async resources and cleanup callbacks, released last-in first-out,
+/// whose pending cleanup survives cancellation.
+///
+/// Reusable after [`close`](Self::close). Dropped with entries pending, it hands them to
+/// the runtime (see the [module docs](self)).
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tenure::Error> {
+/// let log = Arc::new(Mutex::new(Vec::new()));
+/// let mut stack = tenure::AsyncExitStack::new();
+/// for i in 0..3 {
+///     let log = log.clone();
+///     stack.async_callback(move || async move { log.lock().unwrap().push(i) });
+/// }
+/// stack.close().await?;
+/// assert_eq!(*log.lock().unwrap(), [2, 1, 0]);
+/// # Ok(()) }
+/// ```
+pub struct AsyncExitStack {
+    entries: Vec<Entry>,
+    /// 0 until a handle is issued; then the id those handles carry.
+    id: u64,
+    deadline: Duration,
+    /// `None`: the global tracker (kept lazy so that `new` costs nothing).
+    orphans: Option<Orphans>,
+}
+
+impl Default for AsyncExitStack {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl AsyncExitStack {
+    /// An empty stack, with the default deadline ([`orphan::DEFAULT_DEADLINE`]) and the
+    /// global [`orphans()`](crate::orphans) tracker.
+    ///
+    /// ```
+    /// assert!(tenure::AsyncExitStack::new().is_empty());
+    /// ```
+    pub fn new() -> Self {
+        Self::with_capacity(0)
+    }
+
+    /// An empty stack with room for `capacity` entries.
+    ///
+    /// ```
+    /// assert_eq!(tenure::AsyncExitStack::with_capacity(1000).len(), 0);
+    /// ```
+    pub fn with_capacity(capacity: usize) -> Self {
+        AsyncExitStack {
+            entries: Vec::with_capacity(capacity),
+            id: 0,
+            deadline: orphan::DEFAULT_DEADLINE,
+            orphans: None,
+        }
+    }
+
+    /// Sets how long each cleanup may run when it runs orphaned (after the stack or its
+    /// scope was dropped); a late one is abandoned and reported as
+    /// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout). An explicit `close().await` is not
+    /// bounded: wrap it in a timeout if needed (what it leaves is then orphaned).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let s = tenure::AsyncExitStack::new().with_deadline(Duration::from_secs(5));
+    /// assert_eq!(s.deadline(), Duration::from_secs(5));
+    /// ```
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// The deadline of each orphaned cleanup.
+    ///
+    /// ```
+    /// assert_eq!(tenure::AsyncExitStack::new().deadline(), tenure::orphan::DEFAULT_DEADLINE);
+    /// ```
+    pub fn deadline(&self) -> Duration {
+        self.deadline
+    }
+
+    /// Reports orphaned cleanup to `orphans` instead of the global tracker.
+    ///
+    /// ```
+    /// let orphans = tenure::orphan::Orphans::new();
+    /// let s = tenure::AsyncExitStack::new().with_orphans(orphans.clone());
+    /// drop(s);
+    /// assert_eq!(orphans.stats().batches, 0); // nothing was pending
+    /// ```
+    pub fn with_orphans(mut self, orphans: Orphans) -> Self {
+        self.orphans = Some(orphans);
+        self
+    }
+
+    /// How many entries are waiting to run.
+    ///
+    /// ```
+    /// let mut s = tenure::AsyncExitStack::new();
+    /// s.callback(|| {});
+    /// assert_eq!(s.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// `true` when nothing is waiting to run.
+    ///
+    /// ```
+    /// assert!(tenure::AsyncExitStack::new().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Pushes a synchronous callback that cannot fail.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenure::Error> {
+    /// let mut s = tenure::AsyncExitStack::new();
+    /// s.callback(|| println!("bye"));
+    /// s.close().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn callback<F: FnOnce() + Send + 'static>(&mut self, f: F) {
+        self.entries.push(Entry::Dyn(Box::new(Callback(f))));
+    }
+
+    /// Pushes a synchronous callback that can fail; its error is collected by `close`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mut s = tenure::AsyncExitStack::new();
+    /// s.try_callback(|| std::fs::remove_file("/definitely/not/here"));
+    /// assert_eq!(s.close().await.unwrap_err().kind(), tenure::ErrorKind::Callback);
+    /// # }
+    /// ```
+    pub fn try_callback<F, E>(&mut self, f: F)
+    where
+        F: FnOnce() -> Result<(), E> + Send + 'static,
+        E: Into<BoxError>,
+    {
+        self.entries
+            .push(Entry::Dyn(Box::new(TryCallback { f, name: None })));
+    }
+
+    /// Pushes an async callback (Python's `push_async_callback`). Nothing runs until its
+    /// turn comes in `close`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenure::Error> {
+    /// let mut s = tenure::AsyncExitStack::new();
+    /// s.async_callback(|| async { tokio::task::yield_now().await; println!("flushed") });
+    /// s.close().await?;
+    /// # Ok(()) }
+    /// ```
+    #[inline]
+    pub fn async_callback<F, Fut>(&mut self, f: F)
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.entries
+            .push(Entry::Callback(Box::pin(async move { f().await })));
+    }
+
+    /// Pushes an async callback that can fail; its error is collected by `close`, named
+    /// after the closure's type.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mut s = tenure::AsyncExitStack::new();
+    /// s.try_async_callback(|| async { Err(std::io::Error::other("flush failed")) });
+    /// assert!(s.close().await.unwrap_err().to_string().contains("flush failed"));
+    /// # }
+    /// ```
+    pub fn try_async_callback<F, Fut, E>(&mut self, f: F)
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: Into<BoxError>,
+    {
+        self.entries.push(Entry::Future(Box::pin(async move {
+            f().await
+                .map(|()| Exit::Propagate)
+                .map_err(|e| Error::callback(type_name::<F>(), e))
+        })));
+    }
+
+    /// Pushes a synchronous exit callback (Python's `push`): it sees how the scope ended —
+    /// the body's outcome, or the latest cleanup error if the body succeeded — and may
+    /// suppress that error by returning [`Exit::Suppress`].
+    ///
+    /// ```
+    /// use tenure::{AsyncExitStack, Exit, Outcome};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenure::Error> {
+    /// let mut s = AsyncExitStack::new();
+    /// s.push_exit(|o: &Outcome<'_>| {
+    ///     println!("scope ended: {o}");
+    ///     Ok::<_, std::io::Error>(Exit::Propagate)
+    /// });
+    /// assert_eq!(s.close_with(Outcome::Success).await?, Exit::Propagate);
+    /// # Ok(()) }
+    /// ```
+    pub fn push_exit<F, E>(&mut self, f: F)
+    where
+        F: FnOnce(&Outcome<'_>) -> Result<Exit, E> + Send + 'static,
+        E: Into<BoxError>,
+    {
+        self.entries
+            .push(Entry::Dyn(Box::new(ExitCallback { f, name: None })));
+    }
+
+    /// Pushes an async exit callback (Python's `push_async_exit`). The closure is called
+    /// with the outcome when its turn comes and returns the future to await: take from the
+    /// outcome what the future needs (the outcome borrows the body's error, which cannot
+    /// travel into a future that may have to run as a task of its own).
+    ///
+    /// ```
+    /// use tenure::{AsyncExitStack, Exit, Outcome};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenure::Error> {
+    /// let mut s = AsyncExitStack::new();
+    /// s.push_async_exit(|o: &Outcome<'_>| {
+    ///     let failed = o.is_failure();
+    ///     async move {
+    ///         if failed { /* roll back: tx.rollback().await */ }
+    ///         Ok::<_, std::io::Error>(if failed { Exit::Suppress } else { Exit::Propagate })
+    ///     }
+    /// });
+    /// let err = std::io::Error::other("body failed");
+    /// assert_eq!(s.close_with(Outcome::Error(&err)).await?, Exit::Suppress);
+    /// # Ok(()) }
+    /// ```
+    pub fn push_async_exit<F, Fut, E>(&mut self, f: F)
+    where
+        F: FnOnce(&Outcome<'_>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Exit, E>> + Send + 'static,
+        E: Into<BoxError>,
+    {
+        self.entries
+            .push(Entry::Dyn(Box::new(AsyncExitCallback { f, name: None })));
+    }
+
+    /// Like [`try_callback`](Self::try_callback), naming the callback in its error.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mut s = tenure::AsyncExitStack::new();
+    /// s.try_callback_named("remove lock file", || std::fs::remove_file("/definitely/not/here"));
+    /// assert_eq!(s.close().await.unwrap_err().resource(), "remove lock file");
+    /// # }
+    /// ```
+    pub fn try_callback_named<F, E>(&mut self, name: impl Into<Cow<'static, str>>, f: F)
+    where
+        F: FnOnce() -> Result<(), E> + Send + 'static,
+        E: Into<BoxError>,
+    {
+        let name = Some(name.into());
+        self.entries
+            .push(Entry::Dyn(Box::new(TryCallback { f, name })));
+    }
+
+    /// Like [`try_async_callback`](Self::try_async_callback), naming the callback in its
+    /// error — and in the report if it panics or, orphaned, misses its deadline.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mut s = tenure::AsyncExitStack::new();
+    /// s.try_async_callback_named("flush audit log", || async { Err(std::io::Error::other("disk full")) });
+    /// assert_eq!(s.close().await.unwrap_err().resource(), "flush audit log");
+    /// # }
+    /// ```
+    pub fn try_async_callback_named<F, Fut, E>(&mut self, name: impl Into<Cow<'static, str>>, f: F)
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: Into<BoxError>,
+    {
+        let name = name.into();
+        self.entries
+            .push(Entry::Dyn(Box::new(TryAsyncCallback { f, name })));
+    }
+
+    /// Like [`push_exit`](Self::push_exit), naming the callback in its error.
+    ///
+    /// ```
+    /// use tenure::{Exit, Outcome};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mut s = tenure::AsyncExitStack::new();
+    /// s.push_exit_named("commit", |_: &Outcome<'_>| Err::<Exit, _>(std::io::Error::other("conflict")));
+    /// assert_eq!(s.close().await.unwrap_err().resource(), "commit");
+    /// # }
+    /// ```
+    pub fn push_exit_named<F, E>(&mut self, name: impl Into<Cow<'static, str>>, f: F)
+    where
+        F: FnOnce(&Outcome<'_>) -> Result<Exit, E> + Send + 'static,
+        E: Into<BoxError>,
+    {
+        let name = Some(name.into());
+        self.entries
+            .push(Entry::Dyn(Box::new(ExitCallback { f, name })));
+    }
+
+    /// Like [`push_async_exit`](Self::push_async_exit), naming the callback in its error
+    /// and reports.
+    ///
+    /// ```
+    /// use tenure::{Exit, Outcome};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mut s = tenure::AsyncExitStack::new();
+    /// s.push_async_exit_named("rollback", |_: &Outcome<'_>| async { Err::<Exit, _>(std::io::Error::other("gone")) });
+    /// assert_eq!(s.close().await.unwrap_err().resource(), "rollback");
+    /// # }
+    /// ```
+    pub fn push_async_exit_named<F, Fut, E>(&mut self, name: impl Into<Cow<'static, str>>, f: F)
+    where
+        F: FnOnce(&Outcome<'_>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Exit, E>> + Send + 'static,
+        E: Into<BoxError>,
+    {
+        let name = Some(name.into());
+        self.entries
+            .push(Entry::Dyn(Box::new(AsyncExitCallback { f, name })));
+    }
+
+    /// Moves a whole stack's entries onto this one, in order (Python's
+    /// `enter_async_context(other_stack)`): they run in their turn, LIFO, see this stack's
+    /// outcome — so an inner exit callback can suppress the body's error — and their errors
+    /// are this stack's own, flat, in order. The inner stack's handles, deadline and
+    /// tracker are left behind (to close it as one resource instead, [`enter`](Self::enter)
+    /// it).
+    ///
+    /// ```
+    /// use tenure::{suppress, AsyncExitStack, Exit, Outcome};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenure::Error> {
+    /// let mut inner = AsyncExitStack::new();
+    /// inner.suppress(suppress::error_type::<std::fmt::Error>());
+    /// let mut outer = AsyncExitStack::new();
+    /// outer.enter_stack(inner);
+    /// assert_eq!(outer.close_with(Outcome::Error(&std::fmt::Error)).await?, Exit::Suppress);
+    /// # Ok(()) }
+    /// ```
+    pub fn enter_stack(&mut self, mut inner: AsyncExitStack) {
+        self.entries.append(&mut inner.entries);
+        inner.id = 0;
+    }
+
+    /// Pushes an explicit, narrow suppression (see [`crate::suppress`]).
+    ///
+    /// ```
+    /// use std::io::ErrorKind;
+    /// use tenure::{suppress, AsyncExitStack, Exit, Outcome};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenure::Error> {
+    /// let mut s = AsyncExitStack::new();
+    /// s.suppress(suppress::io_kind(ErrorKind::BrokenPipe));
+    /// let pipe = std::io::Error::from(ErrorKind::BrokenPipe);
+    /// assert_eq!(s.close_with(Outcome::Error(&pipe)).await?, Exit::Suppress);
+    /// # Ok(()) }
+    /// ```
+    pub fn suppress<P>(&mut self, suppressor: crate::suppress::Suppress<P>)
+    where
+        P: Fn(&(dyn StdError + 'static)) -> bool + Send + 'static,
+    {
+        self.push_exit(move |o: &Outcome<'_>| {
+            Ok::<_, std::convert::Infallible>(suppressor.decide(o))
+        });
+    }
+
+    /// Moves every entry into a new stack (with the same deadline and tracker) and leaves
+    /// this one empty (Python's `pop_all`). Handles keep working with the new stack.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenure::Error> {
+    /// let mut setup = tenure::AsyncExitStack::new();
+    /// let conn = setup.hold(String::from("conn"));
+    /// let mut kept = setup.pop_all(); // setup succeeded: nothing closes when `setup` drops
+    /// drop(setup);
+    /// assert_eq!(kept[conn], "conn");
+    /// kept.close().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn pop_all(&mut self) -> AsyncExitStack {
+        AsyncExitStack {
+            entries: std::mem::take(&mut self.entries),
+            id: std::mem::take(&mut self.id),
+            deadline: self.deadline,
+            orphans: self.orphans.clone(),
+        }
+    }
+
+    /// Releases everything, last first, and returns every cleanup error: the first as
+    /// primary, the rest as its [`suppressed`](Error::suppressed) errors, in order. Every
+    /// entry runs exactly once even if others fail or panic; a panic resumes after all have
+    /// run. The stack is empty and reusable afterwards.
+    ///
+    /// If this future is dropped before it finishes, what it had not finished is orphaned
+    /// (run as a task, see the [module docs](self)).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mut s = tenure::AsyncExitStack::new();
+    /// s.try_async_callback(|| async { Err(std::io::Error::other("registered first, runs last")) });
+    /// s.try_async_callback(|| async { Err(std::io::Error::other("runs first")) });
+    /// let err = s.close().await.unwrap_err();
+    /// assert!(err.to_string().contains("runs first"));
+    /// assert!(err.suppressed()[0].to_string().contains("runs last"));
+    /// # }
+    /// ```
+    pub async fn close(&mut self) -> Result<(), Error> {
+        let done = self.unwind(Body::Success).await;
+        finish(done, "AsyncExitStack::close (resuming a cleanup panic)").map(drop)
+    }
+
+    /// Releases everything as [`close`](Self::close) does, showing exit callbacks how the
+    /// scope ended. Returns [`Exit::Suppress`] when an exit callback suppressed the body's
+    /// error. (The future borrows the outcome, so it is not `Send`; inside a spawned task
+    /// use [`run`](Self::run) or [`async_scope`], whose futures are.)
+    ///
+    /// ```
+    /// use tenure::{AsyncExitStack, Exit, Outcome};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenure::Error> {
+    /// let mut s = AsyncExitStack::new();
+    /// s.push_exit(|o: &Outcome<'_>| { assert_eq!(o.name(), "error"); Ok::<_, std::fmt::Error>(Exit::Propagate) });
+    /// assert_eq!(s.close_with(Outcome::Error(&std::fmt::Error)).await?, Exit::Propagate);
+    /// # Ok(()) }
+    /// ```
+    pub async fn close_with(&mut self, outcome: Outcome<'_>) -> Result<Exit, Error> {
+        let done = self.unwind(outcome).await;
+        finish(
+            done,
+            "AsyncExitStack::close_with (resuming a cleanup panic)",
+        )
+    }
+
+    /// Runs every entry, LIFO, exactly once, catching panics so that none is skipped.
+    async fn unwind<B: Ended>(&mut self, body: B) -> Unwinding<B> {
+        let mut pending = Pending {
+            entries: std::mem::take(&mut self.entries),
+            current: None,
+            deadline: self.deadline,
+            orphans: self.orphans.clone(),
+        };
+        self.id = 0;
+        let mut state = Unwinding::new(body);
+        poll_fn(|cx| pending.drive(&mut state, cx)).await;
+        // Keep the allocation for reuse.
+        self.entries = std::mem::take(&mut pending.entries);
+        state
+    }
+}
+
+/// Hands whatever is left to the runtime (or the helper thread), LIFO, with
+/// [`Outcome::Cancelled`]: see the [module docs](self).
+impl Drop for AsyncExitStack {
+    fn drop(&mut self) {
+        if self.entries.is_empty() {
+            return;
+        }
+        let panicking = std::thread::panicking();
+        let jobs = self
+            .entries
+            .drain(..)
+            .rev()
+            .map(|e| e.into_job(panicking))
+            .collect();
+        orphan::adopt(
+            &orphans_or_global(&self.orphans),
+            self.deadline,
+            jobs,
+            "AsyncExitStack::drop",
+        );
+    }
+}
+
+/// A stack is itself an async resource: closing it closes everything it holds, so stacks
+/// nest.
+///
+/// ```
+/// use tenure::{AsyncClose, AsyncExitStack};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tenure::Error> {
+/// let mut inner = AsyncExitStack::new();
+/// inner.callback(|| println!("inner"));
+/// let mut outer = AsyncExitStack::new();
+/// outer.enter(inner);
+/// outer.close().await?;
+/// # Ok(()) }
+/// ```
+impl AsyncClose for AsyncExitStack {
+    type Error = Error;
+    async fn close(mut self) -> Result<(), Error> {
+        AsyncExitStack::close(&mut self).await
+    }
+}
+
+impl fmt::Debug for AsyncExitStack {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsyncExitStack")
+            .field("entries", &self.entries.len())
+            .field("deadline", &self.deadline)
+            .finish()
+    }
+}

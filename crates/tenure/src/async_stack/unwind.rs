@@ -1,0 +1,230 @@
+//! The state one `close` threads through the entries it runs, and the driver that runs
+//! them: what survives a dropped `close` future and how its result is made.
+
+use std::any::Any;
+use std::borrow::Cow;
+use std::collections::VecDeque;
+use std::error::Error as StdError;
+use std::panic::{self, AssertUnwindSafe};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use super::entry::{Entry, EntryFuture, Started, ASYNC_CALLBACK};
+use crate::error::report_dropped;
+use crate::orphan::{self, Job, Orphans};
+use crate::{Error, Exit, Outcome};
+
+/// What ended the scope, in a form that can be held across `.await` in a `Send` future.
+pub(super) enum Body<'o> {
+    Success,
+    Error(&'o (dyn StdError + Send + Sync + 'static)),
+    Panic(Box<dyn Any + Send>),
+}
+
+/// Either kind of body end: [`Body`] (sendable) or a caller's [`Outcome`].
+pub(super) trait Ended {
+    fn outcome(&self) -> Outcome<'_>;
+}
+
+impl Ended for Body<'_> {
+    fn outcome(&self) -> Outcome<'_> {
+        match self {
+            Body::Success => Outcome::Success,
+            Body::Error(e) => Outcome::Error(*e),
+            Body::Panic(p) => Outcome::Panic(&**p),
+        }
+    }
+}
+
+impl Ended for Outcome<'_> {
+    fn outcome(&self) -> Outcome<'_> {
+        *self
+    }
+}
+
+/// The state one `close` threads through the entries it runs (as in `ExitStack`).
+pub(super) struct Unwinding<B> {
+    pub(super) body: B,
+    pub(super) body_error_active: bool,
+    pub(super) errors: Vec<Error>,
+    pub(super) panic: Option<Box<dyn Any + Send>>,
+}
+
+impl<B: Ended> Unwinding<B> {
+    pub(super) fn new(body: B) -> Self {
+        let body_error_active = matches!(body.outcome(), Outcome::Error(_));
+        Unwinding {
+            body,
+            body_error_active,
+            errors: Vec::new(),
+            panic: None,
+        }
+    }
+
+    pub(super) fn body_suppressed(&self) -> bool {
+        matches!(self.body.outcome(), Outcome::Error(_)) && !self.body_error_active
+    }
+
+    /// What the next exit callback sees: a panic first, then the body's error while it is
+    /// not suppressed, then the latest cleanup error.
+    pub(super) fn outcome(&self) -> Outcome<'_> {
+        let body = self.body.outcome();
+        if body.is_panic() {
+            return body;
+        }
+        if let Some(p) = &self.panic {
+            return Outcome::Panic(&**p);
+        }
+        if self.body_error_active || matches!(body, Outcome::Cancelled) {
+            return body;
+        }
+        match self.errors.last() {
+            Some(e) => Outcome::Error(e),
+            None => Outcome::Success,
+        }
+    }
+
+    fn record(&mut self, result: Result<Exit, Error>) {
+        match result {
+            Ok(exit) => self.apply(exit),
+            Err(e) => self.errors.push(e),
+        }
+    }
+
+    fn record_panic(&mut self, name: Cow<'static, str>, payload: Box<dyn Any + Send>) {
+        if self.panic.is_none() && !self.body.outcome().is_panic() {
+            self.panic = Some(payload);
+        } else {
+            self.errors.push(Error::panicked(name, payload));
+        }
+    }
+
+    #[inline]
+    fn apply(&mut self, exit: Exit) {
+        if exit != Exit::Suppress {
+            return;
+        }
+        let body = self.body.outcome();
+        if body.is_panic() || self.panic.is_some() {
+            return;
+        }
+        if self.body_error_active && matches!(body, Outcome::Error(_)) {
+            self.body_error_active = false;
+        } else if !matches!(body, Outcome::Cancelled) {
+            if let Some(e) = self.errors.pop() {
+                tracing::debug!(target: "tenure", "cleanup error suppressed by an exit callback: {e}");
+            }
+        }
+    }
+}
+
+/// Entries a `close` has taken but not finished. If the `close` future is dropped, they are
+/// orphaned from here, the one in flight first: each still runs exactly once.
+pub(super) struct Pending {
+    pub(super) entries: Vec<Entry>,
+    pub(super) current: Option<(Cow<'static, str>, EntryFuture)>,
+    pub(super) deadline: Duration,
+    pub(super) orphans: Option<Orphans>,
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if self.current.is_none() && self.entries.is_empty() {
+            return;
+        }
+        let panicking = std::thread::panicking();
+        let mut jobs = VecDeque::with_capacity(self.entries.len() + 1);
+        if let Some((name, fut)) = self.current.take() {
+            jobs.push_back(Job::new(name, Box::pin(async move { fut.await.map(drop) })));
+        }
+        jobs.extend(self.entries.drain(..).rev().map(|e| e.into_job(panicking)));
+        orphan::adopt(
+            &orphans_or_global(&self.orphans),
+            self.deadline,
+            jobs,
+            "AsyncExitStack::close (cancelled)",
+        );
+    }
+}
+
+impl Pending {
+    /// Runs entries until all ran or one is pending. One `catch_unwind` per panic, not per
+    /// entry: after a panic the loop resumes with the next entry (the one that panicked was
+    /// taken out before it ran, so it never runs twice).
+    pub(super) fn drive<B: Ended>(
+        &mut self,
+        state: &mut Unwinding<B>,
+        cx: &mut Context<'_>,
+    ) -> Poll<()> {
+        loop {
+            match panic::catch_unwind(AssertUnwindSafe(|| self.run(state, cx))) {
+                Ok(poll) => return poll,
+                Err(payload) => {
+                    let name = match self.current.take() {
+                        Some((name, _)) => name,
+                        None => Cow::Borrowed("AsyncExitStack entry"),
+                    };
+                    state.record_panic(name, payload);
+                }
+            }
+        }
+    }
+
+    #[inline]
+    fn run<B: Ended>(&mut self, state: &mut Unwinding<B>, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            if let Some((_, fut)) = &mut self.current {
+                let Poll::Ready(result) = fut.as_mut().poll(cx) else {
+                    return Poll::Pending;
+                };
+                self.current = None;
+                state.record(result);
+            }
+            match self.entries.pop() {
+                None => return Poll::Ready(()),
+                Some(Entry::Callback(mut fut)) => {
+                    if fut.as_mut().poll(cx).is_pending() {
+                        let fut: EntryFuture = Box::pin(async move {
+                            fut.await;
+                            Ok(Exit::Propagate)
+                        });
+                        self.current = Some((Cow::Borrowed(ASYNC_CALLBACK), fut));
+                        return Poll::Pending;
+                    }
+                }
+                Some(Entry::Future(mut fut)) => match fut.as_mut().poll(cx) {
+                    // Most callbacks finish on their first poll: skip the slot.
+                    Poll::Ready(result) => state.record(result),
+                    Poll::Pending => {
+                        self.current = Some((Cow::Borrowed(ASYNC_CALLBACK), fut));
+                        return Poll::Pending;
+                    }
+                },
+                Some(Entry::Dyn(entry)) => match entry.start(&state.outcome()) {
+                    Started::Done(result) => state.record(result),
+                    Started::Running(name, fut) => self.current = Some((name, fut)),
+                },
+            }
+        }
+    }
+}
+
+pub(super) fn orphans_or_global(o: &Option<Orphans>) -> Orphans {
+    o.clone().unwrap_or_else(orphan::orphans)
+}
+
+/// Turns a finished unwinding into `close`'s result, resuming a cleanup panic.
+pub(super) fn finish<B: Ended>(done: Unwinding<B>, context: &'static str) -> Result<Exit, Error> {
+    let suppressed = done.body_suppressed();
+    if let Some(payload) = done.panic {
+        if let Some(e) = Error::from_errors(done.errors) {
+            report_dropped(&e, context);
+        }
+        panic::resume_unwind(payload);
+    }
+    match Error::from_errors(done.errors) {
+        Some(e) => Err(e),
+        None if suppressed => Ok(Exit::Suppress),
+        None => Ok(Exit::Propagate),
+    }
+}
