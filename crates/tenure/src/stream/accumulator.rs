@@ -507,6 +507,38 @@ impl<T: Content + ?Sized> fmt::Debug for Accumulator<T> {
     }
 }
 
+/// Each `write` is one chunk, so `std::io::copy` from a reader (a metered one, say) fills an
+/// accumulator. A refused chunk (sealed, over the limit) is an `io::Error` of kind `Other`
+/// whose inner error is the [`AccumulateError`]; nothing of it is written.
+///
+/// ```
+/// use std::io::Write;
+/// use tenure::stream::{AccumulateError, Accumulator, Meter};
+///
+/// let body = vec![b'x'; 20_000];
+/// let mut reader = Meter::new(&body[..]);
+/// let mut acc = Accumulator::<[u8]>::new().with_max_len(1 << 20);
+/// std::io::copy(&mut reader, &mut acc)?;
+/// assert_eq!(acc.content(), &body[..]);
+/// assert_eq!(reader.metrics().bytes, 20_000);
+///
+/// acc.finalize();
+/// let err = acc.write(b"late").unwrap_err();
+/// let cause = err.get_ref().unwrap().downcast_ref::<AccumulateError>().unwrap();
+/// assert!(cause.is_sealed());
+/// # Ok::<(), std::io::Error>(())
+/// ```
+impl std::io::Write for Accumulator<[u8]> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.push(buf).map_err(std::io::Error::other)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// The chunks of an [`Accumulator`], as pushed; see [`Accumulator::chunks`].
 ///
 /// ```
