@@ -220,11 +220,15 @@ impl<S, A> Accumulate<S, A> {
         }
     }
 
-    /// Accumulates an async `Stream` (which is not an `IntoIterator`) into `acc`.
+    /// Accumulates an async `Stream` (which is not an `IntoIterator`) into `acc`; step it
+    /// with `next_step_async` (feature `futures`).
     ///
     /// ```
-    /// let steps = tenure::stream::Accumulate::from_stream((), tenure::stream::Accumulator::<str>::new());
-    /// # let _ = steps;
+    /// use tenure::stream::{Accumulate, Accumulator};
+    ///
+    /// let chunks = futures::stream::iter(["a", "b"]);
+    /// let steps = Accumulate::from_stream(chunks, Accumulator::<str>::new());
+    /// assert_eq!(steps.accumulator().chunk_count(), 0);
     /// ```
     pub fn from_stream(stream: S, acc: A) -> Self {
         Accumulate {
