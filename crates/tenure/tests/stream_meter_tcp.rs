@@ -1,6 +1,7 @@
 //! A metered `AsyncRead` over a real loopback TCP socket: the server sends chunks with known
 //! delays (lock-step, one chunk per client acknowledgement, so each chunk is one read).
-//! Counts are exact; times are checked only as lower bounds.
+//! Counts are exact; times are checked only as lower bounds (the server starts its clock only
+//! when the client's meter runs).
 #![cfg(all(feature = "tokio", feature = "futures"))]
 
 use std::sync::{Arc, Mutex};
@@ -15,22 +16,21 @@ const GAP: Duration = Duration::from_millis(25);
 const CHUNKS: usize = 5;
 const CHUNK: &[u8] = b"0123456789abcdef0123456789abcdef"; // 32 bytes
 
-/// Serves one connection: waits FIRST, then sends CHUNKS chunks, each after the client's
-/// one-byte ack of the previous one and GAP; then closes (or, if `fail`, resets the
-/// connection midway).
-async fn serve(listener: TcpListener, fail_after: Option<usize>) {
+/// Serves one connection, lock-step: before chunk `i` it waits for one byte from the client
+/// (a "go" for the first, an ack of the previous chunk after that), then sleeps (FIRST before
+/// the first chunk, GAP before the others) and sends it; then closes — or, at chunk
+/// `fail_at`, resets the connection instead. The client sends "go" only once its meter runs,
+/// so every measured time is at least the server's sleeps.
+async fn serve(listener: TcpListener, fail_at: Option<usize>) {
     let (mut sock, _) = listener.accept().await.unwrap();
     sock.set_nodelay(true).unwrap();
-    tokio::time::sleep(FIRST).await;
     for i in 0..CHUNKS {
-        if i > 0 {
-            let mut ack = [0u8];
-            if sock.read_exact(&mut ack).await.is_err() {
-                return; // the client went away
-            }
-            tokio::time::sleep(GAP).await;
+        let mut byte = [0u8];
+        if sock.read_exact(&mut byte).await.is_err() {
+            return; // the client went away
         }
-        if fail_after == Some(i) {
+        tokio::time::sleep(if i == 0 { FIRST } else { GAP }).await;
+        if fail_at == Some(i) {
             sock.set_zero_linger().unwrap(); // close with RST
             return;
         }
@@ -39,10 +39,10 @@ async fn serve(listener: TcpListener, fail_after: Option<usize>) {
     }
 }
 
-async fn connect(fail_after: Option<usize>) -> (TcpStream, tokio::task::JoinHandle<()>) {
+async fn connect(fail_at: Option<usize>) -> (TcpStream, tokio::task::JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(serve(listener, fail_after));
+    let server = tokio::spawn(serve(listener, fail_at));
     let sock = TcpStream::connect(addr).await.unwrap();
     sock.set_nodelay(true).unwrap();
     (sock, server)
@@ -67,6 +67,7 @@ async fn chunks_over_loopback_tcp_are_counted_exactly_and_timed_at_least_as_sent
     let mut meter = Meter::with_clock(read, InstantClock::new())
         .name("loopback")
         .on_end(on_end);
+    write.write_all(b"g").await.unwrap(); // go: the meter runs
     let mut buf = [0u8; 1024];
     let mut received = Vec::new();
     loop {
@@ -104,6 +105,7 @@ async fn a_connection_reset_midway_is_a_failure_with_the_partial_figures() {
     let (sock, server) = connect(Some(2)).await;
     let (read, mut write) = sock.into_split();
     let mut meter = Meter::new(read); // the default TSC clock
+    write.write_all(b"g").await.unwrap();
     let mut buf = [0u8; 1024];
     let err = loop {
         match meter.read(&mut buf).await {
@@ -129,11 +131,12 @@ async fn a_connection_reset_midway_is_a_failure_with_the_partial_figures() {
 #[tokio::test(flavor = "current_thread")]
 async fn a_read_cancelled_midway_reports_the_stream_dropped_early() {
     let (sock, server) = connect(None).await;
-    let (read, _write) = sock.into_split(); // never acks: only the first chunk comes
+    let (read, mut write) = sock.into_split(); // "go", then no ack: only the first chunk comes
     let (ended, on_end) = collector();
     let (got, mut first) = tokio::sync::mpsc::unbounded_channel();
     let reading = async move {
         let mut meter = Meter::with_clock(read, InstantClock::new()).on_end(on_end);
+        write.write_all(b"g").await.unwrap();
         let mut buf = [0u8; 1024];
         while meter.read(&mut buf).await.unwrap() > 0 {
             got.send(()).unwrap();
