@@ -47,6 +47,7 @@ pub mod outcome;
 pub mod stack;
 pub mod stream;
 pub mod suppress;
+mod sync;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod timed;

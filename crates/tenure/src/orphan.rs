@@ -34,11 +34,12 @@ use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::OnceLock;
 use std::task::{Context, Poll, Waker};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::error::report_dropped;
+use crate::sync::{Arc, Condvar, Mutex, MutexGuard};
 use crate::Error;
 
 /// How long one orphaned cleanup may run before it is abandoned and reported, unless
@@ -221,13 +222,22 @@ impl Orphans {
     /// assert!(tenure::orphans().join_timeout(std::time::Duration::from_secs(1)));
     /// ```
     pub fn join_timeout(&self, timeout: Duration) -> bool {
-        let st = lock(&self.inner.state);
-        let (st, _) = self
-            .inner
-            .idle
-            .wait_timeout_while(st, timeout, |s| s.pending > 0)
-            .unwrap_or_else(|p| p.into_inner());
-        st.pending == 0
+        // An explicit loop rather than `wait_timeout_while`, which loom does not model.
+        let end = Instant::now().checked_add(timeout);
+        let mut st = lock(&self.inner.state);
+        while st.pending > 0 {
+            let left = end.map_or(Duration::MAX, |end| {
+                end.saturating_duration_since(Instant::now())
+            });
+            if left.is_zero() {
+                return false;
+            }
+            st = match self.inner.idle.wait_timeout(st, left) {
+                Ok((st, _)) => st,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
+        true
     }
 
     fn adopted(&self) {
@@ -281,6 +291,50 @@ impl fmt::Debug for Orphans {
             .field("pending", &st.pending)
             .field("stats", &st.stats)
             .finish()
+    }
+}
+
+/// Hooks for the loom model (`tests/loom_orphans.rs`): the tracker's side of a batch's
+/// life without a runtime or helper thread to run it, which loom cannot model.
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod model {
+    use super::{Batch, Orphans, Ran};
+    use crate::Error;
+
+    /// A batch handed to `orphans` as [`adopt`](super::adopt) hands one over (counted on the
+    /// calling thread, before it is spawned), with its jobs already run: dropping it
+    /// finishes it, as a batch finishes on whichever thread ran it.
+    pub struct ModelBatch(Batch);
+
+    /// Counts a batch in, as `adopt` does.
+    pub fn adopt(orphans: &Orphans) -> ModelBatch {
+        orphans.adopted();
+        ModelBatch(Batch {
+            jobs: Default::default(),
+            deadline: super::DEFAULT_DEADLINE,
+            orphans: orphans.clone(),
+            context: "loom model",
+            counted: true,
+            on_helper: false,
+        })
+    }
+
+    impl ModelBatch {
+        /// Records one of its cleanups as failed, as `Batch::finish_front` does.
+        pub fn fail(&self, name: &'static str) {
+            let error = Error::callback(name, std::io::Error::other("model failure"));
+            self.0
+                .orphans
+                .record(name, Ran::Done(Err(error)), self.0.deadline, self.0.context);
+        }
+
+        /// Records one of its cleanups as succeeded.
+        pub fn succeed(&self) {
+            self.0
+                .orphans
+                .record("ok", Ran::Done(Ok(())), self.0.deadline, self.0.context);
+        }
     }
 }
 

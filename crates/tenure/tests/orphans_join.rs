@@ -50,6 +50,30 @@ fn join_timeout_blocks_until_the_runtime_finished_them() {
     ledger.assert_all_released();
 }
 
+/// The blocking join gives up at its timeout while a cleanup is still held up, and an
+/// unbounded one (`Duration::MAX`, no overflow) waits until it finished.
+#[test]
+fn join_timeout_gives_up_while_pending_and_max_waits() {
+    let orphans = Orphans::new();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let gate = std::sync::Arc::new(tokio::sync::Notify::new());
+    let open = gate.clone();
+    rt.block_on(async {
+        let mut stack = AsyncExitStack::new().with_orphans(orphans.clone());
+        stack.async_callback(move || async move { gate.notified().await });
+        drop(stack);
+    });
+    assert!(!orphans.join_timeout(Duration::from_millis(20)));
+    assert_eq!(orphans.pending(), 1);
+    open.notify_one();
+    assert!(orphans.join_timeout(Duration::MAX));
+    assert_eq!(orphans.stats().succeeded, 1);
+}
+
 #[test]
 fn a_batch_survives_the_shutdown_of_its_runtime() {
     let (ledger, orphans) = (Ledger::new(), Orphans::new());
