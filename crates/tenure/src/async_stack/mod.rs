@@ -14,6 +14,9 @@
 //! tokio runtime as one task (or, with no runtime, run on a helper thread) that runs it in
 //! the same LIFO order with [`Outcome::Cancelled`], each cleanup bounded by the stack's
 //! [deadline](AsyncExitStack::with_deadline). See [`crate::orphan`] for the details.
+//! What a cancelled `close` (or a scope cancelled in its cleanup) had already collected —
+//! cleanup errors, a cleanup panic waiting to resume, the body's panic — cannot be returned
+//! any more, so it is logged through `tracing` with its message instead of being lost.
 //!
 //! Because pending cleanup may outlive the future that pushed it, entries are `Send +
 //! 'static`: they own what they release (the sync [`ExitStack`](crate::ExitStack) can
@@ -46,6 +49,7 @@ use std::borrow::Cow;
 use std::error::Error as StdError;
 use std::fmt;
 use std::future::{poll_fn, Future};
+use std::task::Poll;
 use std::time::Duration;
 
 mod entry;
@@ -56,7 +60,7 @@ mod unwind;
 pub use scope::async_scope;
 
 use entry::{AsyncExitCallback, Callback, Entry, ExitCallback, TryAsyncCallback, TryCallback};
-use unwind::{finish, orphans_or_global, Body, Ended, Pending, Unwinding};
+use unwind::{finish, orphans_or_global, Body, Ended, InProgress, Pending, Unwinding};
 
 use crate::error::BoxError;
 use crate::orphan::{self, Orphans};
@@ -487,7 +491,9 @@ impl AsyncExitStack {
     /// # }
     /// ```
     pub async fn close(&mut self) -> Result<(), Error> {
-        let done = self.unwind(Body::Success).await;
+        let done = self
+            .unwind(Body::Success, "AsyncExitStack::close (cancelled)", false)
+            .await;
         finish(done, "AsyncExitStack::close (resuming a cleanup panic)").map(drop)
     }
 
@@ -506,7 +512,9 @@ impl AsyncExitStack {
     /// # Ok(()) }
     /// ```
     pub async fn close_with(&mut self, outcome: Outcome<'_>) -> Result<Exit, Error> {
-        let done = self.unwind(outcome).await;
+        let done = self
+            .unwind(outcome, "AsyncExitStack::close_with (cancelled)", false)
+            .await;
         finish(
             done,
             "AsyncExitStack::close_with (resuming a cleanup panic)",
@@ -514,7 +522,15 @@ impl AsyncExitStack {
     }
 
     /// Runs every entry, LIFO, exactly once, catching panics so that none is skipped.
-    async fn unwind<B: Ended>(&mut self, body: B) -> Unwinding<B> {
+    ///
+    /// If this future is dropped first, the rest is orphaned and what was collected is
+    /// logged under `context` (with the body's outcome when the scope `owns_body`).
+    async fn unwind<B: Ended>(
+        &mut self,
+        body: B,
+        context: &'static str,
+        owns_body: bool,
+    ) -> Unwinding<B> {
         let mut pending = Pending {
             entries: std::mem::take(&mut self.entries),
             current: None,
@@ -522,11 +538,23 @@ impl AsyncExitStack {
             orphans: self.orphans.clone(),
         };
         self.id = 0;
-        let mut state = Unwinding::new(body);
-        poll_fn(|cx| pending.drive(&mut state, cx)).await;
+        // Dropped before `pending` if this future is: logs what was collected so far.
+        let mut in_progress = InProgress {
+            state: Some(Unwinding::new(body)),
+            context,
+            owns_body,
+        };
+        poll_fn(|cx| match in_progress.state.as_mut() {
+            Some(state) => pending.drive(state, cx),
+            None => Poll::Ready(()),
+        })
+        .await;
         // Keep the allocation for reuse.
         self.entries = std::mem::take(&mut pending.entries);
-        state
+        in_progress
+            .state
+            .take()
+            .expect("the unwinding is only taken here")
     }
 }
 

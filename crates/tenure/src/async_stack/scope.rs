@@ -10,6 +10,9 @@ use crate::error::report_dropped;
 use crate::orphan::CatchUnwind;
 use crate::{Error, Exit, ScopeError};
 
+/// What a scope's cancelled cleanup logs as its context.
+const CANCELLED: &str = "async scope (cancelled in cleanup)";
+
 impl AsyncExitStack {
     /// Runs `body` with a fresh stack, then closes the stack with the body's outcome; the
     /// async counterpart of [`ExitStack::scope`](crate::ExitStack::scope), with the same
@@ -70,7 +73,7 @@ impl AsyncExitStack {
         };
         let scoped = match result {
             Err(payload) => {
-                let done = inner.unwind(Body::Panic(payload)).await;
+                let done = inner.unwind(Body::Panic(payload), CANCELLED, true).await;
                 if let Some(e) = Error::from_errors(done.errors) {
                     report_dropped(&e, "async scope (resuming the body's panic)");
                 }
@@ -80,13 +83,13 @@ impl AsyncExitStack {
                 }
             }
             Ok(Ok(value)) => {
-                let done = inner.unwind(Body::Success).await;
+                let done = inner.unwind(Body::Success, CANCELLED, true).await;
                 finish(done, "async scope (resuming a cleanup panic)")
                     .map(|_| value)
                     .map_err(ScopeError::Cleanup)
             }
             Ok(Err(error)) => {
-                let done = inner.unwind(Body::Error(&error)).await;
+                let done = inner.unwind(Body::Error(&error), CANCELLED, true).await;
                 if done.panic.is_some() {
                     // A cleanup panic resumes out of `finish`; the body's error must not
                     // vanish with it.

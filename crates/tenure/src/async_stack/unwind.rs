@@ -118,6 +118,63 @@ impl<B: Ended> Unwinding<B> {
     }
 }
 
+/// An unwinding being driven by a future. If that future is dropped before the unwinding
+/// finished (a `close`, or a scope in its cleanup, was cancelled), the rest of the entries
+/// are orphaned by [`Pending`], but what this one had already collected has nowhere to be
+/// returned: it is logged here, not lost.
+pub(super) struct InProgress<B: Ended> {
+    pub(super) state: Option<Unwinding<B>>,
+    pub(super) context: &'static str,
+    /// Whether the body's outcome exists only here (a scope's body), so that its error is
+    /// lost with this future; `close_with`'s caller still holds its own.
+    pub(super) owns_body: bool,
+}
+
+impl<B: Ended> Drop for InProgress<B> {
+    fn drop(&mut self) {
+        if let Some(state) = self.state.take() {
+            state.report_cancelled(self.context, self.owns_body);
+        }
+    }
+}
+
+impl<B: Ended> Unwinding<B> {
+    /// Logs what an unwinding cancelled half-way had collected: the body's panic (or, if
+    /// it owns it, its error), a cleanup panic that would have resumed, and every cleanup
+    /// error so far.
+    fn report_cancelled(self, context: &'static str, owns_body: bool) {
+        let body = self.body.outcome();
+        if body.is_panic() {
+            let msg = body.panic_message().unwrap_or("<non-string panic payload>");
+            tracing::warn!(
+                target: "tenure",
+                context,
+                "the scope body panicked and its cleanup was then cancelled; the panic is not \
+                 resumed: {msg}"
+            );
+        } else if let (true, true, Outcome::Error(e)) = (owns_body, self.body_error_active, body) {
+            tracing::warn!(
+                target: "tenure",
+                context,
+                "the scope body failed and its cleanup was then cancelled; the error is not \
+                 returned: {e}"
+            );
+        }
+        if let Some(p) = &self.panic {
+            let msg = crate::outcome::panic_message(&**p).unwrap_or("<non-string panic payload>");
+            tracing::warn!(
+                target: "tenure",
+                context,
+                "a cleanup panicked and the cleanup was then cancelled; the panic is not \
+                 resumed: {msg}"
+            );
+        }
+        if let Some(e) = Error::from_errors(self.errors) {
+            report_dropped(&e, context);
+        }
+    }
+}
+
 /// Entries a `close` has taken but not finished. If the `close` future is dropped, they are
 /// orphaned from here, the one in flight first: each still runs exactly once.
 pub(super) struct Pending {
