@@ -28,7 +28,8 @@
 //! times out, so here it behaves as an untimed wait — which is what makes a missed
 //! notification show up as a deadlock); the global `orphans()` (a std `OnceLock`); and
 //! `Batch`'s hand-over to the helper thread when its runtime shuts down. Those paths are
-//! exercised by the ordinary tests (`orphans_join.rs`, `async_orphan_faults.rs`).
+//! exercised by the ordinary tests (`orphans_join.rs`, `async_orphan_faults.rs`,
+//! `async_stress.rs`).
 #![cfg(loom)]
 
 use std::time::Duration;
