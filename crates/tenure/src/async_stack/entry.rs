@@ -19,8 +19,9 @@ pub(super) enum Started {
     Running(Cow<'static, str>, EntryFuture),
 }
 
-/// What an async callback is reported as if it panics or times out (it carries no name, to
-/// keep an entry as small as in a hand-written `Vec<Pin<Box<dyn Future>>>`).
+/// What an unnamed async callback is reported as if it panics or times out (it carries no
+/// name, to keep an entry as small as in a hand-written `Vec<Pin<Box<dyn Future>>>`; the
+/// `_named` pushes carry one).
 pub(super) const ASYNC_CALLBACK: &str = "AsyncExitStack async callback";
 
 /// An entry that needs the outcome, holds a resource, or is synchronous.
@@ -130,13 +131,39 @@ where
     }
     fn start(self: Box<Self>, _: &Outcome<'_>) -> Started {
         let TryAsyncCallback { f, name } = *self;
-        let fut = f();
+        // `f` runs inside the future, so that a panic in it is reported under the name too.
         Started::Running(
             name.clone(),
             Box::pin(async move {
-                fut.await
+                f().await
                     .map(|()| Exit::Propagate)
                     .map_err(|e| Error::callback(name, e))
+            }),
+        )
+    }
+}
+
+/// An infallible async callback with a name to report it under if it panics or, orphaned,
+/// misses its deadline (the unnamed kind is an [`Entry::Callback`], without one).
+pub(super) struct AsyncCallback<F> {
+    pub(super) f: F,
+    pub(super) name: Cow<'static, str>,
+}
+impl<F, Fut> AsyncEntry for AsyncCallback<F>
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    fn name(&self) -> Cow<'static, str> {
+        self.name.clone()
+    }
+    fn start(self: Box<Self>, _: &Outcome<'_>) -> Started {
+        let AsyncCallback { f, name } = *self;
+        Started::Running(
+            name,
+            Box::pin(async move {
+                f().await;
+                Ok(Exit::Propagate)
             }),
         )
     }

@@ -59,7 +59,9 @@ mod unwind;
 
 pub use scope::async_scope;
 
-use entry::{AsyncExitCallback, Callback, Entry, ExitCallback, TryAsyncCallback, TryCallback};
+use entry::{
+    AsyncCallback, AsyncExitCallback, Callback, Entry, ExitCallback, TryAsyncCallback, TryCallback,
+};
 use unwind::{finish, orphans_or_global, Body, Ended, InProgress, Pending, Unwinding};
 
 use crate::error::BoxError;
@@ -217,7 +219,8 @@ impl AsyncExitStack {
     }
 
     /// Pushes an async callback (Python's `push_async_callback`). Nothing runs until its
-    /// turn comes in `close`.
+    /// turn comes in `close`. A panic or a missed deadline is reported as a generic "async
+    /// callback": [`async_callback_named`](Self::async_callback_named) names it.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -357,6 +360,32 @@ impl AsyncExitStack {
         let name = name.into();
         self.entries
             .push(Entry::Dyn(Box::new(TryAsyncCallback { f, name })));
+    }
+
+    /// Like [`async_callback`](Self::async_callback), naming the callback in what is
+    /// reported if it panics — or, run orphaned after the stack was dropped, misses its
+    /// deadline — instead of a generic "async callback".
+    ///
+    /// ```
+    /// use tenure::{AsyncExitStack, ErrorKind, Outcome};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mut s = AsyncExitStack::new();
+    /// s.async_callback_named("flush metrics", || async { panic!("exporter gone") });
+    /// // The body panicked already: the callback's panic is reported as an error, by name.
+    /// let body_panic: Box<dyn std::any::Any + Send> = Box::new("body");
+    /// let err = s.close_with(Outcome::Panic(&*body_panic)).await.unwrap_err();
+    /// assert_eq!((err.kind(), err.resource()), (ErrorKind::Panic, "flush metrics"));
+    /// # }
+    /// ```
+    pub fn async_callback_named<F, Fut>(&mut self, name: impl Into<Cow<'static, str>>, f: F)
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let name = name.into();
+        self.entries
+            .push(Entry::Dyn(Box::new(AsyncCallback { f, name })));
     }
 
     /// Like [`push_exit`](Self::push_exit), naming the callback in its error.
