@@ -6,7 +6,7 @@
 //! first out; exactly once; the first cleanup error primary and the rest
 //! [suppressed](crate::Error::suppressed) in order; exit callbacks that see the
 //! [`Outcome`] and may [`Exit::Suppress`]; [`pop_all`](AsyncExitStack::pop_all); reuse after
-//! close; [`Handle`](crate::Handle)s), plus [`AsyncClose`] resources and async callbacks.
+//! close; [`Handle`](crate::Handle)s), plus [`AsyncClose`](crate::AsyncClose) resources and async callbacks.
 //! [`async_scope`] runs a body and closes the stack with the body's outcome.
 //!
 //! **Cancellation.** If the stack, or the scope future that owns it, or a `close()` future
@@ -48,10 +48,10 @@ use std::any::type_name;
 use std::borrow::Cow;
 use std::error::Error as StdError;
 use std::fmt;
-use std::future::{poll_fn, Future};
-use std::task::Poll;
+use std::future::Future;
 use std::time::Duration;
 
+mod close;
 mod entry;
 mod resources;
 mod scope;
@@ -62,11 +62,10 @@ pub use scope::async_scope;
 use entry::{
     AsyncCallback, AsyncExitCallback, Callback, Entry, ExitCallback, TryAsyncCallback, TryCallback,
 };
-use unwind::{finish, orphans_or_global, Body, Ended, InProgress, Pending, Unwinding};
 
 use crate::error::BoxError;
 use crate::orphan::{self, Orphans};
-use crate::{AsyncClose, Error, Exit, Outcome};
+use crate::{Error, Exit, Outcome};
 
 /// A dynamic stack of async resources and cleanup callbacks, released last-in first-out,
 /// whose pending cleanup survives cancellation.
@@ -498,136 +497,6 @@ impl AsyncExitStack {
             deadline: self.deadline,
             orphans: self.orphans.clone(),
         }
-    }
-
-    /// Releases everything, last first, and returns every cleanup error: the first as
-    /// primary, the rest as its [`suppressed`](Error::suppressed) errors, in order. Every
-    /// entry runs exactly once even if others fail or panic; a panic resumes after all have
-    /// run. The stack is empty and reusable afterwards.
-    ///
-    /// If this future is dropped before it finishes, what it had not finished is orphaned
-    /// (run as a task, see the [module docs](self)).
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let mut s = tenure::AsyncExitStack::new();
-    /// s.try_async_callback(|| async { Err(std::io::Error::other("registered first, runs last")) });
-    /// s.try_async_callback(|| async { Err(std::io::Error::other("runs first")) });
-    /// let err = s.close().await.unwrap_err();
-    /// assert!(err.to_string().contains("runs first"));
-    /// assert!(err.suppressed()[0].to_string().contains("runs last"));
-    /// # }
-    /// ```
-    pub async fn close(&mut self) -> Result<(), Error> {
-        let done = self
-            .unwind(Body::Success, "AsyncExitStack::close (cancelled)", false)
-            .await;
-        finish(done, "AsyncExitStack::close (resuming a cleanup panic)").map(drop)
-    }
-
-    /// Releases everything as [`close`](Self::close) does, showing exit callbacks how the
-    /// scope ended. Returns [`Exit::Suppress`] when an exit callback suppressed the body's
-    /// error. (The future borrows the outcome, so it is not `Send`; inside a spawned task
-    /// use [`run`](Self::run) or [`async_scope`], whose futures are.)
-    ///
-    /// ```
-    /// use tenure::{AsyncExitStack, Exit, Outcome};
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), tenure::Error> {
-    /// let mut s = AsyncExitStack::new();
-    /// s.push_exit(|o: &Outcome<'_>| { assert_eq!(o.name(), "error"); Ok::<_, std::fmt::Error>(Exit::Propagate) });
-    /// assert_eq!(s.close_with(Outcome::Error(&std::fmt::Error)).await?, Exit::Propagate);
-    /// # Ok(()) }
-    /// ```
-    pub async fn close_with(&mut self, outcome: Outcome<'_>) -> Result<Exit, Error> {
-        let done = self
-            .unwind(outcome, "AsyncExitStack::close_with (cancelled)", false)
-            .await;
-        finish(
-            done,
-            "AsyncExitStack::close_with (resuming a cleanup panic)",
-        )
-    }
-
-    /// Runs every entry, LIFO, exactly once, catching panics so that none is skipped.
-    ///
-    /// If this future is dropped first, the rest is orphaned and what was collected is
-    /// logged under `context` (with the body's outcome when the scope `owns_body`).
-    async fn unwind<B: Ended>(
-        &mut self,
-        body: B,
-        context: &'static str,
-        owns_body: bool,
-    ) -> Unwinding<B> {
-        let mut pending = Pending {
-            entries: std::mem::take(&mut self.entries),
-            current: None,
-            deadline: self.deadline,
-            orphans: self.orphans.clone(),
-        };
-        self.id = 0;
-        // Dropped before `pending` if this future is: logs what was collected so far.
-        let mut in_progress = InProgress {
-            state: Some(Unwinding::new(body)),
-            context,
-            owns_body,
-        };
-        poll_fn(|cx| match in_progress.state.as_mut() {
-            Some(state) => pending.drive(state, cx),
-            None => Poll::Ready(()),
-        })
-        .await;
-        // Keep the allocation for reuse.
-        self.entries = std::mem::take(&mut pending.entries);
-        in_progress
-            .state
-            .take()
-            .expect("the unwinding is only taken here")
-    }
-}
-
-/// Hands whatever is left to the runtime (or the helper thread), LIFO, with
-/// [`Outcome::Cancelled`]: see the [module docs](self).
-impl Drop for AsyncExitStack {
-    fn drop(&mut self) {
-        if self.entries.is_empty() {
-            return;
-        }
-        let panicking = std::thread::panicking();
-        let jobs = self
-            .entries
-            .drain(..)
-            .rev()
-            .map(|e| e.into_job(panicking))
-            .collect();
-        orphan::adopt(
-            &orphans_or_global(&self.orphans),
-            self.deadline,
-            jobs,
-            "AsyncExitStack::drop",
-        );
-    }
-}
-
-/// A stack is itself an async resource: closing it closes everything it holds, so stacks
-/// nest.
-///
-/// ```
-/// use tenure::{AsyncClose, AsyncExitStack};
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), tenure::Error> {
-/// let mut inner = AsyncExitStack::new();
-/// inner.callback(|| println!("inner"));
-/// let mut outer = AsyncExitStack::new();
-/// outer.enter(inner);
-/// outer.close().await?;
-/// # Ok(()) }
-/// ```
-impl AsyncClose for AsyncExitStack {
-    type Error = Error;
-    async fn close(mut self) -> Result<(), Error> {
-        AsyncExitStack::close(&mut self).await
     }
 }
 
