@@ -178,11 +178,14 @@ pub struct Accumulator<T: Content + ?Sized = str> {
     ends: Ends,
     max_len: usize,
     sealed: bool,
-    /// Bytes that may still be pushed, plus one; 0 once sealed. One comparison per push
-    /// checks both the seal and the limit.
-    open: usize,
-    /// Where the last chunk starts: `last_chunk` without a block lookup.
-    last_start: usize,
+    /// A push whose content would end below this is accepted and its end recorded as a
+    /// 16-bit offset, without further checks: the limit plus one (capped at
+    /// [`MAX_CONTENT`]), lowered to [`Ends::short_end`]; 0 once sealed. One comparison per
+    /// push checks the seal, the limit and the width of the offsets' block.
+    open_short: usize,
+    /// The same for 32-bit offsets ([`Ends::narrow_end`]); at or past both,
+    /// [`stage_slow`](Self::stage_slow) decides exactly.
+    open_narrow: usize,
 }
 
 impl<T: Content + ?Sized> Accumulator<T> {
@@ -193,14 +196,16 @@ impl<T: Content + ?Sized> Accumulator<T> {
     /// assert!(acc.is_empty());
     /// ```
     pub fn new() -> Self {
-        Accumulator {
+        let mut acc = Accumulator {
             buf: T::Owned::default(),
             ends: Ends::default(),
             max_len: usize::MAX,
             sealed: false,
-            open: MAX_CONTENT + 1,
-            last_start: 0,
-        }
+            open_short: 0,
+            open_narrow: 0,
+        };
+        acc.reopen();
+        acc
     }
 
     /// An empty accumulator with room for `bytes` bytes in `chunks` chunks — use it when the
@@ -235,13 +240,16 @@ impl<T: Content + ?Sized> Accumulator<T> {
         self
     }
 
-    /// Recomputes `open` from the limit, the length and the seal.
+    /// Recomputes `open_short` and `open_narrow` from the seal, the limit and the current
+    /// block of ends.
     fn reopen(&mut self) {
-        self.open = if self.sealed {
+        let open = if self.sealed {
             0
         } else {
-            self.max_len.min(MAX_CONTENT).saturating_sub(self.len()) + 1
+            self.max_len.min(MAX_CONTENT) + 1
         };
+        self.open_short = open.min(self.ends.short_end());
+        self.open_narrow = open.min(self.ends.narrow_end());
     }
 
     /// The maximum content size in bytes, if one was set.
@@ -278,19 +286,52 @@ impl<T: Content + ?Sized> Accumulator<T> {
     /// ```
     #[inline]
     pub fn push(&mut self, chunk: impl AsRef<T>) -> Result<(), AccumulateError> {
-        let chunk = chunk.as_ref();
-        self.check(chunk.byte_len())?;
-        self.open -= chunk.byte_len();
-        self.last_start = self.len();
+        self.push_one(chunk.as_ref())
+    }
+
+    #[inline]
+    fn push_one(&mut self, chunk: &T) -> Result<(), AccumulateError> {
+        // Both lengths are at most `isize::MAX`: the sum cannot overflow.
+        let end = self.len() + chunk.byte_len();
+        // The chunk's end is stored first (a fast store, or anything else out of line) and
+        // counted after the one append: with a single path through the append and the
+        // count, the compiler keeps both lengths in registers across a caller's loop.
+        let slot = self.ends.slot();
+        let slot = 'stored: {
+            if end < self.open_short {
+                if let Some(entry) = self.ends.short_at(slot) {
+                    *entry = end as u16;
+                    break 'stored slot;
+                }
+            } else if end < self.open_narrow {
+                if let Some(entry) = self.ends.narrow_at(slot) {
+                    *entry = end as u32;
+                    break 'stored slot;
+                }
+            }
+            self.stage_slow(chunk.byte_len(), end)?
+        };
         T::append(&mut self.buf, chunk);
-        self.ends.push(T::view(&self.buf).byte_len());
+        self.ends.commit(slot);
         Ok(())
+    }
+
+    /// Every push but the common one, before its append: refused if sealed or over the
+    /// limit; else its end is staged in the next block of ends, or in the current one
+    /// widened or grown. Returns the slot to commit.
+    #[cold]
+    #[inline(never)]
+    fn stage_slow(&mut self, chunk_len: usize, end: usize) -> Result<usize, AccumulateError> {
+        self.check(chunk_len)?;
+        let slot = self.ends.stage(end);
+        self.reopen();
+        Ok(slot)
     }
 
     /// Refuses a push of `chunk_len` bytes if sealed or over the limit.
     #[inline]
     pub(crate) fn check(&self, chunk_len: usize) -> Result<(), AccumulateError> {
-        if chunk_len >= self.open {
+        if self.sealed || chunk_len > self.max_len.min(MAX_CONTENT).saturating_sub(self.len()) {
             return Err(self.refusal(chunk_len));
         }
         Ok(())
@@ -315,7 +356,6 @@ impl<T: Content + ?Sized> Accumulator<T> {
 
     /// Appends already-checked parts as one chunk (the UTF-8 accumulator's decoded pieces).
     pub(crate) fn push_checked(&mut self, parts: &[&T]) {
-        self.last_start = self.len();
         for part in parts {
             T::append(&mut self.buf, part);
         }
@@ -405,7 +445,7 @@ impl<T: Content + ?Sized> Accumulator<T> {
             return None;
         }
         let content = self.content();
-        Some(content.range(self.last_start..content.byte_len()))
+        Some(content.range(self.ends.last_start()..content.byte_len()))
     }
 
     /// The chunks as pushed, in order.
@@ -451,7 +491,8 @@ impl<T: Content + ?Sized> Accumulator<T> {
     /// ```
     pub fn finalize(&mut self) -> &T {
         self.sealed = true;
-        self.open = 0;
+        self.open_short = 0;
+        self.open_narrow = 0;
         self.content()
     }
 
@@ -490,8 +531,8 @@ impl<T: Content + ?Sized> Clone for Accumulator<T> {
             ends: self.ends.clone(),
             max_len: self.max_len,
             sealed: self.sealed,
-            open: self.open,
-            last_start: self.last_start,
+            open_short: self.open_short,
+            open_narrow: self.open_narrow,
         }
     }
 }
