@@ -94,16 +94,7 @@ mod tests {
 
     #[test]
     fn smoke() {
-        let mut h = Harness::smoke();
-        super::run(&mut h);
-        assert_eq!(h.rows().len(), 4);
-        for r in h.rows() {
-            assert!(r.bench.starts_with("guard/"), "{}", r.bench);
-            assert_eq!(r.peer, "scopeguard");
-            assert!(
-                r.tenure_ns > 0.0 && r.peer_ns > 0.0 && r.ratio > 0.0,
-                "{r:?}"
-            );
-        }
+        let rows = Harness::smoke_rows(super::run, "guard/", &["scopeguard"]);
+        assert_eq!(rows.len(), 4);
     }
 }

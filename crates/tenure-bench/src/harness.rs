@@ -233,6 +233,24 @@ impl Harness {
         Harness::new(Mode::Smoke, Output::Silent, None)
     }
 
+    /// Runs a bench module's `run` in [`Mode::Smoke`] and checks every row it produced:
+    /// the name starts with `prefix`, the peer is one of `peers`, and both times and the
+    /// ratio are positive. Returns the rows for module-specific checks. For tests.
+    #[cfg(test)]
+    pub fn smoke_rows(run: fn(&mut Harness), prefix: &str, peers: &[&str]) -> Vec<Row> {
+        let mut h = Harness::smoke();
+        run(&mut h);
+        for r in h.rows() {
+            assert!(r.bench.starts_with(prefix), "{}", r.bench);
+            assert!(peers.contains(&r.peer.as_str()), "{}", r.peer);
+            assert!(
+                r.tenure_ns > 0.0 && r.peer_ns > 0.0 && r.ratio > 0.0,
+                "{r:?}"
+            );
+        }
+        h.rows
+    }
+
     /// The rows produced so far.
     pub fn rows(&self) -> &[Row] {
         &self.rows

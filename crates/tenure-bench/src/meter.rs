@@ -169,22 +169,8 @@ mod tests {
 
     #[test]
     fn smoke() {
-        let mut h = Harness::smoke();
-        super::run(&mut h);
-        let rows = h.rows();
+        let rows = Harness::smoke_rows(super::run, "meter/", &["plain", "cpython"]);
         assert!(rows.len() >= 2, "{rows:?}");
-        for r in rows {
-            assert!(r.bench.starts_with("meter/"), "{}", r.bench);
-            assert!(
-                ["plain", "cpython"].contains(&r.peer.as_str()),
-                "{}",
-                r.peer
-            );
-            assert!(
-                r.tenure_ns > 0.0 && r.peer_ns > 0.0 && r.ratio > 0.0,
-                "{r:?}"
-            );
-        }
     }
 
     #[test]
