@@ -460,4 +460,3 @@ impl Close for TestResource {
         self.release()
     }
 }
-
