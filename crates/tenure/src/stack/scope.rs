@@ -1,0 +1,95 @@
+//! Running a body with a stack and closing the stack with the body's outcome.
+
+use std::error::Error as StdError;
+use std::panic::{self, AssertUnwindSafe};
+
+use super::{Exit, ExitStack, ScopeError};
+use crate::error::report_dropped;
+use crate::{Error, Outcome};
+
+impl<'a> ExitStack<'a> {
+    /// Runs `body` with a fresh stack, then closes the stack with the body's outcome.
+    ///
+    /// - `Ok(value)` when the body succeeded and every cleanup did too;
+    /// - [`ScopeError::Body`] when the body failed: its error stays primary and cleanup
+    ///   errors ride along;
+    /// - [`ScopeError::Cleanup`] when cleanup failed and the body succeeded (or an exit
+    ///   callback suppressed the body's error: the cleanup error takes its place);
+    /// - [`ScopeError::Suppressed`] when an exit callback suppressed the body's error
+    ///   (the body produced no value).
+    ///
+    /// A panic in the body runs all cleanup (exit callbacks see [`Outcome::Panic`]), then
+    /// resumes.
+    ///
+    /// ```
+    /// use tenure::{ExitStack, ScopeError};
+    /// let r = ExitStack::scope(|s| {
+    ///     s.try_callback(|| Err(std::io::Error::other("cleanup failed")));
+    ///     Err::<(), _>(std::io::Error::other("body failed"))
+    /// });
+    /// match r {
+    ///     Err(ScopeError::Body { error, cleanup }) => {
+    ///         assert_eq!(error.to_string(), "body failed");
+    ///         assert!(cleanup.unwrap().to_string().contains("cleanup failed"));
+    ///     }
+    ///     other => panic!("unexpected {other:?}"),
+    /// }
+    /// ```
+    pub fn scope<T, E, F>(body: F) -> Result<T, ScopeError<E>>
+    where
+        F: FnOnce(&mut ExitStack<'a>) -> Result<T, E>,
+        E: StdError + 'static,
+    {
+        ExitStack::new().run(body)
+    }
+
+    /// Runs `body` with this stack, then closes it with the body's outcome; see
+    /// [`scope`](Self::scope). Entries pushed before the call are closed too.
+    ///
+    /// ```
+    /// let mut s = tenure::ExitStack::new();
+    /// s.callback(|| println!("pushed before"));
+    /// let v = s.run(|s| { s.callback(|| println!("pushed inside")); Ok::<_, std::io::Error>(5) })?;
+    /// assert_eq!(v, 5);
+    /// # Ok::<(), tenure::ScopeError<std::io::Error>>(())
+    /// ```
+    pub fn run<T, E, F>(&mut self, body: F) -> Result<T, ScopeError<E>>
+    where
+        F: FnOnce(&mut ExitStack<'a>) -> Result<T, E>,
+        E: StdError + 'static,
+    {
+        let result = match panic::catch_unwind(AssertUnwindSafe(|| body(self))) {
+            Ok(result) => result,
+            Err(payload) => {
+                let done = self.unwind(Outcome::Panic(&*payload));
+                if let Some(e) = Error::from_errors(done.errors) {
+                    report_dropped(&e, "ExitStack::scope (resuming the body's panic)");
+                }
+                panic::resume_unwind(payload);
+            }
+        };
+        match result {
+            Ok(value) => self
+                .close_with(Outcome::Success)
+                .map(|_| value)
+                .map_err(ScopeError::Cleanup),
+            Err(error) => {
+                // A cleanup panic resumes out of `settle`; the body's error must not
+                // vanish with it.
+                let witness = crate::guard::guard_on_failure(
+                    &error,
+                    |e| tracing::warn!(target: "tenure", "body error lost to a cleanup panic: {e}"),
+                );
+                let settled = self.settle(Outcome::Error(&error));
+                crate::Guard::dismiss(witness);
+                match settled {
+                    (Exit::Propagate, cleanup) => Err(ScopeError::Body { error, cleanup }),
+                    (Exit::Suppress, None) => Err(ScopeError::Suppressed(error)),
+                    // As in Python (and `close_with`), the cleanup error takes the place of
+                    // the body error that an exit callback explicitly suppressed.
+                    (Exit::Suppress, Some(cleanup)) => Err(ScopeError::Cleanup(cleanup)),
+                }
+            }
+        }
+    }
+}
