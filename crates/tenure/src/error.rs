@@ -29,6 +29,12 @@ use std::fmt;
 use std::time::Duration;
 
 /// A boxed error that can cross threads; the cause carried by an [`Error`].
+///
+/// ```
+/// let cause: tenure::BoxError = "socket reset".into();
+/// let e = tenure::Error::close("conn", cause);
+/// assert_eq!(e.to_string(), "failed to close `conn`: socket reset");
+/// ```
 pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
 /// Which cleanup operation failed.
