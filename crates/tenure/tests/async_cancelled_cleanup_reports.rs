@@ -81,20 +81,31 @@ fn a_body_panic_whose_cleanup_is_cancelled_is_logged_with_its_message() {
     );
 }
 
-#[test]
-fn a_cancelled_close_logs_the_errors_it_had_collected() {
-    let (ledger, orphans, gate) = (Ledger::new(), Orphans::new(), Arc::new(Notify::new()));
-    ledger.faults().fail_nth(Op::Close, "conn", 1);
+/// Closes a stack whose first cleanup is held up by `gate`, cancels the close after one
+/// (virtual) second, then lets the orphaned rest finish; returns the captured events.
+fn cancel_a_held_up_close(
+    ledger: &Ledger,
+    orphans: &Orphans,
+    gate: &Arc<Notify>,
+) -> Vec<common::Captured> {
     let ((), events) = capture(|| {
         paused_runtime().block_on(async {
             let mut stack = AsyncExitStack::new().with_orphans(orphans.clone());
-            held_up(&ledger, &gate, &mut stack);
+            held_up(ledger, gate, &mut stack);
             let cancelled = tokio::time::timeout(Duration::from_secs(1), stack.close()).await;
             assert!(cancelled.is_err());
             gate.notify_one();
             orphans.join().await;
         })
     });
+    events
+}
+
+#[test]
+fn a_cancelled_close_logs_the_errors_it_had_collected() {
+    let (ledger, orphans, gate) = (Ledger::new(), Orphans::new(), Arc::new(Notify::new()));
+    ledger.faults().fail_nth(Op::Close, "conn", 1);
+    let events = cancel_a_held_up_close(&ledger, &orphans, &gate);
 
     ledger.assert_all_released();
     let warns = warnings(&events);
@@ -114,16 +125,7 @@ fn a_cleanup_panic_waiting_to_resume_is_logged_when_the_close_is_cancelled() {
     quiet_expected_panics();
     let (ledger, orphans, gate) = (Ledger::new(), Orphans::new(), Arc::new(Notify::new()));
     ledger.faults().panic_nth(Op::Close, "conn", 1);
-    let ((), events) = capture(|| {
-        paused_runtime().block_on(async {
-            let mut stack = AsyncExitStack::new().with_orphans(orphans.clone());
-            held_up(&ledger, &gate, &mut stack);
-            let cancelled = tokio::time::timeout(Duration::from_secs(1), stack.close()).await;
-            assert!(cancelled.is_err());
-            gate.notify_one();
-            orphans.join().await;
-        })
-    });
+    let events = cancel_a_held_up_close(&ledger, &orphans, &gate);
 
     ledger.assert_all_released();
     assert!(

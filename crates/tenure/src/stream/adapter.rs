@@ -89,52 +89,31 @@ pub trait Push<C> {
     }
 }
 
-impl<C: AsRef<str>> Push<C> for Accumulator<str> {
-    type View = str;
-    fn reserve_chunks(&mut self, chunks: usize) {
-        self.reserve(0, chunks);
-    }
-    fn push_chunk(&mut self, chunk: C) -> Result<(), AccumulateError> {
-        self.push(chunk)
-    }
-    fn view(&self) -> &str {
-        self.content()
-    }
-    fn last_view(&self) -> &str {
-        self.last_chunk().unwrap_or_default()
-    }
+/// The three accumulators expose the same inherent API; one impl each, written once.
+macro_rules! impl_push {
+    ($($acc:ty: $chunk:ty => $view:ty;)*) => {$(
+        impl<C: AsRef<$chunk>> Push<C> for $acc {
+            type View = $view;
+            fn reserve_chunks(&mut self, chunks: usize) {
+                self.reserve(0, chunks);
+            }
+            fn push_chunk(&mut self, chunk: C) -> Result<(), AccumulateError> {
+                self.push(chunk)
+            }
+            fn view(&self) -> &$view {
+                self.content()
+            }
+            fn last_view(&self) -> &$view {
+                self.last_chunk().unwrap_or_default()
+            }
+        }
+    )*};
 }
 
-impl<C: AsRef<[u8]>> Push<C> for Accumulator<[u8]> {
-    type View = [u8];
-    fn reserve_chunks(&mut self, chunks: usize) {
-        self.reserve(0, chunks);
-    }
-    fn push_chunk(&mut self, chunk: C) -> Result<(), AccumulateError> {
-        self.push(chunk)
-    }
-    fn view(&self) -> &[u8] {
-        self.content()
-    }
-    fn last_view(&self) -> &[u8] {
-        self.last_chunk().unwrap_or_default()
-    }
-}
-
-impl<C: AsRef<[u8]>> Push<C> for Utf8Accumulator {
-    type View = str;
-    fn reserve_chunks(&mut self, chunks: usize) {
-        self.reserve(0, chunks);
-    }
-    fn push_chunk(&mut self, chunk: C) -> Result<(), AccumulateError> {
-        self.push(chunk)
-    }
-    fn view(&self) -> &str {
-        self.content()
-    }
-    fn last_view(&self) -> &str {
-        self.last_chunk().unwrap_or_default()
-    }
+impl_push! {
+    Accumulator<str>: str => str;
+    Accumulator<[u8]>: [u8] => [u8];
+    Utf8Accumulator: [u8] => str;
 }
 
 /// Why a step of [`Accumulate`] failed: the stream's own error, or the accumulator refused
