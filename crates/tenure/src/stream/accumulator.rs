@@ -106,9 +106,9 @@ impl Content for str {
     fn view(owned: &String) -> &str {
         owned
     }
-    #[inline]
+    #[inline(always)]
     fn append(owned: &mut String, chunk: &str) {
-        owned.push_str(chunk)
+        super::append::text(owned, chunk)
     }
     #[inline]
     fn reserve(owned: &mut String, additional: usize) {
@@ -130,9 +130,9 @@ impl Content for [u8] {
     fn view(owned: &Vec<u8>) -> &[u8] {
         owned
     }
-    #[inline]
+    #[inline(always)]
     fn append(owned: &mut Vec<u8>, chunk: &[u8]) {
-        owned.extend_from_slice(chunk)
+        super::append::bytes(owned, chunk)
     }
     #[inline]
     fn reserve(owned: &mut Vec<u8>, additional: usize) {

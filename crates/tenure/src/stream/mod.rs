@@ -57,6 +57,7 @@
 
 mod accumulator;
 mod adapter;
+mod append;
 mod clock;
 mod ends;
 mod histogram;
