@@ -10,13 +10,20 @@
 //!   offset (that is what keeps "the chunks as pushed" available) — 2 bytes per chunk here,
 //!   in blocks of 2,048 — plus the seal and limit checks, ≈ 0.6 ns a push; and it copies a
 //!   chunk of up to 16 bytes inline where `push_str` calls `memcpy`, which saves more than
-//!   that. Measured on this machine: ≈ 1.2–1.4 against the plain loop; against a loop given
-//!   the same inline copy (bytes, a one-off comparison) ≈ 0.7 — that is the bookkeeping's
-//!   price at 4-byte chunks. With `push_str`'s copy tenure measured 0.69–0.81.
+//!   that. Measured on this machine (16 processes, one row each): median 1.27, 15 of 16
+//!   between 1.04 and 1.35, one at 0.84 — some processes on this VM run the loop slower on
+//!   both sides, tenure more (a per-process effect: never seen with ASLR off, and not tied
+//!   to the source's or the stack's page offset). Against a loop given the same inline copy
+//!   (bytes, a one-off comparison) ≈ 0.7: that is the bookkeeping's price at 4-byte chunks.
+//!   With `push_str`'s copy tenure measured 0.69–0.81.
 //! - `accumulate/chunks=1000000,size=1-16` vs `plain` (no target): the same with chunk sizes
 //!   drawn uniformly from 1 to 16 bytes (xorshift, fixed seed) — sizes no branch predictor
-//!   learns, so the row shows the inline copy is not a fixed-size trick (≈ 1.05–1.15 here;
-//!   sizes 1–32, half of them past the inline copy, measured ≈ 0.94).
+//!   learns, so the row shows the inline copy is not a fixed-size trick: 1.02–1.14 run
+//!   alone, ≈ 0.88 inside a full run, where earlier rows have left glibc placing these
+//!   8.5 MB buffers in the heap and returning it after each operation, so both sides
+//!   page-fault their memory back every time and tenure's 2 MB of offsets cost their share
+//!   (with `MALLOC_TOP_PAD_=64MiB` the full run measures 1.13). Sizes 1–32, half of them
+//!   past the inline copy, measured ≈ 0.94.
 //! - `accumulate/chunks=1000,size=65536` vs `plain` (target ≥ 0.9): the same with 1,000
 //!   chunks of 64 KiB, bytes (`Accumulator<[u8]>` against `Vec::extend_from_slice`).
 //! - `accumulate/mode=view_per_step,chunks=N` vs `plain`, N = 1k, 4k, 16k, 64k (16-byte chunks):
@@ -34,7 +41,7 @@
 
 use std::hint::black_box;
 
-use tenure::stream::{Accumulate, Accumulator};
+use tenure::stream::{Accumulate, Accumulator, Content};
 
 use crate::harness::{Case, Harness};
 use crate::python::Snippet;
@@ -44,71 +51,43 @@ const GROWTH: [usize; 4] = [1_000, 4_000, 16_000, 64_000];
 
 /// Runs the `accumulate` comparisons.
 pub fn run(h: &mut Harness) {
-    // 1,000,000 chunks of 4 bytes, text.
+    // 1,000,000 chunks of 4 bytes, text; then 1,000,000 chunks of 1 to 16 bytes (uniform, a
+    // fixed seed): sizes a branch predictor cannot learn, as a tokenizer's output.
     let n = h.size(1_000_000);
-    let text = ascii(n * 4);
-    let small: Vec<&str> = (0..n).map(|i| &text[i * 4..i * 4 + 4]).collect();
-    h.compare(
-        Case::new("accumulate", "plain")
-            .param("chunks", n)
-            .param("size", 4)
-            .info("capacity", "grow")
-            .target(0.9),
-        || {
-            let mut acc = Accumulator::<str>::new();
-            for c in black_box(&small) {
-                acc.push(c).unwrap();
-            }
-            acc.finalize();
-            acc.into_inner().len()
-        },
-        || {
-            let mut s = String::new();
-            for c in black_box(&small) {
-                s.push_str(c);
-            }
-            s.len()
-        },
-    );
-    drop(small);
-
-    // 1,000,000 chunks of 1 to 16 bytes (uniform, a fixed seed), text: sizes a branch
-    // predictor cannot learn, as a tokenizer's output.
-    let lens: Vec<usize> = xorshift(0x9E37_79B9_7F4A_7C15)
+    let fixed = vec![4; n];
+    let mixed: Vec<usize> = xorshift(0x9E37_79B9_7F4A_7C15)
         .take(n)
         .map(|x| 1 + (x % 16) as usize)
         .collect();
-    let text = ascii(lens.iter().sum());
-    let mut at = 0;
-    let mixed: Vec<&str> = lens
-        .iter()
-        .map(|&l| {
-            at += l;
-            &text[at - l..at]
-        })
-        .collect();
-    h.compare(
-        Case::new("accumulate", "plain")
+    for (lens, size, target) in [(fixed, "4", Some(0.9)), (mixed, "1-16", None)] {
+        let text = ascii(lens.iter().sum());
+        let mut at = 0;
+        let chunks: Vec<&str> = lens
+            .iter()
+            .map(|&l| {
+                at += l;
+                &text[at - l..at]
+            })
+            .collect();
+        let mut case = Case::new("accumulate", "plain")
             .param("chunks", n)
-            .param("size", "1-16")
-            .info("capacity", "grow"),
-        || {
-            let mut acc = Accumulator::<str>::new();
-            for c in black_box(&mixed) {
-                acc.push(c).unwrap();
-            }
-            acc.finalize();
-            acc.into_inner().len()
-        },
-        || {
-            let mut s = String::new();
-            for c in black_box(&mixed) {
-                s.push_str(c);
-            }
-            s.len()
-        },
-    );
-    drop(mixed);
+            .param("size", size)
+            .info("capacity", "grow");
+        if let Some(t) = target {
+            case = case.target(t);
+        }
+        h.compare(
+            case,
+            || accumulate::<str>(black_box(&chunks)),
+            || {
+                let mut s = String::new();
+                for c in black_box(&chunks) {
+                    s.push_str(c);
+                }
+                s.len()
+            },
+        );
+    }
 
     // 1,000 chunks of 64 KiB, bytes.
     let n = h.size(1_000);
@@ -120,14 +99,7 @@ pub fn run(h: &mut Harness) {
             .param("size", 65536)
             .info("capacity", "grow")
             .target(0.9),
-        || {
-            let mut acc = Accumulator::<[u8]>::new();
-            for c in black_box(&big) {
-                acc.push(c).unwrap();
-            }
-            acc.finalize();
-            acc.into_inner().len()
-        },
+        || accumulate::<[u8]>(black_box(&big)),
         || {
             let mut v = Vec::new();
             for c in black_box(&big) {
@@ -200,6 +172,20 @@ pub fn run(h: &mut Harness) {
             slope(&python)
         );
     }
+}
+
+/// tenure's side of the push-loop rows: a fresh accumulator, every chunk pushed, finalized,
+/// the buffer taken out.
+#[inline(always)]
+fn accumulate<T: Content + AsRef<T> + ?Sized>(chunks: &[&T]) -> usize {
+    let mut acc = Accumulator::<T>::new();
+    for c in chunks {
+        acc.push(c).unwrap();
+    }
+    acc.finalize();
+    let len = acc.len();
+    drop(acc.into_inner());
+    len
 }
 
 /// A xorshift64 sequence from `seed` (not 0): reproducible sizes without a dependency.
