@@ -12,8 +12,8 @@
 //!   chunk of up to 16 bytes inline where `push_str` calls `memcpy`, which saves more than
 //!   that. Measured on this machine (16 processes, one row each): median 1.27, 15 of 16
 //!   between 1.04 and 1.35, one at 0.84 — some processes on this VM run the loop slower on
-//!   both sides, tenure more (a per-process effect: never seen with ASLR off, and not tied
-//!   to the source's or the stack's page offset). Against a loop given the same inline copy
+//!   both sides, tenure more (a per-process effect, also seen with ASLR off in 2 of 27
+//!   processes, and not tied to the source's or the stack's page offset). Against a loop given the same inline copy
 //!   (bytes, a one-off comparison) ≈ 0.7: that is the bookkeeping's price at 4-byte chunks.
 //!   With `push_str`'s copy tenure measured 0.69–0.81.
 //! - `accumulate/chunks=1000000,size=1-16` vs `plain` (no target): the same with chunk sizes
