@@ -340,6 +340,8 @@ where
     A: Push<<S::Item as StreamItem>::Chunk>,
 {
     /// The async [`next_step`](Accumulate::next_step), for a `Stream` (feature `futures`).
+    /// The stream must be `Unpin`, as for `StreamExt::next`: give one that is not as
+    /// `Box::pin(stream)` or `std::pin::pin!(stream)`.
     ///
     /// ```
     /// use tenure::stream::{Accumulate, Accumulator};

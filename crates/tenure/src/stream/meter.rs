@@ -279,35 +279,40 @@ fn report(name: &str, m: &StreamMetrics) {
     );
 }
 
-/// Meters a stream: yields the same items and records [`StreamMetrics`] (TTFB, total time,
-/// chunks, bytes, throughput, inter-chunk latency, and whether it completed, failed or was
-/// dropped early).
-///
-/// Time starts when the meter is made: make it right when the request goes out. The stream
-/// has *ended* when the inner stream returns its end (`None`, or a `read` of 0 bytes), its
-/// first error (`Err` item, I/O error other than `Interrupted`/`WouldBlock`), or — if
-/// neither happened — when the meter is dropped. At that moment, exactly once, a `tracing`
-/// event reports the metrics and the [`on_end`](Meter::on_end) callback receives them.
-/// [`metrics`](Meter::metrics) works at any moment before that, too.
-///
-/// Wrapping: `Iterator` (items implementing [`Measure`]), `std::io::Read`; with feature
-/// `futures`, `futures_core::Stream` and `futures_io::AsyncRead`; with feature `tokio`,
-/// `tokio::io::AsyncRead`. Async sources must be `Unpin` (pin them with `Box::pin` if not).
-///
-/// ```
-/// use tenure::stream::{Meter, StreamStatus};
-///
-/// let response = vec!["Hello", ", ", "world"];
-/// let mut chunks = Meter::new(response.into_iter()).name("greeting");
-/// let text: String = chunks.by_ref().collect();
-/// let m = chunks.metrics();
-/// assert_eq!(text, "Hello, world");
-/// assert_eq!((m.status, m.chunks, m.bytes), (StreamStatus::Completed, 3, 12));
-/// println!("{}", chunks.metrics()); // completed: 3 chunks, 12 B in 1.2 µs (TTFB …)
-/// ```
-pub struct Meter<S, C: Clock = TscClock> {
-    pub(crate) inner: S,
-    pub(crate) rec: Recorder<C>,
+pin_project_lite::pin_project! {
+    /// Meters a stream: yields the same items and records [`StreamMetrics`] (TTFB, total time,
+    /// chunks, bytes, throughput, inter-chunk latency, and whether it completed, failed or was
+    /// dropped early).
+    ///
+    /// Time starts when the meter is made: make it right when the request goes out. The stream
+    /// has *ended* when the inner stream returns its end (`None`, or a `read` of 0 bytes), its
+    /// first error (`Err` item, I/O error other than `Interrupted`/`WouldBlock`), or — if
+    /// neither happened — when the meter is dropped. At that moment, exactly once, a `tracing`
+    /// event reports the metrics and the [`on_end`](Meter::on_end) callback receives them.
+    /// [`metrics`](Meter::metrics) works at any moment before that, too.
+    ///
+    /// Wrapping: `Iterator` (items implementing [`Measure`]), `std::io::Read`; with feature
+    /// `futures`, `futures_core::Stream` and `futures_io::AsyncRead`; with feature `tokio`,
+    /// `tokio::io::AsyncRead`. Async sources need not be `Unpin`: the meter pins its source in place
+    /// (a pinned projection, `pin-project-lite`), so an `async_stream`-style or `async fn`-built
+    /// stream is metered as it is.
+    ///
+    /// ```
+    /// use tenure::stream::{Meter, StreamStatus};
+    ///
+    /// let response = vec!["Hello", ", ", "world"];
+    /// let mut chunks = Meter::new(response.into_iter()).name("greeting");
+    /// let text: String = chunks.by_ref().collect();
+    /// let m = chunks.metrics();
+    /// assert_eq!(text, "Hello, world");
+    /// assert_eq!((m.status, m.chunks, m.bytes), (StreamStatus::Completed, 3, 12));
+    /// println!("{}", chunks.metrics()); // completed: 3 chunks, 12 B in 1.2 µs (TTFB …)
+    /// ```
+    pub struct Meter<S, C: Clock = TscClock> {
+        #[pin]
+        pub(crate) inner: S,
+        pub(crate) rec: Recorder<C>,
+    }
 }
 
 impl<S> Meter<S> {

@@ -1,7 +1,8 @@
 //! [`Meter`] over async sources: `futures_core::Stream` and `futures_io::AsyncRead`
 //! (feature `futures`), `tokio::io::AsyncRead` (feature `tokio`). Same rules as the
 //! synchronous ones; a meter dropped while its future is pending reports `DroppedEarly`
-//! (the cancellation case).
+//! (the cancellation case). The source is pinned in place (`pin-project-lite`): it need not
+//! be `Unpin`.
 
 #[cfg(any(feature = "futures", feature = "tokio"))]
 use std::pin::Pin;
@@ -14,15 +15,15 @@ use super::{Clock, Meter};
 #[cfg(feature = "futures")]
 impl<S, C> futures_core::Stream for Meter<S, C>
 where
-    S: futures_core::Stream + Unpin,
+    S: futures_core::Stream,
     S::Item: super::Measure,
-    C: Clock + Unpin,
+    C: Clock,
 {
     type Item = S::Item;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
-        let this = self.get_mut();
-        match Pin::new(&mut this.inner).poll_next(cx) {
+        let this = self.project();
+        match this.inner.poll_next(cx) {
             Poll::Ready(Some(item)) => {
                 this.rec.item(&item);
                 Poll::Ready(Some(item))
@@ -43,16 +44,16 @@ where
 #[cfg(feature = "futures")]
 impl<R, C> futures_io::AsyncRead for Meter<R, C>
 where
-    R: futures_io::AsyncRead + Unpin,
-    C: Clock + Unpin,
+    R: futures_io::AsyncRead,
+    C: Clock,
 {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<std::io::Result<usize>> {
-        let this = self.get_mut();
-        let result = std::task::ready!(Pin::new(&mut this.inner).poll_read(cx, buf));
+        let this = self.project();
+        let result = std::task::ready!(this.inner.poll_read(cx, buf));
         this.rec.read_result(buf.len(), result.as_ref().copied());
         Poll::Ready(result)
     }
@@ -61,18 +62,18 @@ where
 #[cfg(feature = "tokio")]
 impl<R, C> tokio::io::AsyncRead for Meter<R, C>
 where
-    R: tokio::io::AsyncRead + Unpin,
-    C: Clock + Unpin,
+    R: tokio::io::AsyncRead,
+    C: Clock,
 {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
-        let this = self.get_mut();
+        let this = self.project();
         let before = buf.filled().len();
         let capacity = buf.remaining();
-        let result = std::task::ready!(Pin::new(&mut this.inner).poll_read(cx, buf));
+        let result = std::task::ready!(this.inner.poll_read(cx, buf));
         let read = result.as_ref().map(|()| buf.filled().len() - before);
         this.rec.read_result(capacity, read);
         Poll::Ready(result)
