@@ -3,15 +3,16 @@
 //! pinned meter dropped midway still reports once.
 #![cfg(all(feature = "futures", feature = "tokio"))]
 
+mod common;
+
 use std::cell::Cell;
 use std::marker::PhantomPinned;
 use std::pin::{pin, Pin};
-use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures::StreamExt as _;
-use tenure::stream::{ManualClock, Meter, StreamMetrics, StreamStatus};
+use tenure::stream::{ManualClock, Meter, StreamStatus};
 
 const MS: Duration = Duration::from_millis(1);
 
@@ -41,23 +42,12 @@ impl<T: ?Sized + Unpin> AmbiguousIfUnpin<u8> for T {}
 /// and the call is ambiguous. (The sources here must really need pinning.)
 fn assert_not_unpin<T: ?Sized + AmbiguousIfUnpin<A>, A>(_: &T) {}
 
-fn recorder() -> (
-    Arc<Mutex<Vec<StreamMetrics>>>,
-    impl FnOnce(&StreamMetrics) + Send,
-) {
-    let ended = Arc::new(Mutex::new(Vec::new()));
-    let sink = ended.clone();
-    (ended, move |m: &StreamMetrics| {
-        sink.lock().unwrap().push(m.clone())
-    })
-}
-
 #[tokio::test]
 async fn an_async_built_stream_is_metered_in_place() {
     let clock = ManualClock::new();
     let source = async_chunks(&["Hel", "lo, ", "world"], clock.clone(), 2 * MS);
     assert_not_unpin(&source);
-    let (ended, on_end) = recorder();
+    let (ended, on_end) = common::end_reports();
     let mut meter = pin!(Meter::with_clock(source, clock).on_end(on_end));
     let mut text = String::new();
     while let Some(chunk) = meter.next().await {
@@ -78,7 +68,7 @@ async fn an_async_built_stream_is_metered_in_place() {
 async fn a_pinned_meter_dropped_midway_reports_dropped_early_once() {
     let clock = ManualClock::new();
     let source = async_chunks(&["a", "bb", "ccc", "dddd"], clock.clone(), MS);
-    let (ended, on_end) = recorder();
+    let (ended, on_end) = common::end_reports();
     {
         let mut meter = Box::pin(Meter::with_clock(source, clock).on_end(on_end));
         assert_eq!(meter.next().await, Some("a"));

@@ -4,10 +4,11 @@
 //! when the client's meter runs).
 #![cfg(all(feature = "tokio", feature = "futures"))]
 
-use std::sync::{Arc, Mutex};
+mod common;
+
 use std::time::Duration;
 
-use tenure::stream::{InstantClock, Meter, StreamMetrics, StreamStatus};
+use tenure::stream::{InstantClock, Meter, StreamStatus};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -48,22 +49,11 @@ async fn connect(fail_at: Option<usize>) -> (TcpStream, tokio::task::JoinHandle<
     (sock, server)
 }
 
-fn collector() -> (
-    Arc<Mutex<Vec<StreamMetrics>>>,
-    impl Fn(&StreamMetrics) + Send,
-) {
-    let ended = Arc::new(Mutex::new(Vec::new()));
-    let sink = ended.clone();
-    (ended, move |m: &StreamMetrics| {
-        sink.lock().unwrap().push(m.clone())
-    })
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn chunks_over_loopback_tcp_are_counted_exactly_and_timed_at_least_as_sent() {
     let (sock, server) = connect(None).await;
     let (read, mut write) = sock.into_split();
-    let (ended, on_end) = collector();
+    let (ended, on_end) = common::end_reports();
     let mut meter = Meter::with_clock(read, InstantClock::new())
         .name("loopback")
         .on_end(on_end);
@@ -132,7 +122,7 @@ async fn a_connection_reset_midway_is_a_failure_with_the_partial_figures() {
 async fn a_read_cancelled_midway_reports_the_stream_dropped_early() {
     let (sock, server) = connect(None).await;
     let (read, mut write) = sock.into_split(); // "go", then no ack: only the first chunk comes
-    let (ended, on_end) = collector();
+    let (ended, on_end) = common::end_reports();
     let (got, mut first) = tokio::sync::mpsc::unbounded_channel();
     let reading = async move {
         let mut meter = Meter::with_clock(read, InstantClock::new()).on_end(on_end);

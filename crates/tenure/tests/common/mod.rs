@@ -199,3 +199,15 @@ impl Drop for DropLogged {
         self.log.push(format!("drop {}", self.name));
     }
 }
+
+/// A `Meter::on_end` callback that keeps every report, and the list it keeps them in.
+pub fn end_reports() -> (
+    Arc<Mutex<Vec<tenure::stream::StreamMetrics>>>,
+    impl Fn(&tenure::stream::StreamMetrics) + Send,
+) {
+    let ended = Arc::new(Mutex::new(Vec::new()));
+    let sink = ended.clone();
+    (ended, move |m: &tenure::stream::StreamMetrics| {
+        sink.lock().unwrap().push(m.clone())
+    })
+}
