@@ -90,6 +90,7 @@ impl AsyncExitStack {
             }
             Ok(Err(error)) => {
                 let done = inner.unwind(Body::Error(&error), CANCELLED, true).await;
+                let suppressed = done.body_suppressed();
                 if done.panic.is_some() {
                     // A cleanup panic resumes out of `finish`; the body's error must not
                     // vanish with it.
@@ -101,6 +102,9 @@ impl AsyncExitStack {
                         cleanup: None,
                     }),
                     Ok(Exit::Suppress) => Err(ScopeError::Suppressed(error)),
+                    // As in `ExitStack::run` (and Python): the cleanup error takes the place
+                    // of a body error that an exit callback explicitly suppressed.
+                    Err(cleanup) if suppressed => Err(ScopeError::Cleanup(cleanup)),
                     Err(cleanup) => Err(ScopeError::Body {
                         error,
                         cleanup: Some(cleanup),
