@@ -1,6 +1,7 @@
 //! Scopes: run a body with a stack, then close it with the body's outcome.
 
 use std::error::Error as StdError;
+use std::fmt;
 use std::panic;
 use std::pin::pin;
 
@@ -8,7 +9,7 @@ use super::unwind::{finish, Body};
 use super::AsyncExitStack;
 use crate::error::report_dropped;
 use crate::orphan::CatchUnwind;
-use crate::{Error, Exit, ScopeError};
+use crate::{BoxError, DynError, Error, Exit, ScopeError};
 
 /// What a scope's cancelled cleanup logs as its context.
 const CANCELLED: &str = "async scope (cancelled in cleanup)";
@@ -64,6 +65,77 @@ impl AsyncExitStack {
         F: AsyncFnOnce(&mut AsyncExitStack) -> Result<T, E>,
         E: StdError + Send + Sync + 'static,
     {
+        self.run_as(body, |e| e).await
+    }
+
+    /// [`scope`](Self::scope) for a body whose error type is not an
+    /// [`std::error::Error`] — `Box<dyn Error + Send + Sync>`, `anyhow::Error`, a `String`:
+    /// anything `Into<`[`BoxError`]`>`; the async
+    /// [`ExitStack::scope_dyn`](crate::ExitStack::scope_dyn), with the same rules.
+    ///
+    /// ```
+    /// use tenure::AsyncExitStack;
+    /// type BoxError = Box<dyn std::error::Error + Send + Sync>;
+    ///
+    /// async fn handler(id: u32) -> Result<String, BoxError> {
+    ///     let reply = AsyncExitStack::scope_dyn(async move |s| {
+    ///         s.async_callback(|| async { println!("connection returned") });
+    ///         if id == 0 {
+    ///             return Err("no such user".into());
+    ///         }
+    ///         Ok::<_, BoxError>(format!("user {id}"))
+    ///     })
+    ///     .await?; // ScopeError<DynError> -> Box<dyn Error>
+    ///     Ok(reply)
+    /// }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// assert_eq!(handler(7).await.unwrap(), "user 7");
+    /// assert_eq!(handler(0).await.unwrap_err().to_string(), "no such user");
+    /// # }
+    /// ```
+    #[doc(alias = "anyhow")]
+    pub async fn scope_dyn<T, E, F>(body: F) -> Result<T, ScopeError<DynError>>
+    where
+        F: AsyncFnOnce(&mut AsyncExitStack) -> Result<T, E>,
+        E: Into<BoxError>,
+    {
+        AsyncExitStack::new().run_dyn(body).await
+    }
+
+    /// [`run`](Self::run) for a body whose error type is not an `Error`; see
+    /// [`scope_dyn`](Self::scope_dyn).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mut s = tenure::AsyncExitStack::new();
+    /// let err = s.run_dyn(async |_| Err::<(), _>("refused")).await.unwrap_err();
+    /// assert_eq!(err.body().unwrap().to_string(), "refused");
+    /// # }
+    /// ```
+    pub async fn run_dyn<T, E, F>(&mut self, body: F) -> Result<T, ScopeError<DynError>>
+    where
+        F: AsyncFnOnce(&mut AsyncExitStack) -> Result<T, E>,
+        E: Into<BoxError>,
+    {
+        self.run_as(
+            async move |s: &mut AsyncExitStack| body(s).await.map_err(DynError::new),
+            |e| e.get_ref(),
+        )
+        .await
+    }
+
+    /// [`run`](Self::run), with `view` giving what exit callbacks see of the body's error.
+    async fn run_as<T, E, F>(
+        &mut self,
+        body: F,
+        view: impl FnOnce(&E) -> &(dyn StdError + Send + Sync + 'static),
+    ) -> Result<T, ScopeError<E>>
+    where
+        F: AsyncFnOnce(&mut AsyncExitStack) -> Result<T, E>,
+        E: fmt::Display,
+    {
         // The body works on a stack owned by this future, so that dropping the future
         // orphans what it pushed right away (not whenever `self` is dropped).
         let mut inner = self.pop_all();
@@ -89,7 +161,9 @@ impl AsyncExitStack {
                     .map_err(ScopeError::Cleanup)
             }
             Ok(Err(error)) => {
-                let done = inner.unwind(Body::Error(&error), CANCELLED, true).await;
+                let done = inner
+                    .unwind(Body::Error(view(&error)), CANCELLED, true)
+                    .await;
                 let suppressed = done.body_suppressed();
                 if done.panic.is_some() {
                     // A cleanup panic resumes out of `finish`; the body's error must not

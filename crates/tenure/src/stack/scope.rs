@@ -1,11 +1,12 @@
 //! Running a body with a stack and closing the stack with the body's outcome.
 
 use std::error::Error as StdError;
+use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 
 use super::{Exit, ExitStack, ScopeError};
 use crate::error::report_dropped;
-use crate::{Error, Outcome};
+use crate::{BoxError, DynError, Error, Outcome};
 
 impl<'a> ExitStack<'a> {
     /// Runs `body` with a fresh stack, then closes the stack with the body's outcome.
@@ -58,6 +59,71 @@ impl<'a> ExitStack<'a> {
         F: FnOnce(&mut ExitStack<'a>) -> Result<T, E>,
         E: StdError + 'static,
     {
+        self.run_as(body, |e| e)
+    }
+
+    /// [`scope`](Self::scope) for a body whose error type is not an
+    /// [`std::error::Error`] — `Box<dyn Error + Send + Sync>`, `anyhow::Error`, a `String`:
+    /// anything `Into<`[`BoxError`]`>`. The body's error is boxed as it
+    /// leaves the body; exit callbacks see the boxed error itself (so a
+    /// `Box<dyn Error>` holding an `io::Error` is matched by
+    /// [`suppress::io_kind`](crate::suppress::io_kind)), and it comes back as a
+    /// [`DynError`], which is an `Error`: `?` takes the [`ScopeError`] into `anyhow` or a
+    /// `Box<dyn Error>` again.
+    ///
+    /// ```
+    /// use tenure::ExitStack;
+    ///
+    /// fn load(path: &str) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    ///     let text = ExitStack::scope_dyn(|s| {
+    ///         s.callback(|| println!("released"));
+    ///         let text = std::fs::read_to_string(path)?; // io::Error -> Box<dyn Error>
+    ///         if text.is_empty() {
+    ///             return Err(format!("{path} is empty").into());
+    ///         }
+    ///         Ok::<_, Box<dyn std::error::Error + Send + Sync>>(text)
+    ///     })?; // ScopeError<DynError> -> Box<dyn Error>
+    ///     Ok(text)
+    /// }
+    /// let err = load("/no/such/file").unwrap_err();
+    /// assert!(err.to_string().contains("No such file"));
+    /// ```
+    #[doc(alias = "anyhow")]
+    pub fn scope_dyn<T, E, F>(body: F) -> Result<T, ScopeError<DynError>>
+    where
+        F: FnOnce(&mut ExitStack<'a>) -> Result<T, E>,
+        E: Into<BoxError>,
+    {
+        ExitStack::new().run_dyn(body)
+    }
+
+    /// [`run`](Self::run) for a body whose error type is not an `Error`; see
+    /// [`scope_dyn`](Self::scope_dyn).
+    ///
+    /// ```
+    /// let mut s = tenure::ExitStack::new();
+    /// s.callback(|| println!("pushed before"));
+    /// let err = s.run_dyn(|_| Err::<(), _>("refused")).unwrap_err();
+    /// assert_eq!(err.body().unwrap().to_string(), "refused");
+    /// ```
+    pub fn run_dyn<T, E, F>(&mut self, body: F) -> Result<T, ScopeError<DynError>>
+    where
+        F: FnOnce(&mut ExitStack<'a>) -> Result<T, E>,
+        E: Into<BoxError>,
+    {
+        self.run_as(|s| body(s).map_err(DynError::new), |e| e.get_ref())
+    }
+
+    /// [`run`](Self::run), with `view` giving what exit callbacks see of the body's error.
+    fn run_as<T, E, F>(
+        &mut self,
+        body: F,
+        view: impl FnOnce(&E) -> &(dyn StdError + 'static),
+    ) -> Result<T, ScopeError<E>>
+    where
+        F: FnOnce(&mut ExitStack<'a>) -> Result<T, E>,
+        E: fmt::Display,
+    {
         let result = match panic::catch_unwind(AssertUnwindSafe(|| body(self))) {
             Ok(result) => result,
             Err(payload) => {
@@ -80,7 +146,7 @@ impl<'a> ExitStack<'a> {
                     &error,
                     |e| tracing::warn!(target: "tenure", "body error lost to a cleanup panic: {e}"),
                 );
-                let settled = self.settle(Outcome::Error(&error));
+                let settled = self.settle(Outcome::Error(view(&error)));
                 crate::Guard::dismiss(witness);
                 match settled {
                     (Exit::Propagate, cleanup) => Err(ScopeError::Body { error, cleanup }),
