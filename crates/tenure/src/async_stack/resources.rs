@@ -1,4 +1,4 @@
-//! Resources an [`AsyncExitStack`](super::AsyncExitStack) owns until it closes them, and
+//! Resources an [`AsyncExitStack`] owns until it closes them, and
 //! the handles that reach them meanwhile.
 
 use std::any::{type_name, Any};
