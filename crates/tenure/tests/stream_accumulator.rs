@@ -74,6 +74,50 @@ fn the_limit_counts_held_back_utf8_bytes() {
 }
 
 #[test]
+fn utf8_refusals_are_the_same_for_whole_and_split_chunks() {
+    // A chunk of whole characters takes the fast path (an ordinary text push); one ending
+    // mid-character takes the decoding path. Both refuse alike and leave no trace.
+    let mut acc = Utf8Accumulator::new().with_max_len(6);
+    acc.push(b"abc").unwrap(); // whole
+    assert_eq!(
+        acc.push(b"defg"), // whole, one byte too many
+        Err(AccumulateError::TooLarge {
+            max_len: 6,
+            len: 3,
+            chunk_len: 4
+        })
+    );
+    assert_eq!(
+        acc.push(b"de\xC3\xA9"), // whole ("deé"): one byte too many
+        Err(AccumulateError::TooLarge {
+            max_len: 6,
+            len: 3,
+            chunk_len: 4
+        })
+    );
+    assert_eq!(
+        acc.push(b"def\xC3"), // split: held-back byte counted
+        Err(AccumulateError::TooLarge {
+            max_len: 6,
+            len: 3,
+            chunk_len: 4
+        })
+    );
+    assert_eq!(
+        (acc.content(), acc.pending(), acc.bytes_received()),
+        ("abc", &[][..], 3)
+    );
+    acc.push(b"d\xC3").unwrap(); // split
+    acc.push(b"\xA9").unwrap(); // completes it: "abcdé"
+    assert_eq!(acc.finalize().unwrap(), "abcd\u{e9}");
+    assert_eq!(acc.chunks().collect::<Vec<_>>(), ["abc", "d", "\u{e9}"]);
+    // Sealed: refused alike on both paths.
+    let sealed = AccumulateError::Sealed { len: 6, chunks: 3 };
+    assert_eq!(acc.push(b"x"), Err(sealed.clone()));
+    assert_eq!(acc.push(b"\xC3"), Err(sealed));
+}
+
+#[test]
 fn accumulate_yields_accumulated_and_chunk_without_copying() {
     let mut steps = Accumulate::new(["The ", "quick ", "fox"], Accumulator::<str>::new());
     let mut seen = Vec::new();

@@ -158,6 +158,12 @@ fn incomplete_tail(bytes: &[u8]) -> usize {
     len
 }
 
+/// `bytes` as text if it is valid UTF-8 that ends on a character boundary.
+#[inline]
+fn whole(bytes: &[u8]) -> Option<&str> {
+    simdutf8::basic::from_utf8(bytes).ok()
+}
+
 /// The outcome of decoding one chunk, not yet applied to the decoder's state.
 struct Decoded<'a> {
     /// The character completed by this chunk from the bytes held back before it.
@@ -343,6 +349,16 @@ impl Utf8Accumulator {
     /// ```
     pub fn push(&mut self, chunk: impl AsRef<[u8]>) -> Result<(), AccumulateError> {
         let chunk = chunk.as_ref();
+        if self.decoder.pending_len == 0 {
+            if let Some(text) = whole(chunk) {
+                // The common case — nothing held back, the chunk whole characters — is an
+                // ordinary text push (its seal and limit checks are the ones below with
+                // nothing held back).
+                self.text.push(text)?;
+                self.decoder.offset += chunk.len() as u64;
+                return Ok(());
+            }
+        }
         // Held-back bytes count against the limit as well: they were received.
         self.text.check(chunk.len() + self.decoder.pending_len)?;
         let decoded = self.decoder.decode(chunk)?;
