@@ -118,6 +118,32 @@ fn utf8_refusals_are_the_same_for_whole_and_split_chunks() {
 }
 
 #[test]
+fn utf8_steps_yield_the_text_each_push_completed() {
+    let chunks: [&[u8]; 4] = [b"caf", b"\xC3", b"\xA9!", b""];
+    let mut steps = Accumulate::new(chunks, Utf8Accumulator::new());
+    let mut seen = Vec::new();
+    while let Some(step) = steps.next_step() {
+        let (accumulated, chunk) = step.unwrap();
+        seen.push((accumulated.to_string(), chunk.to_string()));
+    }
+    assert_eq!(
+        seen,
+        [
+            ("caf", "caf"),
+            ("caf", ""), // the first byte of "é" is held back
+            ("caf\u{e9}!", "\u{e9}!"),
+            ("caf\u{e9}!", ""),
+        ]
+        .map(|(a, c)| (a.to_string(), c.to_string()))
+    );
+    // A refused step changes nothing.
+    let mut steps = Accumulate::new([&b"ok"[..], b"\xFF"], Utf8Accumulator::new());
+    assert_eq!(steps.next_step().unwrap().unwrap(), ("ok", "ok"));
+    assert!(steps.next_step().unwrap().is_err());
+    assert_eq!(steps.finalize().unwrap(), "ok");
+}
+
+#[test]
 fn accumulate_yields_accumulated_and_chunk_without_copying() {
     let mut steps = Accumulate::new(["The ", "quick ", "fox"], Accumulator::<str>::new());
     let mut seen = Vec::new();

@@ -87,6 +87,24 @@ pub trait Push<C> {
     fn reserve_chunks(&mut self, chunks: usize) {
         let _ = chunks;
     }
+    /// Appends a chunk and returns `(content, last)`: [`push_chunk`](Push::push_chunk),
+    /// then [`view`](Push::view) and [`last_view`](Push::last_view). The accumulators of this
+    /// module slice the last part off the content by its length before the push instead of
+    /// looking up the recorded chunk end.
+    ///
+    /// ```
+    /// use tenure::stream::{Accumulator, Push};
+    ///
+    /// let mut acc = Accumulator::<str>::new();
+    /// acc.push_chunk("ab")?;
+    /// assert_eq!(acc.push_step("cd")?, ("abcd", "cd"));
+    /// # Ok::<(), tenure::stream::AccumulateError>(())
+    /// ```
+    #[allow(clippy::type_complexity)]
+    fn push_step(&mut self, chunk: C) -> Result<(&Self::View, &Self::View), AccumulateError> {
+        self.push_chunk(chunk)?;
+        Ok((self.view(), self.last_view()))
+    }
 }
 
 /// The three accumulators expose the same inherent API; one impl each, written once.
@@ -105,6 +123,13 @@ macro_rules! impl_push {
             }
             fn last_view(&self) -> &$view {
                 self.last_chunk().unwrap_or_default()
+            }
+            #[inline]
+            fn push_step(&mut self, chunk: C) -> Result<(&$view, &$view), AccumulateError> {
+                let start = self.len();
+                self.push(chunk)?;
+                let content = self.content();
+                Ok((content, content.get(start..).unwrap_or_default()))
             }
         }
     )*};
@@ -327,8 +352,7 @@ impl<S, A> Accumulate<S, A> {
         A: Push<C>,
     {
         let chunk = item.map_err(StepError::Stream)?;
-        self.acc.push_chunk(chunk).map_err(StepError::Accumulate)?;
-        Ok((self.acc.view(), self.acc.last_view()))
+        self.acc.push_step(chunk).map_err(StepError::Accumulate)
     }
 }
 
