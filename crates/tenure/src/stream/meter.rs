@@ -146,9 +146,13 @@ impl<C: Clock> Recorder<C> {
         }
     }
 
-    /// One chunk of `len` bytes arrived: the only per-chunk work.
+    /// One chunk of `len` bytes arrived: the only per-chunk work. Ignored once the stream
+    /// has ended (a consumer may read on past an error): the metrics stay those reported.
     #[inline]
     pub(crate) fn chunk(&mut self, len: usize) {
+        if self.status.is_ended() {
+            return;
+        }
         let now = self.clock.now();
         self.stamps[self.pending % BATCH] = now;
         self.pending += 1;
@@ -289,7 +293,8 @@ pin_project_lite::pin_project! {
     /// first error (`Err` item, I/O error other than `Interrupted`/`WouldBlock`), or — if
     /// neither happened — when the meter is dropped. At that moment, exactly once, a `tracing`
     /// event reports the metrics and the [`on_end`](Meter::on_end) callback receives them.
-    /// [`metrics`](Meter::metrics) works at any moment before that, too.
+    /// [`metrics`](Meter::metrics) works at any moment before that, too; after it, the
+    /// metrics stay those reported (a consumer reading on past an error adds nothing).
     ///
     /// Wrapping: `Iterator` (items implementing [`Measure`]), `std::io::Read`; with feature
     /// `futures`, `futures_core::Stream` and `futures_io::AsyncRead`; with feature `tokio`,
