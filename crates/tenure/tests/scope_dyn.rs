@@ -158,3 +158,30 @@ mod async_scope {
         assert!(matches!(r, Err(ScopeError::Suppressed(_))), "{r:?}");
     }
 }
+
+/// An `anyhow::Error` crosses into a `Box<dyn Error>` as anyhow's own wrapper, which shows
+/// the wrapped error's message and sources but is not itself that error. So a type-based
+/// suppression sees the original error only as a *source*: after `.context(..)` (or any
+/// wrapping), not when it is the anyhow error's top level. Pinned here, as documented.
+#[test]
+fn anyhow_errors_are_matched_through_their_sources() {
+    let broken_pipe = || io::Error::from(ErrorKind::BrokenPipe);
+    // With context: the io::Error is the source, and io_kind finds it.
+    let r = ExitStack::scope_dyn(|s| {
+        s.suppress(suppress::io_kind(ErrorKind::BrokenPipe));
+        Err::<(), _>(anyhow::Error::from(broken_pipe()).context("writing the reply"))
+    });
+    assert!(matches!(r, Err(ScopeError::Suppressed(_))), "{r:?}");
+    // Top level: anyhow's wrapper hides the type; the predicate sees the message only.
+    let r = ExitStack::scope_dyn(|s| {
+        s.suppress(suppress::io_kind(ErrorKind::BrokenPipe));
+        Err::<(), _>(anyhow::Error::from(broken_pipe()))
+    });
+    assert!(matches!(r, Err(ScopeError::Body { .. })), "{r:?}");
+    // Boxing the io::Error directly keeps its type.
+    let r = ExitStack::scope_dyn(|s| {
+        s.suppress(suppress::io_kind(ErrorKind::BrokenPipe));
+        Err::<(), BoxError>(broken_pipe().into())
+    });
+    assert!(matches!(r, Err(ScopeError::Suppressed(_))), "{r:?}");
+}

@@ -71,6 +71,12 @@ impl<'a> ExitStack<'a> {
     /// [`DynError`], which is an `Error`: `?` takes the [`ScopeError`] into `anyhow` or a
     /// `Box<dyn Error>` again.
     ///
+    /// An `anyhow::Error` becomes a `Box<dyn Error>` as anyhow's own wrapper: it shows the
+    /// original error's message and sources but is not that error, so a type-based
+    /// suppression ([`suppress::io_kind`](crate::suppress::io_kind),
+    /// [`suppress::error_type`](crate::suppress::error_type)) finds the original only as a
+    /// source — after `.context(…)`, not at the top level of a bare `anyhow::Error::from(e)`.
+    ///
     /// ```
     /// use tenure::ExitStack;
     ///
