@@ -13,16 +13,17 @@
 //!   that. Measured on this machine (16 processes, one row each): median 1.27, 15 of 16
 //!   between 1.04 and 1.35, one at 0.84 — some processes on this VM run the loop slower on
 //!   both sides, tenure more (a per-process effect, also seen with ASLR off in 2 of 27
-//!   processes, and not tied to the source's or the stack's page offset). Against a loop given the same inline copy
-//!   (bytes, a one-off comparison) ≈ 0.7: that is the bookkeeping's price at 4-byte chunks.
-//!   With `push_str`'s copy tenure measured 0.69–0.81.
+//!   processes, not tied to the source's or the stack's page offset, nor to page faults).
+//!   Against a loop given the same inline copy (bytes, a one-off comparison) ≈ 0.7: that is
+//!   the bookkeeping's price at 4-byte chunks. With `push_str`'s copy tenure measured
+//!   0.69–0.81.
 //! - `accumulate/chunks=1000000,size=1-16` vs `plain` (no target): the same with chunk sizes
 //!   drawn uniformly from 1 to 16 bytes (xorshift, fixed seed) — sizes no branch predictor
 //!   learns, so the row shows the inline copy is not a fixed-size trick: 1.02–1.14 run
-//!   alone, ≈ 0.88 inside a full run, where earlier rows have left glibc placing these
-//!   8.5 MB buffers in the heap and returning it after each operation, so both sides
-//!   page-fault their memory back every time and tenure's 2 MB of offsets cost their share
-//!   (with `MALLOC_TOP_PAD_=64MiB` the full run measures 1.13). Sizes 1–32, half of them
+//!   alone, 0.88–1.09 inside full runs — earlier rows can leave glibc placing these 8.5 MB
+//!   buffers in the heap and returning it after each operation, so both sides page-fault
+//!   their memory back every time and tenure's 2 MB of offsets cost their share (with
+//!   `MALLOC_TOP_PAD_=64MiB` such a run measures 1.13). Sizes 1–32, half of them
 //!   past the inline copy, measured ≈ 0.94.
 //! - `accumulate/mode=utf8,chunks=62500,size=64` vs `plain` (no target): 4 MB of
 //!   mostly-ASCII text with some 2- and 3-byte characters, in 64-byte chunks split anywhere
