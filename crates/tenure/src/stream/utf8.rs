@@ -158,12 +158,6 @@ fn incomplete_tail(bytes: &[u8]) -> usize {
     len
 }
 
-/// `bytes` as text if it is valid UTF-8 that ends on a character boundary.
-#[inline]
-fn whole(bytes: &[u8]) -> Option<&str> {
-    simdutf8::basic::from_utf8(bytes).ok()
-}
-
 /// The outcome of decoding one chunk, not yet applied to the decoder's state.
 struct Decoded<'a> {
     /// The character completed by this chunk from the bytes held back before it.
@@ -349,11 +343,12 @@ impl Utf8Accumulator {
     /// ```
     pub fn push(&mut self, chunk: impl AsRef<[u8]>) -> Result<(), AccumulateError> {
         let chunk = chunk.as_ref();
-        if self.decoder.pending_len == 0 {
-            if let Some(text) = whole(chunk) {
-                // The common case — nothing held back, the chunk whole characters — is an
-                // ordinary text push (its seal and limit checks are the ones below with
-                // nothing held back).
+        // Nothing held back and an ASCII last byte (so no character split at the end): the
+        // chunk is text if it validates, and a plain text push (its seal and limit checks
+        // are the ones below with nothing held back). Otherwise — and to report invalid
+        // bytes exactly — the chunk is decoded, validated once.
+        if self.decoder.pending_len == 0 && chunk.last().is_some_and(u8::is_ascii) {
+            if let Ok(text) = simdutf8::basic::from_utf8(chunk) {
                 self.text.push(text)?;
                 self.decoder.offset += chunk.len() as u64;
                 return Ok(());
@@ -362,12 +357,14 @@ impl Utf8Accumulator {
         // Held-back bytes count against the limit as well: they were received.
         self.text.check(chunk.len() + self.decoder.pending_len)?;
         let decoded = self.decoder.decode(chunk)?;
-        let mut ch = [0; 4];
-        let head: &str = match decoded.head {
-            Some(c) => c.encode_utf8(&mut ch),
-            None => "",
-        };
-        self.text.push_checked(&[head, decoded.body]);
+        match decoded.head {
+            // No character completed from held-back bytes (the common case): the body is
+            // an ordinary text push, which cannot refuse what `check` let through.
+            None => self.text.push(decoded.body)?,
+            Some(c) => self
+                .text
+                .push_checked(&[c.encode_utf8(&mut [0; 4]), decoded.body]),
+        }
         self.decoder.commit(chunk.len(), &decoded);
         Ok(())
     }
