@@ -38,7 +38,7 @@ use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
-use crate::orphan::{self, InFlight, Job, Orphans};
+use crate::orphan::{InFlight, Job, Orphaning, Orphans};
 use crate::{AsyncClose, Error};
 
 /// A value with an async cleanup that runs when [`finish`](Self::finish)ed, or — if the
@@ -61,8 +61,7 @@ where
     Fut: Future<Output = ()> + Send + 'static,
 {
     inner: Option<(T, F)>,
-    deadline: Duration,
-    orphans: Option<Orphans>,
+    to: Orphaning,
     fut: PhantomData<fn() -> Fut>,
 }
 
@@ -85,8 +84,7 @@ where
 {
     AsyncGuard {
         inner: Some((value, cleanup)),
-        deadline: orphan::DEFAULT_DEADLINE,
-        orphans: None,
+        to: Orphaning::default(),
         fut: PhantomData,
     }
 }
@@ -98,14 +96,14 @@ where
     Fut: Future<Output = ()> + Send + 'static,
 {
     /// Sets the deadline of the cleanup when it runs orphaned (default
-    /// [`orphan::DEFAULT_DEADLINE`]).
+    /// [`orphan::DEFAULT_DEADLINE`](crate::orphan::DEFAULT_DEADLINE)).
     ///
     /// ```
     /// let g = tenure::async_guard((), |()| async {}).with_deadline(std::time::Duration::from_secs(1));
     /// # tenure::AsyncGuard::dismiss(g);
     /// ```
     pub fn with_deadline(mut self, deadline: Duration) -> Self {
-        self.deadline = deadline;
+        self.to.deadline = deadline;
         self
     }
 
@@ -117,7 +115,7 @@ where
     /// # tenure::AsyncGuard::dismiss(g);
     /// ```
     pub fn with_orphans(mut self, orphans: Orphans) -> Self {
-        self.orphans = Some(orphans);
+        self.to.orphans = Some(orphans);
         self
     }
 
@@ -142,13 +140,11 @@ where
     /// ```
     pub async fn finish(mut guard: Self) {
         let (value, cleanup) = Self::take(&mut guard);
-        let (deadline, orphans) = (guard.deadline, guard.orphans.take());
         InFlight::new(
             std::any::type_name::<F>().into(),
             Box::pin(cleanup(value)),
             |(), _| Ok(()),
-            deadline,
-            orphans,
+            std::mem::take(&mut guard.to),
         )
         .await
     }
@@ -218,8 +214,7 @@ where
                     Ok(())
                 }),
             );
-            let orphans = self.orphans.take().unwrap_or_else(orphan::orphans);
-            orphan::adopt(&orphans, self.deadline, [job].into(), "AsyncGuard::drop");
+            self.to.adopt([job].into(), "AsyncGuard::drop");
         }
     }
 }
@@ -233,7 +228,7 @@ where
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AsyncGuard")
             .field("value", &self.inner.as_ref().map(|(v, _)| v))
-            .field("deadline", &self.deadline)
+            .field("deadline", &self.to.deadline)
             .finish()
     }
 }
@@ -255,8 +250,7 @@ where
 pub struct AsyncClosing<R: AsyncClose + Send + 'static> {
     resource: Option<R>,
     name: Cow<'static, str>,
-    deadline: Duration,
-    orphans: Option<Orphans>,
+    to: Orphaning,
 }
 
 impl<R: AsyncClose + Send + 'static> AsyncClosing<R> {
@@ -282,8 +276,7 @@ impl<R: AsyncClose + Send + 'static> AsyncClosing<R> {
         AsyncClosing {
             resource: Some(resource),
             name: name.into(),
-            deadline: orphan::DEFAULT_DEADLINE,
-            orphans: None,
+            to: Orphaning::default(),
         }
     }
 
@@ -294,7 +287,7 @@ impl<R: AsyncClose + Send + 'static> AsyncClosing<R> {
     /// # drop(tenure::AsyncClosing::into_inner(c));
     /// ```
     pub fn with_deadline(mut self, deadline: Duration) -> Self {
-        self.deadline = deadline;
+        self.to.deadline = deadline;
         self
     }
 
@@ -305,7 +298,7 @@ impl<R: AsyncClose + Send + 'static> AsyncClosing<R> {
     /// # drop(tenure::AsyncClosing::into_inner(c));
     /// ```
     pub fn with_orphans(mut self, orphans: Orphans) -> Self {
-        self.orphans = Some(orphans);
+        self.to.orphans = Some(orphans);
         self
     }
 
@@ -338,8 +331,7 @@ impl<R: AsyncClose + Send + 'static> AsyncClosing<R> {
             std::mem::take(&mut self.name),
             Box::pin(resource.close()),
             |r: Result<(), R::Error>, name| r.map_err(|e| Error::close(name, e)),
-            self.deadline,
-            self.orphans.take(),
+            std::mem::take(&mut self.to),
         )
         .await
     }
@@ -387,8 +379,7 @@ impl<R: AsyncClose + Send + 'static> Drop for AsyncClosing<R> {
                 job_name,
                 Box::pin(async move { resource.close().await.map_err(|e| Error::close(name, e)) }),
             );
-            let orphans = self.orphans.take().unwrap_or_else(orphan::orphans);
-            orphan::adopt(&orphans, self.deadline, [job].into(), "AsyncClosing::drop");
+            self.to.adopt([job].into(), "AsyncClosing::drop");
         }
     }
 }

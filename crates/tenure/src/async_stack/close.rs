@@ -4,9 +4,8 @@
 use std::future::poll_fn;
 use std::task::Poll;
 
-use super::unwind::{finish, orphans_or_global, Body, Ended, InProgress, Pending, Unwinding};
+use super::unwind::{finish, Body, Ended, InProgress, Pending, Unwinding};
 use super::AsyncExitStack;
-use crate::orphan;
 use crate::{AsyncClose, Error, Exit, Outcome};
 
 impl AsyncExitStack {
@@ -73,8 +72,7 @@ impl AsyncExitStack {
         let mut pending = Pending {
             entries: std::mem::take(&mut self.entries),
             current: None,
-            deadline: self.deadline,
-            orphans: self.orphans.clone(),
+            to: self.to.clone(),
         };
         self.id = 0;
         // Dropped before `pending` if this future is: logs what was collected so far.
@@ -111,12 +109,7 @@ impl Drop for AsyncExitStack {
             .rev()
             .map(|e| e.into_job(panicking))
             .collect();
-        orphan::adopt(
-            &orphans_or_global(&self.orphans),
-            self.deadline,
-            jobs,
-            "AsyncExitStack::drop",
-        );
+        self.to.adopt(jobs, "AsyncExitStack::drop");
     }
 }
 

@@ -64,7 +64,7 @@ use entry::{
 };
 
 use crate::error::BoxError;
-use crate::orphan::{self, Orphans};
+use crate::orphan::{Orphaning, Orphans};
 use crate::{Error, Exit, Outcome};
 
 /// A dynamic stack of async resources and cleanup callbacks, released last-in first-out,
@@ -91,9 +91,9 @@ pub struct AsyncExitStack {
     entries: Vec<Entry>,
     /// 0 until a handle is issued; then the id those handles carry.
     id: u64,
-    deadline: Duration,
-    /// `None`: the global tracker (kept lazy so that `new` costs nothing).
-    orphans: Option<Orphans>,
+    /// Deadline and tracker of what runs orphaned (the global tracker unless set: resolved
+    /// lazily, so that `new` costs nothing).
+    to: Orphaning,
 }
 
 impl Default for AsyncExitStack {
@@ -103,7 +103,7 @@ impl Default for AsyncExitStack {
 }
 
 impl AsyncExitStack {
-    /// An empty stack, with the default deadline ([`orphan::DEFAULT_DEADLINE`]) and the
+    /// An empty stack, with the default deadline ([`orphan::DEFAULT_DEADLINE`](crate::orphan::DEFAULT_DEADLINE)) and the
     /// global [`orphans()`](crate::orphans) tracker.
     ///
     /// ```
@@ -122,8 +122,7 @@ impl AsyncExitStack {
         AsyncExitStack {
             entries: Vec::with_capacity(capacity),
             id: 0,
-            deadline: orphan::DEFAULT_DEADLINE,
-            orphans: None,
+            to: Orphaning::default(),
         }
     }
 
@@ -138,7 +137,7 @@ impl AsyncExitStack {
     /// assert_eq!(s.deadline(), Duration::from_secs(5));
     /// ```
     pub fn with_deadline(mut self, deadline: Duration) -> Self {
-        self.deadline = deadline;
+        self.to.deadline = deadline;
         self
     }
 
@@ -148,7 +147,7 @@ impl AsyncExitStack {
     /// assert_eq!(tenure::AsyncExitStack::new().deadline(), tenure::orphan::DEFAULT_DEADLINE);
     /// ```
     pub fn deadline(&self) -> Duration {
-        self.deadline
+        self.to.deadline
     }
 
     /// Reports orphaned cleanup to `orphans` instead of the global tracker.
@@ -160,7 +159,7 @@ impl AsyncExitStack {
     /// assert_eq!(orphans.stats().batches, 0); // nothing was pending
     /// ```
     pub fn with_orphans(mut self, orphans: Orphans) -> Self {
-        self.orphans = Some(orphans);
+        self.to.orphans = Some(orphans);
         self
     }
 
@@ -494,8 +493,7 @@ impl AsyncExitStack {
         AsyncExitStack {
             entries: std::mem::take(&mut self.entries),
             id: std::mem::take(&mut self.id),
-            deadline: self.deadline,
-            orphans: self.orphans.clone(),
+            to: self.to.clone(),
         }
     }
 }
@@ -504,7 +502,7 @@ impl fmt::Debug for AsyncExitStack {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AsyncExitStack")
             .field("entries", &self.entries.len())
-            .field("deadline", &self.deadline)
+            .field("deadline", &self.to.deadline)
             .finish()
     }
 }

@@ -7,11 +7,10 @@ use std::collections::VecDeque;
 use std::error::Error as StdError;
 use std::panic::{self, AssertUnwindSafe};
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use super::entry::{Entry, EntryFuture, Started, ASYNC_CALLBACK};
 use crate::error::report_dropped;
-use crate::orphan::{self, Job, Orphans};
+use crate::orphan::{Job, Orphaning};
 use crate::{Error, Exit, Outcome};
 
 /// What ended the scope, in a form that can be held across `.await` in a `Send` future.
@@ -180,8 +179,7 @@ impl<B: Ended> Unwinding<B> {
 pub(super) struct Pending {
     pub(super) entries: Vec<Entry>,
     pub(super) current: Option<(Cow<'static, str>, EntryFuture)>,
-    pub(super) deadline: Duration,
-    pub(super) orphans: Option<Orphans>,
+    pub(super) to: Orphaning,
 }
 
 impl Drop for Pending {
@@ -195,12 +193,7 @@ impl Drop for Pending {
             jobs.push_back(Job::new(name, Box::pin(async move { fut.await.map(drop) })));
         }
         jobs.extend(self.entries.drain(..).rev().map(|e| e.into_job(panicking)));
-        orphan::adopt(
-            &orphans_or_global(&self.orphans),
-            self.deadline,
-            jobs,
-            "AsyncExitStack::close (cancelled)",
-        );
+        self.to.adopt(jobs, "AsyncExitStack::close (cancelled)");
     }
 }
 
@@ -264,10 +257,6 @@ impl Pending {
             }
         }
     }
-}
-
-pub(super) fn orphans_or_global(o: &Option<Orphans>) -> Orphans {
-    o.clone().unwrap_or_else(orphan::orphans)
 }
 
 /// Turns a finished unwinding into `close`'s result, resuming a cleanup panic.

@@ -28,6 +28,32 @@ impl<F: Future + Unpin> Future for CatchUnwind<F> {
     }
 }
 
+/// Where cleanup that outlives its owner goes and how long each job may take: the tracker it
+/// is counted by (the global [`orphans()`] unless one was given) and the per-job deadline.
+/// What `AsyncExitStack`, `AsyncGuard`, `AsyncClosing` and an in-flight cleanup carry.
+#[derive(Debug, Clone)]
+pub(crate) struct Orphaning {
+    pub(crate) deadline: Duration,
+    pub(crate) orphans: Option<Orphans>,
+}
+
+impl Default for Orphaning {
+    fn default() -> Self {
+        Orphaning {
+            deadline: DEFAULT_DEADLINE,
+            orphans: None,
+        }
+    }
+}
+
+impl Orphaning {
+    /// Hands `jobs` over as one batch (see [`adopt`]), to the given tracker or the global one.
+    pub(crate) fn adopt(&self, jobs: VecDeque<Job>, context: &'static str) {
+        let orphans = self.orphans.clone().unwrap_or_else(orphans);
+        adopt(&orphans, self.deadline, jobs, context);
+    }
+}
+
 /// Hands `jobs` (in the order they must run) to the runtime or the helper thread, counted by
 /// `orphans` until all ran.
 pub(crate) fn adopt(
@@ -223,8 +249,7 @@ pub(crate) struct InFlight<O: 'static> {
     name: Cow<'static, str>,
     fut: Option<Pin<Box<dyn Future<Output = O> + Send>>>,
     report: fn(O, Cow<'static, str>) -> Result<(), Error>,
-    deadline: Duration,
-    orphans: Option<Orphans>,
+    to: Orphaning,
 }
 
 impl<O: 'static> InFlight<O> {
@@ -232,15 +257,13 @@ impl<O: 'static> InFlight<O> {
         name: Cow<'static, str>,
         fut: Pin<Box<dyn Future<Output = O> + Send>>,
         report: fn(O, Cow<'static, str>) -> Result<(), Error>,
-        deadline: Duration,
-        orphans: Option<Orphans>,
+        to: Orphaning,
     ) -> Self {
         InFlight {
             name,
             fut: Some(fut),
             report,
-            deadline,
-            orphans,
+            to,
         }
     }
 }
@@ -273,13 +296,8 @@ impl<O: 'static> Drop for InFlight<O> {
             let report = self.report;
             let job_name = name.clone();
             let job = Job::new(job_name, Box::pin(async move { report(fut.await, name) }));
-            let orphans = self.orphans.clone().unwrap_or_else(orphans);
-            adopt(
-                &orphans,
-                self.deadline,
-                [job].into(),
-                "cancelled while awaiting cleanup",
-            );
+            self.to
+                .adopt([job].into(), "cancelled while awaiting cleanup");
         }
     }
 }

@@ -41,7 +41,7 @@ mod batch;
 
 #[cfg(loom)]
 use batch::Batch;
-pub(crate) use batch::{adopt, CatchUnwind, InFlight};
+pub(crate) use batch::{CatchUnwind, InFlight, Orphaning};
 
 use crate::error::report_dropped;
 use crate::sync::{Arc, Condvar, Mutex, MutexGuard};
