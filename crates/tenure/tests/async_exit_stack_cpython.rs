@@ -7,6 +7,8 @@
 //! every cleanup error beside it, in the order they happened (the Java `addSuppressed`
 //! model of `ExitStack`). Exit callbacks see the body's error until one suppresses it.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 
 use tenure::{async_scope, AsyncExitStack, Exit, Outcome, ScopeError};
@@ -28,14 +30,7 @@ fn taken<T: Clone>(log: &Log<T>) -> Vec<T> {
 /// test_async_callback: async callbacks run last-pushed first, each with its arguments.
 #[tokio::test]
 async fn test_async_callback() {
-    let expected: Vec<(Vec<i32>, Option<&str>)> = vec![
-        (vec![], None),
-        (vec![1], None),
-        (vec![1, 2], None),
-        (vec![], Some("example=1")),
-        (vec![1], Some("example=1")),
-        (vec![1, 2], Some("example=1")),
-    ];
+    let expected = common::cpython_callback_args();
     let result: Log<(Vec<i32>, Option<&str>)> = Arc::default();
     let r = async_scope(async |stack| {
         for (args, kwds) in expected.iter().rev().cloned() {

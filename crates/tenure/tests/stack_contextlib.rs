@@ -50,14 +50,7 @@ fn no_resources() {
 // counterpart.
 #[test]
 fn callback_with_args() {
-    let expected: Vec<(Vec<i32>, Option<&str>)> = vec![
-        (vec![], None),
-        (vec![1], None),
-        (vec![1, 2], None),
-        (vec![], Some("example=1")),
-        (vec![1], Some("example=1")),
-        (vec![1, 2], Some("example=1")),
-    ];
+    let expected = common::cpython_callback_args();
     let result = RefCell::new(Vec::new());
     let r = ExitStack::scope(|s| {
         for (args, kwds) in expected.iter().rev().cloned() {

@@ -76,36 +76,53 @@ impl All {
             }
         };
         let [r0, r1, r2, r3] = results;
+        let (text, bytes, utf8, shared) = (&self.text, &self.bytes, &self.utf8, &self.shared);
         [
-            Seen {
-                result: r0,
-                content: self.text.content().as_bytes().to_vec(),
-                chunks: self.text.chunks().map(|c| c.as_bytes().to_vec()).collect(),
-                len: self.text.len(),
-                sealed: self.text.is_sealed(),
-            },
-            Seen {
-                result: r1,
-                content: self.bytes.content().to_vec(),
-                chunks: self.bytes.chunks().map(<[u8]>::to_vec).collect(),
-                len: self.bytes.len(),
-                sealed: self.bytes.is_sealed(),
-            },
-            Seen {
-                result: r2,
-                content: self.utf8.content().as_bytes().to_vec(),
-                chunks: self.utf8.chunks().map(|c| c.as_bytes().to_vec()).collect(),
-                len: self.utf8.len(),
-                sealed: self.utf8.is_sealed(),
-            },
-            Seen {
-                result: r3,
-                content: self.shared.to_bytes().to_vec(),
-                chunks: self.shared.chunks().iter().map(|c| c.to_vec()).collect(),
-                len: self.shared.len(),
-                sealed: self.shared.is_sealed(),
-            },
+            seen(
+                r0,
+                text.content().as_bytes(),
+                text.chunks().map(str::as_bytes),
+                text.len(),
+                text.is_sealed(),
+            ),
+            seen(
+                r1,
+                bytes.content(),
+                bytes.chunks(),
+                bytes.len(),
+                bytes.is_sealed(),
+            ),
+            seen(
+                r2,
+                utf8.content().as_bytes(),
+                utf8.chunks().map(str::as_bytes),
+                utf8.len(),
+                utf8.is_sealed(),
+            ),
+            seen(
+                r3,
+                &shared.to_bytes(),
+                shared.chunks().iter().map(|c| &c[..]),
+                shared.len(),
+                shared.is_sealed(),
+            ),
         ]
+    }
+}
+
+fn seen<'a>(
+    result: Result<(), AccumulateError>,
+    content: &[u8],
+    chunks: impl Iterator<Item = &'a [u8]>,
+    len: usize,
+    sealed: bool,
+) -> Seen {
+    Seen {
+        result,
+        content: content.to_vec(),
+        chunks: chunks.map(<[u8]>::to_vec).collect(),
+        len,
+        sealed,
     }
 }
 

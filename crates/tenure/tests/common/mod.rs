@@ -211,3 +211,16 @@ pub fn end_reports() -> (
         sink.lock().unwrap().push(m.clone())
     })
 }
+
+/// CPython's `test_callback` / `test_async_callback` cases: positional arguments and an
+/// optional keyword, in the order the callbacks must run (the tests push them reversed).
+pub fn cpython_callback_args() -> Vec<(Vec<i32>, Option<&'static str>)> {
+    vec![
+        (vec![], None),
+        (vec![1], None),
+        (vec![1, 2], None),
+        (vec![], Some("example=1")),
+        (vec![1], Some("example=1")),
+        (vec![1, 2], Some("example=1")),
+    ]
+}
