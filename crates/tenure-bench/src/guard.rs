@@ -5,23 +5,23 @@
 //! reference that passes [`black_box`], so neither side can fold the work away) and lets
 //! it go out of scope; its closure increments the counter. Rows:
 //!
-//! - `guard/strategy=always`: [`tenure::guard()`] vs [`scopeguard::guard()`];
+//! - `guard/strategy=always`: [`tenure::guard::always()`] vs [`scopeguard::guard()`];
 //! - `guard/form=defer`: [`tenure::defer!`] vs [`scopeguard::defer!`];
-//! - `guard/strategy=on_success`: `guard_on_success` on both sides; both ask
+//! - `guard/strategy=on_success`: `on_success` on both sides; both ask
 //!   [`std::thread::panicking`] at drop, and both run the closure;
 //! - `guard/strategy=on_failure,defused=true`: the commit path — tenure's
-//!   `guard_on_failure` vs scopeguard's `guard_on_unwind` (its nearest strategy: tenure's
+//!   `on_failure` vs scopeguard's `guard_on_unwind` (its nearest strategy: tenure's
 //!   also runs when the guard is marked failed), the value used through the guard, then
 //!   defused with `into_inner` on both sides, so the closure never runs.
 //!
 //! Peer configuration: `scopeguard` 1 with its default features (`use_std`, needed for
-//! `guard_on_success` / `guard_on_unwind`); same closure, same counter, same loop.
+//! `on_success` / `guard_on_unwind`); same closure, same counter, same loop.
 
 use std::cell::Cell;
 use std::hint::black_box;
 
 use scopeguard::ScopeGuard;
-use tenure::guard::{guard_on_failure, guard_on_success, Guard};
+use tenure::guard::{on_failure, on_success, Guard};
 
 use crate::harness::{Case, Harness};
 
@@ -36,7 +36,7 @@ pub fn run(h: &mut Harness) {
     h.compare(
         case().param("strategy", "always"),
         || {
-            let _g = tenure::guard(black_box(&counter), bump);
+            let _g = tenure::guard::always(black_box(&counter), bump);
         },
         || {
             let _g = scopeguard::guard(black_box(&counter), bump);
@@ -58,7 +58,7 @@ pub fn run(h: &mut Harness) {
     h.compare(
         case().param("strategy", "on_success"),
         || {
-            let _g = guard_on_success(black_box(&counter), bump);
+            let _g = on_success(black_box(&counter), bump);
         },
         || {
             let _g = scopeguard::guard_on_success(black_box(&counter), bump);
@@ -70,7 +70,7 @@ pub fn run(h: &mut Harness) {
             .param("strategy", "on_failure")
             .param("defused", true),
         || {
-            let g = guard_on_failure(black_box(&counter), |c| c.set(0));
+            let g = on_failure(black_box(&counter), |c| c.set(0));
             bump(&g);
             Guard::into_inner(g).get()
         },

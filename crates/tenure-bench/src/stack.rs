@@ -65,7 +65,7 @@ pub fn run(h: &mut Harness) {
             "s = ExitStack()\n\
              cb = s.callback\n\
              for _ in range({n}):\n    cb(bump)\n\
-             s.close()"
+             s.unwind()"
         ),
     };
     h.compare_cpython(
@@ -86,7 +86,7 @@ fn tenure_stack<'a>(mut stack: ExitStack<'a>, n: usize, counter: &'a Cell<u64>) 
     for _ in 0..n {
         stack.callback(move || c.set(c.get() + 1));
     }
-    if let Err(e) = stack.close() {
+    if let Err(e) = stack.unwind() {
         unreachable!("callbacks that cannot fail failed: {e}");
     }
     c.get()

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use tenure::{async_scope, AsyncClose, ScopeError};
+use tenure::{AsyncClose, AsyncExitStack, ScopeError};
 
 /// A pretend network connection whose close is async (it sends a goodbye and waits).
 struct Conn {
@@ -61,12 +61,12 @@ async fn process_connections(
     hosts: &[(&'static str, bool)],
     failing_close: Option<&str>,
 ) -> Result<Vec<String>, ScopeError<std::io::Error>> {
-    async_scope(async |stack| {
+    AsyncExitStack::scope(async |stack| {
         let mut conns = Vec::new();
         for &(host, reachable) in hosts {
             let mut conn = connect(host, reachable).await?; // a failure closes the open ones
             conn.close_fails = failing_close == Some(host);
-            conns.push(stack.enter_named(host, conn));
+            conns.push(stack.named(host).enter(conn));
         }
         let mut results = Vec::new();
         for c in &conns {

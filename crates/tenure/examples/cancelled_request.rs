@@ -6,7 +6,7 @@
 //! future is dropped mid-await. Rust has no async drop, so without tenure the rollback and
 //! the connection's return would never run. Here the pending cleanup is handed to the
 //! runtime (bounded by a 2 s deadline), runs last-first with `Outcome::Cancelled`, and
-//! `tenure::orphans().join()` waits for it before the program exits.
+//! `tenure::orphan::orphans().join()` waits for it before the program exits.
 //!
 //! Run: `cargo run -p tenure --example cancelled_request`
 
@@ -40,11 +40,11 @@ async fn handle_request(user: &'static str) -> Result<String, ScopeError<std::io
     stack
         .run(async |s| {
             tokio::time::sleep(Duration::from_millis(10)).await; // pool checkout
-            let conn = s.enter_named("db connection", PooledConn(7));
+            let conn = s.named("db connection").enter(PooledConn(7));
             log(format!("handler: checked out connection #{}", s[conn].0));
 
             log("handler: BEGIN");
-            s.push_async_exit(|outcome: &Outcome<'_>| {
+            s.try_push_async_exit(|outcome: &Outcome<'_>| {
                 let commit = outcome.is_success();
                 let why = outcome.to_string();
                 async move {
@@ -77,11 +77,11 @@ async fn main() {
     }
     log(format!(
         "server: orphaned cleanups in flight: {}",
-        tenure::orphans().pending()
+        tenure::orphan::orphans().pending()
     ));
 
-    tenure::orphans().join().await; // before exiting, let every cleanup finish
-    let stats = tenure::orphans().stats();
+    tenure::orphan::orphans().join().await; // before exiting, let every cleanup finish
+    let stats = tenure::orphan::orphans().stats();
     log(format!(
         "server: shutdown; orphaned cleanups: {} batch, {} succeeded, {} failed, {} timed out",
         stats.batches, stats.succeeded, stats.failed, stats.timed_out

@@ -10,7 +10,8 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use tenure::{Close, ExitStack, Handle};
+use tenure::stack::Handle;
+use tenure::{Close, ExitStack};
 
 /// A file that says when it is closed, so the printout shows the release order.
 struct LoggedFile {
@@ -50,7 +51,7 @@ fn open_all(paths: &[PathBuf]) -> io::Result<(ExitStack<'static>, Vec<Handle<Log
             println!("  failed to open {}: {e}", path.display());
             e
         })?;
-        handles.push(stack.enter_named(path.display().to_string(), file));
+        handles.push(stack.named(path.display().to_string()).enter(file));
     }
     Ok((stack.pop_all(), handles))
 }

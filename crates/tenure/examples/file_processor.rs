@@ -11,7 +11,8 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
-use tenure::{close_with, ExitStack, ScopeError};
+use tenure::close::close_with;
+use tenure::{ExitStack, ScopeError};
 
 /// Processes `input` line by line into temporary files, one per section; fails on a line
 /// that says `FAIL`. Returns the number of lines processed.
@@ -32,9 +33,9 @@ fn process_with(
     interfere: bool,
 ) -> Result<usize, ScopeError<io::Error>> {
     ExitStack::scope(|stack| {
-        let file = stack.hold(BufReader::new(File::open(input)?));
+        let file = stack.enter(tenure::close::Dropping(BufReader::new(File::open(input)?)));
         let mut lines = 0;
-        let mut current: Option<tenure::Handle<_>> = None;
+        let mut current: Option<tenure::stack::Handle<_>> = None;
         let mut line = String::new();
         while stack[file].read_line(&mut line)? > 0 {
             if line.starts_with('#') || current.is_none() {
@@ -47,14 +48,11 @@ fn process_with(
                 }
                 // Delete on every path; a failure to delete is returned, not swallowed.
                 let name = tmp_path.display().to_string();
-                stack.enter_named(
-                    name,
-                    close_with(tmp_path, |p| {
-                        let shown = p.display().to_string();
-                        p.close().map(|()| println!("  removed temp file {shown}"))
-                    }),
-                );
-                current = Some(stack.hold(tmp_file));
+                stack.named(name).enter(close_with(tmp_path, |p| {
+                    let shown = p.display().to_string();
+                    p.close().map(|()| println!("  removed temp file {shown}"))
+                }));
+                current = Some(stack.enter(tenure::close::Dropping(tmp_file)));
             }
             if line.trim() == "FAIL" {
                 return Err(io::Error::new(

@@ -8,13 +8,13 @@ use std::time::Duration;
 use tenure::timed;
 
 fn process_large_dataset(rows: u64) -> u64 {
-    let _t = timed("data_processing");
+    let _t = timed::block("data_processing");
     std::thread::sleep(Duration::from_millis(20));
     (0..rows).sum()
 }
 
 fn parse_config(text: &str) -> Result<u32, std::num::ParseIntError> {
-    let mut t = timed("parse_config");
+    let mut t = timed::block("parse_config");
     let value = t.check(text.trim().parse::<u32>())?;
     Ok(value)
 }
@@ -38,14 +38,14 @@ fn main() {
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {})); // the panic is expected: keep the output short
     let r = std::panic::catch_unwind(|| {
-        let _t = timed("flaky_step");
+        let _t = timed::block("flaky_step");
         panic!("flaky_step blew up");
     });
     std::panic::set_hook(default_hook);
     println!("   panicked = {}", r.is_err());
 
     println!("4) the duration, returned explicitly:");
-    let t = timed("explicit");
+    let t = timed::block("explicit");
     std::thread::sleep(Duration::from_millis(5));
     let d = t.finish();
     println!("   took {:.1} ms", d.as_secs_f64() * 1e3);

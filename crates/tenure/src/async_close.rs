@@ -27,12 +27,16 @@
 //! # Ok(()) }
 //! ```
 
+use std::borrow::Cow;
 use std::error::Error as StdError;
 use std::fmt;
 use std::future::Future;
 use std::ops::{Deref, DerefMut};
+use std::time::Duration;
 
-use crate::Dropping;
+use crate::close::Dropping;
+use crate::error::Error;
+use crate::orphan::{InFlight, Job, Orphaning, Orphans};
 
 /// A resource whose async release can fail, released by consuming it.
 ///
@@ -64,7 +68,7 @@ pub trait AsyncClose {
 /// use tenure::AsyncClose;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
-/// let none: Option<tenure::Dropping<u8>> = None;
+/// let none: Option<tenure::close::Dropping<u8>> = None;
 /// none.close().await.unwrap();
 /// # }
 /// ```
@@ -84,7 +88,7 @@ impl<R: AsyncClose + Send> AsyncClose for Option<R> {
 /// use tenure::AsyncClose;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
-/// Box::new(tenure::Dropping(1)).close().await.unwrap();
+/// Box::new(tenure::close::Dropping(1)).close().await.unwrap();
 /// # }
 /// ```
 impl<R: AsyncClose + Send> AsyncClose for Box<R> {
@@ -95,29 +99,29 @@ impl<R: AsyncClose + Send> AsyncClose for Box<R> {
 }
 
 /// Closes every element, last first, even when some fail; the first failure is primary
-/// and the rest are [suppressed](crate::Error::suppressed).
+/// and the rest are [suppressed](Error::suppressed).
 ///
 /// ```
 /// use tenure::AsyncClose;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
 /// async fn fail(_: &str) -> Result<(), std::fmt::Error> { Err(std::fmt::Error) }
-/// let conns = vec![tenure::async_close_with("a", fail), tenure::async_close_with("b", fail)];
+/// let conns = vec![tenure::async_close::async_close_with("a", fail), tenure::async_close::async_close_with("b", fail)];
 /// let err = conns.close().await.unwrap_err(); // "b" is closed first, then "a"
 /// assert_eq!(err.suppressed().len(), 1);
 /// # }
 /// ```
 impl<R: AsyncClose + Send> AsyncClose for Vec<R> {
-    type Error = crate::Error;
-    async fn close(self) -> Result<(), crate::Error> {
+    type Error = Error;
+    async fn close(self) -> Result<(), Error> {
         let name = std::any::type_name::<R>();
         let mut errors = Vec::new();
         for r in self.into_iter().rev() {
             if let Err(e) = r.close().await {
-                errors.push(crate::Error::close(name, e));
+                errors.push(Error::close(name, e));
             }
         }
-        crate::Error::from_errors(errors).map_or(Ok(()), Err)
+        Error::from_errors(errors).map_or(Ok(()), Err)
     }
 }
 
@@ -127,7 +131,7 @@ impl<R: AsyncClose + Send> AsyncClose for Vec<R> {
 /// use tenure::AsyncClose;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
-/// tenure::Dropping(vec![1, 2]).close().await.unwrap();
+/// tenure::close::Dropping(vec![1, 2]).close().await.unwrap();
 /// # }
 /// ```
 impl<T: Send> AsyncClose for Dropping<T> {
@@ -142,7 +146,8 @@ impl<T: Send> AsyncClose for Dropping<T> {
 /// async function call rather than a trait impl. Made by [`async_close_with`].
 ///
 /// ```
-/// use tenure::{async_close_with, AsyncClose};
+/// use tenure::AsyncClose;
+/// use tenure::async_close::async_close_with;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> std::io::Result<()> {
 /// let conn = async_close_with(String::from("conn-1"), |name| async move {
@@ -164,7 +169,7 @@ pub struct AsyncCloseWith<T, F> {
 /// use tenure::AsyncClose;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
-/// let r = tenure::async_close_with(42, |_| async { Err(std::fmt::Error) });
+/// let r = tenure::async_close::async_close_with(42, |_| async { Err(std::fmt::Error) });
 /// assert!(r.close().await.is_err());
 /// # }
 /// ```
@@ -209,49 +214,165 @@ impl<T: fmt::Debug, F> fmt::Debug for AsyncCloseWith<T, F> {
     }
 }
 
-/// Yields to the executor once: pending on the first poll (after asking to be woken), ready
-/// on the second. Runtime-agnostic.
-#[cfg(feature = "testing")]
-fn yield_now() -> impl Future<Output = ()> + Send {
-    use std::pin::Pin;
-    use std::task::{Context, Poll};
-
-    struct YieldNow(bool);
-    impl Future for YieldNow {
-        type Output = ();
-        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-            if std::mem::replace(&mut self.0, true) {
-                Poll::Ready(())
-            } else {
-                cx.waker().wake_by_ref();
-                Poll::Pending
-            }
-        }
-    }
-    YieldNow(false)
-}
-
-/// Closing a test resource awaits once (so cancellation can land in the middle of a close),
-/// then releases it, consulting its [`Faults`](crate::testing::Faults) for
-/// [`Op::Close`](crate::testing::Op::Close).
+/// An [`AsyncClose`] resource that is closed as an orphaned task if it is dropped instead
+/// of closed with [`AsyncClosing::close`]; the async counterpart of [`Closing`](crate::close::Closing).
+/// Its own operations are associated functions (`AsyncClosing::close(c)`), so they never
+/// shadow the resource's methods, which `c.method()` reaches through `Deref` (see
+/// [`Closing`](crate::close::Closing) for the one trap this leaves). A close
+/// error on that path is reported through `tracing` and the [`Orphans`] tracker, since
+/// nothing can return it.
 ///
 /// ```
-/// use tenure::AsyncClose;
-/// use tenure::testing::{Ledger, Op};
+/// use tenure::async_close::AsyncClosing;
 /// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), tenure::testing::InjectedFault> {
-/// let ledger = Ledger::new();
-/// ledger.faults().fail_nth(Op::Close, "conn", 2);
-/// ledger.acquire("conn")?.close().await?;
-/// assert!(ledger.acquire("conn")?.close().await.is_err());
-/// ledger.assert_all_released();
+/// # async fn main() -> std::io::Result<()> {
+/// let conn = AsyncClosing::named("db-1", tenure::async_close::async_close_with(vec![0u8], |_| async { Ok::<_, std::io::Error>(()) }));
+/// assert_eq!(conn.len(), 1); // derefs to the resource
+/// AsyncClosing::close(conn).await?; // the normal path: the error comes back here
 /// # Ok(()) }
 /// ```
-#[cfg(feature = "testing")]
-impl AsyncClose for crate::testing::TestResource {
-    type Error = crate::testing::InjectedFault;
-    async fn close(self) -> Result<(), crate::testing::InjectedFault> {
-        yield_now().await;
-        self.release()
+pub struct AsyncClosing<R: AsyncClose + Send + 'static> {
+    resource: Option<R>,
+    name: Cow<'static, str>,
+    to: Orphaning,
+}
+
+impl<R: AsyncClose + Send + 'static> AsyncClosing<R> {
+    /// Holds `resource`; failures are reported under its type name.
+    ///
+    /// ```
+    /// let c = tenure::async_close::AsyncClosing::new(tenure::close::Dropping(1));
+    /// assert!(tenure::async_close::AsyncClosing::name(&c).contains("Dropping"));
+    /// # drop(tenure::async_close::AsyncClosing::into_inner(c));
+    /// ```
+    pub fn new(resource: R) -> Self {
+        Self::named(std::any::type_name::<R>(), resource)
+    }
+
+    /// Holds `resource` under `name`, which failures reported from `Drop` will carry.
+    ///
+    /// ```
+    /// let c = tenure::async_close::AsyncClosing::named("db-1", tenure::close::Dropping(1));
+    /// assert_eq!(tenure::async_close::AsyncClosing::name(&c), "db-1");
+    /// # drop(tenure::async_close::AsyncClosing::into_inner(c));
+    /// ```
+    pub fn named(name: impl Into<Cow<'static, str>>, resource: R) -> Self {
+        AsyncClosing {
+            resource: Some(resource),
+            name: name.into(),
+            to: Orphaning::default(),
+        }
+    }
+
+    /// Sets the deadline of the close when it runs orphaned.
+    ///
+    /// ```
+    /// let c = tenure::async_close::AsyncClosing::new(tenure::close::Dropping(1)).with_deadline(std::time::Duration::from_secs(2));
+    /// # drop(tenure::async_close::AsyncClosing::into_inner(c));
+    /// ```
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.to.deadline = deadline;
+        self
+    }
+
+    /// Reports an orphaned close to `orphans` instead of the global tracker.
+    ///
+    /// ```
+    /// let c = tenure::async_close::AsyncClosing::new(tenure::close::Dropping(1)).with_orphans(tenure::orphan::Orphans::new());
+    /// # drop(tenure::async_close::AsyncClosing::into_inner(c));
+    /// ```
+    pub fn with_orphans(mut self, orphans: Orphans) -> Self {
+        self.to.orphans = Some(orphans);
+        self
+    }
+
+    /// The name failures are reported under.
+    ///
+    /// ```
+    /// let c = tenure::async_close::AsyncClosing::named("x", tenure::close::Dropping(()));
+    /// assert_eq!(tenure::async_close::AsyncClosing::name(&c), "x");
+    /// # drop(tenure::async_close::AsyncClosing::into_inner(c));
+    /// ```
+    pub fn name(this: &Self) -> &str {
+        &this.name
+    }
+
+    /// Closes now and returns the error. If this future is dropped before the close
+    /// finished, the rest of the close is orphaned (and a failure reported).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let c = tenure::async_close::AsyncClosing::new(tenure::async_close::async_close_with((), |()| async { Err(std::fmt::Error) }));
+    /// assert!(tenure::async_close::AsyncClosing::close(c).await.is_err());
+    /// # }
+    /// ```
+    pub async fn close(mut this: Self) -> Result<(), R::Error> {
+        let Some(resource) = this.resource.take() else {
+            return Ok(());
+        };
+        InFlight::new(
+            std::mem::take(&mut this.name),
+            Box::pin(resource.close()),
+            |r: Result<(), R::Error>, name| r.map_err(|e| Error::close(name, e)),
+            std::mem::take(&mut this.to),
+        )
+        .await
+    }
+
+    /// Takes the resource back without closing it (the hand-off path).
+    ///
+    /// ```
+    /// let c = tenure::async_close::AsyncClosing::new(tenure::close::Dropping(5));
+    /// assert_eq!(tenure::async_close::AsyncClosing::into_inner(c).0, 5);
+    /// ```
+    pub fn into_inner(mut this: Self) -> R {
+        match this.resource.take() {
+            Some(r) => r,
+            None => unreachable!("an AsyncClosing holds its resource until consumed"),
+        }
+    }
+}
+
+impl<R: AsyncClose + Send + 'static> Deref for AsyncClosing<R> {
+    type Target = R;
+    fn deref(&self) -> &R {
+        match &self.resource {
+            Some(r) => r,
+            None => unreachable!("an AsyncClosing holds its resource until consumed"),
+        }
+    }
+}
+
+impl<R: AsyncClose + Send + 'static> DerefMut for AsyncClosing<R> {
+    fn deref_mut(&mut self) -> &mut R {
+        match &mut self.resource {
+            Some(r) => r,
+            None => unreachable!("an AsyncClosing holds its resource until consumed"),
+        }
+    }
+}
+
+/// Orphans the close: it runs as a task (or on the helper thread), bounded by the deadline.
+impl<R: AsyncClose + Send + 'static> Drop for AsyncClosing<R> {
+    fn drop(&mut self) {
+        if let Some(resource) = self.resource.take() {
+            let name = std::mem::take(&mut self.name);
+            let job_name = name.clone();
+            let job = Job::new(
+                job_name,
+                Box::pin(async move { resource.close().await.map_err(|e| Error::close(name, e)) }),
+            );
+            self.to.adopt([job].into(), "AsyncClosing::drop");
+        }
+    }
+}
+
+impl<R: AsyncClose + Send + fmt::Debug + 'static> fmt::Debug for AsyncClosing<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsyncClosing")
+            .field("name", &self.name)
+            .field("resource", &self.resource)
+            .finish()
     }
 }

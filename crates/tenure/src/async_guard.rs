@@ -1,24 +1,24 @@
 //! Async guards: one value and the async cleanup that releases it, run even if the owning
 //! future is cancelled.
 //!
-//! [`async_guard`] is the async counterpart of [`guard`](crate::guard()): the closure gets
+//! [`always`] is the async counterpart of [`guard`](crate::guard::always): the closure gets
 //! the value back and returns the future that cleans up. Await [`AsyncGuard::finish`] to run
 //! it in line (the normal path); if the guard is dropped instead — an early return, a `?`,
 //! or the surrounding future cancelled — the cleanup is orphaned: it runs as a task, bounded
-//! by a deadline (see [`orphan`](mod@crate::orphan)). [`AsyncClosing`] does the same for an
-//! [`AsyncClose`] resource, returning its close error from [`AsyncClosing::close`].
+//! by a deadline (see [`orphan`](mod@crate::orphan)). [`AsyncClosing`](crate::async_close::AsyncClosing) does the same for an
+//! [`AsyncClose`](crate::AsyncClose) resource, returning its close error from [`AsyncClosing::close`](crate::async_close::AsyncClosing::close).
 //!
 //! ```
 //! use std::sync::{Arc, atomic::{AtomicBool, Ordering}};
 //! use std::time::Duration;
-//! use tenure::AsyncGuard;
+//! use tenure::async_guard::AsyncGuard;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
 //! let released = Arc::new(AtomicBool::new(false));
 //! let flag = released.clone();
 //! let handler = async move {
-//!     let lease = tenure::async_guard("lease-7", move |id| async move {
+//!     let lease = tenure::async_guard::always("lease-7", move |id| async move {
 //!         // return the lease: lock_service.release(id).await
 //!         flag.store(true, Ordering::SeqCst);
 //!     });
@@ -26,12 +26,11 @@
 //!     AsyncGuard::finish(lease).await;
 //! };
 //! let _ = tokio::time::timeout(Duration::from_millis(10), handler).await; // ...and is cancelled
-//! tenure::orphans().join().await;
+//! tenure::orphan::orphans().join().await;
 //! assert!(released.load(Ordering::SeqCst)); // the cleanup ran anyway
 //! # }
 //! ```
 
-use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -39,16 +38,15 @@ use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
 use crate::orphan::{InFlight, Job, Orphaning, Orphans};
-use crate::{AsyncClose, Error};
 
 /// A value with an async cleanup that runs when [`finish`](Self::finish)ed, or — if the
-/// guard is dropped — as an orphaned task. Derefs to the value. Made by [`async_guard`].
+/// guard is dropped — as an orphaned task. Derefs to the value. Made by [`always`].
 ///
 /// ```
-/// use tenure::AsyncGuard;
+/// use tenure::async_guard::AsyncGuard;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
-/// let mut conn = tenure::async_guard(vec![1], |v| async move { println!("closing {v:?}") });
+/// let mut conn = tenure::async_guard::always(vec![1], |v| async move { println!("closing {v:?}") });
 /// conn.push(2);
 /// AsyncGuard::finish(conn).await; // prints "closing [1, 2]"
 /// # }
@@ -68,15 +66,15 @@ where
 /// A guard that runs `cleanup(value)` when finished, or as an orphaned task when dropped.
 ///
 /// ```
-/// use tenure::AsyncGuard;
+/// use tenure::async_guard::AsyncGuard;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
-/// let g = tenure::async_guard(5, |n| async move { assert_eq!(n, 5) });
+/// let g = tenure::async_guard::always(5, |n| async move { assert_eq!(n, 5) });
 /// assert_eq!(*g, 5);
 /// AsyncGuard::finish(g).await;
 /// # }
 /// ```
-pub fn async_guard<T, F, Fut>(value: T, cleanup: F) -> AsyncGuard<T, F, Fut>
+pub fn always<T, F, Fut>(value: T, cleanup: F) -> AsyncGuard<T, F, Fut>
 where
     T: Send + 'static,
     F: FnOnce(T) -> Fut + Send + 'static,
@@ -99,8 +97,8 @@ where
     /// [`orphan::DEFAULT_DEADLINE`](crate::orphan::DEFAULT_DEADLINE)).
     ///
     /// ```
-    /// let g = tenure::async_guard((), |()| async {}).with_deadline(std::time::Duration::from_secs(1));
-    /// # tenure::AsyncGuard::dismiss(g);
+    /// let g = tenure::async_guard::always((), |()| async {}).with_deadline(std::time::Duration::from_secs(1));
+    /// # tenure::async_guard::AsyncGuard::dismiss(g);
     /// ```
     pub fn with_deadline(mut self, deadline: Duration) -> Self {
         self.to.deadline = deadline;
@@ -111,8 +109,8 @@ where
     /// tracker.
     ///
     /// ```
-    /// let g = tenure::async_guard((), |()| async {}).with_orphans(tenure::orphan::Orphans::new());
-    /// # tenure::AsyncGuard::dismiss(g);
+    /// let g = tenure::async_guard::always((), |()| async {}).with_orphans(tenure::orphan::Orphans::new());
+    /// # tenure::async_guard::AsyncGuard::dismiss(g);
     /// ```
     pub fn with_orphans(mut self, orphans: Orphans) -> Self {
         self.to.orphans = Some(orphans);
@@ -131,10 +129,10 @@ where
     /// function, so it cannot clash with the value's methods.)
     ///
     /// ```
-    /// use tenure::AsyncGuard;
+    /// use tenure::async_guard::AsyncGuard;
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
-    /// let g = tenure::async_guard("tx", |tx| async move { println!("{tx} rolled back") });
+    /// let g = tenure::async_guard::always("tx", |tx| async move { println!("{tx} rolled back") });
     /// AsyncGuard::finish(g).await;
     /// # }
     /// ```
@@ -152,8 +150,8 @@ where
     /// Defuses the guard and returns the value; the cleanup never runs (the commit path).
     ///
     /// ```
-    /// let g = tenure::async_guard(vec![1], |_| async { unreachable!() });
-    /// assert_eq!(tenure::AsyncGuard::into_inner(g), [1]);
+    /// let g = tenure::async_guard::always(vec![1], |_| async { unreachable!() });
+    /// assert_eq!(tenure::async_guard::AsyncGuard::into_inner(g), [1]);
     /// ```
     pub fn into_inner(mut guard: Self) -> T {
         Self::take(&mut guard).0
@@ -162,7 +160,7 @@ where
     /// Defuses the guard and drops the value; the cleanup never runs.
     ///
     /// ```
-    /// tenure::AsyncGuard::dismiss(tenure::async_guard((), |()| async { unreachable!() }));
+    /// tenure::async_guard::AsyncGuard::dismiss(tenure::async_guard::always((), |()| async { unreachable!() }));
     /// ```
     pub fn dismiss(guard: Self) {
         drop(Self::into_inner(guard));
@@ -229,166 +227,6 @@ where
         f.debug_struct("AsyncGuard")
             .field("value", &self.inner.as_ref().map(|(v, _)| v))
             .field("deadline", &self.to.deadline)
-            .finish()
-    }
-}
-
-/// An [`AsyncClose`] resource that is closed as an orphaned task if it is dropped instead
-/// of [`close`](Self::close)d; the async counterpart of [`Closing`](crate::Closing). A close
-/// error on that path is reported through `tracing` and the [`Orphans`] tracker, since
-/// nothing can return it.
-///
-/// ```
-/// use tenure::AsyncClosing;
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> std::io::Result<()> {
-/// let conn = AsyncClosing::named("db-1", tenure::async_close_with(vec![0u8], |_| async { Ok::<_, std::io::Error>(()) }));
-/// assert_eq!(conn.len(), 1); // derefs to the resource
-/// conn.close().await?;       // the normal path: the error comes back here
-/// # Ok(()) }
-/// ```
-pub struct AsyncClosing<R: AsyncClose + Send + 'static> {
-    resource: Option<R>,
-    name: Cow<'static, str>,
-    to: Orphaning,
-}
-
-impl<R: AsyncClose + Send + 'static> AsyncClosing<R> {
-    /// Holds `resource`; failures are reported under its type name.
-    ///
-    /// ```
-    /// let c = tenure::AsyncClosing::new(tenure::Dropping(1));
-    /// assert!(c.name().contains("Dropping"));
-    /// # drop(tenure::AsyncClosing::into_inner(c));
-    /// ```
-    pub fn new(resource: R) -> Self {
-        Self::named(std::any::type_name::<R>(), resource)
-    }
-
-    /// Holds `resource` under `name`, which failures reported from `Drop` will carry.
-    ///
-    /// ```
-    /// let c = tenure::AsyncClosing::named("db-1", tenure::Dropping(1));
-    /// assert_eq!(c.name(), "db-1");
-    /// # drop(tenure::AsyncClosing::into_inner(c));
-    /// ```
-    pub fn named(name: impl Into<Cow<'static, str>>, resource: R) -> Self {
-        AsyncClosing {
-            resource: Some(resource),
-            name: name.into(),
-            to: Orphaning::default(),
-        }
-    }
-
-    /// Sets the deadline of the close when it runs orphaned.
-    ///
-    /// ```
-    /// let c = tenure::AsyncClosing::new(tenure::Dropping(1)).with_deadline(std::time::Duration::from_secs(2));
-    /// # drop(tenure::AsyncClosing::into_inner(c));
-    /// ```
-    pub fn with_deadline(mut self, deadline: Duration) -> Self {
-        self.to.deadline = deadline;
-        self
-    }
-
-    /// Reports an orphaned close to `orphans` instead of the global tracker.
-    ///
-    /// ```
-    /// let c = tenure::AsyncClosing::new(tenure::Dropping(1)).with_orphans(tenure::orphan::Orphans::new());
-    /// # drop(tenure::AsyncClosing::into_inner(c));
-    /// ```
-    pub fn with_orphans(mut self, orphans: Orphans) -> Self {
-        self.to.orphans = Some(orphans);
-        self
-    }
-
-    /// The name failures are reported under.
-    ///
-    /// ```
-    /// let c = tenure::AsyncClosing::named("x", tenure::Dropping(()));
-    /// assert_eq!(c.name(), "x");
-    /// # drop(tenure::AsyncClosing::into_inner(c));
-    /// ```
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// Closes now and returns the error. If this future is dropped before the close
-    /// finished, the rest of the close is orphaned (and a failure reported).
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let c = tenure::AsyncClosing::new(tenure::async_close_with((), |()| async { Err(std::fmt::Error) }));
-    /// assert!(c.close().await.is_err());
-    /// # }
-    /// ```
-    pub async fn close(mut self) -> Result<(), R::Error> {
-        let Some(resource) = self.resource.take() else {
-            return Ok(());
-        };
-        InFlight::new(
-            std::mem::take(&mut self.name),
-            Box::pin(resource.close()),
-            |r: Result<(), R::Error>, name| r.map_err(|e| Error::close(name, e)),
-            std::mem::take(&mut self.to),
-        )
-        .await
-    }
-
-    /// Takes the resource back without closing it (the hand-off path).
-    ///
-    /// ```
-    /// let c = tenure::AsyncClosing::new(tenure::Dropping(5));
-    /// assert_eq!(tenure::AsyncClosing::into_inner(c).0, 5);
-    /// ```
-    pub fn into_inner(mut this: Self) -> R {
-        match this.resource.take() {
-            Some(r) => r,
-            None => unreachable!("an AsyncClosing holds its resource until consumed"),
-        }
-    }
-}
-
-impl<R: AsyncClose + Send + 'static> Deref for AsyncClosing<R> {
-    type Target = R;
-    fn deref(&self) -> &R {
-        match &self.resource {
-            Some(r) => r,
-            None => unreachable!("an AsyncClosing holds its resource until consumed"),
-        }
-    }
-}
-
-impl<R: AsyncClose + Send + 'static> DerefMut for AsyncClosing<R> {
-    fn deref_mut(&mut self) -> &mut R {
-        match &mut self.resource {
-            Some(r) => r,
-            None => unreachable!("an AsyncClosing holds its resource until consumed"),
-        }
-    }
-}
-
-/// Orphans the close: it runs as a task (or on the helper thread), bounded by the deadline.
-impl<R: AsyncClose + Send + 'static> Drop for AsyncClosing<R> {
-    fn drop(&mut self) {
-        if let Some(resource) = self.resource.take() {
-            let name = std::mem::take(&mut self.name);
-            let job_name = name.clone();
-            let job = Job::new(
-                job_name,
-                Box::pin(async move { resource.close().await.map_err(|e| Error::close(name, e)) }),
-            );
-            self.to.adopt([job].into(), "AsyncClosing::drop");
-        }
-    }
-}
-
-impl<R: AsyncClose + Send + fmt::Debug + 'static> fmt::Debug for AsyncClosing<R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AsyncClosing")
-            .field("name", &self.name)
-            .field("resource", &self.resource)
             .finish()
     }
 }

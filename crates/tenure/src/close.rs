@@ -7,7 +7,8 @@
 //! explicitly to get the error back.
 //!
 //! ```
-//! use tenure::{Close, Closing};
+//! use tenure::Close;
+//! use tenure::close::Closing;
 //! use std::io::Write;
 //!
 //! // Manual: the error comes back.
@@ -28,6 +29,8 @@ use std::convert::Infallible;
 use std::error::Error as StdError;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
+
+use crate::error::Error;
 
 /// A resource whose release can fail, released by consuming it.
 ///
@@ -116,20 +119,20 @@ impl<R: Close> Close for Box<R> {
 
 /// Closes every element, last first (the reverse of acquisition), even when some fail or
 /// panic; the first failure is primary and the rest are
-/// [suppressed](crate::Error::suppressed). A panic resumes after every element was closed
+/// [suppressed](Error::suppressed). A panic resumes after every element was closed
 /// (the errors that cannot ride along with it are reported through `tracing`; later panics
 /// become [`ErrorKind::Panic`](crate::ErrorKind::Panic) errors).
 ///
 /// ```
 /// use tenure::Close;
 /// fn fail(_: &str) -> Result<(), std::fmt::Error> { Err(std::fmt::Error) }
-/// let conns = vec![tenure::close_with("a", fail), tenure::close_with("b", fail)];
+/// let conns = vec![tenure::close::close_with("a", fail), tenure::close::close_with("b", fail)];
 /// let err = conns.close().unwrap_err(); // "b" is closed first, then "a"
 /// assert_eq!(err.suppressed().len(), 1);
 /// ```
 impl<R: Close> Close for Vec<R> {
-    type Error = crate::Error;
-    fn close(self) -> Result<(), crate::Error> {
+    type Error = Error;
+    fn close(self) -> Result<(), Error> {
         let name = std::any::type_name::<R>();
         let mut errors = Vec::new();
         let mut panic = None;
@@ -137,12 +140,12 @@ impl<R: Close> Close for Vec<R> {
             // A panic must not leave the rest to be merely dropped (first to last).
             match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| r.close())) {
                 Ok(Ok(())) => {}
-                Ok(Err(e)) => errors.push(crate::Error::close(name, e)),
+                Ok(Err(e)) => errors.push(Error::close(name, e)),
                 Err(payload) if panic.is_none() => panic = Some(payload),
-                Err(payload) => errors.push(crate::Error::panicked(name, payload)),
+                Err(payload) => errors.push(Error::panicked(name, payload)),
             }
         }
-        let error = crate::Error::from_errors(errors);
+        let error = Error::from_errors(errors);
         if let Some(payload) = panic {
             if let Some(e) = &error {
                 crate::error::report_dropped(e, "Vec::close (resuming a close panic)");
@@ -186,7 +189,8 @@ mod tempfile_impls {
 /// call rather than a trait impl. Made by [`close_with`].
 ///
 /// ```
-/// use tenure::{close_with, Close};
+/// use tenure::Close;
+/// use tenure::close::close_with;
 /// let conn = close_with(String::from("conn-1"), |name| {
 ///     println!("closing {name}");
 ///     Ok::<(), std::io::Error>(())
@@ -204,7 +208,7 @@ pub struct CloseWith<T, F> {
 ///
 /// ```
 /// use tenure::Close;
-/// let r = tenure::close_with(42, |_| Err(std::fmt::Error));
+/// let r = tenure::close::close_with(42, |_| Err(std::fmt::Error));
 /// assert!(r.close().is_err());
 /// ```
 pub fn close_with<T, F, E>(value: T, release: F) -> CloseWith<T, F>
@@ -249,7 +253,8 @@ impl<T: fmt::Debug, F> fmt::Debug for CloseWith<T, F> {
 /// never fails.
 ///
 /// ```
-/// use tenure::{Close, Dropping};
+/// use tenure::Close;
+/// use tenure::close::Dropping;
 /// let file = Dropping(tempfile::tempfile()?);
 /// file.close().unwrap(); // infallible: the file is dropped
 /// # Ok::<(), std::io::Error>(())
@@ -287,13 +292,24 @@ impl<T> DerefMut for Dropping<T> {
 /// [`Closing::close`] to get the error instead, or [`Closing::into_inner`] to take the
 /// resource back without closing it.
 ///
+/// Its own operations are associated functions — `Closing::close(c)`, not `c.close()` — so
+/// that they never shadow the resource's methods, which `c.method()` reaches through
+/// `Deref` (as `Closing<BufWriter<_>>` reaches `BufWriter::get_ref`).
+///
+/// **Mind one trap.** If the resource has an inherent `close(&mut self)` of its own,
+/// `c.close()` calls *that* method through `Deref`, and dropping `c` then runs
+/// [`Close::close`] a second time. Write `Closing::close(c)` to close through the guard;
+/// and a `Close` impl for such a type should treat an already-closed resource as closed
+/// (return `Ok(())`), so that the second close is harmless.
+///
 /// ```
-/// use tenure::Closing;
+/// use tenure::close::Closing;
 /// use std::io::Write;
 ///
 /// let mut out = Closing::named("report writer", std::io::BufWriter::new(Vec::new()));
 /// writeln!(out, "total: 3")?;
-/// out.close()?; // explicit: the flush error, if any, comes back here
+/// assert!(out.get_ref().is_empty()); // BufWriter's own method, through Deref
+/// Closing::close(out)?; // explicit: the flush error, if any, comes back here
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct Closing<R: Close> {
@@ -305,8 +321,9 @@ impl<R: Close> Closing<R> {
     /// Holds `resource`, to be closed on drop. Failures are reported under its type name.
     ///
     /// ```
-    /// let w = tenure::Closing::new(std::io::BufWriter::new(Vec::<u8>::new()));
-    /// assert!(w.name().contains("BufWriter"));
+    /// use tenure::close::Closing;
+    /// let w = Closing::new(std::io::BufWriter::new(Vec::<u8>::new()));
+    /// assert!(Closing::name(&w).contains("BufWriter"));
     /// ```
     pub fn new(resource: R) -> Self {
         Self::named(std::any::type_name::<R>(), resource)
@@ -315,8 +332,9 @@ impl<R: Close> Closing<R> {
     /// Holds `resource` under `name`, which failures reported from `Drop` will carry.
     ///
     /// ```
-    /// let w = tenure::Closing::named("audit log", std::io::BufWriter::new(Vec::<u8>::new()));
-    /// assert_eq!(w.name(), "audit log");
+    /// use tenure::close::Closing;
+    /// let w = Closing::named("audit log", std::io::BufWriter::new(Vec::<u8>::new()));
+    /// assert_eq!(Closing::name(&w), "audit log");
     /// ```
     pub fn named(name: impl Into<Cow<'static, str>>, resource: R) -> Self {
         Closing {
@@ -328,31 +346,34 @@ impl<R: Close> Closing<R> {
     /// The name failures are reported under.
     ///
     /// ```
-    /// assert_eq!(tenure::Closing::named("x", tenure::Dropping(1)).name(), "x");
+    /// use tenure::close::{Closing, Dropping};
+    /// assert_eq!(Closing::name(&Closing::named("x", Dropping(1))), "x");
     /// ```
-    pub fn name(&self) -> &str {
-        &self.name
+    pub fn name(this: &Self) -> &str {
+        &this.name
     }
 
     /// Closes now and returns the error, instead of logging it on drop.
     ///
     /// ```
-    /// let w = tenure::Closing::new(std::io::BufWriter::new(Vec::<u8>::new()));
-    /// w.close()?;
+    /// use tenure::close::Closing;
+    /// let w = Closing::new(std::io::BufWriter::new(Vec::<u8>::new()));
+    /// Closing::close(w)?;
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub fn close(mut self) -> Result<(), R::Error> {
-        self.resource.take().map_or(Ok(()), R::close)
+    pub fn close(mut this: Self) -> Result<(), R::Error> {
+        this.resource.take().map_or(Ok(()), R::close)
     }
 
     /// Takes the resource back without closing it (the hand-off path).
     ///
     /// ```
-    /// let w = tenure::Closing::new(tenure::Dropping(5));
-    /// assert_eq!(w.into_inner().0, 5);
+    /// use tenure::close::{Closing, Dropping};
+    /// let w = Closing::new(Dropping(5));
+    /// assert_eq!(Closing::into_inner(w).0, 5);
     /// ```
-    pub fn into_inner(mut self) -> R {
-        self.resource
+    pub fn into_inner(mut this: Self) -> R {
+        this.resource
             .take()
             .expect("a Closing always holds its resource until consumed")
     }
@@ -387,11 +408,11 @@ impl<R: Close> Drop for Closing<R> {
             let closed =
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| resource.close()));
             match closed {
-                Ok(result) => result.err().map(|e| crate::Error::close(name, e)),
-                Err(payload) => Some(crate::Error::panicked(name, payload)),
+                Ok(result) => result.err().map(|e| Error::close(name, e)),
+                Err(payload) => Some(Error::panicked(name, payload)),
             }
         } else {
-            resource.close().err().map(|e| crate::Error::close(name, e))
+            resource.close().err().map(|e| Error::close(name, e))
         };
         if let Some(e) = error {
             crate::error::report_dropped(&e, "Closing::drop");

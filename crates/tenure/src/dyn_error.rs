@@ -3,7 +3,7 @@
 use std::error::Error as StdError;
 use std::fmt;
 
-use crate::BoxError;
+use crate::error::BoxError;
 
 /// A type-erased error that is itself an [`std::error::Error`]: the body error of
 /// [`ExitStack::scope_dyn`](crate::ExitStack::scope_dyn) and
@@ -19,12 +19,12 @@ use crate::BoxError;
 /// or [`into_inner`](DynError::into_inner).
 ///
 /// ```
-/// use tenure::DynError;
+/// use tenure::error::DynError;
 ///
 /// let e = DynError::new(std::io::Error::other("disk full"));
 /// assert_eq!(e.to_string(), "disk full");
 /// assert!(e.downcast_ref::<std::io::Error>().is_some());
-/// let boxed: tenure::BoxError = e.into_inner(); // the original box, not a wrapper
+/// let boxed: tenure::error::BoxError = e.into_inner(); // the original box, not a wrapper
 /// assert!(boxed.is::<std::io::Error>());
 /// ```
 pub struct DynError(BoxError);
@@ -34,7 +34,7 @@ impl DynError {
     /// included).
     ///
     /// ```
-    /// let e = tenure::DynError::new("no such table: users");
+    /// let e = tenure::error::DynError::new("no such table: users");
     /// assert_eq!(e.to_string(), "no such table: users");
     /// ```
     pub fn new(error: impl Into<BoxError>) -> Self {
@@ -44,7 +44,7 @@ impl DynError {
     /// The wrapped error.
     ///
     /// ```
-    /// let e = tenure::DynError::new(std::fmt::Error);
+    /// let e = tenure::error::DynError::new(std::fmt::Error);
     /// assert!(e.get_ref().is::<std::fmt::Error>());
     /// ```
     pub fn get_ref(&self) -> &(dyn StdError + Send + Sync + 'static) {
@@ -54,7 +54,7 @@ impl DynError {
     /// The wrapped error as a `T`, if it is one.
     ///
     /// ```
-    /// let e = tenure::DynError::new(std::io::Error::from(std::io::ErrorKind::NotFound));
+    /// let e = tenure::error::DynError::new(std::io::Error::from(std::io::ErrorKind::NotFound));
     /// assert_eq!(e.downcast_ref::<std::io::Error>().unwrap().kind(), std::io::ErrorKind::NotFound);
     /// assert!(e.downcast_ref::<std::fmt::Error>().is_none());
     /// ```
@@ -65,7 +65,7 @@ impl DynError {
     /// The wrapped error, as it was boxed.
     ///
     /// ```
-    /// let boxed = tenure::DynError::new("timed out").into_inner();
+    /// let boxed = tenure::error::DynError::new("timed out").into_inner();
     /// assert_eq!(boxed.to_string(), "timed out");
     /// ```
     pub fn into_inner(self) -> BoxError {

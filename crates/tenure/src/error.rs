@@ -16,9 +16,14 @@
 //! assert_eq!(all.kind(), ErrorKind::Close);
 //! assert_eq!(all.resource(), "db connection");
 //! assert_eq!(all.suppressed().len(), 1);
+//! // `Display` says what this layer did; the cause is its `source()` (Rust's convention, so
+//! // anyhow's `{:#}` or `std::error::Report` print each message once) ...
+//! assert_eq!(all.to_string(), "failed to close `db connection` (+1 suppressed cleanup error)");
+//! // ... and `report()` renders everything: the chain and every suppressed member.
 //! assert_eq!(
-//!     all.to_string(),
-//!     "failed to close `db connection`: socket reset (+1 suppressed cleanup error)"
+//!     all.report().to_string(),
+//!     "failed to close `db connection` (+1 suppressed cleanup error): socket reset\n\
+//!      \x20 suppressed: cleanup callback failed: `remove temp file`: permission denied"
 //! );
 //! ```
 
@@ -28,12 +33,14 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::time::Duration;
 
+pub use crate::dyn_error::DynError;
+
 /// A boxed error that can cross threads; the cause carried by an [`Error`].
 ///
 /// ```
-/// let cause: tenure::BoxError = "socket reset".into();
+/// let cause: tenure::error::BoxError = "socket reset".into();
 /// let e = tenure::Error::close("conn", cause);
-/// assert_eq!(e.to_string(), "failed to close `conn`: socket reset");
+/// assert_eq!(e.report().to_string(), "failed to close `conn`: socket reset");
 /// ```
 pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
@@ -99,7 +106,8 @@ impl Error {
     /// ```
     /// use tenure::{Error, ErrorKind};
     /// let e = Error::new(ErrorKind::Close, "socket", std::io::Error::other("reset"));
-    /// assert_eq!(e.to_string(), "failed to close `socket`: reset");
+    /// assert_eq!(e.to_string(), "failed to close `socket`");
+    /// assert_eq!(e.report().to_string(), "failed to close `socket`: reset");
     /// ```
     pub fn new(
         kind: ErrorKind,
@@ -140,7 +148,8 @@ impl Error {
     ///
     /// ```
     /// let e = tenure::Error::callback("unlink", std::io::Error::other("EPERM"));
-    /// assert_eq!(e.to_string(), "cleanup callback failed: `unlink`: EPERM");
+    /// assert_eq!(e.to_string(), "cleanup callback failed: `unlink`");
+    /// assert_eq!(e.report().to_string(), "cleanup callback failed: `unlink`: EPERM");
     /// ```
     pub fn callback(name: impl Into<Cow<'static, str>>, source: impl Into<BoxError>) -> Self {
         Self::new(ErrorKind::Callback, name, source)
@@ -288,14 +297,117 @@ impl Error {
     pub fn cause<T: StdError + 'static>(&self) -> Option<&T> {
         self.inner.source.as_deref()?.downcast_ref::<T>()
     }
+
+    /// Renders this error completely: its [`source`](StdError::source) chain on one line
+    /// (`": "` between links, as anyhow's `{:#}` does), then every suppressed error — of
+    /// this error and of any `tenure::Error` in its chain (a nested stack's) — on a line
+    /// of its own, indented by depth. `Display` alone says only what this layer did; this
+    /// is what tenure's own reporters print.
+    ///
+    /// ```
+    /// let inner = tenure::Error::from_errors([
+    ///     tenure::Error::callback("flush", std::io::Error::other("disk full")),
+    ///     tenure::Error::close("socket", std::io::Error::other("reset")),
+    /// ]).unwrap();
+    /// let outer = tenure::Error::close("inner stack", inner);
+    /// assert_eq!(
+    ///     outer.report().to_string(),
+    ///     "failed to close `inner stack`: cleanup callback failed: `flush` \
+    ///      (+1 suppressed cleanup error): disk full\n\
+    ///      \x20 suppressed: failed to close `socket`: reset"
+    /// );
+    /// ```
+    pub fn report(&self) -> Report<'_> {
+        Report::new(self)
+    }
+}
+
+/// Renders an error completely: its `source()` chain, each message once, and every error
+/// suppressed along it (made by [`Error::report`], [`ScopeError::report`](crate::ScopeError::report)
+/// or [`Report::new`] for any error).
+///
+/// ```
+/// use tenure::error::Report;
+/// let e = tenure::Error::close("file", std::io::Error::other("EIO"));
+/// let wrapped = std::io::Error::other(e); // any error whose chain holds a tenure::Error
+/// assert_eq!(Report::new(&wrapped).to_string(), "failed to close `file`: EIO");
+/// ```
+#[derive(Clone, Copy)]
+pub struct Report<'a> {
+    error: &'a (dyn StdError + 'static),
+    cleanup: Option<&'a Error>,
+}
+
+impl<'a> Report<'a> {
+    /// A report of `error` and everything reachable from it.
+    ///
+    /// ```
+    /// let e = std::io::Error::other("plain");
+    /// assert_eq!(tenure::error::Report::new(&e).to_string(), "plain");
+    /// ```
+    pub fn new(error: &'a (dyn StdError + 'static)) -> Self {
+        Report {
+            error,
+            cleanup: None,
+        }
+    }
+
+    /// Adds cleanup errors that ride beside `error` but are not on its chain (a scope's).
+    pub(crate) fn with_cleanup(mut self, cleanup: Option<&'a Error>) -> Self {
+        self.cleanup = cleanup;
+        self
+    }
+}
+
+impl fmt::Display for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_report(f, self.error, 0)?;
+        if let Some(cleanup) = self.cleanup {
+            f.write_str("\n  cleanup: ")?;
+            write_report(f, cleanup, 1)?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// The chain of `error` on one line, then the suppressed errors of every `tenure::Error`
+/// in it, each rendered the same way one level deeper.
+fn write_report(
+    f: &mut fmt::Formatter<'_>,
+    error: &(dyn StdError + 'static),
+    depth: usize,
+) -> fmt::Result {
+    write!(f, "{error}")?;
+    let mut next = error.source();
+    while let Some(e) = next {
+        write!(f, ": {e}")?;
+        next = e.source();
+    }
+    let mut link = Some(error);
+    while let Some(e) = link {
+        if let Some(group) = e.downcast_ref::<Error>() {
+            for member in group.suppressed() {
+                write!(f, "\n{:width$}suppressed: ", "", width = 2 * (depth + 1))?;
+                write_report(f, member, depth + 1)?;
+            }
+        }
+        link = e.source();
+    }
+    Ok(())
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} `{}`", self.inner.kind.verb(), self.inner.resource)?;
-        if let Some(source) = &self.inner.source {
-            write!(f, ": {source}")?;
-        } else if let Some(detail) = &self.inner.detail {
+        // The cause is `source()`'s, never repeated here; a panic message or a timeout's
+        // detail has no error of its own, so it is this layer's to say.
+        if let Some(detail) = &self.inner.detail {
             write!(f, ": {detail}")?;
         }
         match self.inner.suppressed.len() {
@@ -333,6 +445,24 @@ impl StdError for Error {
     }
 }
 
+/// `error` and its whole `source()` chain on one line, each message once (no suppressed
+/// members: reporters that list those list them one by one).
+pub(crate) fn chain<'a>(error: &'a (dyn StdError + 'static)) -> impl fmt::Display + 'a {
+    struct Chain<'a>(&'a (dyn StdError + 'static));
+    impl fmt::Display for Chain<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "{}", self.0)?;
+            let mut next = self.0.source();
+            while let Some(e) = next {
+                write!(f, ": {e}")?;
+                next = e.source();
+            }
+            Ok(())
+        }
+    }
+    Chain(error)
+}
+
 /// Logs a cleanup error that nothing can return (a `Drop`), naming the resource, with every
 /// suppressed error on its own line.
 pub(crate) fn report_dropped(error: &Error, context: &'static str) {
@@ -341,19 +471,31 @@ pub(crate) fn report_dropped(error: &Error, context: &'static str) {
 
 fn report_each(error: &Error, context: &'static str, primary: &mut bool) {
     for e in error.iter() {
+        // A nested stack's errors travel as this error's cause: this line stops before
+        // them, and they follow on lines of their own (each message once).
+        let mut line = e.to_string();
+        let mut nested = None;
+        let mut next = StdError::source(e);
+        while let Some(link) = next {
+            if let Some(group) = link.downcast_ref::<Error>() {
+                nested = Some(group);
+                break;
+            }
+            line.push_str(": ");
+            line.push_str(&link.to_string());
+            next = link.source();
+        }
         tracing::warn!(
             target: "tenure",
             context,
             resource = e.resource(),
             kind = ?e.kind(),
             suppressed = !*primary,
-            "cleanup error with nowhere to return it: {e}"
+            "cleanup error with nowhere to return it: {line}"
         );
         *primary = false;
-        // A nested stack's errors travel as this error's cause; without this, only their
-        // count would reach the log.
-        if let Some(nested) = e.cause::<Error>() {
-            report_each(nested, context, primary);
+        if let Some(group) = nested {
+            report_each(group, context, primary);
         }
     }
 }

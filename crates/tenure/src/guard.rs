@@ -15,11 +15,11 @@
 //! resumes.
 //!
 //! ```
-//! use tenure::guard::{guard_on_failure, Guard};
+//! use tenure::guard::{on_failure, Guard};
 //!
 //! fn transfer(log: &mut Vec<&'static str>, fail: bool) -> Result<(), std::fmt::Error> {
 //!     // Roll back unless we reach the commit.
-//!     let mut tx = guard_on_failure(log, |log| log.push("rollback"));
+//!     let mut tx = on_failure(log, |log| log.push("rollback"));
 //!     tx.push("debit");
 //!     Guard::check(&mut tx, if fail { Err(std::fmt::Error) } else { Ok(()) })?;
 //!     tx.push("credit");
@@ -109,7 +109,7 @@ impl Strategy for OnFailure {
 /// use std::cell::Cell;
 /// let closed = Cell::new(false);
 /// {
-///     let conn = tenure::guard("conn", |_| closed.set(true));
+///     let conn = tenure::guard::always("conn", |_| closed.set(true));
 ///     assert_eq!(*conn, "conn");
 /// }
 /// assert!(closed.get());
@@ -130,13 +130,13 @@ where
 /// ```
 /// let mut log = Vec::new();
 /// {
-///     let mut g = tenure::guard(&mut log, |log| log.push("cleanup"));
+///     let mut g = tenure::guard::always(&mut log, |log| log.push("cleanup"));
 ///     g.push("work");
 /// }
 /// assert_eq!(log, ["work", "cleanup"]);
 /// ```
 #[inline]
-pub fn guard<T, F: FnOnce(T)>(value: T, dropfn: F) -> Guard<T, F, Always> {
+pub fn always<T, F: FnOnce(T)>(value: T, dropfn: F) -> Guard<T, F, Always> {
     Guard::with_strategy(value, dropfn)
 }
 
@@ -144,33 +144,33 @@ pub fn guard<T, F: FnOnce(T)>(value: T, dropfn: F) -> Guard<T, F, Always> {
 /// failed).
 ///
 /// ```
-/// use tenure::guard::{guard_on_success, Guard};
+/// use tenure::guard::{on_success, Guard};
 /// let mut log = Vec::new();
 /// {
-///     let mut g = guard_on_success(&mut log, |log| log.push("commit"));
+///     let mut g = on_success(&mut log, |log| log.push("commit"));
 ///     Guard::fail(&mut g);
 /// }
 /// assert!(log.is_empty());
 /// ```
 #[inline]
-pub fn guard_on_success<T, F: FnOnce(T)>(value: T, dropfn: F) -> Guard<T, F, OnSuccess> {
+pub fn on_success<T, F: FnOnce(T)>(value: T, dropfn: F) -> Guard<T, F, OnSuccess> {
     Guard::with_strategy(value, dropfn)
 }
 
 /// A guard that runs `dropfn(value)` only if the scope failed (a panic, or marked failed).
 ///
 /// ```
-/// use tenure::guard::guard_on_failure;
+/// use tenure::guard::on_failure;
 /// let mut log = Vec::new();
 /// let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-///     let _g = guard_on_failure(&mut log, |log| log.push("rollback"));
+///     let _g = on_failure(&mut log, |log| log.push("rollback"));
 ///     panic!("boom");
 /// }));
 /// assert!(r.is_err());
 /// assert_eq!(log, ["rollback"]);
 /// ```
 #[inline]
-pub fn guard_on_failure<T, F: FnOnce(T)>(value: T, dropfn: F) -> Guard<T, F, OnFailure> {
+pub fn on_failure<T, F: FnOnce(T)>(value: T, dropfn: F) -> Guard<T, F, OnFailure> {
     Guard::with_strategy(value, dropfn)
 }
 
@@ -199,8 +199,8 @@ where
     /// commit path. (An associated function, so it cannot clash with the value's methods.)
     ///
     /// ```
-    /// let g = tenure::guard(vec![1], |_| unreachable!());
-    /// let v = tenure::Guard::into_inner(g);
+    /// let g = tenure::guard::always(vec![1], |_| unreachable!());
+    /// let v = tenure::guard::Guard::into_inner(g);
     /// assert_eq!(v, [1]);
     /// ```
     #[inline]
@@ -214,8 +214,8 @@ where
     /// Defuses the guard and drops the value normally; the closure never runs.
     ///
     /// ```
-    /// let g = tenure::guard((), |_| unreachable!());
-    /// tenure::Guard::dismiss(g);
+    /// let g = tenure::guard::always((), |_| unreachable!());
+    /// tenure::guard::Guard::dismiss(g);
     /// ```
     #[inline]
     pub fn dismiss(guard: Self) {
@@ -226,10 +226,10 @@ where
     /// will not.
     ///
     /// ```
-    /// use tenure::guard::{guard_on_failure, Guard};
+    /// use tenure::guard::{on_failure, Guard};
     /// let mut ran = false;
     /// {
-    ///     let mut g = guard_on_failure(&mut ran, |r| *r = true);
+    ///     let mut g = on_failure(&mut ran, |r| *r = true);
     ///     Guard::fail(&mut g);
     /// }
     /// assert!(ran);
@@ -243,9 +243,9 @@ where
     /// can follow.
     ///
     /// ```
-    /// use tenure::guard::{guard_on_failure, Guard};
+    /// use tenure::guard::{on_failure, Guard};
     /// fn step(ok: bool, undo: &mut Vec<&str>) -> Result<(), String> {
-    ///     let mut g = guard_on_failure(undo, |u| u.push("undo"));
+    ///     let mut g = on_failure(undo, |u| u.push("undo"));
     ///     Guard::check(&mut g, if ok { Ok(()) } else { Err("nope".to_string()) })?;
     ///     Guard::dismiss(g);
     ///     Ok(())
@@ -265,9 +265,9 @@ where
     /// Whether the guard was marked failed.
     ///
     /// ```
-    /// let mut g = tenure::guard((), |_| {});
-    /// tenure::Guard::fail(&mut g);
-    /// assert!(tenure::Guard::is_failed(&g));
+    /// let mut g = tenure::guard::always((), |_| {});
+    /// tenure::guard::Guard::fail(&mut g);
+    /// assert!(tenure::guard::Guard::is_failed(&g));
     /// ```
     #[inline]
     pub fn is_failed(guard: &Self) -> bool {
@@ -346,6 +346,6 @@ where
 #[macro_export]
 macro_rules! defer {
     ($($body:tt)*) => {
-        let _tenure_defer_guard = $crate::guard::guard((), |()| { $($body)* });
+        let _tenure_defer_guard = $crate::guard::always((), |()| { $($body)* });
     };
 }

@@ -23,7 +23,7 @@
 //! let dir = tempfile::tempdir()?;
 //! let result = ExitStack::scope(|s| {
 //!     let out = s.enter(std::io::BufWriter::new(std::fs::File::create(dir.path().join("out.txt"))?));
-//!     let scratch = s.enter(tempfile::NamedTempFile::new_in(dir.path()).map(tenure::Dropping)?);
+//!     let scratch = s.enter(tempfile::NamedTempFile::new_in(dir.path()).map(tenure::close::Dropping)?);
 //!     writeln!(s[scratch].as_file(), "scratch work")?;
 //!     writeln!(s[out], "result")?;
 //!     Ok::<_, std::io::Error>(())
@@ -44,26 +44,29 @@ pub mod async_guard;
 pub mod async_stack;
 pub mod close;
 mod dyn_error;
-mod error;
+pub mod error;
+mod exit_rules;
 pub mod guard;
+mod handle;
 pub mod orphan;
 pub mod outcome;
+mod scope_error;
 pub mod stack;
+#[cfg(feature = "stream")]
+#[cfg_attr(docsrs, doc(cfg(feature = "stream")))]
 pub mod stream;
 pub mod suppress;
 mod sync;
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 pub mod timed;
 
-pub use async_close::{async_close_with, AsyncClose, AsyncCloseWith};
-pub use async_guard::{async_guard, AsyncClosing, AsyncGuard};
-pub use async_stack::{async_scope, AsyncExitStack};
-pub use close::{close_with, Close, CloseWith, Closing, Dropping};
-pub use dyn_error::DynError;
-pub use error::{BoxError, Error, ErrorKind};
-pub use guard::{guard, Guard};
-pub use orphan::orphans;
-pub use outcome::Outcome;
-pub use stack::{Exit, ExitStack, Handle, ScopeError};
-pub use timed::{timed, timed_future, Timed, TimedFuture};
+// The handful of items nearly every user names; everything else lives at its module path
+// (`tenure::close::Closing`, `tenure::stack::Handle`, `tenure::stream::Meter`, ...).
+pub use async_close::AsyncClose;
+pub use async_stack::AsyncExitStack;
+pub use close::Close;
+pub use error::{Error, ErrorKind};
+pub use outcome::{Exit, Outcome};
+pub use stack::{ExitStack, ScopeError};

@@ -144,7 +144,10 @@ impl fmt::Debug for Outcome<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Outcome::Success => f.write_str("Success"),
-            Outcome::Error(e) => f.debug_tuple("Error").field(&format_args!("{e}")).finish(),
+            Outcome::Error(e) => f
+                .debug_tuple("Error")
+                .field(&format_args!("{}", crate::error::chain(*e)))
+                .finish(),
             Outcome::Panic(_) => f
                 .debug_tuple("Panic")
                 .field(&self.panic_message().unwrap_or("<non-string payload>"))
@@ -157,7 +160,8 @@ impl fmt::Debug for Outcome<'_> {
 impl fmt::Display for Outcome<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Outcome::Error(e) => write!(f, "error: {e}"),
+            // The whole chain and any suppressed errors: this is a reporter's line.
+            Outcome::Error(e) => write!(f, "error: {}", crate::error::Report::new(*e)),
             Outcome::Panic(_) => match self.panic_message() {
                 Some(m) => write!(f, "panic: {m}"),
                 None => f.write_str("panic"),
@@ -165,6 +169,28 @@ impl fmt::Display for Outcome<'_> {
             other => f.write_str(other.name()),
         }
     }
+}
+
+/// What an exit callback decided about the error it saw.
+///
+/// ```
+/// use tenure::{ExitStack, Exit, Outcome};
+/// let mut stack = ExitStack::new();
+/// stack.try_push_exit(|o: &Outcome<'_>| Ok::<_, std::convert::Infallible>(
+///     if o.is_failure() { Exit::Suppress } else { Exit::Propagate }
+/// ));
+/// let err = std::io::Error::other("ignored");
+/// assert_eq!(stack.unwind_with(Outcome::Error(&err))?, Exit::Suppress);
+/// # Ok::<(), tenure::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[must_use]
+pub enum Exit {
+    /// Let the error continue (the default: nothing is suppressed unless asked).
+    Propagate,
+    /// Suppress the error the callback was shown. Panics and cancellation cannot be
+    /// suppressed; for them this is the same as `Propagate`.
+    Suppress,
 }
 
 /// The message of a panic payload, when it is a `&str` or a `String`.

@@ -31,7 +31,7 @@ use std::borrow::Cow;
 use std::error::Error as StdError;
 use std::fmt;
 
-use crate::{Exit, Outcome};
+use crate::outcome::{Exit, Outcome};
 
 /// A narrow rule saying which errors to suppress; made by [`when`], [`io_kind`] or
 /// [`error_type`].
@@ -132,7 +132,7 @@ where
     pub fn decide(&self, outcome: &Outcome<'_>) -> Exit {
         match outcome.error() {
             Some(e) if self.matches(e) => {
-                tracing::debug!(target: "tenure", rule = %self.what, "error suppressed: {e}");
+                tracing::debug!(target: "tenure", rule = %self.what, "error suppressed: {}", crate::error::Report::new(e));
                 Exit::Suppress
             }
             _ => Exit::Propagate,

@@ -3,17 +3,17 @@
 //!
 //! The event is emitted at `INFO` level under the `tenure::timed` target with the fields
 //! `name`, `duration_ms` (f64), `duration_ns` (u64) and `outcome` (`"success"`, `"error"`,
-//! `"panic"` or, for [`timed_future`], `"cancelled"`), on every path out of the block.
+//! `"panic"` or, for [`future`], `"cancelled"`), on every path out of the block.
 //!
 //! A guard cannot tell a future that was dropped mid-await from one that finished; wrap
-//! async work with [`timed_future`] instead, which reports `outcome="cancelled"` when the
+//! async work with [`future`] instead, which reports `outcome="cancelled"` when the
 //! future is dropped before it completes.
 //!
 //! ```
 //! use tenure::timed;
 //!
 //! fn process() -> Result<u64, std::io::Error> {
-//!     let mut t = timed("data_processing");
+//!     let mut t = timed::block("data_processing");
 //!     let rows = t.check(Ok::<u64, std::io::Error>(42))?; // an Err here would report outcome="error"
 //!     Ok(rows)
 //! } // event: name="data_processing" duration_ms=… outcome="success"
@@ -32,11 +32,11 @@ use std::time::{Duration, Instant};
 ///
 /// ```
 /// {
-///     let _t = tenure::timed("warm cache");
+///     let _t = tenure::timed::block("warm cache");
 ///     // ... work ...
 /// } // reported here
 /// ```
-pub fn timed(name: impl Into<Cow<'static, str>>) -> Timed {
+pub fn block(name: impl Into<Cow<'static, str>>) -> Timed {
     Timed {
         name: name.into(),
         start: Instant::now(),
@@ -46,10 +46,10 @@ pub fn timed(name: impl Into<Cow<'static, str>>) -> Timed {
     }
 }
 
-/// A running timer for one block; see [`timed`].
+/// A running timer for one block; see [`block`].
 ///
 /// ```
-/// let t = tenure::timed("step");
+/// let t = tenure::timed::block("step");
 /// let elapsed = t.finish();
 /// assert!(elapsed >= std::time::Duration::ZERO);
 /// ```
@@ -67,7 +67,7 @@ impl Timed {
     /// The block's name.
     ///
     /// ```
-    /// assert_eq!(tenure::timed("load").name(), "load");
+    /// assert_eq!(tenure::timed::block("load").name(), "load");
     /// ```
     pub fn name(&self) -> &str {
         &self.name
@@ -76,7 +76,7 @@ impl Timed {
     /// Time since the block started.
     ///
     /// ```
-    /// let t = tenure::timed("x");
+    /// let t = tenure::timed::block("x");
     /// let a = t.elapsed();
     /// assert!(t.elapsed() >= a);
     /// ```
@@ -87,7 +87,7 @@ impl Timed {
     /// Marks the block as failed; the event will say `outcome="error"`.
     ///
     /// ```
-    /// let mut t = tenure::timed("x");
+    /// let mut t = tenure::timed::block("x");
     /// t.fail();
     /// assert_eq!(t.outcome(), "error");
     /// ```
@@ -98,7 +98,7 @@ impl Timed {
     /// Marks the block failed if `result` is an error, and hands it back for `?`.
     ///
     /// ```
-    /// let mut t = tenure::timed("parse");
+    /// let mut t = tenure::timed::block("parse");
     /// let n: Result<i32, _> = t.check("12".parse::<i32>());
     /// assert_eq!(n.unwrap(), 12);
     /// assert_eq!(t.outcome(), "success");
@@ -113,7 +113,7 @@ impl Timed {
     /// The outcome the event would report if the block ended now.
     ///
     /// ```
-    /// assert_eq!(tenure::timed("x").outcome(), "success");
+    /// assert_eq!(tenure::timed::block("x").outcome(), "success");
     /// ```
     pub fn outcome(&self) -> &'static str {
         if std::thread::panicking() {
@@ -130,7 +130,7 @@ impl Timed {
     /// Ends the block now, emits the event, and returns the duration.
     ///
     /// ```
-    /// let d = tenure::timed("x").finish();
+    /// let d = tenure::timed::block("x").finish();
     /// assert!(d < std::time::Duration::from_secs(60));
     /// ```
     pub fn finish(mut self) -> Duration {
@@ -169,7 +169,7 @@ impl Drop for Timed {
 ///
 /// ```
 /// # futures_lite_block_on(async {
-/// let rows = tenure::timed::timed_future("load_users", async { Ok::<_, std::io::Error>(3) }).await?;
+/// let rows = tenure::timed::future("load_users", async { Ok::<_, std::io::Error>(3) }).await?;
 /// assert_eq!(rows, 3);
 /// # Ok::<(), std::io::Error>(())
 /// # }).unwrap();
@@ -177,20 +177,20 @@ impl Drop for Timed {
 /// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
 /// # }
 /// ```
-pub fn timed_future<F, T, E>(name: impl Into<Cow<'static, str>>, future: F) -> TimedFuture<F>
+pub fn future<F, T, E>(name: impl Into<Cow<'static, str>>, future: F) -> TimedFuture<F>
 where
     F: Future<Output = Result<T, E>>,
 {
     TimedFuture {
         future: Box::pin(future),
-        timer: Some(timed(name)),
+        timer: Some(block(name)),
     }
 }
 
-/// A future timed by [`timed_future`].
+/// A future timed by [`future`].
 ///
 /// ```
-/// let f = tenure::timed::timed_future("never polled", async { Ok::<(), std::fmt::Error>(()) });
+/// let f = tenure::timed::future("never polled", async { Ok::<(), std::fmt::Error>(()) });
 /// drop(f); // reported with outcome="cancelled"
 /// ```
 #[must_use = "futures do nothing unless polled; dropping it reports a cancelled block"]

@@ -57,7 +57,7 @@ async fn body(
 
     let exit = ledger.acquire("exit callback")?;
     let seen = seen.clone();
-    s.push_async_exit(move |o: &Outcome<'_>| {
+    s.try_push_async_exit(move |o: &Outcome<'_>| {
         seen.lock().unwrap().push(o.name().to_string());
         async move {
             yield_once().await;
@@ -211,7 +211,7 @@ async fn the_same_holds_on_a_multi_thread_runtime() {
 }
 
 /// The same harness through the default entry points: `tenure::async_scope` and the global
-/// `tenure::orphans()` tracker.
+/// `tenure::orphan::orphans()` tracker.
 #[tokio::test]
 async fn async_scope_and_the_global_tracker_too() {
     let mut cancel_points = 0;
@@ -221,14 +221,14 @@ async fn async_scope_and_the_global_tracker_too() {
         let done = Arc::new(AtomicBool::new(false));
         let mut scope = {
             let (ledger, seen, done) = (ledger.clone(), seen.clone(), done.clone());
-            Box::pin(tenure::async_scope(async move |s| {
+            Box::pin(tenure::AsyncExitStack::scope(async move |s| {
                 body(s, &ledger, &seen, &done).await
             }))
         };
         let mut cx = Context::from_waker(Waker::noop());
         let completed = (0..n).any(|_| Pin::as_mut(&mut scope).poll(&mut cx).is_ready());
         drop(scope);
-        tenure::orphans().join().await;
+        tenure::orphan::orphans().join().await;
         ledger.assert_all_released();
         let lifo: Vec<u64> = (1..=ledger.acquired_count()).rev().collect();
         assert_eq!(ledger.release_order(), lifo, "cancelled after {n} polls");

@@ -26,7 +26,7 @@ async fn handler(
             tokio::time::sleep(Duration::from_millis(1)).await;
             s.enter(ledger.acquire("conn").unwrap());
             let seen = seen.clone();
-            s.push_exit(move |o: &Outcome<'_>| {
+            s.try_push_exit(move |o: &Outcome<'_>| {
                 seen.lock().unwrap().push(o.name().into());
                 Ok::<_, std::io::Error>(Exit::Propagate)
             });
@@ -116,7 +116,7 @@ async fn a_close_cancelled_half_way_finishes_as_a_task() {
         });
     }
     // The first callback finishes; the second is in flight when the timeout fires.
-    let r = tokio::time::timeout(Duration::from_millis(1500), stack.close()).await;
+    let r = tokio::time::timeout(Duration::from_millis(1500), stack.unwind()).await;
     assert!(r.is_err());
     assert_eq!(ledger.release_order(), [3]);
     assert!(
@@ -135,7 +135,7 @@ async fn a_timed_out_scope_through_the_global_tracker() {
     let l = ledger.clone();
     let r = tokio::time::timeout(
         Duration::from_secs(1),
-        tenure::async_scope(async move |s| {
+        tenure::AsyncExitStack::scope(async move |s| {
             s.enter(l.acquire("conn").unwrap());
             std::future::pending::<()>().await;
             Ok::<_, std::io::Error>(())
@@ -143,6 +143,6 @@ async fn a_timed_out_scope_through_the_global_tracker() {
     )
     .await;
     assert!(r.is_err());
-    tenure::orphans().join().await;
+    tenure::orphan::orphans().join().await;
     ledger.assert_all_released();
 }

@@ -27,7 +27,7 @@ fn paused_runtime() -> tokio::runtime::Runtime {
 fn held_up(ledger: &Ledger, gate: &Arc<Notify>, s: &mut AsyncExitStack) {
     let gate = gate.clone();
     s.async_callback(move || async move { gate.notified().await });
-    s.enter_named("conn", ledger.acquire("conn").unwrap());
+    s.named("conn").enter(ledger.acquire("conn").unwrap());
 }
 
 #[test]
@@ -92,7 +92,7 @@ fn cancel_a_held_up_close(
         paused_runtime().block_on(async {
             let mut stack = AsyncExitStack::new().with_orphans(orphans.clone());
             held_up(ledger, gate, &mut stack);
-            let cancelled = tokio::time::timeout(Duration::from_secs(1), stack.close()).await;
+            let cancelled = tokio::time::timeout(Duration::from_secs(1), stack.unwind()).await;
             assert!(cancelled.is_err());
             gate.notify_one();
             orphans.join().await;
@@ -115,7 +115,7 @@ fn a_cancelled_close_logs_the_errors_it_had_collected() {
         .expect("the close error is logged");
     assert_eq!(
         lost.field("context"),
-        Some("AsyncExitStack::close (cancelled)")
+        Some("AsyncExitStack::unwind (cancelled)")
     );
     assert_eq!(lost.field("resource"), Some("conn"));
 }

@@ -4,9 +4,10 @@
 
 use std::sync::{Arc, Mutex};
 
+use tenure::async_close::AsyncClosing;
 use tenure::orphan::Orphans;
 use tenure::testing::{Ledger, Op};
-use tenure::{async_guard, AsyncClosing, AsyncExitStack, Exit, Outcome};
+use tenure::{async_guard, AsyncExitStack, Exit, Outcome};
 
 #[test]
 fn dropping_a_stack_outside_a_runtime_runs_its_cleanup_before_drop_returns() {
@@ -15,7 +16,7 @@ fn dropping_a_stack_outside_a_runtime_runs_its_cleanup_before_drop_returns() {
     let mut stack = AsyncExitStack::new().with_orphans(orphans.clone());
     stack.enter(ledger.acquire("conn").unwrap()); // its close awaits once
     let s = seen.clone();
-    stack.push_async_exit(move |o: &Outcome<'_>| {
+    stack.try_push_async_exit(move |o: &Outcome<'_>| {
         s.lock().unwrap().push(o.name().into());
         async { Ok::<_, std::io::Error>(Exit::Propagate) }
     });
@@ -52,7 +53,7 @@ fn cleanup_that_needs_tokio_gets_a_runtime_on_the_helper_thread() {
 fn dropping_async_guards_outside_a_runtime_runs_their_cleanup() {
     let ledger = Ledger::new();
     let conn = ledger.acquire("conn").unwrap();
-    let guard = async_guard(conn, |c| async move { c.release().unwrap() });
+    let guard = async_guard::always(conn, |c| async move { c.release().unwrap() });
     drop(guard);
     let closing = AsyncClosing::new(ledger.acquire("conn").unwrap());
     drop(closing);
@@ -68,7 +69,7 @@ fn a_stack_dropped_during_a_panic_still_runs_its_cleanup() {
     let r = std::panic::catch_unwind(move || {
         let mut stack = AsyncExitStack::new().with_orphans(o);
         stack.enter(l.acquire("conn").unwrap());
-        stack.push_exit(move |o: &Outcome<'_>| {
+        stack.try_push_exit(move |o: &Outcome<'_>| {
             s.lock().unwrap().push(o.name().into());
             Ok::<_, std::io::Error>(Exit::Propagate)
         });

@@ -11,7 +11,7 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use tenure::{async_scope, AsyncExitStack, Exit, Outcome, ScopeError};
+use tenure::{AsyncExitStack, Exit, Outcome, ScopeError};
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 enum PyError {
@@ -32,7 +32,7 @@ fn taken<T: Clone>(log: &Log<T>) -> Vec<T> {
 async fn test_async_callback() {
     let expected = common::cpython_callback_args();
     let result: Log<(Vec<i32>, Option<&str>)> = Arc::default();
-    let r = async_scope(async |stack| {
+    let r = AsyncExitStack::scope(async |stack| {
         for (args, kwds) in expected.iter().rev().cloned() {
             let result = result.clone();
             stack.async_callback(move || async move {
@@ -64,13 +64,13 @@ async fn test_async_push() {
             std::future::ready(Ok(Exit::Propagate))
         }
     }
-    let r = async_scope(async |stack| {
-        stack.push_async_exit(expect(&seen, "expect_ok"));
-        stack.push_async_exit(expect(&seen, "cm_expect_ok"));
-        stack.push_async_exit(|_: &Outcome<'_>| async { Ok::<_, PyError>(Exit::Suppress) });
-        stack.push_async_exit(expect(&seen, "cm_expect_exc"));
-        stack.push_async_exit(expect(&seen, "expect_exc"));
-        stack.push_async_exit(expect(&seen, "expect_exc"));
+    let r = AsyncExitStack::scope(async |stack| {
+        stack.try_push_async_exit(expect(&seen, "expect_ok"));
+        stack.try_push_async_exit(expect(&seen, "cm_expect_ok"));
+        stack.try_push_async_exit(|_: &Outcome<'_>| async { Ok::<_, PyError>(Exit::Suppress) });
+        stack.try_push_async_exit(expect(&seen, "cm_expect_exc"));
+        stack.try_push_async_exit(expect(&seen, "expect_exc"));
+        stack.try_push_async_exit(expect(&seen, "expect_exc"));
         Err::<(), _>(PyError::ZeroDivision) // 1/0
     })
     .await;
@@ -95,15 +95,18 @@ async fn test_async_push() {
 #[tokio::test]
 async fn test_async_enter_context() {
     let result: Log<i32> = Arc::default();
-    let r = async_scope(async |stack| {
+    let r = AsyncExitStack::scope(async |stack| {
         let r4 = result.clone();
         stack.async_callback(move || async move { r4.lock().unwrap().push(4) }); // registered first => cleaned up last
         result.lock().unwrap().push(1); // __aenter__
         let r3 = result.clone();
-        stack.enter(tenure::async_close_with((), move |()| async move {
-            r3.lock().unwrap().push(3); // __aexit__
-            Ok::<_, PyError>(())
-        }));
+        stack.enter(tenure::async_close::async_close_with(
+            (),
+            move |()| async move {
+                r3.lock().unwrap().push(3); // __aexit__
+                Ok::<_, PyError>(())
+            },
+        ));
         result.lock().unwrap().push(2);
         Ok::<_, PyError>(())
     })
@@ -121,12 +124,12 @@ async fn test_async_exit_exception_chaining() {
     fn raise(stack: &mut AsyncExitStack, name: &'static str) {
         stack.try_async_callback(move || async move { Err(PyError::Named(name)) });
     }
-    let r = async_scope(async |stack| {
+    let r = AsyncExitStack::scope(async |stack| {
         raise(stack, "IndexError");
         raise(stack, "KeyError");
         raise(stack, "AttributeError");
         let saved = saved.clone();
-        stack.push_async_exit(move |o: &Outcome<'_>| {
+        stack.try_push_async_exit(move |o: &Outcome<'_>| {
             saved.lock().unwrap().push(o.to_string());
             async { Ok::<_, PyError>(Exit::Suppress) }
         });
@@ -156,7 +159,9 @@ async fn test_async_exit_exception_chaining() {
 /// test_no_resources
 #[tokio::test]
 async fn test_no_resources() {
-    async_scope(async |_| Ok::<_, PyError>(())).await.unwrap();
+    AsyncExitStack::scope(async |_| Ok::<_, PyError>(()))
+        .await
+        .unwrap();
 }
 
 /// test_close: closing inside the scope runs the callbacks at once; the scope then has
@@ -164,10 +169,10 @@ async fn test_no_resources() {
 #[tokio::test]
 async fn test_close() {
     let result: Log<i32> = Arc::default();
-    async_scope(async |stack| {
+    AsyncExitStack::scope(async |stack| {
         let r = result.clone();
         stack.async_callback(move || async move { r.lock().unwrap().push(1) });
-        stack.close().await.unwrap();
+        stack.unwind().await.unwrap();
         result.lock().unwrap().push(2);
         Ok::<_, PyError>(())
     })
@@ -180,7 +185,7 @@ async fn test_close() {
 #[tokio::test]
 async fn test_pop_all() {
     let result: Log<i32> = Arc::default();
-    let mut new_stack = async_scope(async |stack| {
+    let mut new_stack = AsyncExitStack::scope(async |stack| {
         let r = result.clone();
         stack.async_callback(move || async move { r.lock().unwrap().push(3) });
         let new_stack = stack.pop_all();
@@ -190,15 +195,15 @@ async fn test_pop_all() {
     .await
     .unwrap();
     result.lock().unwrap().push(2);
-    new_stack.close().await.unwrap();
+    new_stack.unwind().await.unwrap();
     assert_eq!(taken(&result), [1, 2, 3]);
 }
 
 /// test_exit_raise: an exit callback that does not suppress lets the body's error through.
 #[tokio::test]
 async fn test_exit_raise() {
-    let r = async_scope(async |stack| {
-        stack.push_async_exit(|_: &Outcome<'_>| async { Ok::<_, PyError>(Exit::Propagate) });
+    let r = AsyncExitStack::scope(async |stack| {
+        stack.try_push_async_exit(|_: &Outcome<'_>| async { Ok::<_, PyError>(Exit::Propagate) });
         Err::<(), _>(PyError::ZeroDivision)
     })
     .await;
@@ -214,8 +219,8 @@ async fn test_exit_raise() {
 /// test_exit_suppress and test_body_exception_suppress
 #[tokio::test]
 async fn test_exit_suppress() {
-    let r = async_scope(async |stack| {
-        stack.push_async_exit(|_: &Outcome<'_>| async { Ok::<_, PyError>(Exit::Suppress) });
+    let r = AsyncExitStack::scope(async |stack| {
+        stack.try_push_async_exit(|_: &Outcome<'_>| async { Ok::<_, PyError>(Exit::Suppress) });
         Err::<(), _>(PyError::ZeroDivision)
     })
     .await;
@@ -226,7 +231,7 @@ async fn test_exit_suppress() {
 /// suppresses the cleanup error raised before it, not the ones after.
 #[tokio::test]
 async fn test_exit_exception_non_suppressing() {
-    let r = async_scope(async |stack| {
+    let r = AsyncExitStack::scope(async |stack| {
         stack.callback(|| {});
         stack.try_async_callback(|| async { Err(PyError::Named("IndexError")) });
         Ok::<_, PyError>(())
@@ -238,9 +243,9 @@ async fn test_exit_exception_non_suppressing() {
         Some(&PyError::Named("IndexError"))
     );
 
-    let r = async_scope(async |stack| {
+    let r = AsyncExitStack::scope(async |stack| {
         stack.try_async_callback(|| async { Err(PyError::Named("KeyError")) });
-        stack.push_async_exit(|_: &Outcome<'_>| async { Ok::<_, PyError>(Exit::Suppress) });
+        stack.try_push_async_exit(|_: &Outcome<'_>| async { Ok::<_, PyError>(Exit::Suppress) });
         stack.try_async_callback(|| async { Err(PyError::Named("IndexError")) });
         Ok::<_, PyError>(())
     })
@@ -258,12 +263,13 @@ async fn test_exit_exception_non_suppressing() {
 /// raised in, after the body's error.
 #[tokio::test]
 async fn test_exit_exception_with_correct_context() {
-    let r = async_scope(async |stack| {
+    let r = AsyncExitStack::scope(async |stack| {
         for n in ["4", "3", "2"] {
-            stack.enter_named(
-                n,
-                tenure::async_close_with(n, |n| async move { Err(PyError::Named(n)) }),
-            );
+            stack
+                .named(n)
+                .enter(tenure::async_close::async_close_with(n, |n| async move {
+                    Err(PyError::Named(n))
+                }));
         }
         Err::<(), _>(PyError::Named("1"))
     })

@@ -21,18 +21,22 @@ async fn an_orphaned_named_callback_that_panics_is_reported_by_name() {
     quiet_expected_panics();
     let orphans = Orphans::new();
     let mut stack = orphaned_stack(&orphans);
+    let pushed_at = format!("{}:{}:11", file!(), line!() + 1);
     stack.async_callback(|| async { panic!("[expected] unnamed") });
-    stack.async_callback_named("flush metrics", || async { panic!("[expected] named") });
+    stack
+        .named("flush metrics")
+        .async_callback(|| async { panic!("[expected] named") });
     drop(stack);
     orphans.join().await;
 
     let errors = orphans.take_errors();
     let named: Vec<_> = errors.iter().map(|e| (e.kind(), e.resource())).collect();
+    // An unnamed callback is reported where it was pushed, never by its closure's type.
     assert_eq!(
         named,
         [
             (ErrorKind::Panic, "flush metrics"),
-            (ErrorKind::Panic, "AsyncExitStack async callback"),
+            (ErrorKind::Panic, pushed_at.as_str()),
         ]
     );
     assert_eq!(errors[0].detail(), Some("[expected] named"));
@@ -42,7 +46,9 @@ async fn an_orphaned_named_callback_that_panics_is_reported_by_name() {
 async fn an_orphaned_named_callback_past_its_deadline_is_reported_by_name() {
     let orphans = Orphans::new();
     let mut stack = orphaned_stack(&orphans);
-    stack.async_callback_named("drain queue", std::future::pending::<()>);
+    stack
+        .named("drain queue")
+        .async_callback(std::future::pending::<()>);
     drop(stack);
     orphans.join().await;
 
@@ -60,15 +66,15 @@ async fn a_named_callback_panicking_while_the_body_panics_is_an_error_by_name() 
     let mut stack = AsyncExitStack::new();
     let ran = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = ran.clone();
-    stack.async_callback_named("after", move || async move {
+    stack.named("after").async_callback(move || async move {
         flag.store(true, std::sync::atomic::Ordering::SeqCst)
     });
-    stack.async_callback_named("flush metrics", || async {
+    stack.named("flush metrics").async_callback(|| async {
         tokio::task::yield_now().await;
         panic!("[expected] exporter gone")
     });
     let body: Box<dyn std::any::Any + Send> = Box::new("[expected] body");
-    let err = stack.close_with(Outcome::Panic(&*body)).await.unwrap_err();
+    let err = stack.unwind_with(Outcome::Panic(&*body)).await.unwrap_err();
     assert_eq!(
         (err.kind(), err.resource(), err.detail()),
         (
@@ -88,20 +94,20 @@ async fn a_named_callback_that_panics_before_its_future_exists_is_reported_by_na
     quiet_expected_panics();
     let orphans = Orphans::new();
     let mut stack = orphaned_stack(&orphans);
-    stack.try_async_callback_named("open report", || {
+    stack.named("open report").try_async_callback(|| {
         if std::hint::black_box(true) {
             panic!("[expected] no future");
         }
         async { Ok::<(), std::io::Error>(()) }
     });
-    stack.async_callback_named("close report", || {
+    stack.named("close report").async_callback(|| {
         if std::hint::black_box(true) {
             panic!("[expected] no future either");
         }
         async {}
     });
     let body: Box<dyn std::any::Any + Send> = Box::new("[expected] body");
-    let err = stack.close_with(Outcome::Panic(&*body)).await.unwrap_err();
+    let err = stack.unwind_with(Outcome::Panic(&*body)).await.unwrap_err();
     let named: Vec<_> = err.iter().map(|e| (e.kind(), e.resource())).collect();
     assert_eq!(
         named,

@@ -12,7 +12,7 @@ use tenure::{AsyncExitStack, ErrorKind};
 #[cfg(feature = "tokio")]
 mod on_a_runtime {
     use super::*;
-    use tenure::async_close_with;
+    use tenure::async_close::async_close_with;
     use tenure::testing::Op;
 
     /// Five connections in a stack with the given deadline and tracker.
@@ -21,7 +21,7 @@ mod on_a_runtime {
             .with_deadline(deadline)
             .with_orphans(orphans.clone());
         for _ in 0..5 {
-            stack.enter_named("conn", ledger.acquire("conn").unwrap());
+            stack.named("conn").enter(ledger.acquire("conn").unwrap());
         }
         stack
     }
@@ -74,12 +74,9 @@ mod on_a_runtime {
             .with_deadline(Duration::from_secs(5))
             .with_orphans(orphans.clone());
         stack.enter(ledger.acquire("conn").unwrap());
-        stack.enter_named(
-            "stuck",
-            async_close_with((), |()| async {
-                std::future::pending::<Result<(), std::io::Error>>().await
-            }),
-        );
+        stack.named("stuck").enter(async_close_with((), |()| async {
+            std::future::pending::<Result<(), std::io::Error>>().await
+        }));
         stack.enter(ledger.acquire("conn").unwrap());
         let before = tokio::time::Instant::now();
         drop(stack);

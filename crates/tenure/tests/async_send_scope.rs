@@ -2,7 +2,7 @@
 //! `tokio::spawn` (and their pending cleanup can be handed to the runtime).
 #![cfg(feature = "tokio")]
 
-use tenure::{async_scope, AsyncExitStack};
+use tenure::AsyncExitStack;
 
 fn assert_send<T: Send>(t: T) -> T {
     t
@@ -10,8 +10,8 @@ fn assert_send<T: Send>(t: T) -> T {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scope_runs_inside_spawn() {
-    let handle = tokio::spawn(assert_send(async_scope(async |s| {
-        let v = s.hold(vec![1, 2, 3]);
+    let handle = tokio::spawn(assert_send(AsyncExitStack::scope(async |s| {
+        let v = s.enter(tenure::close::Dropping(vec![1, 2, 3]));
         s.async_callback(|| async { tokio::task::yield_now().await });
         tokio::task::yield_now().await;
         Ok::<_, std::io::Error>(s[v].len())
@@ -23,6 +23,6 @@ async fn scope_runs_inside_spawn() {
 async fn close_runs_inside_spawn() {
     let mut stack = AsyncExitStack::new();
     stack.async_callback(|| async {});
-    let r = tokio::spawn(assert_send(async move { stack.close().await })).await;
+    let r = tokio::spawn(assert_send(async move { stack.unwind().await })).await;
     r.unwrap().unwrap();
 }

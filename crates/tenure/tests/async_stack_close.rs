@@ -3,8 +3,9 @@
 
 use std::sync::{Arc, Mutex};
 
+use tenure::async_close::async_close_with;
 use tenure::testing::{InjectedFault, Ledger, Op};
-use tenure::{async_close_with, async_scope, AsyncExitStack, ErrorKind, Exit, Outcome, ScopeError};
+use tenure::{AsyncExitStack, ErrorKind, Exit, Outcome, ScopeError};
 
 type Log = Arc<Mutex<Vec<String>>>;
 
@@ -32,11 +33,11 @@ async fn every_kind_of_entry_runs_once_last_first() {
         tokio::task::yield_now().await;
         push(&l2, "async")
     });
-    s.push_exit(move |o: &Outcome<'_>| {
+    s.try_push_exit(move |o: &Outcome<'_>| {
         push(&l3, format!("exit:{}", o.name()));
         Ok::<_, std::io::Error>(Exit::Propagate)
     });
-    s.push_async_exit(move |o: &Outcome<'_>| {
+    s.try_push_async_exit(move |o: &Outcome<'_>| {
         let name = o.name();
         async move {
             push(&l4, format!("async-exit:{name}"));
@@ -48,7 +49,7 @@ async fn every_kind_of_entry_runs_once_last_first() {
     assert_eq!(s[b].id(), 2);
     assert_eq!(s.len(), 6);
 
-    s.close().await.unwrap();
+    s.unwind().await.unwrap();
 
     assert_eq!(
         entries(&log),
@@ -68,18 +69,18 @@ async fn all_cleanup_errors_are_returned_first_primary() {
     ledger.faults().fail_nth(Op::Close, "conn", 3);
     let mut s = AsyncExitStack::new();
     for _ in 0..3 {
-        s.enter_named("conn", ledger.acquire("conn").unwrap());
+        s.named("conn").enter(ledger.acquire("conn").unwrap());
     }
     s.try_async_callback(|| async { Err(std::io::Error::other("flush failed")) });
 
-    let err = s.close().await.unwrap_err();
+    let err = s.unwind().await.unwrap_err();
 
     let kinds: Vec<_> = err.iter().map(|e| e.kind()).collect();
     assert_eq!(
         kinds,
         [ErrorKind::Callback, ErrorKind::Close, ErrorKind::Close]
     );
-    assert!(err.to_string().contains("flush failed"));
+    assert!(err.report().to_string().contains("flush failed"));
     let closes: Vec<_> = err
         .suppressed()
         .iter()
@@ -102,7 +103,7 @@ async fn a_cleanup_panic_resumes_after_all_ran() {
     for _ in 0..3 {
         s.enter(ledger.acquire("conn").unwrap());
     }
-    let run = tokio::spawn(async move { s.close().await });
+    let run = tokio::spawn(async move { s.unwind().await });
     let err = run.await.unwrap_err();
     assert!(err.is_panic());
     ledger.assert_all_released();
@@ -117,7 +118,7 @@ async fn the_stack_is_reusable_after_close() {
     for round in 0..3 {
         let l = log.clone();
         s.async_callback(move || async move { push(&l, format!("round {round}")) });
-        s.close().await.unwrap();
+        s.unwind().await.unwrap();
     }
     assert_eq!(entries(&log), ["round 0", "round 1", "round 2"]);
 }
@@ -135,14 +136,14 @@ async fn pop_all_moves_entries_and_handles() {
         "nothing closed when the emptied stack dropped"
     );
     assert_eq!(kept[h].kind(), "conn");
-    kept.close().await.unwrap();
+    kept.unwind().await.unwrap();
     ledger.assert_all_released();
 }
 
 #[tokio::test]
 async fn exit_callbacks_suppress_the_body_error_only_when_asked() {
-    let r = async_scope(async |s| {
-        s.push_exit(|o: &Outcome<'_>| {
+    let r = AsyncExitStack::scope(async |s| {
+        s.try_push_exit(|o: &Outcome<'_>| {
             Ok::<_, std::io::Error>(if o.is_failure() {
                 Exit::Suppress
             } else {
@@ -154,8 +155,8 @@ async fn exit_callbacks_suppress_the_body_error_only_when_asked() {
     .await;
     assert!(matches!(r, Err(ScopeError::Suppressed(_))));
 
-    let r = async_scope(async |s| {
-        s.push_async_exit(|_: &Outcome<'_>| async { Ok::<_, std::io::Error>(Exit::Propagate) });
+    let r = AsyncExitStack::scope(async |s| {
+        s.try_push_async_exit(|_: &Outcome<'_>| async { Ok::<_, std::io::Error>(Exit::Propagate) });
         Err::<(), _>(std::io::Error::other("body failed"))
     })
     .await;
@@ -164,29 +165,27 @@ async fn exit_callbacks_suppress_the_body_error_only_when_asked() {
 
 #[tokio::test]
 async fn scope_results_mirror_exit_stack() {
-    let ok = async_scope(async |s| {
+    let ok = AsyncExitStack::scope(async |s| {
         s.async_callback(|| async {});
         Ok::<_, std::io::Error>(7)
     })
     .await;
     assert_eq!(ok.unwrap(), 7);
 
-    let cleanup = async_scope(async |s| {
-        s.enter_named(
-            "db",
-            async_close_with((), |()| async { Err(std::io::Error::other("reset")) }),
-        );
+    let cleanup = AsyncExitStack::scope(async |s| {
+        s.named("db").enter(async_close_with((), |()| async {
+            Err(std::io::Error::other("reset"))
+        }));
         Ok::<_, std::io::Error>(())
     })
     .await
     .unwrap_err();
     assert!(matches!(cleanup, ScopeError::Cleanup(ref e) if e.resource() == "db"));
 
-    let body = async_scope(async |s| {
-        s.enter_named(
-            "db",
-            async_close_with((), |()| async { Err(std::io::Error::other("reset")) }),
-        );
+    let body = AsyncExitStack::scope(async |s| {
+        s.named("db").enter(async_close_with((), |()| async {
+            Err(std::io::Error::other("reset"))
+        }));
         Err::<(), _>(std::io::Error::other("query failed"))
     })
     .await
@@ -201,10 +200,10 @@ async fn a_body_panic_runs_cleanup_then_resumes() {
     let seen = log();
     let (l2, seen2) = (ledger.clone(), seen.clone());
     let task = tokio::spawn(async move {
-        async_scope(async |s| {
+        AsyncExitStack::scope(async |s| {
             s.enter(l2.acquire("conn").unwrap());
             let seen = seen2.clone();
-            s.push_exit(move |o: &Outcome<'_>| {
+            s.try_push_exit(move |o: &Outcome<'_>| {
                 push(&seen, o.to_string());
                 Ok::<_, std::io::Error>(Exit::Suppress) // a panic cannot be suppressed
             });
@@ -250,7 +249,7 @@ async fn sync_resources_and_nested_stacks_close_in_turn() {
     outer.enter_sync(ledger.acquire("sync").unwrap());
     outer.enter(inner);
     outer.enter(ledger.acquire("last").unwrap());
-    outer.close().await.unwrap();
+    outer.unwind().await.unwrap();
     assert_eq!(ledger.release_order(), [3, 1, 2]);
 }
 
@@ -270,7 +269,7 @@ async fn a_panicking_async_callback_does_not_skip_the_others() {
             push(&l, format!("cb{i}"));
         });
     }
-    let err = tokio::spawn(async move { s.close().await })
+    let err = tokio::spawn(async move { s.unwind().await })
         .await
         .unwrap_err();
     let payload = err.into_panic();
@@ -293,17 +292,17 @@ async fn enter_stack_splices_the_inner_entries_in_their_turn() {
         let l = log.clone();
         inner.async_callback(move || async move { push(&l, name) });
     }
-    inner.try_async_callback_named("inner flush", || async {
-        Err(std::io::Error::other("full"))
-    });
-    outer.enter_stack(inner);
+    inner
+        .named("inner flush")
+        .try_async_callback(|| async { Err(std::io::Error::other("full")) });
+    outer.splice(inner);
     let l = log.clone();
     outer.callback(move || push(&l, "outer last"));
-    outer.push_exit_named("audit", |_: &Outcome<'_>| {
-        Err::<Exit, _>(std::io::Error::other("denied"))
-    });
+    outer
+        .named("audit")
+        .try_push_exit(|_: &Outcome<'_>| Err::<Exit, _>(std::io::Error::other("denied")));
 
-    let err = outer.close().await.unwrap_err();
+    let err = outer.unwind().await.unwrap_err();
 
     assert_eq!(
         entries(&log),

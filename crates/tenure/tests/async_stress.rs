@@ -121,10 +121,9 @@ async fn scope(
                     .acquire(plan.kind.clone())
                     .expect("no acquire faults are planned");
                 match hold {
-                    0 => drop(s.enter_named(plan.kind.clone(), res)),
+                    0 => drop(s.named(plan.kind.clone()).enter(res)),
                     1 => drop(s.enter_sync(res)),
-                    _ => s.try_async_callback_named(
-                        format!("{} cb {i}", plan.kind),
+                    _ => s.named(format!("{} cb {i}", plan.kind)).try_async_callback(
                         move || async move {
                             tokio::task::yield_now().await;
                             res.release()
@@ -237,7 +236,7 @@ fn faults_in(text: &str, into: &mut BTreeSet<(String, u64)>) {
 
 fn errors_in(e: &tenure::Error, into: &mut BTreeSet<(String, u64)>) {
     for each in e.iter() {
-        faults_in(&each.to_string(), into);
+        faults_in(&each.report().to_string(), into);
         faults_in(each.detail().unwrap_or(""), into);
     }
 }
@@ -304,7 +303,7 @@ fn thousands_of_cancelled_scopes_release_everything_once_and_report_every_fault(
         for o in &trackers {
             o.join().await;
         }
-        tenure::orphans().join().await;
+        tenure::orphan::orphans().join().await;
         seen
     });
     drop(rt);

@@ -7,8 +7,9 @@ mod common;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use common::{capture, quiet_expected_panics, warnings, whats, Boom, Log};
+use tenure::close::{close_with, Closing, Dropping};
 use tenure::testing::{Ledger, Op};
-use tenure::{close_with, Close, Closing, Dropping, ErrorKind};
+use tenure::{Close, ErrorKind};
 
 /// A resource whose release logs `name` and fails if `fail`.
 fn logged(log: &Log, name: &'static str, fail: bool) -> impl Close<Error = Boom> {
@@ -61,7 +62,7 @@ fn closing_new_reports_under_the_type_name() {
         let ledger = Ledger::new();
         ledger.faults().fail_nth(Op::Close, "conn", 1);
         let c = Closing::new(ledger.acquire("conn").unwrap());
-        assert!(c.name().contains("TestResource"));
+        assert!(Closing::name(&c).contains("TestResource"));
     });
     let warns = warnings(&events);
     assert_eq!(warns.len(), 1);
@@ -91,7 +92,8 @@ fn closing_closes_while_unwinding() {
 #[test]
 fn explicit_close_returns_the_error_and_logs_nothing() {
     let log = Log::new();
-    let (r, events) = capture(|| Closing::named("conn", logged(&log, "conn", true)).close());
+    let (r, events) =
+        capture(|| Closing::close(Closing::named("conn", logged(&log, "conn", true))));
     assert_eq!(r.unwrap_err().0, "conn failed");
     assert_eq!(log.get(), ["conn"], "closed exactly once");
     assert!(warnings(&events).is_empty());
@@ -101,7 +103,7 @@ fn explicit_close_returns_the_error_and_logs_nothing() {
 fn into_inner_hands_the_resource_back_unclosed() {
     let ledger = Ledger::new();
     let c = Closing::new(ledger.acquire("conn").unwrap());
-    let res = c.into_inner();
+    let res = Closing::into_inner(c);
     assert_eq!(ledger.live_count(), 1);
     assert_eq!(ledger.faults().count(Op::Close, "conn"), 0);
     res.close().unwrap();
@@ -114,7 +116,7 @@ fn closing_derefs_to_the_resource() {
     let mut w = Closing::named("buffer", std::io::BufWriter::new(Vec::new()));
     w.write_all(b"hello").unwrap();
     assert_eq!(w.buffer(), b"hello");
-    w.close().unwrap();
+    Closing::close(w).unwrap();
 }
 
 #[test]
@@ -264,8 +266,8 @@ mod tempfile_impls {
         let f = tempfile::NamedTempFile::new().unwrap();
         std::fs::remove_file(f.path()).unwrap(); // someone else removed it
         let mut s = tenure::ExitStack::new();
-        s.enter_named("scratch file", f);
-        let e = s.close().unwrap_err();
+        s.named("scratch file").enter(f);
+        let e = s.unwind().unwrap_err();
         assert_eq!(e.resource(), "scratch file");
         assert_eq!(
             e.cause::<std::io::Error>().unwrap().kind(),

@@ -8,8 +8,9 @@ use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use common::{quiet_expected_panics, Boom};
-use tenure::guard::{guard_on_failure, guard_on_success, Always, OnFailure, OnSuccess};
-use tenure::{defer, guard, Guard};
+use tenure::guard::Guard;
+use tenure::guard::{on_failure, on_success, Always, OnFailure, OnSuccess};
+use tenure::{defer, guard};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum End {
@@ -71,7 +72,7 @@ fn on_failure_runs_only_on_a_marked_error_or_a_panic() {
 #[test]
 fn check_hands_the_result_back_for_question_mark() {
     fn step(log: &RefCell<Vec<&'static str>>, input: &str) -> Result<i32, std::num::ParseIntError> {
-        let mut g = guard_on_failure(log, |l| l.borrow_mut().push("undo"));
+        let mut g = on_failure(log, |l| l.borrow_mut().push("undo"));
         g.borrow_mut().push("do");
         let n = Guard::check(&mut g, input.parse::<i32>())?;
         assert!(!Guard::is_failed(&g));
@@ -90,8 +91,8 @@ fn check_hands_the_result_back_for_question_mark() {
 fn fail_marks_the_guard() {
     let log = RefCell::new(Vec::new());
     {
-        let mut s = guard_on_success(&log, |l| l.borrow_mut().push("success"));
-        let mut f = guard_on_failure(&log, |l| l.borrow_mut().push("failure"));
+        let mut s = on_success(&log, |l| l.borrow_mut().push("success"));
+        let mut f = on_failure(&log, |l| l.borrow_mut().push("failure"));
         Guard::fail(&mut s);
         Guard::fail(&mut f);
         assert!(Guard::is_failed(&s) && Guard::is_failed(&f));
@@ -104,14 +105,14 @@ fn into_inner_defuses_every_strategy_and_returns_the_value() {
     quiet_expected_panics();
     let calls = RefCell::new(0);
     let bump = |_: Vec<u8>| *calls.borrow_mut() += 1;
-    assert_eq!(Guard::into_inner(guard(vec![1], bump)), [1]);
-    assert_eq!(Guard::into_inner(guard_on_success(vec![2], bump)), [2]);
-    let mut f = guard_on_failure(vec![3], bump);
+    assert_eq!(Guard::into_inner(guard::always(vec![1], bump)), [1]);
+    assert_eq!(Guard::into_inner(on_success(vec![2], bump)), [2]);
+    let mut f = on_failure(vec![3], bump);
     Guard::fail(&mut f);
     assert_eq!(Guard::into_inner(f), [3]);
     // Even while unwinding, a defused guard stays quiet.
     let _ = catch_unwind(AssertUnwindSafe(|| {
-        let g = guard_on_failure(vec![4], bump);
+        let g = on_failure(vec![4], bump);
         let _v = Guard::into_inner(g);
         panic!("[expected] after defusing");
     }));
@@ -126,7 +127,7 @@ fn dismiss_defuses_and_drops_the_value() {
         log: log.clone(),
     };
     let l = log.clone();
-    let g = guard(value, move |_| l.push("closure"));
+    let g = guard::always(value, move |_| l.push("closure"));
     Guard::dismiss(g);
     assert_eq!(log.get(), ["drop value"]);
 }
@@ -135,7 +136,7 @@ fn dismiss_defuses_and_drops_the_value() {
 fn the_closure_receives_the_value() {
     let got = RefCell::new(None);
     {
-        let mut g = guard(String::from("conn"), |s| *got.borrow_mut() = Some(s));
+        let mut g = guard::always(String::from("conn"), |s| *got.borrow_mut() = Some(s));
         g.push_str("-7"); // DerefMut
         assert_eq!(g.len(), 6); // Deref
         assert_eq!(
@@ -150,9 +151,9 @@ fn the_closure_receives_the_value() {
 fn guards_run_in_reverse_order_of_creation() {
     let log = RefCell::new(Vec::new());
     {
-        let _a = guard(&log, |l| l.borrow_mut().push("a"));
-        let _b = guard(&log, |l| l.borrow_mut().push("b"));
-        let _c = guard(&log, |l| l.borrow_mut().push("c"));
+        let _a = guard::always(&log, |l| l.borrow_mut().push("a"));
+        let _b = guard::always(&log, |l| l.borrow_mut().push("b"));
+        let _c = guard::always(&log, |l| l.borrow_mut().push("c"));
     }
     assert_eq!(*log.borrow(), ["c", "b", "a"]);
 }
@@ -198,7 +199,7 @@ fn defer_runs_in_reverse_order_on_every_path() {
 fn a_guard_runs_exactly_once() {
     let count = RefCell::new(0);
     {
-        let g = guard((), |()| *count.borrow_mut() += 1);
+        let g = guard::always((), |()| *count.borrow_mut() += 1);
         let moved = g; // moving the guard does not run it
         drop(moved);
     }

@@ -4,9 +4,11 @@
 
 use std::time::Duration;
 
+use tenure::async_close::AsyncClosing;
+use tenure::async_guard::AsyncGuard;
 use tenure::orphan::Orphans;
 use tenure::testing::{Ledger, Op};
-use tenure::{async_guard, AsyncClosing, AsyncExitStack, AsyncGuard};
+use tenure::{async_guard, AsyncExitStack};
 
 /// Two callbacks that each sleep 50 ms (paused time in most tests; real on the helper).
 fn slow_stack(ledger: &Ledger, orphans: &Orphans) -> AsyncExitStack {
@@ -98,7 +100,7 @@ fn a_batch_survives_the_shutdown_of_its_runtime() {
 async fn guards_report_to_the_tracker_too() {
     let (ledger, orphans) = (Ledger::new(), Orphans::new());
     let conn = ledger.acquire("conn").unwrap();
-    let g = async_guard(conn, |c| async move {
+    let g = async_guard::always(conn, |c| async move {
         tokio::time::sleep(Duration::from_secs(1)).await;
         c.release().unwrap();
     })
@@ -120,7 +122,7 @@ async fn guards_report_to_the_tracker_too() {
 async fn a_finish_cancelled_half_way_completes_as_a_task() {
     let (ledger, orphans) = (Ledger::new(), Orphans::new());
     let conn = ledger.acquire("conn").unwrap();
-    let g = async_guard(conn, |c| async move {
+    let g = async_guard::always(conn, |c| async move {
         tokio::time::sleep(Duration::from_secs(10)).await;
         c.release().unwrap();
     })
@@ -132,9 +134,9 @@ async fn a_finish_cancelled_half_way_completes_as_a_task() {
     ledger.assert_all_released();
 
     let c = AsyncClosing::new(ledger.acquire("conn").unwrap()).with_orphans(orphans.clone());
-    c.close().await.unwrap();
+    AsyncClosing::close(c).await.unwrap();
     ledger.assert_all_released();
-    let dismissed = async_guard(ledger.acquire("conn").unwrap(), |c| async move {
+    let dismissed = async_guard::always(ledger.acquire("conn").unwrap(), |c| async move {
         c.release().unwrap()
     });
     let conn = AsyncGuard::into_inner(dismissed); // defused: the cleanup never runs

@@ -8,7 +8,8 @@ use std::error::Error as StdError;
 use std::io::{self, ErrorKind};
 
 use anyhow::Context as _;
-use tenure::{suppress, DynError, Exit, ExitStack, Outcome, ScopeError};
+use tenure::error::DynError;
+use tenure::{suppress, Exit, ExitStack, Outcome, ScopeError};
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 
@@ -22,7 +23,7 @@ fn an_anyhow_body_error_comes_back_whole_after_lifo_cleanup() {
     let saw = RefCell::new(None);
     let r = ExitStack::scope_dyn(|s| {
         s.callback(|| log.borrow_mut().push("first pushed"));
-        s.push_exit(|o: &Outcome<'_>| {
+        s.try_push_exit(|o: &Outcome<'_>| {
             *saw.borrow_mut() = o.error().map(|e| e.to_string());
             Ok::<_, io::Error>(Exit::Propagate)
         });
@@ -63,10 +64,8 @@ fn a_scope_error_of_dyn_error_converts_back_with_question_mark() {
     }
     let e = with_anyhow().unwrap_err();
     // Body error primary, the cleanup error counted beside it, and both at hand.
-    assert_eq!(
-        format!("{e:#}"),
-        "query failed (+1 cleanup error): query failed"
-    );
+    // Each message once: the scope error is transparent over the body's error.
+    assert_eq!(format!("{e:#}"), "query failed (+1 cleanup error)");
     let scope = e.downcast_ref::<ScopeError<DynError>>().unwrap();
     assert_eq!(scope.body().unwrap().to_string(), "query failed");
     let cleanup = scope.cleanup().unwrap();
@@ -112,7 +111,7 @@ fn success_and_cleanup_failure_are_as_in_scope() {
         Ok::<_, String>(5)
     });
     match r {
-        Err(ScopeError::Cleanup(e)) => assert!(e.to_string().contains("close failed")),
+        Err(ScopeError::Cleanup(e)) => assert!(e.report().to_string().contains("close failed")),
         other => panic!("unexpected {other:?}"),
     }
 }

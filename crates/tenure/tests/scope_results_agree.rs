@@ -47,17 +47,18 @@ macro_rules! push {
         let log = $log.clone();
         match $step {
             Step::Fine => $s.callback(move || log.lock().unwrap().push("fine".into())),
-            Step::Fail(msg) => $s.try_callback_named(msg, move || {
+            Step::Fail(msg) => $s.named(msg).try_callback(move || {
                 log.lock().unwrap().push(format!("fail {msg}"));
                 Err(io(msg))
             }),
             Step::Panic(msg) => {
-                $s.try_callback_named(msg, move || -> Result<(), std::io::Error> {
-                    log.lock().unwrap().push(format!("panic {msg}"));
-                    panic!("{msg} [expected]");
-                })
+                $s.named(msg)
+                    .try_callback(move || -> Result<(), std::io::Error> {
+                        log.lock().unwrap().push(format!("panic {msg}"));
+                        panic!("{msg} [expected]");
+                    })
             }
-            Step::Suppress => $s.push_exit(move |o: &Outcome<'_>| {
+            Step::Suppress => $s.try_push_exit(move |o: &Outcome<'_>| {
                 log.lock().unwrap().push(format!("exit saw {o}"));
                 Ok::<_, std::io::Error>(if o.error().is_some() {
                     Exit::Suppress
@@ -220,7 +221,7 @@ async fn sync_and_async_close_with_agree_on_every_plan() {
                 push!(s, step, log);
             }
             let sync = closed(std::panic::catch_unwind(AssertUnwindSafe(|| {
-                s.close_with(outcome)
+                s.unwind_with(outcome)
             })));
             let sync_log = std::mem::take(&mut *log.lock().unwrap());
 
@@ -228,7 +229,11 @@ async fn sync_and_async_close_with_agree_on_every_plan() {
             for &step in &plan {
                 push!(s, step, log);
             }
-            let asynch = closed(AssertUnwindSafe(s.close_with(outcome)).catch_unwind().await);
+            let asynch = closed(
+                AssertUnwindSafe(s.unwind_with(outcome))
+                    .catch_unwind()
+                    .await,
+            );
             let async_log = std::mem::take(&mut *log.lock().unwrap());
             assert_eq!(
                 (&asynch, &async_log),

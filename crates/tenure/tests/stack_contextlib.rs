@@ -21,7 +21,8 @@ use std::convert::Infallible;
 use std::error::Error as _;
 
 use common::{what, whats, Boom, Log};
-use tenure::{close_with, ErrorKind, Exit, ExitStack, Outcome, ScopeError};
+use tenure::close::close_with;
+use tenure::{ErrorKind, Exit, ExitStack, Outcome, ScopeError};
 
 fn propagate(_: &Outcome<'_>) -> Result<Exit, Infallible> {
     Ok(Exit::Propagate)
@@ -42,7 +43,7 @@ fn no_resources() {
     let r = ExitStack::scope(|_| Ok::<_, Boom>(()));
     assert!(r.is_ok());
     let mut s = ExitStack::new();
-    assert!(s.close().is_ok());
+    assert!(s.unwind().is_ok());
 }
 
 // test_callback: callbacks with positional and keyword arguments run last registered first.
@@ -88,16 +89,16 @@ fn push_exit_callbacks_see_body_error_until_suppressed() {
     };
     let r = ExitStack::scope(|s| {
         let ok = cm(false);
-        s.push_exit(move |o| ok.exit(o)); // _expect_ok
+        s.try_push_exit(move |o| ok.exit(o)); // _expect_ok
         let ok = cm(false);
-        s.push_exit(move |o| ok.exit(o)); // ExitCM(_expect_ok)
-        s.push_exit(suppress); // _suppress_exc
+        s.try_push_exit(move |o| ok.exit(o)); // ExitCM(_expect_ok)
+        s.try_push_exit(suppress); // _suppress_exc
         let exc = cm(true);
-        s.push_exit(move |o| exc.exit(o)); // ExitCM(_expect_exc)
+        s.try_push_exit(move |o| exc.exit(o)); // ExitCM(_expect_exc)
         let exc = cm(true);
-        s.push_exit(move |o| exc.exit(o)); // _expect_exc
+        s.try_push_exit(move |o| exc.exit(o)); // _expect_exc
         let exc = cm(true);
-        s.push_exit(move |o| exc.exit(o)); // _expect_exc
+        s.try_push_exit(move |o| exc.exit(o)); // _expect_exc
         Err::<(), _>(Boom::new("division by zero"))
     });
     assert!(matches!(r, Err(ScopeError::Suppressed(ref e)) if e.0 == "division by zero"));
@@ -133,7 +134,7 @@ fn close_inside_scope_runs_once() {
     let log = Log::new();
     let r = ExitStack::scope(|s| {
         s.callback(log.pusher("1"));
-        s.close().unwrap();
+        s.unwind().unwrap();
         log.push("2");
         Ok::<_, Boom>(())
     });
@@ -154,7 +155,7 @@ fn pop_all() {
     })
     .unwrap();
     log.push("2");
-    new_stack.close().unwrap();
+    new_stack.unwind().unwrap();
     assert_eq!(log.get(), ["1", "2", "3"]);
 }
 
@@ -162,7 +163,7 @@ fn pop_all() {
 #[test]
 fn exit_raise() {
     let r = ExitStack::scope(|s| {
-        s.push_exit(propagate);
+        s.try_push_exit(propagate);
         Err::<(), _>(Boom::new("division by zero"))
     });
     match r {
@@ -178,7 +179,7 @@ fn exit_raise() {
 #[test]
 fn exit_suppress() {
     let r = ExitStack::scope(|s| {
-        s.push_exit(suppress);
+        s.try_push_exit(suppress);
         Err::<(), _>(Boom::new("division by zero"))
     });
     assert!(r.unwrap_err().is_suppressed());
@@ -203,7 +204,7 @@ fn exit_exception_chaining() {
         s.try_callback(raise("KeyError"));
         s.try_callback(raise("AttributeError"));
         let saw = &saw;
-        s.push_exit(move |o| {
+        s.try_push_exit(move |o| {
             *saw.borrow_mut() = Some(o.to_string());
             Ok::<_, Infallible>(Exit::Suppress)
         });
@@ -245,7 +246,7 @@ fn exit_exception_chaining_reference() {
         s.try_callback(raise("IndexError"));
         s.try_callback(raise("KeyError"));
         let cell = &saw_flat;
-        s.push_exit(move |o| {
+        s.try_push_exit(move |o| {
             observe(
                 if o.is_failure() { "error" } else { "success" },
                 cell,
@@ -261,7 +262,7 @@ fn exit_exception_chaining_reference() {
         outer.try_callback(raise("KeyError"));
         let mut inner = ExitStack::new();
         let cell = &saw_nested;
-        inner.push_exit(move |o| {
+        inner.try_push_exit(move |o| {
             observe(
                 if o.is_failure() { "error" } else { "success" },
                 cell,
@@ -269,7 +270,7 @@ fn exit_exception_chaining_reference() {
             )
         });
         inner.try_callback(raise("ValueError"));
-        outer.push_exit(move |o| inner.close_with(*o));
+        outer.try_push_exit(move |o| inner.unwind_with(*o));
         Err::<(), _>(Boom::new("ZeroDivisionError"))
     });
 
@@ -309,13 +310,13 @@ fn exit_exception_non_suppressing() {
     let mut s = ExitStack::new();
     s.callback(|| {});
     s.try_callback(raise("IndexError"));
-    let e = s.close().unwrap_err();
+    let e = s.unwind().unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Callback);
     assert_eq!(whats(&e), ["IndexError"]);
 
     let mut s = ExitStack::new();
     s.try_callback(raise("KeyError"));
-    s.push_exit(|o| {
+    s.try_push_exit(|o| {
         assert_eq!(
             o.error().unwrap().source().unwrap().to_string(),
             "IndexError"
@@ -323,7 +324,7 @@ fn exit_exception_non_suppressing() {
         Ok::<_, Infallible>(Exit::Suppress)
     });
     s.try_callback(raise("IndexError"));
-    let e = s.close().unwrap_err();
+    let e = s.unwind().unwrap_err();
     assert_eq!(whats(&e), ["KeyError"]);
 }
 
@@ -334,9 +335,9 @@ fn exit_exception_non_suppressing() {
 fn exit_exception_with_correct_context() {
     let failing = |msg: &'static str| close_with((), move |()| Err(Boom::new(msg)));
     let r = ExitStack::scope(|s| {
-        s.enter_named("exc4 resource", failing("exc4"));
-        s.enter_named("exc3 resource", failing("exc3"));
-        s.enter_named("exc2 resource", failing("exc2"));
+        s.named("exc4 resource").enter(failing("exc4"));
+        s.named("exc3 resource").enter(failing("exc3"));
+        s.named("exc2 resource").enter(failing("exc2"));
         Err::<(), _>(Boom::new("exc1"))
     });
     match r {
@@ -407,7 +408,7 @@ fn exit_exception_with_existing_context() {
 #[test]
 fn body_exception_suppress() {
     let r = ExitStack::scope(|s| {
-        s.push_exit(suppress);
+        s.try_push_exit(suppress);
         Err::<(), _>(Boom::new("ZeroDivisionError"))
     });
     match r {
@@ -427,26 +428,26 @@ fn body_exception_suppress() {
 #[test]
 fn exit_exception_chaining_suppress() {
     let mut s = ExitStack::new();
-    s.push_exit(|o| {
+    s.try_push_exit(|o| {
         assert_eq!(
             o.error().unwrap().source().unwrap().to_string(),
             "ZeroDivisionError"
         );
         Ok::<_, Infallible>(Exit::Suppress)
     });
-    s.push_exit(|_| Err::<Exit, _>(Boom::new("ZeroDivisionError")));
-    s.push_exit(|_| Err::<Exit, _>(Boom::new("KeyError")));
-    let e = s.close().unwrap_err();
+    s.try_push_exit(|_| Err::<Exit, _>(Boom::new("ZeroDivisionError")));
+    s.try_push_exit(|_| Err::<Exit, _>(Boom::new("KeyError")));
+    let e = s.unwind().unwrap_err();
     assert_eq!(whats(&e), ["KeyError"]);
     assert!(e.suppressed().is_empty());
 
     // Two suppressors drop both, each the one it saw.
     let mut s = ExitStack::new();
-    s.push_exit(suppress);
-    s.push_exit(suppress);
-    s.push_exit(|_| Err::<Exit, _>(Boom::new("ZeroDivisionError")));
-    s.push_exit(|_| Err::<Exit, _>(Boom::new("KeyError")));
-    assert_eq!(s.close_with(Outcome::Success).unwrap(), Exit::Propagate);
+    s.try_push_exit(suppress);
+    s.try_push_exit(suppress);
+    s.try_push_exit(|_| Err::<Exit, _>(Boom::new("ZeroDivisionError")));
+    s.try_push_exit(|_| Err::<Exit, _>(Boom::new("KeyError")));
+    assert_eq!(s.unwind_with(Outcome::Success).unwrap(), Exit::Propagate);
 }
 
 // test_excessive_nesting: the original Python implementation recursed per callback.
@@ -475,12 +476,12 @@ fn excessive_nesting() {
 fn dont_reraise_runtime_error() {
     let r = ExitStack::scope(|s| {
         // second(): raise UniqueException("new exception") from exc
-        s.push_exit(|o| match o.error() {
+        s.try_push_exit(|o| match o.error() {
             Some(exc) => Err(Boom::new(format!("new exception (from {exc})"))),
             None => Ok(Exit::Propagate),
         });
         // first(): raise exc
-        s.push_exit(propagate);
+        s.try_push_exit(propagate);
         Err::<(), _>(Boom::new("please no infinite loop."))
     });
     match r {
@@ -501,13 +502,13 @@ fn reuse_after_close() {
     let log = Log::new();
     let mut s = ExitStack::new();
     s.callback(log.pusher("first use"));
-    s.close().unwrap();
+    s.unwind().unwrap();
     assert!(s.is_empty());
     s.callback(log.pusher("second use"));
     s.try_callback(raise("second use fails"));
-    assert_eq!(whats(&s.close().unwrap_err()), ["second use fails"]);
+    assert_eq!(whats(&s.unwind().unwrap_err()), ["second use fails"]);
     s.callback(log.pusher("third use"));
-    s.close().unwrap();
+    s.unwind().unwrap();
     assert_eq!(log.get(), ["first use", "second use", "third use"]);
 }
 
@@ -517,14 +518,14 @@ fn reuse_after_close() {
 fn close_is_idempotent() {
     let log = Log::new();
     let mut s = ExitStack::new();
-    assert!(s.close().is_ok());
+    assert!(s.unwind().is_ok());
     s.callback(log.pusher("once"));
-    s.close().unwrap();
-    s.close().unwrap();
-    s.close().unwrap();
+    s.unwind().unwrap();
+    s.unwind().unwrap();
+    s.unwind().unwrap();
     assert_eq!(log.get(), ["once"]);
     assert_eq!(
-        s.close_with(Outcome::Error(&Boom::new("x"))).unwrap(),
+        s.unwind_with(Outcome::Error(&Boom::new("x"))).unwrap(),
         Exit::Propagate
     );
 }
@@ -541,7 +542,7 @@ fn nested_stack_closes_in_place() {
     outer.callback(log.pusher("outer 1"));
     outer.enter(inner);
     outer.callback(log.pusher("outer 2"));
-    outer.close().unwrap();
+    outer.unwind().unwrap();
     assert_eq!(log.get(), ["outer 2", "inner 2", "inner 1", "outer 1"]);
 }
 
@@ -554,9 +555,9 @@ fn nested_stack_errors_are_kept() {
     inner.try_callback(raise("inner a"));
     let mut outer = ExitStack::new();
     outer.try_callback(raise("outer z"));
-    outer.enter_named("inner stack", inner);
+    outer.named("inner stack").enter(inner);
     outer.try_callback(raise("outer y"));
-    let e = outer.close().unwrap_err();
+    let e = outer.unwind().unwrap_err();
     assert_eq!(whats(&e)[0], "outer y");
     let nested = &e.suppressed()[0];
     assert_eq!(nested.resource(), "inner stack");

@@ -8,8 +8,9 @@ use std::convert::Infallible;
 use std::error::Error as _;
 
 use common::{capture, warnings, what, whats, Boom, DropLogged, Log};
+use tenure::close::close_with;
 use tenure::testing::{Ledger, Op};
-use tenure::{close_with, suppress, ErrorKind, Exit, ExitStack, Outcome, ScopeError};
+use tenure::{suppress, ErrorKind, Exit, ExitStack, Outcome, ScopeError};
 
 /// A resource released by `Close` that logs its release and may fail.
 fn closer(log: &Log, name: &'static str, fail: bool) -> impl tenure::Close<Error = Boom> {
@@ -35,7 +36,7 @@ fn push_every_kind<'a>(s: &mut ExitStack<'a>, log: &'a Log, fail: bool) {
             Ok(())
         }
     });
-    s.push_exit(move |_| {
+    s.try_push_exit(move |_| {
         log.push("exit");
         if fail {
             Err(Boom::new("exit failed"))
@@ -44,11 +45,11 @@ fn push_every_kind<'a>(s: &mut ExitStack<'a>, log: &'a Log, fail: bool) {
         }
     });
     s.enter(closer(log, "enter", fail));
-    s.enter_named("named", closer(log, "enter_named", fail));
-    s.hold(DropLogged {
+    s.named("named").enter(closer(log, "enter_named", fail));
+    s.enter(tenure::close::Dropping(DropLogged {
         name: "hold",
         log: log.clone(),
-    });
+    }));
     s.suppress(suppress::when("never", |_| false));
     s.callback(log.pusher("last"));
 }
@@ -69,10 +70,10 @@ fn every_kind_of_entry_runs_once_in_reverse() {
     let mut s = ExitStack::new();
     push_every_kind(&mut s, &log, false);
     assert_eq!(s.len(), 8);
-    s.close().unwrap();
+    s.unwind().unwrap();
     assert_eq!(log.take(), LIFO);
     assert!(s.is_empty());
-    s.close().unwrap();
+    s.unwind().unwrap();
     assert!(log.get().is_empty(), "closing again runs nothing");
 }
 
@@ -81,7 +82,7 @@ fn failures_do_not_skip_the_others_and_all_come_back_in_order() {
     let log = Log::new();
     let mut s = ExitStack::new();
     push_every_kind(&mut s, &log, true);
-    let e = s.close().unwrap_err();
+    let e = s.unwind().unwrap_err();
     assert_eq!(log.take(), LIFO);
     assert_eq!(
         whats(&e),
@@ -96,10 +97,13 @@ fn failures_do_not_skip_the_others_and_all_come_back_in_order() {
     use ErrorKind::*;
     assert_eq!(kinds, [Close, Close, Callback, Callback]);
     assert_eq!(e.resource(), "named");
-    assert!(e.suppressed()[0].resource().contains("CloseWith"));
+    // An unnamed resource whose type is a closure's is named by where it was entered.
+    assert!(e.suppressed()[0]
+        .resource()
+        .starts_with("crates/tenure/tests/stack_lifo.rs:"));
     assert_eq!(
         e.to_string(),
-        "failed to close `named`: enter_named failed (+3 suppressed cleanup errors)"
+        "failed to close `named` (+3 suppressed cleanup errors)"
     );
 }
 
@@ -111,7 +115,7 @@ fn ledger_resources_are_released_last_acquired_first() {
         s.enter(ledger.acquire("conn").unwrap());
     }
     assert_eq!(ledger.live_count(), 5);
-    s.close().unwrap();
+    s.unwind().unwrap();
     ledger.assert_all_released();
     assert_eq!(ledger.release_order(), [5, 4, 3, 2, 1]);
 }
@@ -124,7 +128,7 @@ fn a_failing_close_still_releases_and_the_rest_follow() {
     for _ in 0..4 {
         s.enter(ledger.acquire("conn").unwrap());
     }
-    let e = s.close().unwrap_err();
+    let e = s.unwind().unwrap_err();
     assert_eq!(whats(&e), ["injected fault: close #2 of `conn`"]);
     assert!(e.resource().contains("TestResource"));
     ledger.assert_all_released();
@@ -143,7 +147,7 @@ fn drop_without_close_runs_everything_and_reports_errors_by_name() {
     let resources: Vec<_> = warns.iter().map(|w| w.field("resource").unwrap()).collect();
     assert_eq!(resources.len(), 4, "{warns:#?}");
     assert_eq!(resources[0], "named");
-    assert!(resources[1].contains("CloseWith"));
+    assert!(resources[1].starts_with("crates/tenure/tests/stack_lifo.rs:"));
     assert!(warns
         .iter()
         .all(|w| w.field("context") == Some("ExitStack::drop")));
@@ -160,7 +164,7 @@ fn drop_of_an_empty_or_closed_stack_reports_nothing() {
     let ((), events) = capture(|| {
         let mut s = ExitStack::new();
         s.try_callback(|| Err(Boom::new("returned by close")));
-        assert!(s.close().is_err());
+        assert!(s.unwind().is_err());
         drop(s);
         drop(ExitStack::new());
     });
@@ -170,42 +174,42 @@ fn drop_of_an_empty_or_closed_stack_reports_nothing() {
 #[test]
 fn handles_reach_resources_while_held() {
     let mut s = ExitStack::new();
-    let a = s.hold(String::from("a"));
-    let b = s.enter(tenure::Dropping(vec![1]));
+    let a = s.enter(tenure::close::Dropping(String::from("a")));
+    let b = s.enter(tenure::close::Dropping(vec![1]));
     s[a].push('!');
     s.get_mut(b).unwrap().push(2);
-    assert_eq!(s[a], "a!");
-    assert_eq!(*s.get(a).unwrap(), "a!");
+    assert_eq!(*s[a], "a!");
+    assert_eq!(**s.get(a).unwrap(), "a!");
     assert_eq!(s[b].0, [1, 2]);
     assert_eq!(
         format!("{a:?}").split('(').next(),
-        Some("Handle<alloc::string::String>")
+        Some("Handle<tenure::close::Dropping<alloc::string::String>>")
     );
 }
 
 #[test]
 fn handles_say_closed_after_close_and_after_reuse() {
     let mut s = ExitStack::new();
-    let h = s.hold(7_u32);
-    s.close().unwrap();
+    let h = s.enter(tenure::close::Dropping(7_u32));
+    s.unwind().unwrap();
     let e = s.get(h).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Closed);
-    assert_eq!(e.resource(), "u32");
+    assert_eq!(e.resource(), "tenure::close::Dropping<u32>");
     assert_eq!(s.get_mut(h).unwrap_err().kind(), ErrorKind::Closed);
 
     // Reused: a new entry sits where the old one was; the old handle must not reach it.
-    let h2 = s.hold(8_u32);
+    let h2 = s.enter(tenure::close::Dropping(8_u32));
     assert_eq!(s.get(h).unwrap_err().kind(), ErrorKind::Closed);
-    assert_eq!(s[h2], 8);
+    assert_eq!(*s[h2], 8);
 }
 
 #[test]
 fn indexing_with_a_stale_handle_panics_with_a_clear_message() {
     common::quiet_expected_panics();
     let mut s = ExitStack::new();
-    let h = s.hold(1_i32);
-    s.close().unwrap();
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| s[h]));
+    let h = s.enter(tenure::close::Dropping(1_i32));
+    s.unwind().unwrap();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| *s[h]));
     let msg = common::panic_msg(&*r.unwrap_err());
     assert!(
         msg.contains("used after its ExitStack was closed or emptied by pop_all"),
@@ -217,24 +221,24 @@ fn indexing_with_a_stale_handle_panics_with_a_clear_message() {
 fn handles_follow_pop_all_to_the_new_stack() {
     let log = Log::new();
     let mut setup = ExitStack::new();
-    let h = setup.hold(String::from("conn"));
+    let h = setup.enter(tenure::close::Dropping(String::from("conn")));
     setup.callback(log.pusher("cleanup"));
     let mut kept = setup.pop_all();
     assert!(setup.is_empty());
     assert_eq!(setup.get(h).unwrap_err().kind(), ErrorKind::Closed);
-    assert_eq!(kept[h], "conn");
+    assert_eq!(*kept[h], "conn");
     kept[h].push_str("-1");
     // The emptied stack keeps working, with its own handles.
-    let other = setup.hold(5_u8);
-    assert_eq!(setup[other], 5);
+    let other = setup.enter(tenure::close::Dropping(5_u8));
+    assert_eq!(*setup[other], 5);
     assert!(kept.get(other).is_err());
     assert!(setup.get(h).is_err());
     drop(setup);
     assert!(log.get().is_empty(), "pop_all moved the callback away");
     // Entries pushed on the new stack get handles that work beside the old ones.
-    let h3 = kept.hold(3_u64);
-    assert_eq!((kept[h].as_str(), kept[h3]), ("conn-1", 3));
-    kept.close().unwrap();
+    let h3 = kept.enter(tenure::close::Dropping(3_u64));
+    assert_eq!((kept[h].as_str(), *kept[h3]), ("conn-1", 3));
+    kept.unwind().unwrap();
     assert_eq!(log.get(), ["cleanup"]);
     assert!(kept.get(h).is_err());
 }
@@ -243,8 +247,8 @@ fn handles_follow_pop_all_to_the_new_stack() {
 fn handles_of_another_stack_are_rejected() {
     let mut a = ExitStack::new();
     let mut b = ExitStack::new();
-    let ha = a.hold(1_u8);
-    let _hb = b.hold(2_u8);
+    let ha = a.enter(tenure::close::Dropping(1_u8));
+    let _hb = b.enter(tenure::close::Dropping(2_u8));
     assert_eq!(b.get(ha).unwrap_err().kind(), ErrorKind::Closed);
 }
 
@@ -260,7 +264,8 @@ fn scope_body_error_with_cleanup_errors() {
     assert_eq!(whats(e.cleanup().unwrap()), ["first", "second"]);
     assert!(!e.is_suppressed());
     assert_eq!(e.to_string(), "body (+2 cleanup errors)");
-    assert_eq!(e.source().unwrap().to_string(), "body");
+    // Transparent over the body's error: its source is the body error's own (none here).
+    assert!(e.source().is_none());
     assert!(matches!(
         e,
         ScopeError::Body {
@@ -285,7 +290,8 @@ fn scope_body_error_alone() {
 #[test]
 fn scope_cleanup_error_after_success() {
     let r = ExitStack::scope(|s| {
-        s.enter_named("out.csv", close_with((), |()| Err(Boom::new("disk full"))));
+        s.named("out.csv")
+            .enter(close_with((), |()| Err(Boom::new("disk full"))));
         Ok::<_, Boom>(42)
     });
     let e = r.unwrap_err();
@@ -294,11 +300,13 @@ fn scope_cleanup_error_after_success() {
     };
     assert_eq!(c.resource(), "out.csv");
     assert!(e.body().is_none());
-    assert_eq!(e.to_string(), "failed to close `out.csv`: disk full");
+    assert_eq!(e.to_string(), "failed to close `out.csv`");
     assert_eq!(
-        e.source().unwrap().to_string(),
+        e.report().to_string(),
         "failed to close `out.csv`: disk full"
     );
+    // Transparent over the cleanup error: its cause is the next link, printed once.
+    assert_eq!(e.source().unwrap().to_string(), "disk full");
 }
 
 #[test]
@@ -345,18 +353,18 @@ fn exit_callbacks_see_the_latest_cleanup_error_when_the_body_succeeded() {
     let seen = Log::new();
     let mut s = ExitStack::new();
     let log = seen.clone();
-    s.push_exit(move |o| {
+    s.try_push_exit(move |o| {
         log.push(o.to_string());
         Ok::<_, Infallible>(Exit::Propagate)
     });
     s.try_callback(|| Err(Boom::new("late")));
     let log = seen.clone();
-    s.push_exit(move |o| {
+    s.try_push_exit(move |o| {
         log.push(o.to_string());
         Ok::<_, Infallible>(Exit::Propagate)
     });
     s.try_callback(|| Err(Boom::new("early")));
-    let e = s.close().unwrap_err();
+    let e = s.unwind().unwrap_err();
     assert_eq!(whats(&e), ["early", "late"]);
     let seen = seen.get();
     assert_eq!(seen.len(), 2);
@@ -367,7 +375,7 @@ fn exit_callbacks_see_the_latest_cleanup_error_when_the_body_succeeded() {
 #[test]
 fn close_with_reports_suppression_of_the_body_error() {
     let mut s = ExitStack::new();
-    s.push_exit(|o: &Outcome<'_>| {
+    s.try_push_exit(|o: &Outcome<'_>| {
         Ok::<_, Infallible>(if o.is_failure() {
             Exit::Suppress
         } else {
@@ -375,31 +383,29 @@ fn close_with_reports_suppression_of_the_body_error() {
         })
     });
     let err = Boom::new("body");
-    assert_eq!(s.close_with(Outcome::Error(&err)).unwrap(), Exit::Suppress);
+    assert_eq!(s.unwind_with(Outcome::Error(&err)).unwrap(), Exit::Suppress);
 
     // Suppressing a cleanup error is not suppressing the body: the body had none.
     let mut s = ExitStack::new();
-    s.push_exit(|_| Ok::<_, Infallible>(Exit::Suppress));
+    s.try_push_exit(|_| Ok::<_, Infallible>(Exit::Suppress));
     s.try_callback(|| Err(Boom::new("cleanup")));
-    assert_eq!(s.close_with(Outcome::Success).unwrap(), Exit::Propagate);
+    assert_eq!(s.unwind_with(Outcome::Success).unwrap(), Exit::Propagate);
 
     // Cancelled cannot be suppressed.
     let mut s = ExitStack::new();
-    s.push_exit(|o| {
+    s.try_push_exit(|o| {
         assert_eq!(o.name(), "cancelled");
         Ok::<_, Infallible>(Exit::Suppress)
     });
-    assert_eq!(s.close_with(Outcome::Cancelled).unwrap(), Exit::Propagate);
+    assert_eq!(s.unwind_with(Outcome::Cancelled).unwrap(), Exit::Propagate);
 }
 
 #[test]
 fn error_names_and_causes_survive() {
     let mut s = ExitStack::new();
-    s.enter_named(
-        String::from("db connection 7"),
-        close_with((), |()| Err(std::io::Error::other("reset"))),
-    );
-    let e = s.close().unwrap_err();
+    s.named(String::from("db connection 7"))
+        .enter(close_with((), |()| Err(std::io::Error::other("reset"))));
+    let e = s.unwind().unwrap_err();
     assert_eq!(e.resource(), "db connection 7");
     assert_eq!(e.cause::<std::io::Error>().unwrap().to_string(), "reset");
     assert_eq!(what(&e), "reset");
@@ -413,7 +419,7 @@ fn drop_logs_the_errors_of_nested_stacks_too() {
     let ((), events) = capture(|| {
         let mut outer = ExitStack::new();
         outer.try_callback(|| Err(Boom::new("outer z")));
-        outer.enter_named("inner stack", inner);
+        outer.named("inner stack").enter(inner);
         outer.try_callback(|| Err(Boom::new("outer y")));
     });
     let warns = warnings(&events);

@@ -16,9 +16,9 @@ fn nested_entries_run_in_place_lifo() {
     inner.callback(log.pusher("inner 2"));
     let mut outer = ExitStack::new();
     outer.callback(log.pusher("outer 1"));
-    outer.enter_stack(inner);
+    outer.splice(inner);
     outer.callback(log.pusher("outer 3"));
-    outer.close().unwrap();
+    outer.unwind().unwrap();
     assert_eq!(log.get(), ["outer 3", "inner 2", "inner 1", "outer 1"]);
 }
 
@@ -29,9 +29,9 @@ fn nested_errors_are_flat_and_in_order() {
     inner.try_callback(|| Err(Boom::new("inner last pushed")));
     let mut outer = ExitStack::new();
     outer.try_callback(|| Err(Boom::new("outer first pushed")));
-    outer.enter_stack(inner);
+    outer.splice(inner);
     outer.try_callback(|| Err(Boom::new("outer last pushed")));
-    let err = outer.close().unwrap_err();
+    let err = outer.unwind().unwrap_err();
     assert_eq!(
         whats(&err),
         [
@@ -49,12 +49,12 @@ fn nested_exit_callback_sees_the_outer_body_error_and_can_suppress_it() {
     let mut inner = ExitStack::new();
     inner.suppress(suppress::error_type::<Boom>());
     let s = seen.clone();
-    inner.push_exit(move |o: &Outcome<'_>| {
+    inner.try_push_exit(move |o: &Outcome<'_>| {
         s.push(o.to_string());
         Ok::<_, Boom>(Exit::Propagate)
     });
     let r: Result<(), _> = ExitStack::scope(|outer| {
-        outer.enter_stack(inner);
+        outer.splice(inner);
         Err(Boom::new("body failed"))
     });
     assert!(matches!(r, Err(ScopeError::Suppressed(Boom(ref m))) if m == "body failed"));
@@ -71,9 +71,9 @@ fn nested_panic_runs_everything_then_resumes_once() {
     inner.callback(log.pusher("inner 3"));
     let mut outer = ExitStack::new();
     outer.callback(log.pusher("outer 1"));
-    outer.enter_stack(inner);
+    outer.splice(inner);
     outer.callback(log.pusher("outer 3"));
-    let payload = catch_unwind(AssertUnwindSafe(|| outer.close())).unwrap_err();
+    let payload = catch_unwind(AssertUnwindSafe(|| outer.unwind())).unwrap_err();
     assert_eq!(panic_msg(&*payload), "[expected] inner");
     assert_eq!(log.get(), ["outer 3", "inner 3", "inner 1", "outer 1"]);
     assert!(outer.is_empty());
@@ -82,15 +82,15 @@ fn nested_panic_runs_everything_then_resumes_once() {
 #[test]
 fn named_callbacks_name_their_errors() {
     let mut s = ExitStack::new();
-    s.try_callback_named("remove lock file", || Err(Boom::new("EPERM")));
-    s.push_exit_named("commit", |_: &Outcome<'_>| {
-        Err::<Exit, _>(Boom::new("conflict"))
-    });
-    let err = s.close().unwrap_err();
+    s.named("remove lock file")
+        .try_callback(|| Err(Boom::new("EPERM")));
+    s.named("commit")
+        .try_push_exit(|_: &Outcome<'_>| Err::<Exit, _>(Boom::new("conflict")));
+    let err = s.unwind().unwrap_err();
     let names: Vec<_> = err.iter().map(|e| e.resource().to_string()).collect();
     assert_eq!(names, ["commit", "remove lock file"]);
     assert_eq!(
         err.to_string(),
-        "cleanup callback failed: `commit`: conflict (+1 suppressed cleanup error)"
+        "cleanup callback failed: `commit` (+1 suppressed cleanup error)"
     );
 }

@@ -41,7 +41,7 @@ fn a_cleanup_panic_resumes_after_all_entries_ran() {
             panic!("[expected] cleanup panic");
         });
         s.callback(log.pusher("last registered"));
-        let _ = s.close();
+        let _ = s.unwind();
         unreachable!("close resumes the panic");
     });
     assert_eq!(msg, "[expected] cleanup panic");
@@ -65,7 +65,7 @@ fn the_first_cleanup_panic_resumes_and_later_ones_are_reported() {
         s.callback(log.pusher("b"));
         s.callback(|| panic!("[expected] first"));
         s.callback(log.pusher("c"));
-        let _ = s.close();
+        let _ = s.unwind();
     });
     assert_eq!(msg, "[expected] first");
     assert_eq!(log.get(), ["c", "b", "a"]);
@@ -80,10 +80,10 @@ fn exit_callbacks_after_a_cleanup_panic_see_it_and_cannot_suppress_it() {
     let seen = Log::new();
     let (msg, _) = expect_panic(|| {
         let mut s = ExitStack::new();
-        s.push_exit(recording_suppressor(&seen));
+        s.try_push_exit(recording_suppressor(&seen));
         s.callback(|| panic!("[expected] in cleanup"));
-        s.push_exit(recording_suppressor(&seen));
-        let _ = s.close();
+        s.try_push_exit(recording_suppressor(&seen));
+        let _ = s.unwind();
     });
     assert_eq!(msg, "[expected] in cleanup");
     assert_eq!(seen.get(), ["success", "panic: [expected] in cleanup"]);
@@ -95,11 +95,11 @@ fn a_body_panic_runs_all_cleanup_then_resumes() {
     let seen = Log::new();
     let (msg, events) = expect_panic(|| {
         let _ = ExitStack::scope(|s| {
-            s.hold(DropLogged {
+            s.enter(tenure::close::Dropping(DropLogged {
                 name: "file",
                 log: log.clone(),
-            });
-            s.push_exit(recording_suppressor(&seen));
+            }));
+            s.try_push_exit(recording_suppressor(&seen));
             s.try_callback(|| Err(Boom::new("cleanup failed too")));
             s.callback(log.pusher("callback"));
             if log.get().is_empty() {
@@ -187,7 +187,7 @@ fn a_stack_dropped_while_unwinding_runs_everything_and_does_not_abort() {
     let (msg, events) = expect_panic(|| {
         let mut s = ExitStack::new();
         s.callback(log.pusher("a"));
-        s.push_exit(recording_suppressor(&seen));
+        s.try_push_exit(recording_suppressor(&seen));
         // A second panic while the thread unwinds must be caught and reported, or the
         // process would abort.
         s.callback(|| panic!("[expected] during unwind"));
@@ -216,7 +216,7 @@ fn ledger_resources_are_released_even_when_a_close_panics() {
         for _ in 0..4 {
             s.enter(ledger.acquire("conn").unwrap());
         }
-        let _ = s.close();
+        let _ = s.unwind();
     });
     assert_eq!(msg, "injected fault: close #2 of `conn` (panic)");
     ledger.assert_all_released();
@@ -233,9 +233,9 @@ fn a_panicking_close_is_not_retried() {
     let mut s = ExitStack::new();
     s.enter(ledger.acquire("conn").unwrap());
     quiet_expected_panics();
-    assert!(catch_unwind(AssertUnwindSafe(|| s.close())).is_err());
+    assert!(catch_unwind(AssertUnwindSafe(|| s.unwind())).is_err());
     assert!(s.is_empty());
-    s.close().unwrap();
+    s.unwind().unwrap();
     drop(s);
     assert_eq!(ledger.faults().count(Op::Close, "conn"), 1);
     ledger.assert_all_released();
@@ -247,9 +247,9 @@ fn the_stack_is_reusable_after_a_cleanup_panic() {
     let mut s = ExitStack::new();
     s.callback(|| panic!("[expected] once"));
     quiet_expected_panics();
-    assert!(catch_unwind(AssertUnwindSafe(|| s.close())).is_err());
+    assert!(catch_unwind(AssertUnwindSafe(|| s.unwind())).is_err());
     s.callback(log.pusher("again"));
-    s.close().unwrap();
+    s.unwind().unwrap();
     assert_eq!(log.get(), ["again"]);
 }
 
@@ -259,8 +259,8 @@ fn a_panic_in_an_exit_callback_is_a_cleanup_panic() {
     let (msg, _) = expect_panic(|| {
         let mut s = ExitStack::new();
         s.callback(log.pusher("still runs"));
-        s.push_exit(|_| -> Result<Exit, Infallible> { panic!("[expected] exit callback") });
-        let _ = s.close_with(Outcome::Error(&Boom::new("body")));
+        s.try_push_exit(|_| -> Result<Exit, Infallible> { panic!("[expected] exit callback") });
+        let _ = s.unwind_with(Outcome::Error(&Boom::new("body")));
     });
     assert_eq!(msg, "[expected] exit callback");
     assert_eq!(log.get(), ["still runs"]);

@@ -15,8 +15,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 
 use proptest::prelude::*;
+use tenure::close::close_with;
 use tenure::testing::{Ledger, Op};
-use tenure::{close_with, Close, ErrorKind, Exit, ExitStack, Outcome, ScopeError};
+use tenure::{Close, ErrorKind, Exit, ExitStack, Outcome, ScopeError};
 
 use common::{capture, panic_msg, quiet_expected_panics, what, Boom};
 
@@ -208,7 +209,7 @@ fn who(msg: &str) -> Who {
 fn seen_of(o: &Outcome<'_>) -> Seen {
     match o {
         Outcome::Success => Seen::Success,
-        Outcome::Error(e) => Seen::Error(who(&e.to_string())),
+        Outcome::Error(e) => Seen::Error(who(&tenure::error::Report::new(*e).to_string())),
         Outcome::Panic(_) => Seen::Panic(who(o.panic_message().unwrap())),
         other => panic!("unexpected outcome {other:?}"),
     }
@@ -263,7 +264,7 @@ fn run_case(entries: &[Entry], body: Body, mode: Mode, ledger: &Ledger) -> Run {
                 }),
                 Entry::Exit(what) => {
                     let seen = seen.clone();
-                    s.push_exit(move |o| {
+                    s.try_push_exit(move |o| {
                         order.borrow_mut().push(i);
                         seen.borrow_mut().push((i, seen_of(o)));
                         match what {
@@ -285,13 +286,10 @@ fn run_case(entries: &[Entry], body: Body, mode: Mode, ledger: &Ledger) -> Run {
                         }
                     }
                     let res = ledger.acquire(kind.clone()).unwrap();
-                    s.enter_named(
-                        kind,
-                        close_with(res, move |r| {
-                            order.borrow_mut().push(i);
-                            r.close()
-                        }),
-                    );
+                    s.named(kind).enter(close_with(res, move |r| {
+                        order.borrow_mut().push(i);
+                        r.close()
+                    }));
                 }
                 Entry::DropOnly => {
                     struct OnDrop(Box<dyn FnMut()>);
@@ -300,7 +298,9 @@ fn run_case(entries: &[Entry], body: Body, mode: Mode, ledger: &Ledger) -> Run {
                             (self.0)()
                         }
                     }
-                    s.hold(OnDrop(Box::new(move || order.borrow_mut().push(i))));
+                    s.enter(tenure::close::Dropping(OnDrop(Box::new(move || {
+                        order.borrow_mut().push(i)
+                    }))));
                 }
             }
         }
@@ -321,8 +321,8 @@ fn run_case(entries: &[Entry], body: Body, mode: Mode, ledger: &Ledger) -> Run {
                 push_all(&mut s);
                 let body_error = Boom::new("BODY");
                 Ended::CloseWith(match body {
-                    Body::Ok => s.close_with(Outcome::Success),
-                    Body::Err => s.close_with(Outcome::Error(&body_error)),
+                    Body::Ok => s.unwind_with(Outcome::Success),
+                    Body::Err => s.unwind_with(Outcome::Error(&body_error)),
                     Body::Panic => panic!("[expected] BODY"),
                 })
             }
@@ -490,10 +490,10 @@ proptest! {
             if *fail {
                 ledger.faults().fail_nth(Op::Close, kind.clone(), 1);
             }
-            s.enter_named(kind.clone(), ledger.acquire(kind).unwrap());
+            s.named(kind.clone()).enter(ledger.acquire(kind).unwrap());
         }
         let injected: Vec<usize> = (0..fails.len()).rev().filter(|i| fails[*i]).collect();
-        match s.close() {
+        match s.unwind() {
             Ok(()) => prop_assert!(injected.is_empty()),
             Err(e) => {
                 prop_assert_eq!(1 + e.suppressed().len(), injected.len());

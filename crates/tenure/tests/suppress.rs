@@ -137,14 +137,16 @@ fn on_a_stack_a_matching_cleanup_error_is_suppressed() {
     // The body succeeded; flushing to a client that went away fails with a broken pipe.
     let mut s = ExitStack::new();
     s.suppress(suppress::io_kind(ErrorKind::BrokenPipe));
-    s.enter_named("response", tenure::close_with((), |()| Err(pipe())));
-    assert_eq!(s.close_with(Outcome::Success).unwrap(), Exit::Propagate);
+    s.named("response")
+        .enter(tenure::close::close_with((), |()| Err(pipe())));
+    assert_eq!(s.unwind_with(Outcome::Success).unwrap(), Exit::Propagate);
 
     // Registered after the failing entry, the rule runs first and sees nothing to suppress.
     let mut s = ExitStack::new();
-    s.enter_named("response", tenure::close_with((), |()| Err(pipe())));
+    s.named("response")
+        .enter(tenure::close::close_with((), |()| Err(pipe())));
     s.suppress(suppress::io_kind(ErrorKind::BrokenPipe));
-    assert_eq!(s.close().unwrap_err().resource(), "response");
+    assert_eq!(s.unwind().unwrap_err().resource(), "response");
 }
 
 #[test]
@@ -156,8 +158,8 @@ fn nothing_is_suppressed_by_default() {
 
     let mut s = ExitStack::new();
     s.try_callback(|| Err(pipe()));
-    s.push_exit(|_| Ok::<_, std::convert::Infallible>(Exit::Propagate));
-    assert!(s.close().is_err());
+    s.try_push_exit(|_| Ok::<_, std::convert::Infallible>(Exit::Propagate));
+    assert!(s.unwind().is_err());
 }
 
 #[test]

@@ -19,7 +19,7 @@ fn timed_events(events: &[Captured]) -> Vec<&Captured> {
 #[test]
 fn success_event_carries_name_duration_and_outcome() {
     let ((), events) = capture(|| {
-        let _t = timed("data_processing");
+        let _t = timed::block("data_processing");
     });
     let ev = timed_events(&events);
     assert_eq!(ev.len(), 1);
@@ -35,7 +35,7 @@ fn success_event_carries_name_duration_and_outcome() {
 
 #[test]
 fn finish_reports_the_duration_it_returns_and_emits_once() {
-    let (elapsed, events) = capture(|| timed("step").finish());
+    let (elapsed, events) = capture(|| timed::block("step").finish());
     let ev = timed_events(&events);
     assert_eq!(ev.len(), 1, "finish, then drop: still one event");
     assert_eq!(ev[0].u64s["duration_ns"] as u128, elapsed.as_nanos());
@@ -45,7 +45,7 @@ fn finish_reports_the_duration_it_returns_and_emits_once() {
 #[test]
 fn a_checked_error_reports_outcome_error() {
     fn parse(input: &str) -> Result<i32, std::num::ParseIntError> {
-        let mut t = timed("parse");
+        let mut t = timed::block("parse");
         let n = t.check(input.parse::<i32>())?;
         Ok(n)
     }
@@ -62,7 +62,7 @@ fn a_checked_error_reports_outcome_error() {
 #[test]
 fn fail_reports_outcome_error() {
     let ((), events) = capture(|| {
-        let mut t = timed(String::from("owned name"));
+        let mut t = timed::block(String::from("owned name"));
         t.fail();
         assert_eq!(t.outcome(), "error");
         assert_eq!(t.name(), "owned name");
@@ -77,7 +77,7 @@ fn a_panic_reports_outcome_panic() {
     quiet_expected_panics();
     let (r, events) = capture(|| {
         catch_unwind(AssertUnwindSafe(|| {
-            let _t = timed("risky");
+            let _t = timed::block("risky");
             panic!("[expected] inside a timed block");
         }))
     });
@@ -91,7 +91,7 @@ fn a_panic_reports_outcome_panic() {
 #[test]
 fn an_early_return_still_reports() {
     fn work(stop: bool) -> Result<(), Boom> {
-        let _t = timed("work");
+        let _t = timed::block("work");
         if stop {
             return Ok(());
         }
@@ -108,9 +108,9 @@ fn an_early_return_still_reports() {
 #[test]
 fn nested_blocks_report_inner_first() {
     let ((), events) = capture(|| {
-        let _outer = timed("outer");
+        let _outer = timed::block("outer");
         {
-            let _inner = timed("inner");
+            let _inner = timed::block("inner");
         }
     });
     let names: Vec<_> = timed_events(&events)
@@ -133,8 +133,8 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
 fn timed_future_reports_success_and_error() {
     let (results, events) = capture(|| {
         block_on(async {
-            let ok = tenure::timed_future("ok", async { Ok::<_, Boom>(1) }).await;
-            let err = tenure::timed_future("bad", async { Err::<u32, _>(Boom::new("no")) }).await;
+            let ok = tenure::timed::future("ok", async { Ok::<_, Boom>(1) }).await;
+            let err = tenure::timed::future("bad", async { Err::<u32, _>(Boom::new("no")) }).await;
             (ok, err)
         })
     });
@@ -152,7 +152,7 @@ fn timed_future_reports_success_and_error() {
 fn timed_future_dropped_before_completion_reports_cancelled() {
     let (timed_out, events) = capture(|| {
         block_on(async {
-            let slow = tenure::timed_future("slow_call", async {
+            let slow = tenure::timed::future("slow_call", async {
                 tokio::time::sleep(std::time::Duration::from_secs(60)).await;
                 Ok::<_, Boom>(())
             });

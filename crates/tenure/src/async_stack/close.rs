@@ -4,15 +4,19 @@
 use std::future::poll_fn;
 use std::task::Poll;
 
-use super::unwind::{finish, Body, Ended, InProgress, Pending, Unwinding};
+use super::unwind::{Body, InProgress, Pending};
 use super::AsyncExitStack;
-use crate::{AsyncClose, Error, Exit, Outcome};
+use crate::async_close::AsyncClose;
+use crate::error::Error;
+use crate::exit_rules::{finish, Ended, Unwinding};
+use crate::outcome::{Exit, Outcome};
 
 impl AsyncExitStack {
     /// Releases everything, last first, and returns every cleanup error: the first as
     /// primary, the rest as its [`suppressed`](Error::suppressed) errors, in order. Every
     /// entry runs exactly once even if others fail or panic; a panic resumes after all have
-    /// run. The stack is empty and reusable afterwards.
+    /// run. The same as [`AsyncClose::close`]; to keep the stack for reuse,
+    /// [`unwind`](Self::unwind) it instead.
     ///
     /// If this future is dropped before it finishes, what it had not finished is orphaned
     /// (run as a task, see the [module docs](super)).
@@ -21,41 +25,58 @@ impl AsyncExitStack {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
     /// let mut s = tenure::AsyncExitStack::new();
-    /// s.try_async_callback(|| async { Err(std::io::Error::other("registered first, runs last")) });
-    /// s.try_async_callback(|| async { Err(std::io::Error::other("runs first")) });
+    /// s.named("registered first, runs last").try_async_callback(|| async { Err(std::io::Error::other("a")) });
+    /// s.named("runs first").try_async_callback(|| async { Err(std::io::Error::other("b")) });
     /// let err = s.close().await.unwrap_err();
-    /// assert!(err.to_string().contains("runs first"));
-    /// assert!(err.suppressed()[0].to_string().contains("runs last"));
+    /// assert_eq!(err.resource(), "runs first");
+    /// assert_eq!(err.suppressed()[0].resource(), "registered first, runs last");
     /// # }
     /// ```
-    pub async fn close(&mut self) -> Result<(), Error> {
-        let done = self
-            .unwind(Body::Success, "AsyncExitStack::close (cancelled)", false)
-            .await;
-        finish(done, "AsyncExitStack::close (resuming a cleanup panic)").map(drop)
+    pub async fn close(mut self) -> Result<(), Error> {
+        self.unwind().await
     }
 
-    /// Releases everything as [`close`](Self::close) does, showing exit callbacks how the
+    /// Releases everything now, as [`close`](Self::close) does, and leaves the stack empty
+    /// and reusable (Python's `aclose()`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenure::Error> {
+    /// let mut s = tenure::AsyncExitStack::new();
+    /// s.async_callback(|| async { println!("first use") });
+    /// s.unwind().await?;
+    /// s.async_callback(|| async { println!("second use") });
+    /// s.unwind().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn unwind(&mut self) -> Result<(), Error> {
+        let done = self
+            .run_entries(Body::Success, "AsyncExitStack::unwind (cancelled)", false)
+            .await;
+        finish(done, "AsyncExitStack::unwind (resuming a cleanup panic)").map(drop)
+    }
+
+    /// Releases everything as [`unwind`](Self::unwind) does, showing exit callbacks how the
     /// scope ended. Returns [`Exit::Suppress`] when an exit callback suppressed the body's
     /// error. (The future borrows the outcome, so it is not `Send`; inside a spawned task
-    /// use [`run`](Self::run) or [`async_scope`](super::async_scope), whose futures are.)
+    /// use [`run`](Self::run) or [`scope`](Self::scope), whose futures are.)
     ///
     /// ```
     /// use tenure::{AsyncExitStack, Exit, Outcome};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), tenure::Error> {
     /// let mut s = AsyncExitStack::new();
-    /// s.push_exit(|o: &Outcome<'_>| { assert_eq!(o.name(), "error"); Ok::<_, std::fmt::Error>(Exit::Propagate) });
-    /// assert_eq!(s.close_with(Outcome::Error(&std::fmt::Error)).await?, Exit::Propagate);
+    /// s.push_exit(|o| { assert_eq!(o.name(), "error"); Exit::Propagate });
+    /// assert_eq!(s.unwind_with(Outcome::Error(&std::fmt::Error)).await?, Exit::Propagate);
     /// # Ok(()) }
     /// ```
-    pub async fn close_with(&mut self, outcome: Outcome<'_>) -> Result<Exit, Error> {
+    pub async fn unwind_with(&mut self, outcome: Outcome<'_>) -> Result<Exit, Error> {
         let done = self
-            .unwind(outcome, "AsyncExitStack::close_with (cancelled)", false)
+            .run_entries(outcome, "AsyncExitStack::unwind_with (cancelled)", false)
             .await;
         finish(
             done,
-            "AsyncExitStack::close_with (resuming a cleanup panic)",
+            "AsyncExitStack::unwind_with (resuming a cleanup panic)",
         )
     }
 
@@ -63,7 +84,7 @@ impl AsyncExitStack {
     ///
     /// If this future is dropped first, the rest is orphaned and what was collected is
     /// logged under `context` (with the body's outcome when the scope `owns_body`).
-    pub(super) async fn unwind<B: Ended>(
+    pub(super) async fn run_entries<B: Ended>(
         &mut self,
         body: B,
         context: &'static str,
@@ -125,11 +146,13 @@ impl Drop for AsyncExitStack {
 /// let mut outer = AsyncExitStack::new();
 /// outer.enter(inner);
 /// outer.close().await?;
+///
+/// AsyncClose::close(vec![AsyncExitStack::new(), AsyncExitStack::new()]).await?;
 /// # Ok(()) }
 /// ```
 impl AsyncClose for AsyncExitStack {
     type Error = Error;
-    async fn close(mut self) -> Result<(), Error> {
-        AsyncExitStack::close(&mut self).await
+    async fn close(self) -> Result<(), Error> {
+        AsyncExitStack::close(self).await
     }
 }

@@ -6,8 +6,8 @@
 //! first out; exactly once; the first cleanup error primary and the rest
 //! [suppressed](crate::Error::suppressed) in order; exit callbacks that see the
 //! [`Outcome`] and may [`Exit::Suppress`]; [`pop_all`](AsyncExitStack::pop_all); reuse after
-//! close; [`Handle`](crate::Handle)s), plus [`AsyncClose`](crate::AsyncClose) resources and async callbacks.
-//! [`async_scope`] runs a body and closes the stack with the body's outcome.
+//! close; [`Handle`](crate::stack::Handle)s), plus [`AsyncClose`](crate::AsyncClose) resources and async callbacks.
+//! [`AsyncExitStack::scope`] runs a body and closes the stack with the body's outcome.
 //!
 //! **Cancellation.** If the stack, or the scope future that owns it, or a `close()` future
 //! is dropped with cleanup pending, that cleanup is not lost: it is handed to the current
@@ -23,12 +23,13 @@
 //! borrow; an async stack that must survive cancellation cannot).
 //!
 //! ```
-//! use tenure::{async_scope, async_close_with, ScopeError};
+//! use tenure::{AsyncExitStack, ScopeError};
+//! use tenure::async_close::async_close_with;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), ScopeError<std::io::Error>> {
 //! let hosts = ["db-1", "db-2", "db-3"];
-//! let replies = async_scope(async |s| {
+//! let replies = AsyncExitStack::scope(async |s| {
 //!     let mut conns = Vec::new();
 //!     for host in hosts {
 //!         // connect(host).await? ...
@@ -44,11 +45,12 @@
 //! # Ok(()) }
 //! ```
 
-use std::any::type_name;
 use std::borrow::Cow;
+use std::convert::Infallible;
 use std::error::Error as StdError;
 use std::fmt;
 use std::future::Future;
+use std::panic::Location;
 use std::time::Duration;
 
 mod close;
@@ -57,15 +59,13 @@ mod resources;
 mod scope;
 mod unwind;
 
-pub use scope::async_scope;
+use entry::{AsyncCallback, AsyncExitCallback, Callback, Entry, ExitCallback, TryCallback};
 
-use entry::{
-    AsyncCallback, AsyncExitCallback, Callback, Entry, ExitCallback, TryAsyncCallback, TryCallback,
-};
-
-use crate::error::BoxError;
+use crate::error::{BoxError, Error};
+use crate::exit_rules::Name;
 use crate::orphan::{Orphaning, Orphans};
-use crate::{Error, Exit, Outcome};
+use crate::outcome::{Exit, Outcome};
+use crate::suppress::Suppress;
 
 /// A dynamic stack of async resources and cleanup callbacks, released last-in first-out,
 /// whose pending cleanup survives cancellation.
@@ -94,6 +94,8 @@ pub struct AsyncExitStack {
     /// Deadline and tracker of what runs orphaned (the global tracker unless set: resolved
     /// lazily, so that `new` costs nothing).
     to: Orphaning,
+    /// The name [`named`](Self::named) gave the next entry.
+    next_name: Option<Cow<'static, str>>,
 }
 
 impl Default for AsyncExitStack {
@@ -104,7 +106,7 @@ impl Default for AsyncExitStack {
 
 impl AsyncExitStack {
     /// An empty stack, with the default deadline ([`orphan::DEFAULT_DEADLINE`](crate::orphan::DEFAULT_DEADLINE)) and the
-    /// global [`orphans()`](crate::orphans) tracker.
+    /// global [`orphans()`](crate::orphan::orphans) tracker.
     ///
     /// ```
     /// assert!(tenure::AsyncExitStack::new().is_empty());
@@ -123,6 +125,7 @@ impl AsyncExitStack {
             entries: Vec::with_capacity(capacity),
             id: 0,
             to: Orphaning::default(),
+            next_name: None,
         }
     }
 
@@ -183,6 +186,33 @@ impl AsyncExitStack {
         self.entries.is_empty()
     }
 
+    /// Names the next entry pushed (of any kind), for its errors and reports; see
+    /// [`ExitStack::named`](crate::ExitStack::named). Unnamed, an entry is reported under a
+    /// resource's type name or the place it was pushed.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mut s = tenure::AsyncExitStack::new();
+    /// s.named("flush log").try_async_callback(|| async { Err(std::io::Error::other("disk full")) });
+    /// assert_eq!(s.close().await.unwrap_err().resource(), "flush log");
+    /// # }
+    /// ```
+    #[must_use = "the name applies to the entry pushed next: `stack.named(..).enter(..)`"]
+    pub fn named(&mut self, name: impl Into<Cow<'static, str>>) -> &mut Self {
+        self.next_name = Some(name.into());
+        self
+    }
+
+    /// The next entry's name: the one given with `named`, else what `ty` and `at` say.
+    fn take_name(&mut self, ty: Option<&'static str>, at: &'static Location<'static>) -> Name {
+        Name::new(self.next_name.take(), ty, at)
+    }
+
+    fn push_dyn(&mut self, entry: impl entry::AsyncEntry + 'static) {
+        self.entries.push(Entry::Dyn(Box::new(entry)));
+    }
+
     /// Pushes a synchronous callback that cannot fail.
     ///
     /// ```
@@ -193,8 +223,10 @@ impl AsyncExitStack {
     /// s.close().await?;
     /// # Ok(()) }
     /// ```
+    #[track_caller]
     pub fn callback<F: FnOnce() + Send + 'static>(&mut self, f: F) {
-        self.entries.push(Entry::Dyn(Box::new(Callback(f))));
+        let name = self.take_name(None, Location::caller());
+        self.push_dyn(Callback { f, name });
     }
 
     /// Pushes a synchronous callback that can fail; its error is collected by `close`.
@@ -207,18 +239,19 @@ impl AsyncExitStack {
     /// assert_eq!(s.close().await.unwrap_err().kind(), tenure::ErrorKind::Callback);
     /// # }
     /// ```
+    #[track_caller]
     pub fn try_callback<F, E>(&mut self, f: F)
     where
         F: FnOnce() -> Result<(), E> + Send + 'static,
         E: Into<BoxError>,
     {
-        self.entries
-            .push(Entry::Dyn(Box::new(TryCallback { f, name: None })));
+        let name = self.take_name(None, Location::caller());
+        self.push_dyn(TryCallback { f, name });
     }
 
     /// Pushes an async callback (Python's `push_async_callback`). Nothing runs until its
-    /// turn comes in `close`. A panic or a missed deadline is reported as a generic "async
-    /// callback": [`async_callback_named`](Self::async_callback_named) names it.
+    /// turn comes in `close`. A panic or a missed deadline is reported under the name given
+    /// with [`named`](Self::named), else the place this was called.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -229,62 +262,106 @@ impl AsyncExitStack {
     /// # Ok(()) }
     /// ```
     #[inline]
+    #[track_caller]
     pub fn async_callback<F, Fut>(&mut self, f: F)
     where
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.entries
-            .push(Entry::Callback(Box::pin(async move { f().await })));
+        let at = Location::caller();
+        match self.next_name.take() {
+            None => self
+                .entries
+                .push(Entry::Callback(Box::pin(async move { f().await }), at)),
+            given => {
+                let name = Name::new(given, None, at);
+                let f = move || async move {
+                    f().await;
+                    Ok::<(), Infallible>(())
+                };
+                self.push_dyn(AsyncCallback { f, name });
+            }
+        }
     }
 
-    /// Pushes an async callback that can fail; its error is collected by `close`, named
-    /// after the closure's type.
+    /// Pushes an async callback that can fail; its error is collected by `close`, under the
+    /// name given with [`named`](Self::named), else the place this was called.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
     /// let mut s = tenure::AsyncExitStack::new();
     /// s.try_async_callback(|| async { Err(std::io::Error::other("flush failed")) });
-    /// assert!(s.close().await.unwrap_err().to_string().contains("flush failed"));
+    /// let err = s.close().await.unwrap_err();
+    /// assert_eq!(err.report().to_string().rsplit(": ").next(), Some("flush failed"));
     /// # }
     /// ```
+    #[track_caller]
     pub fn try_async_callback<F, Fut, E>(&mut self, f: F)
     where
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = Result<(), E>> + Send + 'static,
         E: Into<BoxError>,
     {
-        self.entries.push(Entry::Future(Box::pin(async move {
-            f().await
-                .map(|()| Exit::Propagate)
-                .map_err(|e| Error::callback(type_name::<F>(), e))
-        })));
+        let at = Location::caller();
+        match self.next_name.take() {
+            None => self.entries.push(Entry::Future(
+                Box::pin(async move {
+                    f().await
+                        .map(|()| Exit::Propagate)
+                        .map_err(|e| Error::callback(entry::pushed_at(at).into_cow(), e))
+                }),
+                at,
+            )),
+            given => {
+                let name = Name::new(given, None, at);
+                self.push_dyn(AsyncCallback { f, name });
+            }
+        }
     }
 
     /// Pushes a synchronous exit callback (Python's `push`): it sees how the scope ended —
     /// the body's outcome, or the latest cleanup error if the body succeeded — and may
-    /// suppress that error by returning [`Exit::Suppress`].
+    /// suppress that error by returning [`Exit::Suppress`]. For one that can fail, see
+    /// [`try_push_exit`](Self::try_push_exit).
     ///
     /// ```
     /// use tenure::{AsyncExitStack, Exit, Outcome};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), tenure::Error> {
     /// let mut s = AsyncExitStack::new();
-    /// s.push_exit(|o: &Outcome<'_>| {
-    ///     println!("scope ended: {o}");
-    ///     Ok::<_, std::io::Error>(Exit::Propagate)
-    /// });
-    /// assert_eq!(s.close_with(Outcome::Success).await?, Exit::Propagate);
+    /// s.push_exit(|o| { println!("scope ended: {o}"); Exit::Propagate });
+    /// assert_eq!(s.unwind_with(Outcome::Success).await?, Exit::Propagate);
     /// # Ok(()) }
     /// ```
-    pub fn push_exit<F, E>(&mut self, f: F)
+    #[track_caller]
+    pub fn push_exit<F>(&mut self, f: F)
+    where
+        F: FnOnce(&Outcome<'_>) -> Exit + Send + 'static,
+    {
+        self.try_push_exit(move |o: &Outcome<'_>| Ok::<_, Infallible>(f(o)));
+    }
+
+    /// [`push_exit`](Self::push_exit) for a callback that can fail; its error is collected
+    /// under the name given with [`named`](Self::named), else the place this was called.
+    ///
+    /// ```
+    /// use tenure::{AsyncExitStack, Exit, Outcome};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mut s = AsyncExitStack::new();
+    /// s.named("commit").try_push_exit(|_: &Outcome<'_>| Err::<Exit, _>(std::io::Error::other("conflict")));
+    /// assert_eq!(s.close().await.unwrap_err().resource(), "commit");
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn try_push_exit<F, E>(&mut self, f: F)
     where
         F: FnOnce(&Outcome<'_>) -> Result<Exit, E> + Send + 'static,
         E: Into<BoxError>,
     {
-        self.entries
-            .push(Entry::Dyn(Box::new(ExitCallback { f, name: None })));
+        let name = self.take_name(None, Location::caller());
+        self.push_dyn(ExitCallback { f, name });
     }
 
     /// Pushes an async exit callback (Python's `push_async_exit`). The closure is called
@@ -301,141 +378,57 @@ impl AsyncExitStack {
     ///     let failed = o.is_failure();
     ///     async move {
     ///         if failed { /* roll back: tx.rollback().await */ }
-    ///         Ok::<_, std::io::Error>(if failed { Exit::Suppress } else { Exit::Propagate })
+    ///         if failed { Exit::Suppress } else { Exit::Propagate }
     ///     }
     /// });
     /// let err = std::io::Error::other("body failed");
-    /// assert_eq!(s.close_with(Outcome::Error(&err)).await?, Exit::Suppress);
+    /// assert_eq!(s.unwind_with(Outcome::Error(&err)).await?, Exit::Suppress);
     /// # Ok(()) }
     /// ```
-    pub fn push_async_exit<F, Fut, E>(&mut self, f: F)
+    #[track_caller]
+    pub fn push_async_exit<F, Fut>(&mut self, f: F)
     where
         F: FnOnce(&Outcome<'_>) -> Fut + Send + 'static,
-        Fut: Future<Output = Result<Exit, E>> + Send + 'static,
-        E: Into<BoxError>,
+        Fut: Future<Output = Exit> + Send + 'static,
     {
-        self.entries
-            .push(Entry::Dyn(Box::new(AsyncExitCallback { f, name: None })));
+        self.try_push_async_exit(move |o: &Outcome<'_>| {
+            let fut = f(o);
+            async move { Ok::<_, Infallible>(fut.await) }
+        });
     }
 
-    /// Like [`try_callback`](Self::try_callback), naming the callback in its error.
+    /// [`push_async_exit`](Self::push_async_exit) for a callback that can fail; its error
+    /// is collected under the name given with [`named`](Self::named), else the place this
+    /// was called.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let mut s = tenure::AsyncExitStack::new();
-    /// s.try_callback_named("remove lock file", || std::fs::remove_file("/definitely/not/here"));
-    /// assert_eq!(s.close().await.unwrap_err().resource(), "remove lock file");
-    /// # }
-    /// ```
-    pub fn try_callback_named<F, E>(&mut self, name: impl Into<Cow<'static, str>>, f: F)
-    where
-        F: FnOnce() -> Result<(), E> + Send + 'static,
-        E: Into<BoxError>,
-    {
-        let name = Some(name.into());
-        self.entries
-            .push(Entry::Dyn(Box::new(TryCallback { f, name })));
-    }
-
-    /// Like [`try_async_callback`](Self::try_async_callback), naming the callback in its
-    /// error — and in the report if it panics or, orphaned, misses its deadline.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let mut s = tenure::AsyncExitStack::new();
-    /// s.try_async_callback_named("flush audit log", || async { Err(std::io::Error::other("disk full")) });
-    /// assert_eq!(s.close().await.unwrap_err().resource(), "flush audit log");
-    /// # }
-    /// ```
-    pub fn try_async_callback_named<F, Fut, E>(&mut self, name: impl Into<Cow<'static, str>>, f: F)
-    where
-        F: FnOnce() -> Fut + Send + 'static,
-        Fut: Future<Output = Result<(), E>> + Send + 'static,
-        E: Into<BoxError>,
-    {
-        let name = name.into();
-        self.entries
-            .push(Entry::Dyn(Box::new(TryAsyncCallback { f, name })));
-    }
-
-    /// Like [`async_callback`](Self::async_callback), naming the callback in what is
-    /// reported if it panics — or, run orphaned after the stack was dropped, misses its
-    /// deadline — instead of a generic "async callback".
-    ///
-    /// ```
-    /// use tenure::{AsyncExitStack, ErrorKind, Outcome};
+    /// use tenure::{AsyncExitStack, Exit, Outcome};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
     /// let mut s = AsyncExitStack::new();
-    /// s.async_callback_named("flush metrics", || async { panic!("exporter gone") });
-    /// // The body panicked already: the callback's panic is reported as an error, by name.
-    /// let body_panic: Box<dyn std::any::Any + Send> = Box::new("body");
-    /// let err = s.close_with(Outcome::Panic(&*body_panic)).await.unwrap_err();
-    /// assert_eq!((err.kind(), err.resource()), (ErrorKind::Panic, "flush metrics"));
-    /// # }
-    /// ```
-    pub fn async_callback_named<F, Fut>(&mut self, name: impl Into<Cow<'static, str>>, f: F)
-    where
-        F: FnOnce() -> Fut + Send + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        let name = name.into();
-        self.entries
-            .push(Entry::Dyn(Box::new(AsyncCallback { f, name })));
-    }
-
-    /// Like [`push_exit`](Self::push_exit), naming the callback in its error.
-    ///
-    /// ```
-    /// use tenure::{Exit, Outcome};
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let mut s = tenure::AsyncExitStack::new();
-    /// s.push_exit_named("commit", |_: &Outcome<'_>| Err::<Exit, _>(std::io::Error::other("conflict")));
-    /// assert_eq!(s.close().await.unwrap_err().resource(), "commit");
-    /// # }
-    /// ```
-    pub fn push_exit_named<F, E>(&mut self, name: impl Into<Cow<'static, str>>, f: F)
-    where
-        F: FnOnce(&Outcome<'_>) -> Result<Exit, E> + Send + 'static,
-        E: Into<BoxError>,
-    {
-        let name = Some(name.into());
-        self.entries
-            .push(Entry::Dyn(Box::new(ExitCallback { f, name })));
-    }
-
-    /// Like [`push_async_exit`](Self::push_async_exit), naming the callback in its error
-    /// and reports.
-    ///
-    /// ```
-    /// use tenure::{Exit, Outcome};
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let mut s = tenure::AsyncExitStack::new();
-    /// s.push_async_exit_named("rollback", |_: &Outcome<'_>| async { Err::<Exit, _>(std::io::Error::other("gone")) });
+    /// s.named("rollback").try_push_async_exit(|_: &Outcome<'_>| async {
+    ///     Err::<Exit, _>(std::io::Error::other("connection lost"))
+    /// });
     /// assert_eq!(s.close().await.unwrap_err().resource(), "rollback");
     /// # }
     /// ```
-    pub fn push_async_exit_named<F, Fut, E>(&mut self, name: impl Into<Cow<'static, str>>, f: F)
+    #[track_caller]
+    pub fn try_push_async_exit<F, Fut, E>(&mut self, f: F)
     where
         F: FnOnce(&Outcome<'_>) -> Fut + Send + 'static,
         Fut: Future<Output = Result<Exit, E>> + Send + 'static,
         E: Into<BoxError>,
     {
-        let name = Some(name.into());
-        self.entries
-            .push(Entry::Dyn(Box::new(AsyncExitCallback { f, name })));
+        let name = self.take_name(None, Location::caller());
+        self.push_dyn(AsyncExitCallback { f, name });
     }
 
     /// Moves a whole stack's entries onto this one, in order (Python's
     /// `enter_async_context(other_stack)`): they run in their turn, LIFO, see this stack's
     /// outcome — so an inner exit callback can suppress the body's error — and their errors
     /// are this stack's own, flat, in order. The inner stack's handles, deadline and
-    /// tracker are left behind (to close it as one resource instead, [`enter`](Self::enter)
-    /// it).
+    /// tracker are left behind; to close it as one resource instead, [`enter`](Self::enter)
+    /// it (see [Nesting stacks](crate::stack#nesting-stacks): the same three forms).
     ///
     /// ```
     /// use tenure::{suppress, AsyncExitStack, Exit, Outcome};
@@ -444,11 +437,12 @@ impl AsyncExitStack {
     /// let mut inner = AsyncExitStack::new();
     /// inner.suppress(suppress::error_type::<std::fmt::Error>());
     /// let mut outer = AsyncExitStack::new();
-    /// outer.enter_stack(inner);
-    /// assert_eq!(outer.close_with(Outcome::Error(&std::fmt::Error)).await?, Exit::Suppress);
+    /// outer.splice(inner);
+    /// assert_eq!(outer.unwind_with(Outcome::Error(&std::fmt::Error)).await?, Exit::Suppress);
     /// # Ok(()) }
     /// ```
-    pub fn enter_stack(&mut self, mut inner: AsyncExitStack) {
+    pub fn splice(&mut self, mut inner: AsyncExitStack) {
+        self.next_name = None;
         self.entries.append(&mut inner.entries);
         inner.id = 0;
     }
@@ -463,16 +457,15 @@ impl AsyncExitStack {
     /// let mut s = AsyncExitStack::new();
     /// s.suppress(suppress::io_kind(ErrorKind::BrokenPipe));
     /// let pipe = std::io::Error::from(ErrorKind::BrokenPipe);
-    /// assert_eq!(s.close_with(Outcome::Error(&pipe)).await?, Exit::Suppress);
+    /// assert_eq!(s.unwind_with(Outcome::Error(&pipe)).await?, Exit::Suppress);
     /// # Ok(()) }
     /// ```
-    pub fn suppress<P>(&mut self, suppressor: crate::suppress::Suppress<P>)
+    #[track_caller]
+    pub fn suppress<P>(&mut self, rule: Suppress<P>)
     where
         P: Fn(&(dyn StdError + 'static)) -> bool + Send + 'static,
     {
-        self.push_exit(move |o: &Outcome<'_>| {
-            Ok::<_, std::convert::Infallible>(suppressor.decide(o))
-        });
+        self.push_exit(move |o: &Outcome<'_>| rule.decide(o));
     }
 
     /// Moves every entry into a new stack (with the same deadline and tracker) and leaves
@@ -482,10 +475,10 @@ impl AsyncExitStack {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), tenure::Error> {
     /// let mut setup = tenure::AsyncExitStack::new();
-    /// let conn = setup.hold(String::from("conn"));
+    /// let conn = setup.enter(tenure::close::Dropping(String::from("conn")));
     /// let mut kept = setup.pop_all(); // setup succeeded: nothing closes when `setup` drops
     /// drop(setup);
-    /// assert_eq!(kept[conn], "conn");
+    /// assert_eq!(*kept[conn], "conn");
     /// kept.close().await?;
     /// # Ok(()) }
     /// ```
@@ -494,6 +487,7 @@ impl AsyncExitStack {
             entries: std::mem::take(&mut self.entries),
             id: std::mem::take(&mut self.id),
             to: self.to.clone(),
+            next_name: None,
         }
     }
 }

@@ -5,14 +5,17 @@ use std::fmt;
 use std::panic;
 use std::pin::pin;
 
-use super::unwind::{finish, Body};
+use super::unwind::Body;
 use super::AsyncExitStack;
-use crate::error::report_dropped;
+use crate::error::{report_dropped, BoxError, DynError, Error};
+use crate::exit_rules::{finish, settle_body_error};
 use crate::orphan::CatchUnwind;
-use crate::{BoxError, DynError, Error, Exit, ScopeError};
+use crate::scope_error::ScopeError;
 
 /// What a scope's cancelled cleanup logs as its context.
 const CANCELLED: &str = "async scope (cancelled in cleanup)";
+/// What a scope's cleanup panic logs as its context.
+const RESUMING: &str = "async scope (resuming a cleanup panic)";
 
 impl AsyncExitStack {
     /// Runs `body` with a fresh stack, then closes the stack with the body's outcome; the
@@ -32,7 +35,7 @@ impl AsyncExitStack {
     /// match r {
     ///     Err(ScopeError::Body { error, cleanup }) => {
     ///         assert_eq!(error.to_string(), "body failed");
-    ///         assert!(cleanup.unwrap().to_string().contains("cleanup failed"));
+    ///         assert!(cleanup.unwrap().report().to_string().ends_with(": cleanup failed"));
     ///     }
     ///     other => panic!("unexpected {other:?}"),
     /// }
@@ -145,7 +148,9 @@ impl AsyncExitStack {
         };
         let scoped = match result {
             Err(payload) => {
-                let done = inner.unwind(Body::Panic(payload), CANCELLED, true).await;
+                let done = inner
+                    .run_entries(Body::Panic(payload), CANCELLED, true)
+                    .await;
                 if let Some(e) = Error::from_errors(done.errors) {
                     report_dropped(&e, "async scope (resuming the body's panic)");
                 }
@@ -155,69 +160,20 @@ impl AsyncExitStack {
                 }
             }
             Ok(Ok(value)) => {
-                let done = inner.unwind(Body::Success, CANCELLED, true).await;
-                finish(done, "async scope (resuming a cleanup panic)")
+                let done = inner.run_entries(Body::Success, CANCELLED, true).await;
+                finish(done, RESUMING)
                     .map(|_| value)
                     .map_err(ScopeError::Cleanup)
             }
             Ok(Err(error)) => {
                 let done = inner
-                    .unwind(Body::Error(view(&error)), CANCELLED, true)
+                    .run_entries(Body::Error(view(&error)), CANCELLED, true)
                     .await;
-                let suppressed = done.body_suppressed();
-                if done.panic.is_some() {
-                    // A cleanup panic resumes out of `finish`; the body's error must not
-                    // vanish with it.
-                    tracing::warn!(target: "tenure", "body error lost to a cleanup panic: {error}");
-                }
-                match finish(done, "async scope (resuming a cleanup panic)") {
-                    Ok(Exit::Propagate) => Err(ScopeError::Body {
-                        error,
-                        cleanup: None,
-                    }),
-                    Ok(Exit::Suppress) => Err(ScopeError::Suppressed(error)),
-                    // As in `ExitStack::run` (and Python): the cleanup error takes the place
-                    // of a body error that an exit callback explicitly suppressed.
-                    Err(cleanup) if suppressed => Err(ScopeError::Cleanup(cleanup)),
-                    Err(cleanup) => Err(ScopeError::Body {
-                        error,
-                        cleanup: Some(cleanup),
-                    }),
-                }
+                settle_body_error(done, &error, RESUMING).scope_error(error)
             }
         };
         // Hand the (empty) allocation back for reuse.
         std::mem::swap(&mut self.entries, &mut inner.entries);
         scoped
     }
-}
-
-/// Runs `body` with a fresh [`AsyncExitStack`], then closes it with the body's outcome —
-/// or, if the returned future is dropped first, hands everything pending to the runtime to
-/// run with [`Outcome::Cancelled`](crate::Outcome::Cancelled). Same as [`AsyncExitStack::scope`].
-///
-/// ```
-/// use std::time::Duration;
-/// use std::sync::{Arc, atomic::{AtomicBool, Ordering}};
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() {
-/// let closed = Arc::new(AtomicBool::new(false));
-/// let flag = closed.clone();
-/// let timed_out = tokio::time::timeout(Duration::from_millis(10), tenure::async_scope(async move |s| {
-///     s.async_callback(move || async move { flag.store(true, Ordering::SeqCst) });
-///     std::future::pending::<()>().await; // never finishes: the timeout drops the scope
-///     Ok::<_, std::io::Error>(())
-/// }))
-/// .await;
-/// assert!(timed_out.is_err());
-/// tenure::orphans().join().await;
-/// assert!(closed.load(Ordering::SeqCst)); // the cleanup ran after cancellation
-/// # }
-/// ```
-pub async fn async_scope<T, E, F>(body: F) -> Result<T, ScopeError<E>>
-where
-    F: AsyncFnOnce(&mut AsyncExitStack) -> Result<T, E>,
-    E: StdError + Send + Sync + 'static,
-{
-    AsyncExitStack::new().run(body).await
 }

@@ -8,10 +8,11 @@ use std::error::Error as StdError;
 use std::panic::{self, AssertUnwindSafe};
 use std::task::{Context, Poll};
 
-use super::entry::{Entry, EntryFuture, Started, ASYNC_CALLBACK};
-use crate::error::report_dropped;
+use super::entry::{pushed_at, Entry, EntryFuture, Started};
+use crate::error::{report_dropped, Error};
+use crate::exit_rules::{Ended, Name, Unwinding};
 use crate::orphan::{Job, Orphaning};
-use crate::{Error, Exit, Outcome};
+use crate::outcome::{Exit, Outcome};
 
 /// What ended the scope, in a form that can be held across `.await` in a `Send` future.
 pub(super) enum Body<'o> {
@@ -20,99 +21,12 @@ pub(super) enum Body<'o> {
     Panic(Box<dyn Any + Send>),
 }
 
-/// Either kind of body end: [`Body`] (sendable) or a caller's [`Outcome`].
-pub(super) trait Ended {
-    fn outcome(&self) -> Outcome<'_>;
-}
-
 impl Ended for Body<'_> {
     fn outcome(&self) -> Outcome<'_> {
         match self {
             Body::Success => Outcome::Success,
             Body::Error(e) => Outcome::Error(*e),
             Body::Panic(p) => Outcome::Panic(&**p),
-        }
-    }
-}
-
-impl Ended for Outcome<'_> {
-    fn outcome(&self) -> Outcome<'_> {
-        *self
-    }
-}
-
-/// The state one `close` threads through the entries it runs (as in `ExitStack`).
-pub(super) struct Unwinding<B> {
-    pub(super) body: B,
-    pub(super) body_error_active: bool,
-    pub(super) errors: Vec<Error>,
-    pub(super) panic: Option<Box<dyn Any + Send>>,
-}
-
-impl<B: Ended> Unwinding<B> {
-    pub(super) fn new(body: B) -> Self {
-        let body_error_active = matches!(body.outcome(), Outcome::Error(_));
-        Unwinding {
-            body,
-            body_error_active,
-            errors: Vec::new(),
-            panic: None,
-        }
-    }
-
-    pub(super) fn body_suppressed(&self) -> bool {
-        matches!(self.body.outcome(), Outcome::Error(_)) && !self.body_error_active
-    }
-
-    /// What the next exit callback sees: a panic first, then the body's error while it is
-    /// not suppressed, then the latest cleanup error.
-    pub(super) fn outcome(&self) -> Outcome<'_> {
-        let body = self.body.outcome();
-        if body.is_panic() {
-            return body;
-        }
-        if let Some(p) = &self.panic {
-            return Outcome::Panic(&**p);
-        }
-        if self.body_error_active || matches!(body, Outcome::Cancelled) {
-            return body;
-        }
-        match self.errors.last() {
-            Some(e) => Outcome::Error(e),
-            None => Outcome::Success,
-        }
-    }
-
-    fn record(&mut self, result: Result<Exit, Error>) {
-        match result {
-            Ok(exit) => self.apply(exit),
-            Err(e) => self.errors.push(e),
-        }
-    }
-
-    fn record_panic(&mut self, name: Cow<'static, str>, payload: Box<dyn Any + Send>) {
-        if self.panic.is_none() && !self.body.outcome().is_panic() {
-            self.panic = Some(payload);
-        } else {
-            self.errors.push(Error::panicked(name, payload));
-        }
-    }
-
-    #[inline]
-    fn apply(&mut self, exit: Exit) {
-        if exit != Exit::Suppress {
-            return;
-        }
-        let body = self.body.outcome();
-        if body.is_panic() || self.panic.is_some() {
-            return;
-        }
-        if self.body_error_active && matches!(body, Outcome::Error(_)) {
-            self.body_error_active = false;
-        } else if !matches!(body, Outcome::Cancelled) {
-            if let Some(e) = self.errors.pop() {
-                tracing::debug!(target: "tenure", "cleanup error suppressed by an exit callback: {e}");
-            }
         }
     }
 }
@@ -178,7 +92,7 @@ impl<B: Ended> Unwinding<B> {
 /// orphaned from here, the one in flight first: each still runs exactly once.
 pub(super) struct Pending {
     pub(super) entries: Vec<Entry>,
-    pub(super) current: Option<(Cow<'static, str>, EntryFuture)>,
+    pub(super) current: Option<(Name, EntryFuture)>,
     pub(super) to: Orphaning,
 }
 
@@ -190,7 +104,10 @@ impl Drop for Pending {
         let panicking = std::thread::panicking();
         let mut jobs = VecDeque::with_capacity(self.entries.len() + 1);
         if let Some((name, fut)) = self.current.take() {
-            jobs.push_back(Job::new(name, Box::pin(async move { fut.await.map(drop) })));
+            jobs.push_back(Job::new(
+                name.into_cow(),
+                Box::pin(async move { fut.await.map(drop) }),
+            ));
         }
         jobs.extend(self.entries.drain(..).rev().map(|e| e.into_job(panicking)));
         self.to.adopt(jobs, "AsyncExitStack::close (cancelled)");
@@ -211,7 +128,7 @@ impl Pending {
                 Ok(poll) => return poll,
                 Err(payload) => {
                     let name = match self.current.take() {
-                        Some((name, _)) => name,
+                        Some((name, _)) => name.into_cow(),
                         None => Cow::Borrowed("AsyncExitStack entry"),
                     };
                     state.record_panic(name, payload);
@@ -232,21 +149,21 @@ impl Pending {
             }
             match self.entries.pop() {
                 None => return Poll::Ready(()),
-                Some(Entry::Callback(mut fut)) => {
+                Some(Entry::Callback(mut fut, at)) => {
                     if fut.as_mut().poll(cx).is_pending() {
                         let fut: EntryFuture = Box::pin(async move {
                             fut.await;
                             Ok(Exit::Propagate)
                         });
-                        self.current = Some((Cow::Borrowed(ASYNC_CALLBACK), fut));
+                        self.current = Some((pushed_at(at), fut));
                         return Poll::Pending;
                     }
                 }
-                Some(Entry::Future(mut fut)) => match fut.as_mut().poll(cx) {
+                Some(Entry::Future(mut fut, at)) => match fut.as_mut().poll(cx) {
                     // Most callbacks finish on their first poll: skip the slot.
                     Poll::Ready(result) => state.record(result),
                     Poll::Pending => {
-                        self.current = Some((Cow::Borrowed(ASYNC_CALLBACK), fut));
+                        self.current = Some((pushed_at(at), fut));
                         return Poll::Pending;
                     }
                 },
@@ -256,21 +173,5 @@ impl Pending {
                 },
             }
         }
-    }
-}
-
-/// Turns a finished unwinding into `close`'s result, resuming a cleanup panic.
-pub(super) fn finish<B: Ended>(done: Unwinding<B>, context: &'static str) -> Result<Exit, Error> {
-    let suppressed = done.body_suppressed();
-    if let Some(payload) = done.panic {
-        if let Some(e) = Error::from_errors(done.errors) {
-            report_dropped(&e, context);
-        }
-        panic::resume_unwind(payload);
-    }
-    match Error::from_errors(done.errors) {
-        Some(e) => Err(e),
-        None if suppressed => Ok(Exit::Suppress),
-        None => Ok(Exit::Propagate),
     }
 }

@@ -1,7 +1,7 @@
 //! Orphaned async cleanup: cleanup whose owner was dropped before it could await it.
 //!
 //! Rust has no async drop. When an [`AsyncExitStack`](crate::AsyncExitStack), an async
-//! scope or an [`AsyncGuard`](crate::AsyncGuard) is dropped with cleanup still pending (its
+//! scope or an [`AsyncGuard`](crate::async_guard::AsyncGuard) is dropped with cleanup still pending (its
 //! future was cancelled by a `select!`, a timeout, a client disconnect), that cleanup is
 //! *orphaned*: handed, as one batch that still runs last-in first-out, to
 //!
@@ -9,8 +9,8 @@
 //! - otherwise a small executor on a helper thread, which the dropping thread waits for.
 //!
 //! Each cleanup in a batch is bounded by a deadline (default [`DEFAULT_DEADLINE`]); one that
-//! is late is abandoned and reported as [`ErrorKind::Timeout`](crate::ErrorKind::Timeout),
-//! one that panics is reported as [`ErrorKind::Panic`](crate::ErrorKind::Panic), and the
+//! is late is abandoned and reported as [`ErrorKind::Timeout`](crate::error::ErrorKind::Timeout),
+//! one that panics is reported as [`ErrorKind::Panic`](crate::error::ErrorKind::Panic), and the
 //! next one runs. Errors are logged through `tracing` and kept by the [`Orphans`] tracker
 //! that counted the batch, which also lets a program wait until no cleanup is in flight:
 //!
@@ -20,7 +20,7 @@
 //! let mut stack = tenure::AsyncExitStack::new();
 //! stack.async_callback(|| async { println!("closed after all") });
 //! drop(stack); // no one awaited the cleanup: it runs as a task
-//! tenure::orphans().join().await; // resolves once no orphaned cleanup is in flight
+//! tenure::orphan::orphans().join().await; // resolves once no orphaned cleanup is in flight
 //! # }
 //! ```
 //!
@@ -44,8 +44,8 @@ use batch::Batch;
 pub(crate) use batch::{CatchUnwind, InFlight, Orphaning};
 
 use crate::error::report_dropped;
+use crate::error::Error;
 use crate::sync::{Arc, Condvar, Mutex, MutexGuard};
-use crate::Error;
 
 /// How long one orphaned cleanup may run before it is abandoned and reported, unless
 /// configured otherwise (e.g. [`AsyncExitStack::with_deadline`](crate::AsyncExitStack::with_deadline)).
@@ -132,7 +132,7 @@ fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
 /// drop(stack);
 /// orphans.join().await;
 /// let errors = orphans.take_errors();
-/// assert!(errors[0].to_string().contains("socket reset"));
+/// assert!(errors[0].report().to_string().ends_with(": socket reset"));
 /// assert_eq!(orphans.stats().failed, 1);
 /// # }
 /// ```
@@ -152,7 +152,7 @@ impl Default for Orphans {
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
-/// tenure::orphans().join().await; // nothing in flight: resolves at once
+/// tenure::orphan::orphans().join().await; // nothing in flight: resolves at once
 /// # }
 /// ```
 pub fn orphans() -> Orphans {
@@ -224,7 +224,7 @@ impl Orphans {
     /// cleanup needs (use [`join`](Self::join) there).
     ///
     /// ```
-    /// assert!(tenure::orphans().join_timeout(std::time::Duration::from_secs(1)));
+    /// assert!(tenure::orphan::orphans().join_timeout(std::time::Duration::from_secs(1)));
     /// ```
     pub fn join_timeout(&self, timeout: Duration) -> bool {
         // An explicit loop rather than `wait_timeout_while`, which loom does not model.
@@ -278,8 +278,8 @@ impl Orphans {
         report_dropped(&error, context);
         let mut st = lock(&self.inner.state);
         match error.kind() {
-            crate::ErrorKind::Panic => st.stats.panicked += 1,
-            crate::ErrorKind::Timeout => st.stats.timed_out += 1,
+            crate::error::ErrorKind::Panic => st.stats.panicked += 1,
+            crate::error::ErrorKind::Timeout => st.stats.timed_out += 1,
             _ => st.stats.failed += 1,
         }
         if st.errors.len() == KEPT_ERRORS {
@@ -305,7 +305,7 @@ impl fmt::Debug for Orphans {
 #[doc(hidden)]
 pub mod model {
     use super::{Batch, Orphans, Ran};
-    use crate::Error;
+    use crate::error::Error;
 
     /// A batch handed to `orphans` as [`adopt`](super::adopt) hands one over (counted on the
     /// calling thread, before it is spawned), with its jobs already run: dropping it
@@ -348,7 +348,7 @@ pub mod model {
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
-/// let join: tenure::orphan::Join = tenure::orphans().join();
+/// let join: tenure::orphan::Join = tenure::orphan::orphans().join();
 /// join.await;
 /// # }
 /// ```

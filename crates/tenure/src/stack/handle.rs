@@ -1,133 +1,45 @@
 //! Holding resources in an [`ExitStack`] and reaching them through typed [`Handle`]s.
 
 use std::any::type_name;
-use std::borrow::Cow;
-use std::fmt;
-use std::marker::PhantomData;
 use std::ops::{Index, IndexMut};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::panic::Location;
 
-use super::entry::{Closed, Dropped};
+use super::entry::Closed;
 use super::ExitStack;
-use crate::{Close, Error};
-
-/// A typed reference to a resource held by an [`ExitStack`], for using it while the stack
-/// holds it. Index the stack with it, or use [`ExitStack::get`] / [`ExitStack::get_mut`],
-/// which return an error instead of panicking once the stack has been closed.
-///
-/// ```
-/// let mut stack = tenure::ExitStack::new();
-/// let h = stack.hold(String::from("conn"));
-/// stack[h].push_str("-1");
-/// assert_eq!(stack[h], "conn-1");
-/// ```
-pub struct Handle<R> {
-    stack: u64,
-    index: usize,
-    ty: PhantomData<fn() -> R>,
-}
-
-impl<R> Handle<R> {
-    /// A handle to entry `index` of the stack whose current id is `stack` (shared with
-    /// `AsyncExitStack`, so both stacks hand out the same type).
-    pub(crate) fn new(stack: u64, index: usize) -> Self {
-        Handle {
-            stack,
-            index,
-            ty: PhantomData,
-        }
-    }
-
-    pub(crate) fn parts(self) -> (u64, usize) {
-        (self.stack, self.index)
-    }
-}
-
-impl<R> Clone for Handle<R> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-impl<R> Copy for Handle<R> {}
-
-impl<R> fmt::Debug for Handle<R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "Handle<{}>(#{}/{})",
-            type_name::<R>(),
-            self.stack,
-            self.index
-        )
-    }
-}
-
-/// Hands out ids that tie [`Handle`]s to one stack's current contents.
-pub(crate) fn next_id() -> u64 {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    NEXT.fetch_add(1, Ordering::Relaxed)
-}
+use crate::close::Close;
+use crate::error::Error;
+use crate::handle::Handle;
 
 impl<'a> ExitStack<'a> {
     /// Takes ownership of `resource`; it is released with [`Close::close`] when the stack
-    /// closes, and a failure is reported under the resource's type name.
+    /// closes. A failure is reported under the name given with [`named`](Self::named), else
+    /// the resource's type name (or, if that is a closure's, the place it was entered).
+    ///
+    /// A resource that only needs dropping (a `File`, a socket, a guard) goes in through
+    /// [`Dropping`](crate::close::Dropping); a stack is a resource too (see
+    /// [Nesting stacks](super#nesting-stacks)).
+    ///
+    /// Resources are `'static` while callbacks may borrow: a [`Handle`] reaches the
+    /// resource by type (`Any`), which needs an owned type. To release something borrowed,
+    /// push a callback that does it: `s.callback(|| drop(guard))` or
+    /// `s.try_callback(move || conn.close())`.
     ///
     /// ```
     /// use std::io::Write;
+    /// use tenure::close::Dropping;
     /// let mut s = tenure::ExitStack::new();
     /// let w = s.enter(std::io::BufWriter::new(Vec::new()));
+    /// let f = s.enter(Dropping(tempfile::tempfile()?));
     /// s[w].write_all(b"data")?;
-    /// s.close()?; // flushed
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn enter<R: Close + 'static>(&mut self, resource: R) -> Handle<R> {
-        self.enter_named(type_name::<R>(), resource)
-    }
-
-    /// Like [`enter`](Self::enter), reporting a failure under `name` (a path, a URL, a
-    /// pool key: whatever identifies it in a log).
-    ///
-    /// ```
-    /// let mut s = tenure::ExitStack::new();
-    /// s.enter_named("out.csv", tenure::close_with((), |()| Err(std::io::Error::other("disk full"))));
-    /// assert_eq!(s.close().unwrap_err().to_string(), "failed to close `out.csv`: disk full");
-    /// ```
-    pub fn enter_named<R: Close + 'static>(
-        &mut self,
-        name: impl Into<Cow<'static, str>>,
-        resource: R,
-    ) -> Handle<R> {
-        self.entries.push(Box::new(Closed {
-            resource,
-            name: name.into(),
-        }));
-        self.handle()
-    }
-
-    /// Takes ownership of a resource that is released by `Drop` alone (a `File`, a socket);
-    /// it is dropped in its turn when the stack closes.
-    ///
-    /// ```
-    /// let mut s = tenure::ExitStack::new();
-    /// let f = s.hold(tempfile::tempfile()?);
     /// assert!(s[f].metadata()?.is_file());
-    /// s.close()?;
+    /// s.close()?; // the file dropped, then the writer flushed
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn hold<R: 'static>(&mut self, resource: R) -> Handle<R> {
-        self.entries.push(Box::new(Dropped(resource)));
-        self.handle()
-    }
-
-    fn handle<R>(&mut self) -> Handle<R> {
-        if self.id == 0 {
-            self.id = next_id();
-        }
-        Handle {
-            stack: self.id,
-            index: self.entries.len() - 1,
-            ty: PhantomData,
-        }
+    #[track_caller]
+    pub fn enter<R: Close + 'static>(&mut self, resource: R) -> Handle<R> {
+        let name = self.take_name(Some(type_name::<R>()), Location::caller());
+        self.entries.push(Box::new(Closed { resource, name }));
+        Handle::issue(&mut self.id, self.entries.len() - 1)
     }
 
     /// The resource behind `handle`, or an [`ErrorKind::Closed`](crate::ErrorKind::Closed)
@@ -135,42 +47,31 @@ impl<'a> ExitStack<'a> {
     /// since the handle was made.
     ///
     /// ```
+    /// use tenure::close::Dropping;
     /// let mut s = tenure::ExitStack::new();
-    /// let h = s.hold(7_u32);
-    /// assert_eq!(*s.get(h)?, 7);
-    /// s.close()?;
+    /// let h = s.enter(Dropping(7_u32));
+    /// assert_eq!(**s.get(h)?, 7);
+    /// s.unwind()?;
     /// assert!(s.get(h).is_err());
     /// # Ok::<(), tenure::Error>(())
     /// ```
     pub fn get<R: 'static>(&self, handle: Handle<R>) -> Result<&R, Error> {
-        if handle.stack != self.id {
-            return Err(Error::closed(type_name::<R>()));
-        }
-        self.entries
-            .get(handle.index)
-            .and_then(|e| e.resource_ref())
-            .and_then(|any| any.downcast_ref::<R>())
-            .ok_or_else(|| Error::closed(type_name::<R>()))
+        handle.resolve(self.id, |i| self.entries.get(i)?.resource_ref())
     }
 
     /// The resource behind `handle`, mutably; an error once the stack was closed.
     ///
     /// ```
+    /// use tenure::close::Dropping;
     /// let mut s = tenure::ExitStack::new();
-    /// let h = s.hold(vec![1]);
+    /// let h = s.enter(Dropping(vec![1]));
     /// s.get_mut(h)?.push(2);
-    /// assert_eq!(s[h], [1, 2]);
+    /// assert_eq!(*s[h], [1, 2]);
     /// # Ok::<(), tenure::Error>(())
     /// ```
     pub fn get_mut<R: 'static>(&mut self, handle: Handle<R>) -> Result<&mut R, Error> {
-        if handle.stack != self.id {
-            return Err(Error::closed(type_name::<R>()));
-        }
-        self.entries
-            .get_mut(handle.index)
-            .and_then(|e| e.resource())
-            .and_then(|any| any.downcast_mut::<R>())
-            .ok_or_else(|| Error::closed(type_name::<R>()))
+        let entries = &mut self.entries;
+        handle.resolve_mut(self.id, |i| entries.get_mut(i)?.resource())
     }
 }
 
@@ -180,12 +81,8 @@ impl<R: 'static> Index<Handle<R>> for ExitStack<'_> {
     /// If the stack was closed since the handle was made; use [`ExitStack::get`] to get an
     /// error instead.
     fn index(&self, handle: Handle<R>) -> &R {
-        match self.get(handle) {
-            Ok(r) => r,
-            Err(_) => {
-                panic!("{handle:?} used after its ExitStack was closed or emptied by pop_all")
-            }
-        }
+        self.get(handle)
+            .unwrap_or_else(|_| handle.stale("ExitStack"))
     }
 }
 
@@ -196,9 +93,7 @@ impl<R: 'static> IndexMut<Handle<R>> for ExitStack<'_> {
     fn index_mut(&mut self, handle: Handle<R>) -> &mut R {
         match self.get_mut(handle) {
             Ok(r) => r,
-            Err(_) => {
-                panic!("{handle:?} used after its ExitStack was closed or emptied by pop_all")
-            }
+            Err(_) => handle.stale("ExitStack"),
         }
     }
 }

@@ -9,7 +9,8 @@
 //! stack with the body's [`Outcome`].
 //!
 //! ```
-//! use tenure::{ExitStack, Dropping};
+//! use tenure::ExitStack;
+//! use tenure::close::Dropping;
 //! use std::io::Read;
 //!
 //! let dir = tempfile::tempdir()?;
@@ -19,7 +20,7 @@
 //! let mut stack = ExitStack::new();
 //! let files = paths
 //!     .iter()
-//!     .map(|p| Ok(stack.hold(std::fs::File::open(p)?)))
+//!     .map(|p| Ok(stack.enter(Dropping(std::fs::File::open(p)?))))
 //!     .collect::<std::io::Result<Vec<_>>>()?;       // a failure here closes the opened ones
 //! let mut contents = Vec::new();
 //! for f in &files {
@@ -31,51 +32,76 @@
 //! assert_eq!(contents, ["file 0", "file 1", "file 2"]);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # Closing: `close`, `unwind`, `unwind_with`
+//!
+//! [`close`](ExitStack::close) consumes the stack (it is the same as [`Close::close`], so a
+//! stack is a resource like any other); [`unwind`](ExitStack::unwind) runs every entry now
+//! and leaves the stack empty and reusable (Python's `close()`; what a scope's body, which
+//! only borrows the stack, calls); [`unwind_with`](ExitStack::unwind_with) does the same
+//! and shows exit callbacks how the scope ended.
+//!
+//! # Nesting stacks
+//!
+//! Three ways, which differ in what the inner entries see and in how their errors come out:
+//!
+//! | form | inner exit callbacks see | inner errors come out |
+//! |---|---|---|
+//! | [`outer.splice(inner)`](ExitStack::splice) | the outer outcome (they can suppress the body's error) | as the outer stack's own, flat, in order |
+//! | [`outer.enter(inner)`](ExitStack::enter) (a stack is a [`Close`] resource) | [`Outcome::Success`] | as one error whose cause is the inner stack's error (with its suppressed ones) |
+//! | `outer.try_push_exit(move \|o\| inner.unwind_with(*o))` | the outer outcome | as one error whose cause is the inner stack's error; the inner decision to suppress becomes the callback's |
+//!
+//! ```
+//! use tenure::{suppress, ExitStack, Exit, Outcome};
+//! let body_error = std::fmt::Error;
+//!
+//! // splice: the inner rule sees the outer body's error and suppresses it.
+//! let mut inner = ExitStack::new();
+//! inner.suppress(suppress::error_type::<std::fmt::Error>());
+//! let mut outer = ExitStack::new();
+//! outer.splice(inner);
+//! assert_eq!(outer.unwind_with(Outcome::Error(&body_error))?, Exit::Suppress);
+//!
+//! // enter: the inner stack is closed as a resource and sees success.
+//! let mut inner = ExitStack::new();
+//! inner.push_exit(|o| { assert!(o.is_success()); Exit::Propagate });
+//! let mut outer = ExitStack::new();
+//! outer.enter(inner);
+//! assert_eq!(outer.unwind_with(Outcome::Error(&body_error))?, Exit::Propagate);
+//! # Ok::<(), tenure::Error>(())
+//! ```
+//!
+//! # Entry names
+//!
+//! A cleanup error names its entry: the name given with [`named`](ExitStack::named), else a
+//! resource's type name, else — for callbacks, and for resources whose type is a closure's
+//! — the place it was pushed (`src/report.rs:12:9`).
 
 use std::borrow::Cow;
 use std::error::Error as StdError;
 use std::fmt;
-use std::panic::{self, AssertUnwindSafe};
+use std::panic::{self, AssertUnwindSafe, Location};
 
 mod entry;
 mod handle;
 mod scope;
-mod scope_error;
 
-use entry::{Callback, Entry, ExitCallback, Nested, TryCallback, Unwinding};
-pub(crate) use handle::next_id;
-pub use handle::Handle;
-pub use scope_error::ScopeError;
+pub use crate::handle::Handle;
+pub use crate::scope_error::ScopeError;
+use entry::{Callback, Entry, ExitCallback, State, TryCallback, TryExitCallback};
+pub use scope::ScopeResultExt;
 
-use crate::error::{report_dropped, BoxError};
-use crate::{Close, Error, Outcome};
-
-/// What an exit callback decided about the error it saw.
-///
-/// ```
-/// use tenure::{ExitStack, Exit, Outcome};
-/// let mut stack = ExitStack::new();
-/// stack.push_exit(|o: &Outcome<'_>| Ok::<_, std::convert::Infallible>(
-///     if o.is_failure() { Exit::Suppress } else { Exit::Propagate }
-/// ));
-/// let err = std::io::Error::other("ignored");
-/// assert_eq!(stack.close_with(Outcome::Error(&err))?, Exit::Suppress);
-/// # Ok::<(), tenure::Error>(())
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[must_use]
-pub enum Exit {
-    /// Let the error continue (the default: nothing is suppressed unless asked).
-    Propagate,
-    /// Suppress the error the callback was shown. Panics and cancellation cannot be
-    /// suppressed; for them this is the same as `Propagate`.
-    Suppress,
-}
+use crate::close::Close;
+use crate::error::{report_dropped, BoxError, Error};
+use crate::exit_rules::{finish, Name, Unwinding};
+use crate::outcome::{Exit, Outcome};
+use crate::suppress::Suppress;
 
 /// A dynamic stack of resources and cleanup callbacks, released last-in first-out.
 ///
-/// `'a` is how long the callbacks' borrows live; resources held for [`Handle`] access are
-/// owned (`'static`). The stack is reusable after [`close`](Self::close).
+/// `'a` is how long the callbacks' borrows live; resources [entered](Self::enter) for
+/// [`Handle`] access are owned (`'static`). The stack is reusable after
+/// [`unwind`](Self::unwind).
 ///
 /// ```
 /// use std::cell::RefCell;
@@ -93,6 +119,8 @@ pub struct ExitStack<'a> {
     entries: Vec<Box<dyn Entry<'a> + 'a>>,
     /// 0 until a handle is issued; then the id those handles carry.
     id: u64,
+    /// The name [`named`](Self::named) gave the next entry.
+    next_name: Option<Cow<'static, str>>,
 }
 
 impl Default for ExitStack<'_> {
@@ -108,10 +136,7 @@ impl<'a> ExitStack<'a> {
     /// assert!(tenure::ExitStack::new().is_empty());
     /// ```
     pub fn new() -> Self {
-        ExitStack {
-            entries: Vec::new(),
-            id: 0,
-        }
+        Self::with_capacity(0)
     }
 
     /// An empty stack with room for `capacity` entries.
@@ -124,6 +149,7 @@ impl<'a> ExitStack<'a> {
         ExitStack {
             entries: Vec::with_capacity(capacity),
             id: 0,
+            next_name: None,
         }
     }
 
@@ -141,10 +167,37 @@ impl<'a> ExitStack<'a> {
     /// `true` when nothing is waiting to run.
     ///
     /// ```
-    /// assert!(tenure::ExitStack::new().is_empty());
+    /// let mut s = tenure::ExitStack::new();
+    /// assert!(s.is_empty());
+    /// s.callback(|| {});
+    /// assert!(!s.is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// Names the next entry pushed (of any kind), for its errors: a path, a URL, a pool
+    /// key — whatever identifies it in a log. Unnamed, an entry is reported under a
+    /// resource's type name or the place it was pushed (see the [module docs](self)).
+    ///
+    /// ```
+    /// use tenure::close::close_with;
+    /// let mut s = tenure::ExitStack::new();
+    /// s.named("out.csv").enter(close_with((), |()| Err(std::io::Error::other("disk full"))));
+    /// s.named("remove lock file").try_callback(|| std::fs::remove_file("/definitely/not/here"));
+    /// let err = s.close().unwrap_err();
+    /// assert_eq!(err.resource(), "remove lock file");
+    /// assert_eq!(err.suppressed()[0].to_string(), "failed to close `out.csv`");
+    /// ```
+    #[must_use = "the name applies to the entry pushed next: `stack.named(..).enter(..)`"]
+    pub fn named(&mut self, name: impl Into<Cow<'static, str>>) -> &mut Self {
+        self.next_name = Some(name.into());
+        self
+    }
+
+    /// The next entry's name: the one given with `named`, else what `ty` and `at` say.
+    fn take_name(&mut self, ty: Option<&'static str>, at: &'static Location<'static>) -> Name {
+        Name::new(self.next_name.take(), ty, at)
     }
 
     /// Pushes a callback that cannot fail (Python's `ExitStack.callback`).
@@ -157,102 +210,90 @@ impl<'a> ExitStack<'a> {
     /// ```
     #[inline]
     pub fn callback<F: FnOnce() + 'a>(&mut self, f: F) {
+        self.next_name = None;
         self.entries.push(Box::new(Callback(f)));
     }
 
-    /// Pushes a callback that can fail; its error is collected by `close`, named after
-    /// the closure's type.
+    /// Pushes a callback that can fail; its error is collected by `close`, under the name
+    /// given with [`named`](Self::named) or the place this was called.
     ///
     /// ```
     /// let mut s = tenure::ExitStack::new();
     /// s.try_callback(|| std::fs::remove_file("/definitely/not/here"));
     /// let err = s.close().unwrap_err();
     /// assert_eq!(err.kind(), tenure::ErrorKind::Callback);
+    /// assert!(err.resource().contains(".rs:"), "{}", err.resource()); // file:line:column where it was pushed
     /// ```
+    #[track_caller]
     pub fn try_callback<F, E>(&mut self, f: F)
     where
         F: FnOnce() -> Result<(), E> + 'a,
         E: Into<BoxError>,
     {
-        self.entries.push(Box::new(TryCallback { f, name: None }));
+        let name = self.take_name(None, Location::caller());
+        self.entries.push(Box::new(TryCallback { f, name }));
     }
 
     /// Pushes an exit callback (Python's `ExitStack.push`): it sees how the scope ended —
     /// the body's outcome, or the latest cleanup error if the body succeeded — and may
-    /// suppress that error by returning [`Exit::Suppress`].
+    /// suppress that error by returning [`Exit::Suppress`]. For one that can fail, see
+    /// [`try_push_exit`](Self::try_push_exit).
     ///
     /// ```
     /// use tenure::{Exit, ExitStack, Outcome};
     /// let mut s = ExitStack::new();
-    /// s.push_exit(|o: &Outcome<'_>| {
-    ///     println!("scope ended: {o}");
-    ///     Ok::<_, std::io::Error>(Exit::Propagate)
-    /// });
-    /// assert_eq!(s.close_with(Outcome::Success)?, Exit::Propagate);
+    /// s.push_exit(|o| if o.is_failure() { Exit::Suppress } else { Exit::Propagate });
+    /// let err = std::io::Error::other("ignored");
+    /// assert_eq!(s.unwind_with(Outcome::Error(&err))?, Exit::Suppress);
     /// # Ok::<(), tenure::Error>(())
     /// ```
-    pub fn push_exit<F, E>(&mut self, f: F)
+    pub fn push_exit<F>(&mut self, f: F)
     where
-        F: FnOnce(&Outcome<'_>) -> Result<Exit, E> + 'a,
-        E: Into<BoxError>,
+        F: FnOnce(&Outcome<'_>) -> Exit + 'a,
     {
-        self.entries.push(Box::new(ExitCallback { f, name: None }));
+        self.next_name = None;
+        self.entries.push(Box::new(ExitCallback(f)));
     }
 
-    /// Like [`try_callback`](Self::try_callback), naming the callback in its error
-    /// (instead of the closure's type name).
+    /// [`push_exit`](Self::push_exit) for a callback that can fail; its error is collected
+    /// under the name given with [`named`](Self::named) or the place this was called.
     ///
     /// ```
-    /// let mut s = tenure::ExitStack::new();
-    /// s.try_callback_named("remove lock file", || std::fs::remove_file("/definitely/not/here"));
-    /// assert_eq!(s.close().unwrap_err().resource(), "remove lock file");
-    /// ```
-    pub fn try_callback_named<F, E>(&mut self, name: impl Into<Cow<'static, str>>, f: F)
-    where
-        F: FnOnce() -> Result<(), E> + 'a,
-        E: Into<BoxError>,
-    {
-        self.entries.push(Box::new(TryCallback {
-            f,
-            name: Some(name.into()),
-        }));
-    }
-
-    /// Like [`push_exit`](Self::push_exit), naming the callback in its error.
-    ///
-    /// ```
-    /// use tenure::{Exit, Outcome};
-    /// let mut s = tenure::ExitStack::new();
-    /// s.push_exit_named("commit", |_: &Outcome<'_>| Err::<Exit, _>(std::io::Error::other("conflict")));
+    /// use tenure::{Exit, ExitStack, Outcome};
+    /// let mut s = ExitStack::new();
+    /// s.named("commit").try_push_exit(|_: &Outcome<'_>| Err::<Exit, _>(std::io::Error::other("conflict")));
     /// assert_eq!(s.close().unwrap_err().resource(), "commit");
     /// ```
-    pub fn push_exit_named<F, E>(&mut self, name: impl Into<Cow<'static, str>>, f: F)
+    #[track_caller]
+    pub fn try_push_exit<F, E>(&mut self, f: F)
     where
         F: FnOnce(&Outcome<'_>) -> Result<Exit, E> + 'a,
         E: Into<BoxError>,
     {
-        self.entries.push(Box::new(ExitCallback {
-            f,
-            name: Some(name.into()),
-        }));
+        let name = self.take_name(None, Location::caller());
+        self.entries.push(Box::new(TryExitCallback { f, name }));
     }
 
-    /// Pushes a whole stack as one entry (Python's `enter_context(other_stack)`): when
-    /// this stack closes, the inner stack's entries run in their turn, LIFO, and see this
-    /// stack's outcome — so an inner exit callback can suppress the body's error — and
-    /// their errors are reported as this stack's own, flat, in order.
+    /// Moves a whole stack's entries onto this one, in order (Python's
+    /// `enter_context(other_stack)`): they run in their turn, LIFO, see this stack's
+    /// outcome — so an inner exit callback can suppress the body's error — and their errors
+    /// are this stack's own, flat, in order. The inner stack's handles are left behind; to
+    /// close it as one resource instead, [`enter`](Self::enter) it (see
+    /// [Nesting stacks](self#nesting-stacks)).
     ///
     /// ```
     /// use tenure::{suppress, Exit, ExitStack, Outcome};
     /// let mut inner = ExitStack::new();
     /// inner.suppress(suppress::error_type::<std::fmt::Error>());
     /// let mut outer = ExitStack::new();
-    /// outer.enter_stack(inner);
-    /// assert_eq!(outer.close_with(Outcome::Error(&std::fmt::Error))?, Exit::Suppress);
+    /// outer.splice(inner);
+    /// assert_eq!(outer.unwind_with(Outcome::Error(&std::fmt::Error))?, Exit::Suppress);
     /// # Ok::<(), tenure::Error>(())
     /// ```
-    pub fn enter_stack(&mut self, inner: ExitStack<'a>) {
-        self.entries.push(Box::new(Nested(inner)));
+    pub fn splice(&mut self, mut inner: ExitStack<'a>) {
+        self.next_name = None;
+        self.entries.append(&mut inner.entries);
+        inner.id = 0;
     }
 
     /// Pushes an explicit, narrow suppression (see [`crate::suppress`]): Python's
@@ -264,16 +305,14 @@ impl<'a> ExitStack<'a> {
     /// let mut s = ExitStack::new();
     /// s.suppress(suppress::io_kind(ErrorKind::BrokenPipe));
     /// let pipe = std::io::Error::from(ErrorKind::BrokenPipe);
-    /// assert_eq!(s.close_with(Outcome::Error(&pipe))?, Exit::Suppress);
+    /// assert_eq!(s.unwind_with(Outcome::Error(&pipe))?, Exit::Suppress);
     /// # Ok::<(), tenure::Error>(())
     /// ```
-    pub fn suppress<P>(&mut self, suppressor: crate::suppress::Suppress<P>)
+    pub fn suppress<P>(&mut self, rule: Suppress<P>)
     where
         P: Fn(&(dyn StdError + 'static)) -> bool + 'a,
     {
-        self.push_exit(move |o: &Outcome<'_>| {
-            Ok::<_, std::convert::Infallible>(suppressor.decide(o))
-        });
+        self.push_exit(move |o: &Outcome<'_>| rule.decide(o));
     }
 
     /// Moves every entry into a new stack and leaves this one empty (Python's
@@ -283,7 +322,7 @@ impl<'a> ExitStack<'a> {
     /// ```
     /// use std::cell::Cell;
     /// let closed = Cell::new(0);
-    /// let mut kept = {
+    /// let kept = {
     ///     let mut setup = tenure::ExitStack::new();
     ///     setup.callback(|| closed.set(closed.get() + 1));
     ///     setup.pop_all() // success: nothing is closed when `setup` drops
@@ -297,27 +336,44 @@ impl<'a> ExitStack<'a> {
         ExitStack {
             entries: std::mem::take(&mut self.entries),
             id: std::mem::take(&mut self.id),
+            next_name: None,
         }
     }
 
     /// Releases everything, last first, and returns every cleanup error: the first as
     /// primary, the rest as its [`suppressed`](Error::suppressed) errors, in the order they
     /// happened. Every entry runs exactly once even if others fail or panic; a panic
-    /// resumes after all have run. The stack is empty and reusable afterwards.
+    /// resumes after all have run. The same as [`Close::close`]; to keep the stack for
+    /// reuse, [`unwind`](Self::unwind) it instead.
     ///
     /// ```
     /// let mut s = tenure::ExitStack::new();
-    /// s.try_callback(|| Err(std::io::Error::other("first registered, runs last")));
-    /// s.try_callback(|| Err(std::io::Error::other("runs first")));
+    /// s.named("registered first, runs last").try_callback(|| Err(std::io::Error::other("a")));
+    /// s.named("runs first").try_callback(|| Err(std::io::Error::other("b")));
     /// let err = s.close().unwrap_err();
-    /// assert!(err.to_string().contains("runs first"));
-    /// assert!(err.suppressed()[0].to_string().contains("runs last"));
+    /// assert_eq!(err.resource(), "runs first");
+    /// assert_eq!(err.suppressed()[0].resource(), "registered first, runs last");
     /// ```
-    pub fn close(&mut self) -> Result<(), Error> {
-        self.close_with(Outcome::Success).map(|_| ())
+    pub fn close(mut self) -> Result<(), Error> {
+        self.unwind()
     }
 
-    /// Releases everything as [`close`](Self::close) does, showing exit callbacks how the
+    /// Releases everything now, as [`close`](Self::close) does, and leaves the stack empty
+    /// and reusable (Python's `ExitStack.close()`).
+    ///
+    /// ```
+    /// let mut s = tenure::ExitStack::new();
+    /// s.try_callback(|| Err(std::io::Error::other("first use")));
+    /// assert!(s.unwind().is_err());
+    /// s.callback(|| println!("second use"));
+    /// s.unwind()?;
+    /// # Ok::<(), tenure::Error>(())
+    /// ```
+    pub fn unwind(&mut self) -> Result<(), Error> {
+        self.unwind_with(Outcome::Success).map(|_| ())
+    }
+
+    /// Releases everything as [`unwind`](Self::unwind) does, showing exit callbacks how the
     /// scope ended. Returns [`Exit::Suppress`] when an exit callback suppressed the body's
     /// error. If cleanup fails, the cleanup error is returned (and takes the place of a
     /// suppressed body error, as in Python).
@@ -325,46 +381,23 @@ impl<'a> ExitStack<'a> {
     /// ```
     /// use tenure::{ExitStack, Outcome, Exit};
     /// let mut s = ExitStack::new();
-    /// s.push_exit(|o: &Outcome<'_>| { assert_eq!(o.name(), "error"); Ok::<_, std::fmt::Error>(Exit::Propagate) });
-    /// assert_eq!(s.close_with(Outcome::Error(&std::fmt::Error))?, Exit::Propagate);
+    /// s.push_exit(|o| { assert_eq!(o.name(), "error"); Exit::Propagate });
+    /// assert_eq!(s.unwind_with(Outcome::Error(&std::fmt::Error))?, Exit::Propagate);
     /// # Ok::<(), tenure::Error>(())
     /// ```
-    pub fn close_with(&mut self, outcome: Outcome<'_>) -> Result<Exit, Error> {
-        match self.settle(outcome) {
-            (_, Some(e)) => Err(e),
-            (exit, None) => Ok(exit),
-        }
-    }
-
-    /// Runs every entry and resumes a cleanup panic; otherwise returns whether the body's
-    /// error was suppressed and the cleanup errors, both (a suppressed body error and
-    /// cleanup errors can happen together).
-    fn settle(&mut self, outcome: Outcome<'_>) -> (Exit, Option<Error>) {
-        let done = self.unwind(outcome);
-        if let Some(payload) = done.panic {
-            if let Some(e) = Error::from_errors(done.errors) {
-                report_dropped(&e, "ExitStack::close (resuming a cleanup panic)");
-            }
-            panic::resume_unwind(payload);
-        }
-        let exit = if done.body_suppressed() {
-            Exit::Suppress
-        } else {
-            Exit::Propagate
-        };
-        (exit, Error::from_errors(done.errors))
+    pub fn unwind_with(&mut self, outcome: Outcome<'_>) -> Result<Exit, Error> {
+        finish(
+            self.run_entries(outcome),
+            "ExitStack::unwind (resuming a cleanup panic)",
+        )
     }
 
     /// Runs every entry, LIFO, exactly once, catching panics so that none is skipped.
-    fn unwind<'o>(&mut self, body: Outcome<'o>) -> Unwinding<'o> {
+    fn run_entries<'o>(&mut self, body: Outcome<'o>) -> State<'o> {
         let mut entries = std::mem::take(&mut self.entries);
         self.id = 0;
-        let mut state = Unwinding {
-            body,
-            body_error_active: matches!(body, Outcome::Error(_)),
-            errors: Vec::new(),
-            panic: None,
-        };
+        self.next_name = None;
+        let mut state = Unwinding::new(body);
         while !entries.is_empty() {
             // One catch_unwind per panic, not per entry: the loop resumes after the entry
             // that panicked (it was popped before it ran, so it never runs twice).
@@ -374,13 +407,7 @@ impl<'a> ExitStack<'a> {
                 }
             }));
             if let Err(payload) = run {
-                if state.panic.is_none() && !state.body.is_panic() {
-                    state.panic = Some(payload);
-                } else {
-                    state
-                        .errors
-                        .push(Error::panicked("ExitStack entry", payload));
-                }
+                state.record_panic(Cow::Borrowed("ExitStack entry"), payload);
             }
         }
         // Keep the allocation for reuse.
@@ -402,7 +429,7 @@ impl Drop for ExitStack<'_> {
         } else {
             Outcome::Success
         };
-        let mut done = self.unwind(outcome);
+        let mut done = self.run_entries(outcome);
         if let Some(payload) = done.panic.take() {
             if unwinding {
                 done.errors
@@ -420,46 +447,26 @@ impl Drop for ExitStack<'_> {
     }
 }
 
-/// A stack is itself a resource: closing it closes everything it holds, so stacks nest.
+/// A stack is itself a resource: closing it closes everything it holds, so stacks nest
+/// (see [Nesting stacks](self#nesting-stacks) for the other ways) and a `Vec` of stacks
+/// closes them all.
 ///
 /// ```
-/// use tenure::ExitStack;
+/// use tenure::{Close, ExitStack};
 /// let mut inner = ExitStack::new();
 /// inner.callback(|| println!("inner"));
 /// let mut outer = ExitStack::new();
 /// outer.enter(inner);
 /// outer.close()?;
+///
+/// let stacks = vec![ExitStack::new(), ExitStack::new()];
+/// Close::close(stacks)?;
 /// # Ok::<(), tenure::Error>(())
 /// ```
-///
-/// Two things to know:
-///
-/// - A stack closed through `Close` has no outcome to show: its exit callbacks see
-///   [`Outcome::Success`] even if the outer scope failed. To show them the outer outcome
-///   (Python's `enter_context(inner_stack)`), nest with an exit callback instead; the inner
-///   stack's decision to suppress becomes the callback's:
-///
-///   ```
-///   use tenure::{Exit, ExitStack, Outcome, ScopeError};
-///   let r = ExitStack::scope(|outer| {
-///       let mut inner = ExitStack::new();
-///       inner.push_exit(|o: &Outcome<'_>| Ok::<_, std::fmt::Error>(
-///           if o.is_failure() { Exit::Suppress } else { Exit::Propagate }
-///       ));
-///       outer.push_exit(move |o| inner.close_with(*o));
-///       Err::<(), _>(std::io::Error::other("body failed"))
-///   });
-///   assert!(matches!(r, Err(ScopeError::Suppressed(_))));
-///   ```
-///
-/// - With `Close` in scope, `stack.close()` on an owned stack resolves to this by-value
-///   method, which consumes the stack; on a `&mut ExitStack` (as in a scope's body) it is
-///   the inherent, reusable [`ExitStack::close`]. Write `ExitStack::close(&mut stack)` to
-///   keep using an owned stack.
 impl Close for ExitStack<'_> {
     type Error = Error;
-    fn close(mut self) -> Result<(), Error> {
-        ExitStack::close(&mut self)
+    fn close(self) -> Result<(), Error> {
+        ExitStack::close(self)
     }
 }
 

@@ -4,9 +4,10 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 
-use super::{Exit, ExitStack, ScopeError};
-use crate::error::report_dropped;
-use crate::{BoxError, DynError, Error, Outcome};
+use super::{ExitStack, ScopeError};
+use crate::error::{report_dropped, BoxError, DynError, Error};
+use crate::exit_rules::{finish, settle_body_error};
+use crate::outcome::Outcome;
 
 impl<'a> ExitStack<'a> {
     /// Runs `body` with a fresh stack, then closes the stack with the body's outcome.
@@ -31,7 +32,7 @@ impl<'a> ExitStack<'a> {
     /// match r {
     ///     Err(ScopeError::Body { error, cleanup }) => {
     ///         assert_eq!(error.to_string(), "body failed");
-    ///         assert!(cleanup.unwrap().to_string().contains("cleanup failed"));
+    ///         assert!(cleanup.unwrap().report().to_string().ends_with(": cleanup failed"));
     ///     }
     ///     other => panic!("unexpected {other:?}"),
     /// }
@@ -133,35 +134,55 @@ impl<'a> ExitStack<'a> {
         let result = match panic::catch_unwind(AssertUnwindSafe(|| body(self))) {
             Ok(result) => result,
             Err(payload) => {
-                let done = self.unwind(Outcome::Panic(&*payload));
+                let done = self.run_entries(Outcome::Panic(&*payload));
                 if let Some(e) = Error::from_errors(done.errors) {
                     report_dropped(&e, "ExitStack::scope (resuming the body's panic)");
                 }
                 panic::resume_unwind(payload);
             }
         };
+        const CONTEXT: &str = "ExitStack::scope (resuming a cleanup panic)";
         match result {
-            Ok(value) => self
-                .close_with(Outcome::Success)
+            Ok(value) => finish(self.run_entries(Outcome::Success), CONTEXT)
                 .map(|_| value)
                 .map_err(ScopeError::Cleanup),
             Err(error) => {
-                // A cleanup panic resumes out of `settle`; the body's error must not
-                // vanish with it.
-                let witness = crate::guard::guard_on_failure(
-                    &error,
-                    |e| tracing::warn!(target: "tenure", "body error lost to a cleanup panic: {e}"),
-                );
-                let settled = self.settle(Outcome::Error(view(&error)));
-                crate::Guard::dismiss(witness);
-                match settled {
-                    (Exit::Propagate, cleanup) => Err(ScopeError::Body { error, cleanup }),
-                    (Exit::Suppress, None) => Err(ScopeError::Suppressed(error)),
-                    // As in Python (and `close_with`), the cleanup error takes the place of
-                    // the body error that an exit callback explicitly suppressed.
-                    (Exit::Suppress, Some(cleanup)) => Err(ScopeError::Cleanup(cleanup)),
-                }
+                let done = self.run_entries(Outcome::Error(view(&error)));
+                settle_body_error(done, &error, CONTEXT).scope_error(error)
             }
+        }
+    }
+}
+
+/// Treating a suppressed body error as success: `Result<T, ScopeError<E>>` →
+/// `Result<Option<T>, ScopeError<E>>`, `None` when an exit callback suppressed the body's
+/// error (the body produced no value), so that `?` fails only on errors that were not
+/// suppressed.
+///
+/// ```
+/// use tenure::{suppress, ExitStack};
+/// use tenure::stack::ScopeResultExt;
+/// let r = ExitStack::scope(|s| {
+///     s.suppress(suppress::io_kind(std::io::ErrorKind::BrokenPipe));
+///     Err::<u32, _>(std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+/// });
+/// assert_eq!(r.or_suppressed()?, None);
+/// let r = ExitStack::scope(|_| Ok::<_, std::io::Error>(7));
+/// assert_eq!(r.or_suppressed()?, Some(7));
+/// # Ok::<(), tenure::ScopeError<std::io::Error>>(())
+/// ```
+pub trait ScopeResultExt<T, E> {
+    /// `Ok(Some(value))` on success, `Ok(None)` when the body's error was suppressed, the
+    /// error otherwise.
+    fn or_suppressed(self) -> Result<Option<T>, ScopeError<E>>;
+}
+
+impl<T, E> ScopeResultExt<T, E> for Result<T, ScopeError<E>> {
+    fn or_suppressed(self) -> Result<Option<T>, ScopeError<E>> {
+        match self {
+            Ok(value) => Ok(Some(value)),
+            Err(ScopeError::Suppressed(_)) => Ok(None),
+            Err(e) => Err(e),
         }
     }
 }

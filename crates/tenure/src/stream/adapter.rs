@@ -165,7 +165,8 @@ pub enum StepError<E> {
 impl<E: fmt::Display> fmt::Display for StepError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            StepError::Stream(e) => write!(f, "stream failed: {e}"),
+            StepError::Stream(_) => f.write_str("stream failed"),
+            // Transparent: the accumulator's error says what happened to the chunk.
             StepError::Accumulate(e) => write!(f, "{e}"),
         }
     }
@@ -175,7 +176,7 @@ impl<E: std::error::Error + 'static> std::error::Error for StepError<E> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             StepError::Stream(e) => Some(e),
-            StepError::Accumulate(e) => Some(e),
+            StepError::Accumulate(e) => e.source(),
         }
     }
 }

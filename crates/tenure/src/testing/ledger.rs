@@ -7,7 +7,9 @@ use std::panic::Location;
 use std::sync::{Arc, Mutex};
 
 use super::{lock, Faults, InjectedFault, Op};
-use crate::Close;
+use crate::async_close::AsyncClose;
+use crate::close::Close;
+use std::future::Future;
 
 /// A resource the ledger counts as live.
 ///
@@ -457,6 +459,51 @@ impl TestResource {
 impl Close for TestResource {
     type Error = InjectedFault;
     fn close(self) -> Result<(), InjectedFault> {
+        self.release()
+    }
+}
+
+/// Yields to the executor once: pending on the first poll (after asking to be woken), ready
+/// on the second. Runtime-agnostic.
+fn yield_now() -> impl Future<Output = ()> + Send {
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    struct YieldNow(bool);
+    impl Future for YieldNow {
+        type Output = ();
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if std::mem::replace(&mut self.0, true) {
+                Poll::Ready(())
+            } else {
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+        }
+    }
+    YieldNow(false)
+}
+
+/// Closing a test resource awaits once (so cancellation can land in the middle of a close),
+/// then releases it, consulting its [`Faults`](crate::testing::Faults) for
+/// [`Op::Close`](crate::testing::Op::Close).
+///
+/// ```
+/// use tenure::AsyncClose;
+/// use tenure::testing::{Ledger, Op};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tenure::testing::InjectedFault> {
+/// let ledger = Ledger::new();
+/// ledger.faults().fail_nth(Op::Close, "conn", 2);
+/// ledger.acquire("conn")?.close().await?;
+/// assert!(ledger.acquire("conn")?.close().await.is_err());
+/// ledger.assert_all_released();
+/// # Ok(()) }
+/// ```
+impl AsyncClose for TestResource {
+    type Error = InjectedFault;
+    async fn close(self) -> Result<(), InjectedFault> {
+        yield_now().await;
         self.release()
     }
 }

@@ -1,9 +1,9 @@
-//! How a scope run by [`ExitStack::scope`](super::ExitStack::scope) failed.
+//! How a scope run by [`ExitStack::scope`](crate::ExitStack::scope) or [`AsyncExitStack::scope`](crate::AsyncExitStack::scope) failed (public as `tenure::stack::ScopeError`).
 
 use std::error::Error as StdError;
 use std::fmt;
 
-use crate::Error;
+use crate::error::{Error, Report};
 
 /// How a scope run by [`ExitStack::scope`](crate::ExitStack::scope) failed. No error is lost: the body's error is
 /// kept whole, with cleanup errors beside it.
@@ -73,6 +73,35 @@ impl<E> ScopeError<E> {
     }
 }
 
+impl<E: StdError + 'static> ScopeError<E> {
+    /// Renders the error completely: the body's (or cleanup's) chain, each message once,
+    /// then every cleanup error on a line of its own — what `Display` and `source()` alone
+    /// cannot show, since cleanup errors ride *beside* the body's error, not in its chain.
+    ///
+    /// ```
+    /// use tenure::ExitStack;
+    /// let err = ExitStack::scope(|s| {
+    ///     s.named("flush").try_callback(|| Err(std::io::Error::other("disk full")));
+    ///     Err::<(), _>(std::io::Error::other("query failed"))
+    /// }).unwrap_err();
+    /// assert_eq!(err.to_string(), "query failed (+1 cleanup error)");
+    /// assert_eq!(
+    ///     err.report().to_string(),
+    ///     "query failed (+1 cleanup error)\n  cleanup: cleanup callback failed: `flush`: disk full"
+    /// );
+    /// ```
+    pub fn report(&self) -> Report<'_> {
+        let cleanup = match self {
+            ScopeError::Body { cleanup, .. } => cleanup.as_ref(),
+            _ => None,
+        };
+        Report::new(self).with_cleanup(cleanup)
+    }
+}
+
+/// Transparent over what it carries: a body error's message (plus the count of cleanup
+/// errors beside it) or the cleanup error's; `source()` is then *that* error's source, so
+/// a chain printed from a `ScopeError` shows each message once.
 impl<E: fmt::Display> fmt::Display for ScopeError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -93,8 +122,8 @@ impl<E: fmt::Display> fmt::Display for ScopeError<E> {
 impl<E: StdError + 'static> StdError for ScopeError<E> {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         match self {
-            ScopeError::Body { error, .. } | ScopeError::Suppressed(error) => Some(error),
-            ScopeError::Cleanup(e) => Some(e),
+            ScopeError::Body { error, .. } | ScopeError::Suppressed(error) => error.source(),
+            ScopeError::Cleanup(e) => e.source(),
         }
     }
 }
