@@ -50,6 +50,7 @@ pub mod guard;
 mod handle;
 pub mod orphan;
 pub mod outcome;
+mod runtime;
 mod scope_error;
 pub mod stack;
 #[cfg(feature = "stream")]

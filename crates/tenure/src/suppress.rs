@@ -34,13 +34,15 @@ use std::fmt;
 use crate::outcome::{Exit, Outcome};
 
 /// A narrow rule saying which errors to suppress; made by [`when`], [`io_kind`] or
-/// [`error_type`].
+/// [`error_type`], combined with [`or`](Suppress::or). A rule is `Clone` (when its
+/// predicate is), so one rule can be pushed onto several stacks.
 ///
 /// ```
 /// let s = tenure::suppress::io_kind(std::io::ErrorKind::NotFound);
 /// assert!(s.matches(&std::io::Error::from(std::io::ErrorKind::NotFound)));
 /// assert_eq!(s.describe(), "io::ErrorKind::NotFound");
 /// ```
+#[derive(Clone)]
 pub struct Suppress<P> {
     predicate: P,
     what: Cow<'static, str>,
@@ -71,7 +73,9 @@ where
 /// assert!(s.matches(&std::io::Error::from(ErrorKind::BrokenPipe)));
 /// assert!(!s.matches(&std::io::Error::from(ErrorKind::NotFound)));
 /// ```
-pub fn io_kind(kind: std::io::ErrorKind) -> Suppress<impl Fn(&(dyn StdError + 'static)) -> bool> {
+pub fn io_kind(
+    kind: std::io::ErrorKind,
+) -> Suppress<impl Fn(&(dyn StdError + 'static)) -> bool + Clone + Send + Sync> {
     when(format!("io::ErrorKind::{kind:?}"), move |e| {
         e.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == kind)
@@ -85,7 +89,8 @@ pub fn io_kind(kind: std::io::ErrorKind) -> Suppress<impl Fn(&(dyn StdError + 's
 /// assert!(s.matches(&std::fmt::Error));
 /// assert!(!s.matches(&std::io::Error::other("x")));
 /// ```
-pub fn error_type<E: StdError + 'static>() -> Suppress<impl Fn(&(dyn StdError + 'static)) -> bool> {
+pub fn error_type<E: StdError + 'static>(
+) -> Suppress<impl Fn(&(dyn StdError + 'static)) -> bool + Clone + Send + Sync> {
     when(std::any::type_name::<E>(), |e| e.is::<E>())
 }
 
@@ -109,6 +114,31 @@ where
             next = e.source();
         }
         false
+    }
+
+    /// A rule that suppresses what either rule does: "this or that", named after both.
+    ///
+    /// ```
+    /// use std::io::ErrorKind;
+    /// use tenure::suppress;
+    /// let gone = suppress::io_kind(ErrorKind::BrokenPipe).or(suppress::io_kind(ErrorKind::ConnectionReset));
+    /// assert!(gone.matches(&std::io::Error::from(ErrorKind::ConnectionReset)));
+    /// assert!(!gone.matches(&std::io::Error::from(ErrorKind::NotFound)));
+    /// assert_eq!(gone.describe(), "io::ErrorKind::BrokenPipe or io::ErrorKind::ConnectionReset");
+    /// ```
+    pub fn or<Q>(
+        self,
+        other: Suppress<Q>,
+    ) -> Suppress<impl Fn(&(dyn StdError + 'static)) -> bool + Clone>
+    where
+        P: Clone,
+        Q: Fn(&(dyn StdError + 'static)) -> bool + Clone,
+    {
+        let (p, q) = (self.predicate, other.predicate);
+        Suppress {
+            what: format!("{} or {}", self.what, other.what).into(),
+            predicate: move |e: &(dyn StdError + 'static)| p(e) || q(e),
+        }
     }
 
     /// The rule's name, as it appears in logs.

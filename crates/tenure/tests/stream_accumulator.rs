@@ -1,6 +1,7 @@
 //! Accumulators: the content is the chunks in order, sealing refuses further pushes with a
 //! typed error, a size limit refuses without losing what was accumulated, and the
 //! `(accumulated, chunk)` adapter borrows instead of copying.
+#![cfg(feature = "stream")]
 
 use tenure::stream::{Accumulate, AccumulateError, Accumulator, StepError, Utf8Accumulator};
 

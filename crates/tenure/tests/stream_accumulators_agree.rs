@@ -3,6 +3,7 @@
 //! with and without a size limit: the same result for every push (the same refusal, field
 //! for field), the same content and the same chunks after every step. ASCII chunks, so the
 //! text and byte views are the same bytes.
+#![cfg(feature = "stream")]
 #![cfg(feature = "bytes")]
 
 use proptest::prelude::*;

@@ -2,6 +2,7 @@
 //! `Stream`, futures-io and tokio `AsyncRead` — gives the same metrics, on a manual clock:
 //! completed, failed midway, and dropped early. And once a stream has ended, its metrics
 //! are what its end report said, whatever the consumer does next.
+#![cfg(feature = "stream")]
 #![cfg(all(feature = "futures", feature = "tokio"))]
 
 mod common;

@@ -1,6 +1,7 @@
 //! A `Meter` over async sources that are not `Unpin` (an `async`-built stream, readers that
 //! must stay where they are): metered in place, same figures as any other source, and a
 //! pinned meter dropped midway still reports once.
+#![cfg(feature = "stream")]
 #![cfg(all(feature = "futures", feature = "tokio"))]
 
 mod common;

@@ -2,6 +2,7 @@
 //! delays (lock-step, one chunk per client acknowledgement, so each chunk is one read).
 //! Counts are exact; times are checked only as lower bounds (the server starts its clock only
 //! when the client's meter runs).
+#![cfg(feature = "stream")]
 #![cfg(all(feature = "tokio", feature = "futures"))]
 
 mod common;

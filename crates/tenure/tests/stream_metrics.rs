@@ -1,6 +1,7 @@
 //! Stream metrics on a manual clock: exact TTFB, total and inter-chunk figures; metrics of a
 //! stream that fails midway and of one dropped early; exactly one end report, also as a
 //! `tracing` event; `Display` and `serde`.
+#![cfg(feature = "stream")]
 
 use std::io::Read;
 use std::sync::{Arc, Mutex};

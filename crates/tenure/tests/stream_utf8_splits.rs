@@ -1,6 +1,7 @@
 //! A byte stream of UTF-8 text decodes to the original text however it is split into chunks,
 //! and bytes that are not UTF-8 are reported at the offset `std::str::from_utf8` gives for the
 //! whole stream.
+#![cfg(feature = "stream")]
 
 use proptest::prelude::*;
 use tenure::stream::{AccumulateError, Utf8Accumulator};

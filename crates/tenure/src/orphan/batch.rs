@@ -35,6 +35,9 @@ impl<F: Future + Unpin> Future for CatchUnwind<F> {
 pub(crate) struct Orphaning {
     pub(crate) deadline: Duration,
     pub(crate) orphans: Option<Orphans>,
+    /// The runtime to run on instead of the current one (the pool's, say).
+    #[cfg(feature = "tokio")]
+    pub(crate) runtime: Option<tokio::runtime::Handle>,
 }
 
 impl Default for Orphaning {
@@ -42,6 +45,8 @@ impl Default for Orphaning {
         Orphaning {
             deadline: DEFAULT_DEADLINE,
             orphans: None,
+            #[cfg(feature = "tokio")]
+            runtime: None,
         }
     }
 }
@@ -50,7 +55,14 @@ impl Orphaning {
     /// Hands `jobs` over as one batch (see [`adopt`]), to the given tracker or the global one.
     pub(crate) fn adopt(&self, jobs: VecDeque<Job>, context: &'static str) {
         let orphans = self.orphans.clone().unwrap_or_else(orphans);
-        adopt(&orphans, self.deadline, jobs, context);
+        adopt(
+            &orphans,
+            self.deadline,
+            #[cfg(feature = "tokio")]
+            self.runtime.as_ref(),
+            jobs,
+            context,
+        );
     }
 }
 
@@ -59,6 +71,7 @@ impl Orphaning {
 pub(crate) fn adopt(
     orphans: &Orphans,
     deadline: Duration,
+    #[cfg(feature = "tokio")] runtime: Option<&tokio::runtime::Handle>,
     jobs: VecDeque<Job>,
     context: &'static str,
 ) {
@@ -75,21 +88,15 @@ pub(crate) fn adopt(
         on_helper: false,
     };
     #[cfg(feature = "tokio")]
-    if let Ok(handle) = tokio::runtime::Handle::try_current() {
-        if runtime_has_timers() {
-            // Never block here: on a current-thread runtime that would deadlock.
-            drop(handle.spawn(batch.run_async()));
-            return;
-        }
+    let runner = crate::runtime::runner(runtime);
+    #[cfg(not(feature = "tokio"))]
+    let runner = crate::runtime::runner();
+    match runner {
+        // Never block here: on a current-thread runtime that would deadlock.
+        #[cfg(feature = "tokio")]
+        crate::runtime::Runner::Tokio(handle) => drop(handle.spawn(batch.run_async())),
+        crate::runtime::Runner::Helper => batch.run_on_helper_thread(),
     }
-    batch.run_on_helper_thread();
-}
-
-/// Whether the current runtime was built with its time driver; without it the deadline
-/// cannot be kept there, so the batch goes to the helper thread.
-#[cfg(feature = "tokio")]
-fn runtime_has_timers() -> bool {
-    catch_unwind(|| drop(tokio::time::sleep(Duration::ZERO))).is_ok()
 }
 
 /// The cleanups of one dropped owner, run in order. If it is dropped before it finished

@@ -201,6 +201,7 @@ impl Drop for DropLogged {
 }
 
 /// A `Meter::on_end` callback that keeps every report, and the list it keeps them in.
+#[cfg(feature = "stream")]
 pub fn end_reports() -> (
     Arc<Mutex<Vec<tenure::stream::StreamMetrics>>>,
     impl Fn(&tenure::stream::StreamMetrics) + Send,
