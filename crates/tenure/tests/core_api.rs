@@ -173,6 +173,7 @@ impl Conn {
     fn name(&self) -> &str {
         "the connection's own name"
     }
+    #[allow(clippy::wrong_self_convention)] // the name is the point: it must not be shadowed
     fn into_inner(&self) -> &'static str {
         "the connection's own into_inner"
     }
