@@ -6,15 +6,25 @@
 //!
 //! | idea | module | Python counterpart |
 //! |---|---|---|
+//! | cleanup errors: the cause, every suppressed one, a full report | [`error`] | exception chaining, `ExceptionGroup` |
 //! | how a scope ended | [`outcome`] | `__exit__(exc_type, exc, tb)` |
-//! | scope guards, `defer!` | [`guard`](mod@guard) | `@contextmanager` with `try/finally` |
+//! | scope guards, `defer!` | [`guard`] | `@contextmanager` with `try/finally` |
 //! | fallible, consuming release | [`close`] | `close()` and `with` |
 //! | dynamic LIFO stack of cleanups | [`stack`] | `contextlib.ExitStack` |
-//! | async release, async stack and scopes that survive cancellation | [`async_close`], [`async_stack`], [`async_guard`](mod@async_guard), [`orphan`] | `__aexit__`, `contextlib.AsyncExitStack` |
+//! | async release, async stack and scopes that survive cancellation | [`async_close`], [`async_stack`], [`async_guard`], [`orphan`] | `__aexit__`, `contextlib.AsyncExitStack` |
 //! | explicit, narrow suppression | [`suppress`] | `contextlib.suppress`, `__exit__` returning `True` |
 //! | O(n) stream accumulation, UTF-8 across chunks | [`stream`] | `StreamingResult`, `"".join(chunks)` |
-//! | timed blocks via `tracing` | [`timed`](mod@timed) | a `timed_block` context manager |
+//! | timed blocks via `tracing` | [`timed`] | a `timed_block` context manager |
 //! | leak ledger and fault injection | `testing` (feature `testing`) | — |
+//!
+//! Every item lives at its module path (`tenure::close::Closing`, `tenure::stack::Handle`,
+//! `tenure::stream::Meter`); the crate root re-exports only the handful nearly every user
+//! names: [`Close`], [`AsyncClose`], [`Error`], [`ErrorKind`], [`Outcome`], [`Exit`],
+//! [`ExitStack`], [`AsyncExitStack`], [`ScopeError`] and the [`defer!`] macro.
+//!
+//! Features: `tokio` (default: orphaned async cleanup runs as a task on the current
+//! runtime), `stream` (default: [`stream`]), `futures`, `bytes`, `serde` (stream adapters),
+//! `tempfile` (`Close` for `tempfile`'s types), `testing` (the ledger and fault injection).
 //!
 //! ```
 //! use tenure::{ExitStack, ScopeError};
