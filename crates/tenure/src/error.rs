@@ -314,7 +314,7 @@ impl Error {
     ///     outer.report().to_string(),
     ///     "failed to close `inner stack`: cleanup callback failed: `flush` \
     ///      (+1 suppressed cleanup error): disk full\n\
-    ///      \x20 suppressed: failed to close `socket`: reset"
+    ///      \x20   suppressed: failed to close `socket`: reset"
     /// );
     /// ```
     pub fn report(&self) -> Report<'_> {
@@ -389,15 +389,25 @@ fn write_report(
         write!(f, ": {e}")?;
         next = e.source();
     }
-    let mut link = Some(error);
+    // Members of a group that is a cause (a nested stack's errors) sit inside that link:
+    // one level deeper per link; then this error's own suppressed ones, as its siblings.
+    let mut link = error.source();
+    let mut inner_depth = depth + 2;
     while let Some(e) = link {
         if let Some(group) = e.downcast_ref::<Error>() {
             for member in group.suppressed() {
-                write!(f, "\n{:width$}suppressed: ", "", width = 2 * (depth + 1))?;
-                write_report(f, member, depth + 1)?;
+                write!(f, "\n{:width$}suppressed: ", "", width = 2 * inner_depth)?;
+                write_report(f, member, inner_depth)?;
             }
         }
         link = e.source();
+        inner_depth += 1;
+    }
+    if let Some(group) = error.downcast_ref::<Error>() {
+        for member in group.suppressed() {
+            write!(f, "\n{:width$}suppressed: ", "", width = 2 * (depth + 1))?;
+            write_report(f, member, depth + 1)?;
+        }
     }
     Ok(())
 }
@@ -497,5 +507,80 @@ fn report_each(error: &Error, context: &'static str, primary: &mut bool) {
         if let Some(group) = nested {
             report_each(group, context, primary);
         }
+    }
+}
+
+/// A per-link predicate: does this one error (not its chain) match a rule?
+pub(crate) type LinkMatch<'p> = &'p dyn Fn(&(dyn StdError + 'static)) -> bool;
+
+impl Error {
+    /// Removes exactly the members that `matches` — the primary and/or suppressed ones —
+    /// keeping the rest in their original order (the first remaining becomes primary).
+    /// A member matches if `matches` holds for a link of its chain before any nested group
+    /// (a `tenure::Error` as its direct cause, a nested stack's close error), which is
+    /// reduced in place; a member whose nested group is emptied is removed too. `None` when
+    /// every member matched.
+    pub(crate) fn reduce(mut self, matches: LinkMatch<'_>) -> Option<Error> {
+        let suppressed = self.take_suppressed();
+        let kept = std::iter::once(self)
+            .chain(suppressed)
+            .filter_map(|member| member.reduce_member(matches));
+        Error::from_errors(kept.collect::<Vec<_>>())
+    }
+
+    /// One member (its own suppressed ones already taken apart): `None` if it matches.
+    fn reduce_member(mut self, matches: LinkMatch<'_>) -> Option<Error> {
+        if !self.inner.suppressed.is_empty() {
+            // A member that is itself a group (made with `add_suppressed`): reduce it.
+            return self.reduce(matches);
+        }
+        if matches(&self) {
+            return None;
+        }
+        let nested = self
+            .inner
+            .source
+            .as_deref()
+            .is_some_and(|s| s.is::<Error>());
+        if nested {
+            let source = self.inner.source.take().expect("checked above");
+            let group = *source.downcast::<Error>().expect("checked above");
+            let rest = group.reduce(matches)?;
+            self.inner.source = Some(Box::new(rest));
+            return Some(self);
+        }
+        let mut next = StdError::source(&self);
+        while let Some(link) = next {
+            if matches(link) {
+                return None;
+            }
+            next = link.source();
+        }
+        Some(self)
+    }
+
+    /// Whether [`reduce`](Self::reduce) would remove every member (without changing
+    /// anything: for errors that are only borrowed).
+    pub(crate) fn fully_matches(&self, matches: LinkMatch<'_>) -> bool {
+        self.member_matches(matches) && self.suppressed().iter().all(|m| m.fully_matches(matches))
+    }
+
+    /// Whether this error as one member (its suppressed ones aside) matches, as
+    /// `reduce_member` decides it.
+    fn member_matches(&self, matches: LinkMatch<'_>) -> bool {
+        if matches(self) {
+            return true;
+        }
+        if let Some(group) = self.cause::<Error>() {
+            return group.fully_matches(matches);
+        }
+        let mut next = StdError::source(self);
+        while let Some(link) = next {
+            if matches(link) {
+                return true;
+            }
+            next = link.source();
+        }
+        false
     }
 }

@@ -20,6 +20,7 @@ use std::panic::{self, Location};
 use crate::error::{report_dropped, Error};
 use crate::outcome::{Exit, Outcome};
 use crate::scope_error::ScopeError;
+use crate::suppress::Suppress;
 
 /// How the body ended, in whatever form a stack keeps it (an [`Outcome`], or the async
 /// stack's sendable form).
@@ -88,6 +89,30 @@ impl<B: Ended> Unwinding<B> {
         } else {
             self.errors.push(Error::panicked(name, payload));
         }
+    }
+
+    /// Applies a narrow suppression rule: to the body's error while it is active (matched
+    /// whole: it is the caller's, not the stack's to change), else to the cleanup errors so
+    /// far — the members of the group `close` will return — removing exactly the members
+    /// it matches, nested stacks' errors included (the rest stays, in order). Panics and
+    /// cancellation are never touched.
+    pub(crate) fn apply_rule<P>(&mut self, rule: &Suppress<P>)
+    where
+        P: Fn(&(dyn std::error::Error + 'static)) -> bool,
+    {
+        let body = self.body.outcome();
+        if body.is_panic() || self.panic.is_some() || matches!(body, Outcome::Cancelled) {
+            return;
+        }
+        if self.body_error_active {
+            let decided = rule.decide(&body);
+            self.apply(decided);
+            return;
+        }
+        // Every cleanup error so far is a member of the group `close` will return: the rule
+        // treats them as it treats that group, wherever it is applied.
+        let errors = std::mem::take(&mut self.errors);
+        self.errors = errors.into_iter().filter_map(|e| rule.reduce(e)).collect();
     }
 
     #[inline]

@@ -27,9 +27,12 @@
 //! assert!(r.is_err());
 //! ```
 
+use std::any::Any;
 use std::borrow::Cow;
 use std::error::Error as StdError;
 use std::fmt;
+
+use crate::error::Error;
 
 use crate::outcome::{Exit, Outcome};
 
@@ -98,22 +101,58 @@ impl<P> Suppress<P>
 where
     P: Fn(&(dyn StdError + 'static)) -> bool,
 {
-    /// Whether `error`, or any error in its `source` chain, is one this rule suppresses.
+    /// Whether this rule suppresses `error` *whole*: the error or a link of its
+    /// [`source`](std::error::Error::source) chain matches — and, for a group (a
+    /// [`tenure::Error`](crate::Error) with suppressed members, such as a stack's `close`
+    /// error, also when it is the cause of another error), *every* member does. A group of
+    /// which only some members match is not suppressed whole: [`on`](Self::on) and a rule
+    /// pushed on a stack remove exactly those members and let the rest propagate.
     ///
     /// ```
-    /// use std::io::ErrorKind;
-    /// let wrapped = tenure::Error::close("socket", std::io::Error::from(ErrorKind::BrokenPipe));
-    /// assert!(tenure::suppress::io_kind(ErrorKind::BrokenPipe).matches(&wrapped));
+    /// use std::io::{self, ErrorKind};
+    /// use tenure::{suppress, Error};
+    /// let rule = suppress::io_kind(ErrorKind::BrokenPipe);
+    /// let wrapped = Error::close("socket", io::Error::from(ErrorKind::BrokenPipe));
+    /// assert!(rule.matches(&wrapped));
+    /// let mixed = Error::from_errors([
+    ///     Error::close("socket", io::Error::from(ErrorKind::BrokenPipe)),
+    ///     Error::close("file", io::Error::other("disk full")),
+    /// ]).unwrap();
+    /// assert!(!rule.matches(&mixed)); // the full disk is not a broken pipe
     /// ```
     pub fn matches(&self, error: &(dyn StdError + 'static)) -> bool {
         let mut next = Some(error);
         while let Some(e) = next {
+            if let Some(group) = e.downcast_ref::<Error>() {
+                return group.fully_matches(&self.predicate);
+            }
             if (self.predicate)(e) {
                 return true;
             }
             next = e.source();
         }
         false
+    }
+
+    /// Applies the rule to an owned cleanup error: removes exactly the members it matches
+    /// (see [`on`](Self::on)); `None` when every member matched. Logs what it removed.
+    pub(crate) fn reduce(&self, error: Error) -> Option<Error> {
+        let before = tracing::enabled!(target: "tenure", tracing::Level::DEBUG)
+            .then(|| (error.iter().count(), error.report().to_string()));
+        let rest = error.reduce(&self.predicate);
+        if let Some((n, report)) = before {
+            let left = rest.as_ref().map_or(0, |e| e.iter().count());
+            if left < n {
+                tracing::debug!(
+                    target: "tenure",
+                    rule = %self.what,
+                    removed = n - left,
+                    kept = left,
+                    "cleanup errors suppressed from: {report}"
+                );
+            }
+        }
+        rest
     }
 
     /// A rule that suppresses what either rule does: "this or that", named after both.
@@ -170,21 +209,65 @@ where
     }
 
     /// Applies the rule to one result: `Ok(Some(v))` for success, `Ok(None)` for a
-    /// suppressed error, `Err(e)` for any other error.
+    /// suppressed error, `Err(e)` for any other error. When the error is a group (a
+    /// [`tenure::Error`](crate::Error) with suppressed members, as a stack's `close`
+    /// returns), the rule removes exactly the members it matches — the primary and/or
+    /// suppressed ones, and inside a nested stack's error — and the rest come back as a
+    /// group in their original order (the first remaining becomes primary); a group in which
+    /// every member matches is suppressed whole. Any other error is matched as a whole.
     ///
     /// ```
-    /// let s = tenure::suppress::error_type::<std::fmt::Error>();
+    /// use std::io::{self, ErrorKind};
+    /// use tenure::{suppress, ExitStack};
+    /// let s = suppress::error_type::<std::fmt::Error>();
     /// assert_eq!(s.on(Ok::<_, std::fmt::Error>(3)).unwrap(), Some(3));
     /// assert_eq!(s.on(Err::<i32, _>(std::fmt::Error)).unwrap(), None);
+    ///
+    /// let mut stack = ExitStack::new();
+    /// stack.named("log").try_callback(|| Err(io::Error::other("disk full")));
+    /// stack.named("socket").try_callback(|| Err(io::Error::from(ErrorKind::BrokenPipe)));
+    /// let rest = suppress::io_kind(ErrorKind::BrokenPipe).on(stack.close()).unwrap_err();
+    /// assert_eq!(rest.resource(), "log"); // the broken pipe is gone, the full disk is not
+    /// assert!(rest.suppressed().is_empty());
     /// ```
     pub fn on<T, E: StdError + 'static>(&self, result: Result<T, E>) -> Result<Option<T>, E> {
-        match result {
-            Ok(v) => Ok(Some(v)),
-            Err(e) if self.decide(&Outcome::Error(&e)) == Exit::Suppress => Ok(None),
-            Err(e) => Err(e),
+        let e = match result {
+            Ok(v) => return Ok(Some(v)),
+            Err(e) => e,
+        };
+        let mut slot = Some(e);
+        if let Some(group) = (&mut slot as &mut dyn Any).downcast_mut::<Option<Error>>() {
+            let error = group.take().expect("just filled");
+            return match self.reduce(error) {
+                None => Ok(None),
+                Some(rest) => {
+                    *group = Some(rest);
+                    Err(slot.expect("refilled above"))
+                }
+            };
+        }
+        let e = slot.expect("still there");
+        if self.decide(&Outcome::Error(&e)) == Exit::Suppress {
+            Ok(None)
+        } else {
+            Err(e)
+        }
+    }
+
+    /// The rule with its predicate boxed, so rules of any type fit one entry kind.
+    pub(crate) fn boxed(self) -> Suppress<BoxedPredicate>
+    where
+        P: Send + 'static,
+    {
+        Suppress {
+            predicate: Box::new(self.predicate),
+            what: self.what,
         }
     }
 }
+
+/// A rule's predicate, boxed (see [`Suppress::boxed`]).
+pub(crate) type BoxedPredicate = Box<dyn Fn(&(dyn StdError + 'static)) -> bool + Send>;
 
 impl<P> fmt::Debug for Suppress<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -102,7 +102,7 @@ fn report_lists_every_suppressed_error_with_its_cause() {
     assert_eq!(
         e.report().to_string(),
         "cleanup callback failed: `a` (+1 suppressed cleanup error): first\n  \
-         suppressed: failed to close `inner`: failed to close `b` (+1 suppressed cleanup error): second\n    \
+         suppressed: failed to close `inner`: failed to close `b` (+1 suppressed cleanup error): second\n      \
          suppressed: failed to close `c`: third"
     );
 }

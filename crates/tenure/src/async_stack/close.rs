@@ -128,7 +128,7 @@ impl Drop for AsyncExitStack {
             .entries
             .drain(..)
             .rev()
-            .map(|e| e.into_job(panicking))
+            .filter_map(|e| e.into_job(panicking))
             .collect();
         self.to.adopt(jobs, "AsyncExitStack::drop");
     }

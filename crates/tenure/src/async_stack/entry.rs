@@ -12,6 +12,7 @@ use crate::error::{BoxError, Error};
 use crate::exit_rules::Name;
 use crate::orphan::Job;
 use crate::outcome::{Exit, Outcome};
+use crate::suppress::{BoxedPredicate, Suppress};
 
 pub(super) type EntryFuture = Pin<Box<dyn Future<Output = Result<Exit, Error>> + Send>>;
 
@@ -45,6 +46,8 @@ pub(super) enum Entry {
     ),
     Future(EntryFuture, &'static Location<'static>),
     Dyn(Box<dyn AsyncEntry>),
+    /// A narrow suppression rule, applied to the unwinding's state when its turn comes.
+    Rule(Suppress<BoxedPredicate>),
 }
 
 /// The name of an unnamed async callback pushed at `at`.
@@ -53,9 +56,12 @@ pub(super) fn pushed_at(at: &'static Location<'static>) -> Name {
 }
 
 impl Entry {
-    /// The entry as an orphaned job that runs it with `outcome` when its turn comes.
-    pub(super) fn into_job(self, panicking: bool) -> Job {
-        match self {
+    /// The entry as an orphaned job that runs it with `outcome` when its turn comes; `None`
+    /// for a rule (orphaned cleanup runs with a panic or cancellation, which no rule can
+    /// suppress).
+    pub(super) fn into_job(self, panicking: bool) -> Option<Job> {
+        Some(match self {
+            Entry::Rule(_) => return None,
             Entry::Callback(fut, at) => Job::new(
                 pushed_at(at).into_cow(),
                 Box::pin(async move {
@@ -83,7 +89,7 @@ impl Entry {
                     }
                 }),
             ),
-        }
+        })
     }
 }
 

@@ -447,7 +447,9 @@ impl AsyncExitStack {
         inner.id = 0;
     }
 
-    /// Pushes an explicit, narrow suppression (see [`crate::suppress`]).
+    /// Pushes an explicit, narrow suppression (see [`crate::suppress`]); the same rules as
+    /// [`ExitStack::suppress`](crate::ExitStack::suppress): a group loses exactly the members
+    /// the rule matches.
     ///
     /// ```
     /// use std::io::ErrorKind;
@@ -460,12 +462,12 @@ impl AsyncExitStack {
     /// assert_eq!(s.unwind_with(Outcome::Error(&pipe)).await?, Exit::Suppress);
     /// # Ok(()) }
     /// ```
-    #[track_caller]
     pub fn suppress<P>(&mut self, rule: Suppress<P>)
     where
         P: Fn(&(dyn StdError + 'static)) -> bool + Send + 'static,
     {
-        self.push_exit(move |o: &Outcome<'_>| rule.decide(o));
+        self.next_name = None;
+        self.entries.push(Entry::Rule(rule.boxed()));
     }
 
     /// Moves every entry into a new stack (with the same deadline and tracker) and leaves

@@ -59,7 +59,7 @@ impl AsyncExitStack {
     fn slot(&self, index: usize) -> Option<&dyn Any> {
         match self.entries.get(index)? {
             Entry::Dyn(e) => e.resource_ref(),
-            Entry::Callback(..) | Entry::Future(..) => None,
+            Entry::Callback(..) | Entry::Future(..) | Entry::Rule(_) => None,
         }
     }
 
@@ -95,7 +95,7 @@ impl AsyncExitStack {
         let entries = &mut self.entries;
         handle.resolve_mut(self.id, |i| match entries.get_mut(i)? {
             Entry::Dyn(e) => e.resource(),
-            Entry::Callback(..) | Entry::Future(..) => None,
+            Entry::Callback(..) | Entry::Future(..) | Entry::Rule(_) => None,
         })
     }
 }

@@ -109,7 +109,12 @@ impl Drop for Pending {
                 Box::pin(async move { fut.await.map(drop) }),
             ));
         }
-        jobs.extend(self.entries.drain(..).rev().map(|e| e.into_job(panicking)));
+        jobs.extend(
+            self.entries
+                .drain(..)
+                .rev()
+                .filter_map(|e| e.into_job(panicking)),
+        );
         self.to.adopt(jobs, "AsyncExitStack::close (cancelled)");
     }
 }
@@ -167,6 +172,7 @@ impl Pending {
                         return Poll::Pending;
                     }
                 },
+                Some(Entry::Rule(rule)) => state.apply_rule(&rule),
                 Some(Entry::Dyn(entry)) => match entry.start(&state.outcome()) {
                     Started::Done(result) => state.record(result),
                     Started::Running(name, fut) => self.current = Some((name, fut)),

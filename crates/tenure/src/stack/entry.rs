@@ -7,6 +7,7 @@ use crate::close::Close;
 use crate::error::{BoxError, Error};
 use crate::exit_rules::{Name, Unwinding};
 use crate::outcome::{Exit, Outcome};
+use crate::suppress::Suppress;
 
 /// The unwinding state of a sync stack: the body's outcome as the caller gave it.
 pub(super) type State<'o> = Unwinding<Outcome<'o>>;
@@ -91,5 +92,16 @@ impl<'a, R: Close + 'static> Entry<'a> for Closed<R> {
     }
     fn resource_ref(&self) -> Option<&dyn Any> {
         Some(&self.resource)
+    }
+}
+
+/// A narrow suppression rule (see [`Unwinding::apply_rule`](crate::exit_rules::Unwinding)).
+pub(super) struct Rule<P>(pub(super) Suppress<P>);
+impl<'a, P> Entry<'a> for Rule<P>
+where
+    P: Fn(&(dyn std::error::Error + 'static)) -> bool + 'a,
+{
+    fn run(self: Box<Self>, state: &mut State<'_>) {
+        state.apply_rule(&self.0);
     }
 }

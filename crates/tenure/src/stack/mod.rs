@@ -88,7 +88,7 @@ mod scope;
 
 pub use crate::handle::Handle;
 pub use crate::scope_error::ScopeError;
-use entry::{Callback, Entry, ExitCallback, State, TryCallback, TryExitCallback};
+use entry::{Callback, Entry, ExitCallback, Rule, State, TryCallback, TryExitCallback};
 pub use scope::ScopeResultExt;
 
 use crate::close::Close;
@@ -297,7 +297,10 @@ impl<'a> ExitStack<'a> {
     }
 
     /// Pushes an explicit, narrow suppression (see [`crate::suppress`]): Python's
-    /// `stack.enter_context(suppress(BrokenPipeError))`.
+    /// `stack.enter_context(suppress(BrokenPipeError))`. When its turn comes it sees what an
+    /// exit callback would: the body's error, matched whole, else the latest cleanup error,
+    /// from which it removes exactly the members it matches — the rest of a group (a nested
+    /// stack's close error included) propagates, in order.
     ///
     /// ```
     /// use std::io::ErrorKind;
@@ -312,7 +315,8 @@ impl<'a> ExitStack<'a> {
     where
         P: Fn(&(dyn StdError + 'static)) -> bool + 'a,
     {
-        self.push_exit(move |o: &Outcome<'_>| rule.decide(o));
+        self.next_name = None;
+        self.entries.push(Box::new(Rule(rule)));
     }
 
     /// Moves every entry into a new stack and leaves this one empty (Python's
