@@ -232,7 +232,7 @@ fn expected(trees: &[Tree], matched: &BTreeSet<u32>) -> Vec<Tree> {
             Tree::Leaf(id) => (!matched.contains(id)).then_some(t.clone()),
             Tree::Nested(id, kids) => {
                 let rest = expected(kids, matched);
-                (!rest.is_empty()).then(|| Tree::Nested(*id, rest))
+                (!rest.is_empty()).then_some(Tree::Nested(*id, rest))
             }
         })
         .collect()
@@ -290,7 +290,7 @@ proptest! {
                 let e = build(std::slice::from_ref(t));
                 s.try_callback(move || Err(CloneFree(Some(e)).take()));
             }
-            s.close().map_err(|e| e)
+            s.close()
         } else {
             rule.on(Err::<(), _>(build(&group))).map(drop)
         };
