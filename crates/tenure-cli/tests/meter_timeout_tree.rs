@@ -29,12 +29,13 @@ fn timeout_stops_and_reaps_the_whole_tree_setsid_included() {
     let dir = tempfile::tempdir().unwrap();
     let pids = dir.path().join("pids");
     // Each process notes its pid: CMD, a child in CMD's group, one in a session of its own,
-    // and a grandchild whose parent stays alive until the group is stopped.
+    // and a grandchild whose parent stays alive until the group is stopped. The children's
+    // output goes elsewhere: one that survived must fail this test, not hang it on a pipe.
     let script = r#"
         echo $$ >> "$PIDS"
-        sh -c 'echo $$ >> "$PIDS"; exec sleep 1000' &
-        setsid sh -c 'echo $$ >> "$PIDS"; exec sleep 1000' &
-        sh -c 'echo $$ >> "$PIDS"; sleep 1000 & echo $! >> "$PIDS"; wait' &
+        sh -c 'echo $$ >> "$PIDS"; exec sleep 1000' >/dev/null 2>&1 &
+        setsid sh -c 'echo $$ >> "$PIDS"; exec sleep 1000' >/dev/null 2>&1 &
+        sh -c 'echo $$ >> "$PIDS"; sleep 1000 & echo $! >> "$PIDS"; wait' >/dev/null 2>&1 &
         echo started
         wait
     "#;
