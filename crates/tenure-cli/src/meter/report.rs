@@ -213,7 +213,7 @@ pub fn table(s: &Summary, style: Style) -> String {
     );
     let _ = writeln!(t, "{}", style.paint("1", &head));
     let row = |t: &mut String, k: &str, v: String| {
-        let _ = writeln!(t, "  {:<12}{v}", style.paint("2", k));
+        let _ = writeln!(t, "  {}{v}", style.paint("2", &format!("{k:<12}")));
     };
     let metered = format!("{}{}", s.metered, if s.pty { " (pty)" } else { "" });
     row(&mut t, "metered", metered);
