@@ -6,7 +6,7 @@
 //! - [`procs`]: the one reaper of all our children, the process tree, stopping a group.
 //! - [`pump`]: copying the metered stream through and feeding the meter (chunks or lines).
 //! - [`report`]: the table with its gap histogram, and the JSON object.
-//! - [`run`]: the run itself: what ends it, how everything is released, the exit code.
+//! - [`run`](mod@run): the run itself: what ends it, how everything is released, the exit code.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -18,6 +18,7 @@ mod child;
 mod procs;
 #[cfg(unix)]
 mod pump;
+#[cfg(unix)]
 mod report;
 #[cfg(unix)]
 mod run;

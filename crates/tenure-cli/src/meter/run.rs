@@ -164,6 +164,18 @@ impl State {
     }
 }
 
+/// Should tenure itself panic mid-run, CMD's processes are killed on the way out rather than
+/// left running (they cannot be reaped then: orphans go to init as tenure exits).
+struct KillOnPanic(Pid);
+
+impl Drop for KillOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            procs::signal_all(self.0, Signal::KILL);
+        }
+    }
+}
+
 /// Shell-like text of the command, for messages.
 fn command_text(cmd: &[OsString]) -> Vec<String> {
     cmd.iter()
@@ -239,6 +251,7 @@ pub fn run(args: Args) -> u8 {
         }
         Err(SpawnError::Other(e)) => return fail(&format!("cannot start {program}"), &e),
     };
+    let _kill_on_panic = KillOnPanic(spawned.pid);
     let mut state = State {
         rx,
         group: spawned.pid,
