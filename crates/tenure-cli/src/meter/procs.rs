@@ -83,16 +83,21 @@ pub fn start_reaper<E: From<Reaped> + Send + 'static>(
 
 /// Sends `sig` to CMD's process group and to every descendant of ours (found through
 /// `/proc` on Linux), which covers those that left the group. Returns how many processes
-/// were signalled besides the group.
+/// were signalled: the descendants (group members among them), or, where descendants cannot
+/// be listed, 1 for the group.
 pub fn signal_all(group: Pid, sig: Signal) -> usize {
-    let _ = rustix::process::kill_process_group(group, sig);
+    let group_signalled = rustix::process::kill_process_group(group, sig).is_ok();
     let mut n = 0;
     for pid in descendants() {
         if rustix::process::kill_process(pid, sig).is_ok() {
             n += 1;
         }
     }
-    n
+    if n == 0 && group_signalled {
+        1
+    } else {
+        n
+    }
 }
 
 /// Every live process below tenure (Linux: from `/proc/*/stat`); empty elsewhere.

@@ -29,7 +29,7 @@ pub enum End {
 /// What stopping CMD's processes took.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Released {
-    /// Processes sent SIGTERM (the group counts as one, plus each descendant outside it).
+    /// Processes sent SIGTERM (every descendant on Linux; elsewhere the group counts as one).
     pub signalled: usize,
     /// SIGKILL was needed after the grace period.
     pub killed: bool,
@@ -267,7 +267,11 @@ pub fn table(s: &Summary, style: Style) -> String {
         } else {
             "CMD's process group and descendants"
         };
-        row(&mut t, "stopped", format!("{what} ({how})"));
+        row(
+            &mut t,
+            "stopped",
+            format!("{} process(es): {what} ({how})", r.signalled),
+        );
     }
     if s.reaped_descendants > 0 {
         row(

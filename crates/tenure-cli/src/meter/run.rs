@@ -48,8 +48,8 @@ enum Stop {
     TimedOut,
     Interrupted(i32),
     OutputClosed,
-    /// Writing our output failed (other than a broken pipe).
-    WriteFailed,
+    /// tenure failed: writing our output (other than a broken pipe), starting a thread.
+    Failed,
 }
 
 /// What has been seen so far.
@@ -60,8 +60,8 @@ struct State {
     all_reaped: bool,
     pump: Option<PumpEnd>,
     signal: Option<i32>,
-    /// A signal arrived while stopping: skip the rest of the grace period.
-    hurry: bool,
+    /// Signals received so far: one more while stopping skips the rest of the grace period.
+    signals: u32,
 }
 
 impl State {
@@ -72,7 +72,7 @@ impl State {
             Event::Pump(end) => self.pump = Some(end),
             Event::Signal(sig) => {
                 self.signal.get_or_insert(sig);
-                self.hurry = true;
+                self.signals += 1;
             }
         }
     }
@@ -96,7 +96,7 @@ impl State {
             }
             match self.pump {
                 Some(PumpEnd::OutputClosed) => return Stop::OutputClosed,
-                Some(PumpEnd::WriteFailed(_)) => return Stop::WriteFailed,
+                Some(PumpEnd::WriteFailed(_)) => return Stop::Failed,
                 Some(_) if self.cmd.is_some() => return Stop::Finished,
                 _ => {}
             }
@@ -143,9 +143,12 @@ impl State {
         if self.all_reaped {
             return released;
         }
-        released.signalled = 1 + procs::signal_all(self.group, Signal::TERM);
+        released.signalled = procs::signal_all(self.group, Signal::TERM);
         procs::signal_all(self.group, Signal::CONT);
-        self.wait_until(Instant::now() + grace, |s| s.all_reaped || s.hurry);
+        let signals = self.signals;
+        self.wait_until(Instant::now() + grace, |s| {
+            s.all_reaped || s.signals > signals
+        });
         // SIGKILL cannot be caught; a few rounds cover processes forked meanwhile.
         for _ in 0..50 {
             if self.all_reaped {
@@ -259,7 +262,7 @@ pub fn run(args: Args) -> u8 {
         all_reaped: false,
         pump: None,
         signal: None,
-        hurry: false,
+        signals: 0,
     };
 
     let reaped_others = Arc::new(AtomicU64::new(0));
@@ -288,14 +291,14 @@ pub fn run(args: Args) -> u8 {
         Ok(()) => state.wait_for_stop(args.timeout.map(|d| started + d)),
         Err(e) => {
             eprintln!("tenure meter: cannot start a thread: {e}");
-            Stop::WriteFailed
+            Stop::Failed
         }
     };
     match stop {
         Stop::TimedOut => pump::lock(&meter).stop(StreamStatus::TimedOut),
         Stop::Interrupted(_) => pump::lock(&meter).stop(StreamStatus::Interrupted),
         // The pump stopped the meter itself; a finished stream ended on its own.
-        Stop::OutputClosed | Stop::WriteFailed | Stop::Finished => {}
+        Stop::OutputClosed | Stop::Failed | Stop::Finished => {}
     }
     let released = state.release(args.grace);
     // Once nothing of CMD's is left, the stream's end follows at once (unless a process
@@ -313,7 +316,7 @@ pub fn run(args: Args) -> u8 {
         Stop::TimedOut => code::TIMED_OUT,
         Stop::Interrupted(_) => code::INTERRUPTED,
         Stop::OutputClosed => code::OUTPUT_CLOSED,
-        Stop::WriteFailed => code::FAILED,
+        Stop::Failed => code::FAILED,
     };
     if let Some(PumpEnd::WriteFailed(e)) = &state.pump {
         eprintln!("tenure meter: writing our output: {e}");
@@ -326,7 +329,7 @@ pub fn run(args: Args) -> u8 {
         timeout: args.timeout,
         grace: args.grace,
         end: match stop {
-            Stop::Finished | Stop::OutputClosed | Stop::WriteFailed => End::Stream,
+            Stop::Finished | Stop::OutputClosed | Stop::Failed => End::Stream,
             Stop::TimedOut => End::TimedOut,
             Stop::Interrupted(sig) => End::Interrupted(procs::signal_name(sig)),
         },
