@@ -24,6 +24,7 @@ mod report;
 mod run;
 
 /// Exit codes, as `timeout(1)` and the shells have them.
+#[cfg_attr(not(unix), allow(dead_code))]
 pub(crate) mod code {
     /// `--timeout` passed (as `timeout(1)`).
     pub const TIMED_OUT: u8 = 124;
@@ -115,7 +116,8 @@ pub struct Args {
     #[arg(long, value_name = "D", value_parser = humantime::parse_duration)]
     pub timeout: Option<Duration>,
 
-    /// How long CMD's processes get between SIGTERM and SIGKILL when they are stopped.
+    /// How long CMD's processes get between SIGTERM and SIGKILL when they are stopped (a
+    /// second Ctrl-C skips the rest). Example: `--grace 10s` for a server that drains.
     #[arg(long, value_name = "D", value_parser = humantime::parse_duration, default_value = "2s")]
     pub grace: Duration,
 

@@ -86,9 +86,11 @@ pub fn start_reaper<E: From<Reaped> + Send + 'static>(
 /// were signalled: the descendants (group members among them), or, where descendants cannot
 /// be listed, 1 for the group.
 pub fn signal_all(group: Pid, sig: Signal) -> usize {
+    // Listed first: once the group is signalled, its members start to exit and re-parent.
+    let below = descendants();
     let group_signalled = rustix::process::kill_process_group(group, sig).is_ok();
     let mut n = 0;
-    for pid in descendants() {
+    for pid in below {
         if rustix::process::kill_process(pid, sig).is_ok() {
             n += 1;
         }
