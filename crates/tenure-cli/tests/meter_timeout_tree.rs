@@ -90,6 +90,10 @@ fn timeout_stops_and_reaps_the_whole_tree_setsid_included() {
     let j = json_report(&out.stderr);
     assert_eq!(j["status"], "timed_out");
     assert_eq!(j["timeout_ns"], 3_000_000_000u64);
+    assert!(
+        j["stopped_processes"].as_u64().unwrap() >= 5,
+        "all five signalled: {j}"
+    );
     assert!(j["reaped_descendants"].as_u64().unwrap() >= 4, "{j}");
     assert_eq!(j["processes_left"], 0);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "started\n");

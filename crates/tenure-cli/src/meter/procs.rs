@@ -83,22 +83,19 @@ pub fn start_reaper<E: From<Reaped> + Send + 'static>(
 
 /// Sends `sig` to CMD's process group and to every descendant of ours (found through
 /// `/proc` on Linux), which covers those that left the group. Returns how many processes
-/// were signalled: the descendants (group members among them), or, where descendants cannot
-/// be listed, 1 for the group.
+/// it was sent to: the descendants found (group members among them), or, where descendants
+/// cannot be listed, 1 for the group.
 pub fn signal_all(group: Pid, sig: Signal) -> usize {
     // Listed first: once the group is signalled, its members start to exit and re-parent.
     let below = descendants();
     let group_signalled = rustix::process::kill_process_group(group, sig).is_ok();
-    let mut n = 0;
-    for pid in below {
-        if rustix::process::kill_process(pid, sig).is_ok() {
-            n += 1;
-        }
+    for &pid in &below {
+        // ESRCH is fine: the group's signal may have ended it (and the reaper reaped it).
+        let _ = rustix::process::kill_process(pid, sig);
     }
-    if n == 0 && group_signalled {
-        1
-    } else {
-        n
+    match below.len() {
+        0 => usize::from(group_signalled),
+        n => n,
     }
 }
 
