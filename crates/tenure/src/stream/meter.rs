@@ -13,7 +13,7 @@ use std::io::{self, Read};
 use std::time::Duration;
 
 use super::clock::{Clock, TscClock};
-use super::histogram::Histogram;
+use super::histogram::{Gaps, Histogram};
 use super::metrics::{per_sec, Latency, StreamMetrics, StreamStatus};
 
 /// How a stream item is measured: its size in bytes, or the error that ended the stream.
@@ -214,6 +214,32 @@ impl<C: Clock> Recorder<C> {
         Duration::from_nanos(self.clock.ticks_to_nanos(ticks))
     }
 
+    /// The timeline with the readings not yet absorbed counted in (mid-batch: on a copy).
+    fn timeline(&self) -> Cow<'_, Timeline> {
+        if self.pending == 0 {
+            Cow::Borrowed(&self.timeline)
+        } else {
+            let mut t = self.timeline.clone();
+            t.absorb(&self.stamps[..self.pending]);
+            Cow::Owned(t)
+        }
+    }
+
+    pub(crate) fn gaps(&self) -> Gaps {
+        self.timeline()
+            .gaps
+            .view(|ticks| self.clock.ticks_to_nanos(ticks))
+    }
+
+    /// Ends the stream with `status`, unless it has ended already.
+    pub(crate) fn stop(&mut self, status: StreamStatus) {
+        assert!(
+            status.is_ended(),
+            "Meter::stop: `InProgress` is not a way for a stream to end"
+        );
+        self.end_with(status);
+    }
+
     pub(crate) fn metrics(&self) -> StreamMetrics {
         let end = if self.status.is_ended() {
             self.end
@@ -221,23 +247,15 @@ impl<C: Clock> Recorder<C> {
             self.clock.now()
         };
         let total = self.nanos(end.saturating_sub(self.start));
-        let mut pending = None;
-        let t = if self.pending == 0 {
-            &self.timeline
-        } else {
-            // Mid-batch: count the readings not yet absorbed, on a copy.
-            let t = pending.insert(self.timeline.clone());
-            t.absorb(&self.stamps[..self.pending]);
-            t
-        };
-        let gaps = &t.gaps;
-        let inter_chunk = (gaps.count() > 0).then(|| Latency {
+        let t = self.timeline();
+        let gaps = t.gaps.view(|ticks| self.clock.ticks_to_nanos(ticks));
+        let inter_chunk = (!gaps.is_empty()).then(|| Latency {
             count: gaps.count(),
-            min: self.nanos(gaps.min()),
-            p50: self.nanos(gaps.quantile(0.50)),
-            p90: self.nanos(gaps.quantile(0.90)),
-            p99: self.nanos(gaps.quantile(0.99)),
-            max: self.nanos(gaps.max()),
+            min: gaps.min(),
+            p50: gaps.quantile(0.50),
+            p90: gaps.quantile(0.90),
+            p99: gaps.quantile(0.99),
+            max: gaps.max(),
         });
         StreamMetrics {
             status: self.status.clone(),
@@ -392,6 +410,57 @@ impl<S, C: Clock> Meter<S, C> {
         self.rec.metrics()
     }
 
+    /// The distribution of the gaps between chunks so far, bucket by bucket (what
+    /// [`Latency`]'s percentiles are read from): for a picture of the distribution, or
+    /// percentiles of your own.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tenure::stream::{ManualClock, Meter};
+    ///
+    /// let clock = ManualClock::new();
+    /// let mut m = Meter::with_clock(["a", "b", "c"].into_iter(), clock.clone());
+    /// for gap in [0, 5, 80] {
+    ///     clock.advance(Duration::from_millis(gap));
+    ///     m.next();
+    /// }
+    /// for b in m.gaps().buckets() {
+    ///     println!("{:?}..{:?}: {}", b.low, b.high, b.count);
+    /// }
+    /// assert_eq!(m.gaps().max(), Duration::from_millis(80));
+    /// ```
+    pub fn gaps(&self) -> Gaps {
+        self.rec.gaps()
+    }
+
+    /// Ends the stream now, with a reason the meter cannot see for itself: a deadline
+    /// passed ([`StreamStatus::TimedOut`]), the reader was interrupted
+    /// ([`Interrupted`](StreamStatus::Interrupted)), the output it was copied into went away
+    /// ([`OutputClosed`](StreamStatus::OutputClosed)). The end is reported then (the
+    /// `tracing` event, [`on_end`](Self::on_end)) and the metrics stay as they are; what is
+    /// read through the meter afterwards passes unmetered. If the stream has already ended,
+    /// this does nothing: the first end is the one reported.
+    ///
+    /// # Panics
+    ///
+    /// If `status` is [`StreamStatus::InProgress`], which is not an end.
+    ///
+    /// ```
+    /// use tenure::stream::{Meter, StreamStatus};
+    ///
+    /// let mut m = Meter::new(["a", "b", "c"].into_iter());
+    /// m.next();
+    /// m.stop(StreamStatus::TimedOut); // the caller's deadline passed
+    /// m.next();                       // passes through, not counted
+    /// let metrics = m.metrics();
+    /// assert_eq!((metrics.status, metrics.chunks), (StreamStatus::TimedOut, 1));
+    /// m.stop(StreamStatus::Interrupted); // already ended: no change
+    /// assert_eq!(m.metrics().status, StreamStatus::TimedOut);
+    /// ```
+    pub fn stop(&mut self, status: StreamStatus) {
+        self.rec.stop(status);
+    }
+
     /// The metered stream.
     ///
     /// ```
@@ -521,5 +590,104 @@ impl<R: Read, C: Clock> Read for Meter<R, C> {
         let result = self.inner.read(buf);
         self.rec.read_result(buf.len(), result.as_ref().copied());
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stream::ManualClock;
+
+    fn meter_with_gaps(
+        gaps_ms: &[u64],
+    ) -> (
+        Meter<std::vec::IntoIter<&'static str>, ManualClock>,
+        ManualClock,
+    ) {
+        let clock = ManualClock::new();
+        let items = vec!["x"; gaps_ms.len() + 1];
+        let mut m = Meter::with_clock(items.into_iter(), clock.clone());
+        m.next();
+        for &g in gaps_ms {
+            clock.advance(Duration::from_millis(g));
+            m.next();
+        }
+        (m, clock)
+    }
+
+    #[test]
+    fn stop_ends_the_stream_at_that_moment_and_later_reads_are_not_counted() {
+        let (mut m, clock) = meter_with_gaps(&[10, 20]);
+        clock.advance(Duration::from_millis(5));
+        m.stop(StreamStatus::OutputClosed);
+        clock.advance(Duration::from_millis(100));
+        m.next();
+        let got = m.metrics();
+        assert_eq!(got.status, StreamStatus::OutputClosed);
+        assert_eq!((got.chunks, got.total), (3, Duration::from_millis(35)));
+        m.stop(StreamStatus::TimedOut);
+        assert_eq!(
+            m.metrics().status,
+            StreamStatus::OutputClosed,
+            "the first end wins"
+        );
+    }
+
+    #[test]
+    fn stop_after_the_stream_completed_changes_nothing() {
+        let (mut m, _clock) = meter_with_gaps(&[1]);
+        assert_eq!(m.next(), None);
+        m.stop(StreamStatus::Interrupted);
+        assert_eq!(m.metrics().status, StreamStatus::Completed);
+    }
+
+    #[test]
+    fn stop_reports_once_to_on_end() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut m =
+            Meter::new(["a", "b"].into_iter()).on_end(move |m| tx.send(m.status.clone()).unwrap());
+        m.next();
+        m.stop(StreamStatus::TimedOut);
+        drop(m);
+        assert_eq!(rx.try_iter().collect::<Vec<_>>(), [StreamStatus::TimedOut]);
+    }
+
+    #[test]
+    #[should_panic(expected = "not a way for a stream to end")]
+    fn stop_in_progress_panics() {
+        Meter::new(["a"].into_iter()).stop(StreamStatus::InProgress);
+    }
+
+    #[test]
+    fn gaps_agree_with_latency_mid_batch_and_after_a_batch() {
+        for n in [3usize, 40, 100] {
+            let gaps_ms: Vec<u64> = (0..n as u64).map(|i| 1 + (i * 7) % 23).collect();
+            let (m, _clock) = meter_with_gaps(&gaps_ms);
+            let (gaps, itl) = (m.gaps(), m.metrics().inter_chunk.unwrap());
+            assert_eq!(gaps.count(), n as u64);
+            assert_eq!(
+                gaps.buckets().iter().map(|b| b.count).sum::<u64>(),
+                n as u64
+            );
+            assert_eq!((gaps.min(), gaps.max()), (itl.min, itl.max));
+            assert_eq!(
+                [gaps.quantile(0.5), gaps.quantile(0.9), gaps.quantile(0.99)],
+                [itl.p50, itl.p90, itl.p99]
+            );
+            for &g in &gaps_ms {
+                let g = Duration::from_millis(g);
+                assert!(
+                    gaps.buckets().iter().any(|b| b.contains(g)),
+                    "{g:?} in no bucket"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn no_gaps_before_the_second_chunk() {
+        let (m, _clock) = meter_with_gaps(&[]);
+        assert!(m.gaps().is_empty());
+        assert_eq!(m.gaps().quantile(0.5), Duration::ZERO);
     }
 }

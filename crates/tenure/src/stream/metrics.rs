@@ -43,13 +43,25 @@ pub enum StreamStatus {
     /// The meter was dropped before the stream ended (the reader stopped early or was
     /// cancelled).
     DroppedEarly,
+    /// Stopped because a deadline passed before the stream ended (set with
+    /// [`Meter::stop`](super::Meter::stop)).
+    TimedOut,
+    /// Stopped because the reader was interrupted (Ctrl-C, a termination signal, a
+    /// shutdown; set with [`Meter::stop`](super::Meter::stop)).
+    Interrupted,
+    /// Stopped because what the stream was copied into went away (a closed pipe, a
+    /// disconnected client; set with [`Meter::stop`](super::Meter::stop)).
+    OutputClosed,
 }
 
 impl StreamStatus {
-    /// A short, stable name: `in_progress`, `completed`, `failed`, `dropped_early`.
+    /// A short, stable name: `in_progress`, `completed`, `failed`, `dropped_early`,
+    /// `timed_out`, `interrupted`, `output_closed` (the `serde` tag, too).
     ///
     /// ```
-    /// assert_eq!(tenure::stream::StreamStatus::DroppedEarly.as_str(), "dropped_early");
+    /// use tenure::stream::StreamStatus;
+    /// assert_eq!(StreamStatus::DroppedEarly.as_str(), "dropped_early");
+    /// assert_eq!(StreamStatus::OutputClosed.as_str(), "output_closed");
     /// ```
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -57,6 +69,9 @@ impl StreamStatus {
             StreamStatus::Completed => "completed",
             StreamStatus::Failed { .. } => "failed",
             StreamStatus::DroppedEarly => "dropped_early",
+            StreamStatus::TimedOut => "timed_out",
+            StreamStatus::Interrupted => "interrupted",
+            StreamStatus::OutputClosed => "output_closed",
         }
     }
 
@@ -256,7 +271,7 @@ impl fmt::Display for StreamMetrics {
 }
 
 #[cfg(feature = "serde")]
-mod nanos {
+pub(crate) mod nanos {
     use serde::{Deserialize, Deserializer, Serializer};
     use std::time::Duration;
 
@@ -283,5 +298,59 @@ mod nanos_opt {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
         Option::<u64>::deserialize(d).map(|o| o.map(Duration::from_nanos))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stop_reasons_are_ended_and_named() {
+        for (s, name) in [
+            (StreamStatus::TimedOut, "timed_out"),
+            (StreamStatus::Interrupted, "interrupted"),
+            (StreamStatus::OutputClosed, "output_closed"),
+        ] {
+            assert!(s.is_ended());
+            assert_eq!((s.as_str(), s.to_string()), (name, name.to_string()));
+        }
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn the_stop_reasons_serialise_under_the_status_tag() {
+        for s in [
+            StreamStatus::TimedOut,
+            StreamStatus::Interrupted,
+            StreamStatus::OutputClosed,
+        ] {
+            let json = serde_json::to_value(&s).unwrap();
+            assert_eq!(json, serde_json::json!({ "status": s.as_str() }));
+            assert_eq!(serde_json::from_value::<StreamStatus>(json).unwrap(), s);
+        }
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn gaps_serialise_in_integer_nanoseconds() {
+        use crate::stream::{ManualClock, Meter};
+        let clock = ManualClock::new();
+        let mut m = Meter::with_clock(["a", "b"].into_iter(), clock.clone());
+        m.next();
+        clock.advance(Duration::from_nanos(20));
+        m.next();
+        let json = serde_json::to_value(m.gaps()).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "count": 1, "min_ns": 20, "max_ns": 20,
+                "buckets": [{ "low_ns": 20, "high_ns": 21, "count": 1 }]
+            })
+        );
+        assert_eq!(
+            serde_json::from_value::<crate::stream::Gaps>(json).unwrap(),
+            m.gaps()
+        );
     }
 }

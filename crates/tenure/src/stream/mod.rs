@@ -10,6 +10,7 @@
 //! | `bytes::Bytes` chunks, kept without copying (feature `bytes`) | `BytesAccumulator` |
 //! | a stream to read *and* accumulate, `(accumulated, chunk)` per step | [`Accumulate`] |
 //! | a stream to measure (`Iterator`, `Read`, `Stream`, `AsyncRead`) | [`Meter`] → [`StreamMetrics`] |
+//! | the gaps between chunks, bucket by bucket (a picture of the distribution) | [`Meter::gaps`] → [`Gaps`] |
 //!
 //! The seed's `"".join(chunks)` per chunk is O(n²); here the content lives in one buffer
 //! with the end offset of each chunk, so the content is a borrow and each chunk a slice of
@@ -71,6 +72,7 @@ mod utf8;
 pub use accumulator::{AccumulateError, Accumulator, Chunks, Content};
 pub use adapter::{Accumulate, Push, StepError, StreamItem};
 pub use clock::{Clock, InstantClock, ManualClock, TscClock};
+pub use histogram::{GapBucket, Gaps};
 pub use meter::{Measure, Meter};
 pub use metrics::{Latency, StreamMetrics, StreamStatus};
 #[cfg(feature = "bytes")]
