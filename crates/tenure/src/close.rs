@@ -31,6 +31,7 @@ use std::fmt;
 use std::ops::{Deref, DerefMut};
 
 use crate::error::Error;
+use crate::sink::SharedSink;
 
 /// A resource whose release can fail, released by consuming it.
 ///
@@ -147,8 +148,9 @@ impl<R: Close> Close for Vec<R> {
         }
         let error = Error::from_errors(errors);
         if let Some(payload) = panic {
-            if let Some(e) = &error {
-                crate::error::report_dropped(e, "Vec::close (resuming a close panic)");
+            if let Some(e) = error {
+                // A Vec carries no sink: the process default takes it.
+                crate::error::report_dropped(None, e, "Vec::close (resuming a close panic)");
             }
             std::panic::resume_unwind(payload);
         }
@@ -315,6 +317,8 @@ impl<T> DerefMut for Dropping<T> {
 pub struct Closing<R: Close> {
     resource: Option<R>,
     name: Cow<'static, str>,
+    /// Where a failure on drop is reported; `None`: the process default sink.
+    sink: Option<SharedSink>,
 }
 
 impl<R: Close> Closing<R> {
@@ -340,7 +344,25 @@ impl<R: Close> Closing<R> {
         Closing {
             resource: Some(resource),
             name: name.into(),
+            sink: None,
         }
+    }
+
+    /// Reports a failure on drop to `sink` instead of the process-wide default (see
+    /// [`crate::sink`]).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tenure::close::{close_with, Closing};
+    /// use tenure::sink::CollectingSink;
+    /// let sink = Arc::new(CollectingSink::new(8));
+    /// let c = Closing::named("conn", close_with((), |()| Err(std::io::Error::other("reset"))));
+    /// drop(Closing::with_sink(c, sink.clone()));
+    /// assert_eq!(sink.take()[0].error().unwrap().resource(), "conn");
+    /// ```
+    pub fn with_sink(mut this: Self, sink: SharedSink) -> Self {
+        this.sink = Some(sink);
+        this
     }
 
     /// The name failures are reported under.
@@ -415,7 +437,7 @@ impl<R: Close> Drop for Closing<R> {
             resource.close().err().map(|e| Error::close(name, e))
         };
         if let Some(e) = error {
-            crate::error::report_dropped(&e, "Closing::drop");
+            crate::error::report_dropped(self.sink.as_ref(), e, "Closing::drop");
         }
     }
 }

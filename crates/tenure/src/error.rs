@@ -34,6 +34,7 @@ use std::fmt;
 use std::time::Duration;
 
 pub use crate::dyn_error::DynError;
+use crate::sink::{DropReport, SharedSink};
 
 /// A boxed error that can cross threads; the cause carried by an [`Error`].
 ///
@@ -473,13 +474,14 @@ pub(crate) fn chain<'a>(error: &'a (dyn StdError + 'static)) -> impl fmt::Displa
     Chain(error)
 }
 
-/// Logs a cleanup error that nothing can return (a `Drop`), naming the resource, with every
-/// suppressed error on its own line.
-pub(crate) fn report_dropped(error: &Error, context: &'static str) {
-    report_each(error, context, &mut true);
+/// Reports a cleanup error that nothing can return (a `Drop`, an orphaned cleanup) to
+/// `sink`, else the process-wide default sink, else through `tracing`.
+pub(crate) fn report_dropped(sink: Option<&SharedSink>, error: Error, context: &'static str) {
+    crate::sink::emit(sink, DropReport::Cleanup { context, error });
 }
 
-fn report_each(error: &Error, context: &'static str, primary: &mut bool) {
+/// Logs `error` as `tracing` warnings, one per member, nested stacks' members included.
+pub(crate) fn trace_each(error: &Error, context: &'static str, primary: &mut bool) {
     for e in error.iter() {
         // A nested stack's errors travel as this error's cause: this line stops before
         // them, and they follow on lines of their own (each message once).
@@ -505,7 +507,7 @@ fn report_each(error: &Error, context: &'static str, primary: &mut bool) {
         );
         *primary = false;
         if let Some(group) = nested {
-            report_each(group, context, primary);
+            trace_each(group, context, primary);
         }
     }
 }

@@ -17,7 +17,11 @@ use std::any::Any;
 use std::borrow::Cow;
 use std::panic::{self, Location};
 
-use crate::error::{report_dropped, Error};
+use crate::error::Error;
+use crate::sink::DropReport;
+
+/// Where a stack's reports go: its sink (sync) or its orphan tracker's (async).
+pub(crate) type Report<'r> = &'r dyn Fn(DropReport);
 use crate::outcome::{Exit, Outcome};
 use crate::scope_error::ScopeError;
 use crate::suppress::Suppress;
@@ -135,11 +139,15 @@ impl<B: Ended> Unwinding<B> {
 }
 
 /// Turns a finished unwinding into `close`'s result, resuming a cleanup panic.
-pub(crate) fn finish<B: Ended>(done: Unwinding<B>, context: &'static str) -> Result<Exit, Error> {
+pub(crate) fn finish<B: Ended>(
+    done: Unwinding<B>,
+    report: Report<'_>,
+    context: &'static str,
+) -> Result<Exit, Error> {
     let suppressed = done.body_suppressed();
     if let Some(payload) = done.panic {
-        if let Some(e) = Error::from_errors(done.errors) {
-            report_dropped(&e, context);
+        if let Some(error) = Error::from_errors(done.errors) {
+            report(DropReport::Cleanup { context, error });
         }
         panic::resume_unwind(payload);
     }
@@ -167,19 +175,21 @@ pub(crate) enum BodySettled {
 pub(crate) fn settle_body_error<B: Ended>(
     done: Unwinding<B>,
     error: &dyn std::fmt::Display,
+    report: Report<'_>,
     context: &'static str,
 ) -> BodySettled {
     let suppressed = done.body_suppressed();
     if let Some(payload) = done.panic {
         // The panic resumes; what it displaces must not vanish with it: the cleanup errors,
         // then the body's error.
-        if let Some(e) = Error::from_errors(done.errors) {
-            report_dropped(&e, context);
+        if let Some(error) = Error::from_errors(done.errors) {
+            report(DropReport::Cleanup { context, error });
         }
-        tracing::warn!(target: "tenure", "body error lost to a cleanup panic: {error}");
+        let message = error.to_string();
+        report(DropReport::BodyErrorLost { context, message });
         panic::resume_unwind(payload);
     }
-    match finish(done, context) {
+    match finish(done, report, context) {
         Ok(Exit::Suppress) => BodySettled::Suppressed,
         Ok(_) => BodySettled::Kept(None),
         Err(cleanup) if suppressed => BodySettled::Replaced(cleanup),

@@ -62,6 +62,7 @@ pub mod orphan;
 pub mod outcome;
 mod runtime;
 mod scope_error;
+pub mod sink;
 pub mod stack;
 #[cfg(feature = "stream")]
 #[cfg_attr(docsrs, doc(cfg(feature = "stream")))]

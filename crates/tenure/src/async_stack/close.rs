@@ -53,7 +53,12 @@ impl AsyncExitStack {
         let done = self
             .run_entries(Body::Success, "AsyncExitStack::unwind (cancelled)", false)
             .await;
-        finish(done, "AsyncExitStack::unwind (resuming a cleanup panic)").map(drop)
+        finish(
+            done,
+            &|r| self.to.report(r),
+            "AsyncExitStack::unwind (resuming a cleanup panic)",
+        )
+        .map(drop)
     }
 
     /// Releases everything as [`unwind`](Self::unwind) does, showing exit callbacks how the
@@ -76,6 +81,7 @@ impl AsyncExitStack {
             .await;
         finish(
             done,
+            &|r| self.to.report(r),
             "AsyncExitStack::unwind_with (resuming a cleanup panic)",
         )
     }
@@ -101,6 +107,7 @@ impl AsyncExitStack {
             state: Some(Unwinding::new(body)),
             context,
             owns_body,
+            to: self.to.clone(),
         };
         poll_fn(|cx| match in_progress.state.as_mut() {
             Some(state) => pending.drive(state, cx),

@@ -7,10 +7,11 @@ use std::pin::pin;
 
 use super::unwind::Body;
 use super::AsyncExitStack;
-use crate::error::{report_dropped, BoxError, DynError, Error};
+use crate::error::{BoxError, DynError, Error};
 use crate::exit_rules::{finish, settle_body_error};
 use crate::orphan::CatchUnwind;
 use crate::scope_error::ScopeError;
+use crate::sink::DropReport;
 
 /// What a scope's cancelled cleanup logs as its context.
 const CANCELLED: &str = "async scope (cancelled in cleanup)";
@@ -151,8 +152,9 @@ impl AsyncExitStack {
                 let done = inner
                     .run_entries(Body::Panic(payload), CANCELLED, true)
                     .await;
-                if let Some(e) = Error::from_errors(done.errors) {
-                    report_dropped(&e, "async scope (resuming the body's panic)");
+                if let Some(error) = Error::from_errors(done.errors) {
+                    let context = "async scope (resuming the body's panic)";
+                    inner.to.report(DropReport::Cleanup { context, error });
                 }
                 match done.body {
                     Body::Panic(payload) => panic::resume_unwind(payload),
@@ -161,7 +163,7 @@ impl AsyncExitStack {
             }
             Ok(Ok(value)) => {
                 let done = inner.run_entries(Body::Success, CANCELLED, true).await;
-                finish(done, RESUMING)
+                finish(done, &|r| inner.to.report(r), RESUMING)
                     .map(|_| value)
                     .map_err(ScopeError::Cleanup)
             }
@@ -169,7 +171,8 @@ impl AsyncExitStack {
                 let done = inner
                     .run_entries(Body::Error(view(&error)), CANCELLED, true)
                     .await;
-                settle_body_error(done, &error, RESUMING).scope_error(error)
+                settle_body_error(done, &error, &|r| inner.to.report(r), RESUMING)
+                    .scope_error(error)
             }
         };
         // Hand the (empty) allocation back for reuse.

@@ -9,10 +9,11 @@ use std::panic::{self, AssertUnwindSafe};
 use std::task::{Context, Poll};
 
 use super::entry::{pushed_at, Entry, EntryFuture, Started};
-use crate::error::{report_dropped, Error};
+use crate::error::Error;
 use crate::exit_rules::{Ended, Name, Unwinding};
 use crate::orphan::{Job, Orphaning};
 use crate::outcome::{Exit, Outcome};
+use crate::sink::DropReport;
 
 /// What ended the scope, in a form that can be held across `.await` in a `Send` future.
 pub(super) enum Body<'o> {
@@ -41,49 +42,39 @@ pub(super) struct InProgress<B: Ended> {
     /// Whether the body's outcome exists only here (a scope's body), so that its error is
     /// lost with this future; `close_with`'s caller still holds its own.
     pub(super) owns_body: bool,
+    /// Where the reports go (the stack's orphan tracker).
+    pub(super) to: Orphaning,
 }
 
 impl<B: Ended> Drop for InProgress<B> {
     fn drop(&mut self) {
         if let Some(state) = self.state.take() {
-            state.report_cancelled(self.context, self.owns_body);
+            state.report_cancelled(self.context, self.owns_body, &self.to);
         }
     }
 }
 
 impl<B: Ended> Unwinding<B> {
-    /// Logs what an unwinding cancelled half-way had collected: the body's panic (or, if
+    /// Reports what an unwinding cancelled half-way had collected: the body's panic (or, if
     /// it owns it, its error), a cleanup panic that would have resumed, and every cleanup
     /// error so far.
-    fn report_cancelled(self, context: &'static str, owns_body: bool) {
+    fn report_cancelled(self, context: &'static str, owns_body: bool, to: &Orphaning) {
         let body = self.body.outcome();
         if body.is_panic() {
             let msg = body.panic_message().unwrap_or("<non-string panic payload>");
-            tracing::warn!(
-                target: "tenure",
-                context,
-                "the scope body panicked and its cleanup was then cancelled; the panic is not \
-                 resumed: {msg}"
-            );
+            let message = format!("the scope body panicked: {msg}");
+            to.report(DropReport::PanicLost { context, message });
         } else if let (true, true, Outcome::Error(e)) = (owns_body, self.body_error_active, body) {
-            tracing::warn!(
-                target: "tenure",
-                context,
-                "the scope body failed and its cleanup was then cancelled; the error is not \
-                 returned: {e}"
-            );
+            let message = crate::error::chain(e).to_string();
+            to.report(DropReport::BodyErrorLost { context, message });
         }
         if let Some(p) = &self.panic {
             let msg = crate::outcome::panic_message(&**p).unwrap_or("<non-string panic payload>");
-            tracing::warn!(
-                target: "tenure",
-                context,
-                "a cleanup panicked and the cleanup was then cancelled; the panic is not \
-                 resumed: {msg}"
-            );
+            let message = format!("a cleanup panicked: {msg}");
+            to.report(DropReport::PanicLost { context, message });
         }
-        if let Some(e) = Error::from_errors(self.errors) {
-            report_dropped(&e, context);
+        if let Some(error) = Error::from_errors(self.errors) {
+            to.report(DropReport::Cleanup { context, error });
         }
     }
 }

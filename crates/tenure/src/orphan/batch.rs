@@ -52,6 +52,15 @@ impl Default for Orphaning {
 }
 
 impl Orphaning {
+    /// Reports `report` through the tracker (its sink, else the process default, else
+    /// `tracing` and [`Orphans::take_errors`]).
+    pub(crate) fn report(&self, report: crate::sink::DropReport) {
+        match &self.orphans {
+            Some(o) => o.report(report),
+            None => orphans().report(report),
+        }
+    }
+
     /// Hands `jobs` over as one batch (see [`adopt`]), to the given tracker or the global one.
     pub(crate) fn adopt(&self, jobs: VecDeque<Job>, context: &'static str) {
         let orphans = self.orphans.clone().unwrap_or_else(orphans);

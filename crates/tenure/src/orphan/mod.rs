@@ -29,7 +29,6 @@
 
 use std::any::Any;
 use std::borrow::Cow;
-use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -43,8 +42,8 @@ mod batch;
 use batch::Batch;
 pub(crate) use batch::{CatchUnwind, InFlight, Orphaning};
 
-use crate::error::report_dropped;
 use crate::error::Error;
+use crate::sink::{CollectingSink, DropReport, SharedSink, Sink};
 use crate::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 /// How long one orphaned cleanup may run before it is abandoned and reported, unless
@@ -105,13 +104,16 @@ pub struct OrphanStats {
 struct State {
     pending: usize,
     wakers: Vec<Waker>,
-    errors: VecDeque<Error>,
     stats: OrphanStats,
 }
 
 struct Tracker {
     state: Mutex<State>,
     idle: Condvar,
+    /// Where its reports go; `None`: the process default sink, else `kept` (and `tracing`).
+    sink: Option<SharedSink>,
+    /// What [`Orphans::take_errors`] returns: reports no other sink took.
+    kept: CollectingSink,
 }
 
 fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -167,11 +169,49 @@ impl Orphans {
     /// assert_eq!(tenure::orphan::Orphans::new().pending(), 0);
     /// ```
     pub fn new() -> Self {
+        Self::build(None)
+    }
+
+    /// A new tracker whose reports — orphaned cleanups that failed, panicked or missed their
+    /// deadline, and what async stacks, scopes and guards counted by it could not return —
+    /// go to `sink` (see [`crate::sink`]); [`take_errors`](Self::take_errors) then has
+    /// nothing to give.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tenure::sink::CollectingSink;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let sink = Arc::new(CollectingSink::new(8));
+    /// let orphans = tenure::orphan::Orphans::with_sink(sink.clone());
+    /// let mut s = tenure::AsyncExitStack::new().with_orphans(orphans.clone());
+    /// s.try_async_callback(|| async { Err(std::io::Error::other("reset")) });
+    /// drop(s);
+    /// orphans.join().await;
+    /// assert_eq!(sink.take().len(), 1);
+    /// # }
+    /// ```
+    pub fn with_sink(sink: SharedSink) -> Self {
+        Self::build(Some(sink))
+    }
+
+    fn build(sink: Option<SharedSink>) -> Self {
         Orphans {
             inner: Arc::new(Tracker {
                 state: Mutex::new(State::default()),
                 idle: Condvar::new(),
+                sink,
+                kept: CollectingSink::new(KEPT_ERRORS),
             }),
+        }
+    }
+
+    /// Reports `report` where this tracker's reports go: its sink, else the process
+    /// default, else `tracing` and the errors [`take_errors`](Self::take_errors) returns.
+    pub(crate) fn report(&self, report: DropReport) {
+        if let Some(report) = crate::sink::offer(self.inner.sink.as_ref(), report) {
+            crate::sink::trace(&report);
+            self.inner.kept.report(report);
         }
     }
 
@@ -193,14 +233,15 @@ impl Orphans {
         lock(&self.inner.state).stats
     }
 
-    /// Takes the errors of orphaned cleanups reported so far (the most recent 256), oldest
+    /// Takes the errors of orphaned cleanups reported so far (the first 256 not yet taken;
+    /// later ones are counted in [`stats`](Self::stats) and logged), oldest
     /// first. Each was also logged through `tracing` when it happened.
     ///
     /// ```
     /// assert!(tenure::orphan::Orphans::new().take_errors().is_empty());
     /// ```
     pub fn take_errors(&self) -> Vec<Error> {
-        lock(&self.inner.state).errors.drain(..).collect()
+        self.inner.kept.take_errors()
     }
 
     /// A future that resolves when no orphaned cleanup tracked here is in flight. Await it
@@ -275,17 +316,15 @@ impl Orphans {
             Ran::Panicked(payload) => Error::panicked(name.to_string(), payload),
             Ran::TimedOut => Error::timed_out(name.to_string(), deadline),
         };
-        report_dropped(&error, context);
-        let mut st = lock(&self.inner.state);
-        match error.kind() {
-            crate::error::ErrorKind::Panic => st.stats.panicked += 1,
-            crate::error::ErrorKind::Timeout => st.stats.timed_out += 1,
-            _ => st.stats.failed += 1,
+        {
+            let mut st = lock(&self.inner.state);
+            match error.kind() {
+                crate::error::ErrorKind::Panic => st.stats.panicked += 1,
+                crate::error::ErrorKind::Timeout => st.stats.timed_out += 1,
+                _ => st.stats.failed += 1,
+            }
         }
-        if st.errors.len() == KEPT_ERRORS {
-            st.errors.pop_front();
-        }
-        st.errors.push_back(error);
+        self.report(DropReport::Cleanup { context, error });
     }
 }
 

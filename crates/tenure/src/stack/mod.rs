@@ -95,6 +95,7 @@ use crate::close::Close;
 use crate::error::{report_dropped, BoxError, Error};
 use crate::exit_rules::{finish, Name, Unwinding};
 use crate::outcome::{Exit, Outcome};
+use crate::sink::{emit, SharedSink};
 use crate::suppress::Suppress;
 
 /// A dynamic stack of resources and cleanup callbacks, released last-in first-out.
@@ -121,6 +122,8 @@ pub struct ExitStack<'a> {
     id: u64,
     /// The name [`named`](Self::named) gave the next entry.
     next_name: Option<Cow<'static, str>>,
+    /// Where drop-time reports go (see [`crate::sink`]); `None`: the process default.
+    sink: Option<SharedSink>,
 }
 
 impl Default for ExitStack<'_> {
@@ -150,7 +153,27 @@ impl<'a> ExitStack<'a> {
             entries: Vec::with_capacity(capacity),
             id: 0,
             next_name: None,
+            sink: None,
         }
+    }
+
+    /// Sends what this stack reports where nothing can return it — its errors when it is
+    /// dropped without `close`, or when a cleanup panic resumes — to `sink` instead of the
+    /// process-wide default (see [`crate::sink`]). Stacks made by
+    /// [`pop_all`](Self::pop_all) keep it.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tenure::sink::CollectingSink;
+    /// let sink = Arc::new(CollectingSink::new(8));
+    /// let mut s = tenure::ExitStack::new().with_sink(sink.clone());
+    /// s.try_callback(|| Err(std::io::Error::other("flush failed")));
+    /// drop(s);
+    /// assert_eq!(sink.take()[0].error().unwrap().kind(), tenure::ErrorKind::Callback);
+    /// ```
+    pub fn with_sink(mut self, sink: SharedSink) -> Self {
+        self.sink = Some(sink);
+        self
     }
 
     /// How many entries are waiting to run.
@@ -341,6 +364,7 @@ impl<'a> ExitStack<'a> {
             entries: std::mem::take(&mut self.entries),
             id: std::mem::take(&mut self.id),
             next_name: None,
+            sink: self.sink.clone(),
         }
     }
 
@@ -390,8 +414,10 @@ impl<'a> ExitStack<'a> {
     /// # Ok::<(), tenure::Error>(())
     /// ```
     pub fn unwind_with(&mut self, outcome: Outcome<'_>) -> Result<Exit, Error> {
+        let done = self.run_entries(outcome);
         finish(
-            self.run_entries(outcome),
+            done,
+            &|r| emit(self.sink.as_ref(), r),
             "ExitStack::unwind (resuming a cleanup panic)",
         )
     }
@@ -440,13 +466,17 @@ impl Drop for ExitStack<'_> {
                     .push(Error::panicked("ExitStack entry", payload));
             } else {
                 if let Some(e) = Error::from_errors(done.errors) {
-                    report_dropped(&e, "ExitStack::drop (resuming a cleanup panic)");
+                    report_dropped(
+                        self.sink.as_ref(),
+                        e,
+                        "ExitStack::drop (resuming a cleanup panic)",
+                    );
                 }
                 panic::resume_unwind(payload);
             }
         }
         if let Some(e) = Error::from_errors(done.errors) {
-            report_dropped(&e, "ExitStack::drop");
+            report_dropped(self.sink.as_ref(), e, "ExitStack::drop");
         }
     }
 }

@@ -8,6 +8,7 @@ use super::{ExitStack, ScopeError};
 use crate::error::{report_dropped, BoxError, DynError, Error};
 use crate::exit_rules::{finish, settle_body_error};
 use crate::outcome::Outcome;
+use crate::sink::emit;
 
 impl<'a> ExitStack<'a> {
     /// Runs `body` with a fresh stack, then closes the stack with the body's outcome.
@@ -136,19 +137,28 @@ impl<'a> ExitStack<'a> {
             Err(payload) => {
                 let done = self.run_entries(Outcome::Panic(&*payload));
                 if let Some(e) = Error::from_errors(done.errors) {
-                    report_dropped(&e, "ExitStack::scope (resuming the body's panic)");
+                    report_dropped(
+                        self.sink.as_ref(),
+                        e,
+                        "ExitStack::scope (resuming the body's panic)",
+                    );
                 }
                 panic::resume_unwind(payload);
             }
         };
         const CONTEXT: &str = "ExitStack::scope (resuming a cleanup panic)";
         match result {
-            Ok(value) => finish(self.run_entries(Outcome::Success), CONTEXT)
-                .map(|_| value)
-                .map_err(ScopeError::Cleanup),
+            Ok(value) => finish(
+                self.run_entries(Outcome::Success),
+                &|r| emit(self.sink.as_ref(), r),
+                CONTEXT,
+            )
+            .map(|_| value)
+            .map_err(ScopeError::Cleanup),
             Err(error) => {
                 let done = self.run_entries(Outcome::Error(view(&error)));
-                settle_body_error(done, &error, CONTEXT).scope_error(error)
+                settle_body_error(done, &error, &|r| emit(self.sink.as_ref(), r), CONTEXT)
+                    .scope_error(error)
             }
         }
     }
