@@ -79,6 +79,7 @@ pub fn run(h: &mut Harness) {
             })
             .collect();
         let mut case = Case::new("accumulate", "plain")
+            .allocs()
             .param("chunks", n)
             .param("size", size)
             .info("capacity", "grow");
@@ -106,6 +107,7 @@ pub fn run(h: &mut Harness) {
     let bytes: Vec<&[u8]> = text.as_bytes()[..h.size(4_000_000)].chunks(size).collect();
     h.compare(
         Case::new("accumulate", "plain")
+            .allocs()
             .param("mode", "utf8")
             .param("chunks", bytes.len())
             .param("size", size)
@@ -134,6 +136,7 @@ pub fn run(h: &mut Harness) {
     let big: Vec<&[u8]> = (0..n).map(|_| &block[..]).collect();
     h.compare(
         Case::new("accumulate", "plain")
+            .allocs()
             .param("chunks", n)
             .param("size", 65536)
             .info("capacity", "grow")
@@ -156,6 +159,7 @@ pub fn run(h: &mut Harness) {
         let chunks: Vec<&str> = (0..n).map(|i| &text[i * 16..i * 16 + 16]).collect();
         h.compare(
             Case::new("accumulate", "plain")
+                .allocs()
                 .param("mode", "view_per_step")
                 .param("chunks", n)
                 .info("size", 16),
@@ -194,6 +198,7 @@ pub fn run(h: &mut Harness) {
         let text = ascii(n * 16);
         let chunks: Vec<&str> = (0..n).map(|i| &text[i * 16..i * 16 + 16]).collect();
         let mut case = Case::new("accumulate", "cpython")
+            .allocs()
             .param("mode", "view_per_step")
             .param("chunks", n)
             .info("size", 16);

@@ -21,7 +21,8 @@
 //! changes. Inside `run`, describe each row with a [`harness::Case`] — the prefix and the
 //! peer's exact name from `BENCHMARKS.md`, [`param`](harness::Case::param)s for variants
 //! (they become `prefix/k=v`), [`info`](harness::Case::info) for sizes of the canonical
-//! configuration, the [`target`](harness::Case::target) ratio — and call
+//! configuration, the [`target`](harness::Case::target) ratio, [`allocs`](harness::Case::allocs)
+//! to report allocator calls per operation — and call
 //! [`Harness::compare`] with one closure per side, each doing **one operation** (the
 //! harness loops, interleaves, warms up and `black_box`es the results), or
 //! [`Harness::compare_cpython`] with a [`python::Snippet`] doing the same operation.
@@ -36,6 +37,7 @@
 #![forbid(unsafe_code)]
 
 mod accumulate;
+mod allocs;
 mod async_stack;
 mod guard;
 mod harness;
