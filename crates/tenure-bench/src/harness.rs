@@ -11,9 +11,10 @@
 //! something derived from its work; the harness calls it in a calibrated loop and passes
 //! every result through [`std::hint::black_box`], so the optimiser cannot delete the work.
 //!
-//! A case marked [`allocs`](Case::allocs) also reports `allocs_per_op`: after the timed
-//! repetitions, each side's loop runs once more, untimed, under the counting allocator
-//! ([`crate::allocs::per_op`]), so the timings are taken exactly as without the count.
+//! In a build with the counting allocator (feature `allocs`, see [`crate::allocs`] for why
+//! it is off by default), a case marked [`allocs`](Case::allocs) also reports
+//! `allocs_per_op`: after the timed repetitions, each side's loop runs once more, untimed,
+//! counted ([`crate::allocs::per_op`]).
 
 use std::fmt::{self, Display};
 use std::hint::black_box;
@@ -156,8 +157,9 @@ impl Case {
     }
 
     /// Also reports allocator calls per operation (`allocs_per_op`, and the peer's in the
-    /// table), counted in an untimed pass of each side's loop after the timed repetitions
-    /// (see [`crate::allocs`]). CPython peers are not counted.
+    /// table), counted in an untimed pass of each side's loop after the timed repetitions,
+    /// when the binary has the counter (feature `allocs`, see [`crate::allocs`]); a no-op
+    /// without it. CPython peers are not counted.
     pub fn allocs(mut self) -> Self {
         self.allocs = true;
         self
