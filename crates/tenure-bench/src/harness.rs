@@ -603,18 +603,15 @@ impl Display for TableHeader {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{:<40} {:<15} {:>10} {:>10} {:>10} {:>10} {:>8}  {:<11} {:>8} {:>8}",
-            "bench",
-            "peer",
-            "tenure",
-            "p99",
-            "peer",
-            "peer p99",
-            "ratio",
-            "target",
-            "allocs",
-            "peer al."
-        )
+            "{:<40} {:<15} {:>10} {:>10} {:>10} {:>10} {:>8}  ",
+            "bench", "peer", "tenure", "p99", "peer", "peer p99", "ratio"
+        )?;
+        // The allocation columns only in a build that counts (feature `allocs`).
+        if allocs::ENABLED {
+            write!(f, "{:<11} {:>8} {:>8}", "target", "allocs", "peer al.")
+        } else {
+            write!(f, "{:<6}", "target")
+        }
     }
 }
 
@@ -630,7 +627,7 @@ impl Display for TableRow<'_> {
         };
         write!(
             f,
-            "{:<40} {:<15} {:>10} {:>10} {:>10} {:>10} {:>7.3}x  {:<11} {:>8} {:>8}",
+            "{:<40} {:<15} {:>10} {:>10} {:>10} {:>10} {:>7.3}x  ",
             r.bench,
             r.peer,
             Ns(r.tenure_ns),
@@ -638,10 +635,13 @@ impl Display for TableRow<'_> {
             Ns(r.peer_ns),
             Ns(r.peer_p99_ns.unwrap_or(f64::NAN)),
             r.ratio,
-            target,
-            Allocs(r.allocs_per_op),
-            Allocs(r.peer_allocs_per_op)
-        )
+        )?;
+        if allocs::ENABLED {
+            let (a, b) = (Allocs(r.allocs_per_op), Allocs(r.peer_allocs_per_op));
+            write!(f, "{target:<11} {a:>8} {b:>8}")
+        } else {
+            write!(f, "{target}")
+        }
     }
 }
 
