@@ -37,10 +37,22 @@
 //!   chunks of 64 KiB, bytes (`Accumulator<[u8]>` against `Vec::extend_from_slice`).
 //! - `accumulate/mode=view_per_step,chunks=N` vs `plain`, N = 1k, 4k, 16k, 64k (16-byte chunks):
 //!   the seed's `stream_with_accumulation` — every step yields `(accumulated, chunk)` and
-//!   the consumer reads the accumulated content (its length and last byte). tenure uses
+//!   the consumer reads the accumulated content (its length and first byte). tenure uses
 //!   [`tenure::stream::Accumulate`]; the peer a `String` it pushes to and slices. After
 //!   these rows the bench prints tenure's growth exponent (slope of log time against
-//!   log N; target ≤ 1.1: O(n)).
+//!   log N; target ≤ 1.1: O(n)). The 64k row lags the others, for two reasons found with
+//!   callgrind and an allocation trace. (1) One copy: the chunk-offset blocks (4 KiB per
+//!   2,048 chunks) are allocated while the content grows; once the holes left by its
+//!   earlier buffers are used up they land right after it at the top of glibc's heap, so
+//!   its growth from 512 KiB to 1 MiB cannot happen in place and `realloc` copies 512 KiB —
+//!   0.55 M of tenure's 4.9 M instructions per operation; plain's lone `String` always
+//!   grows in place (at 16k chunks the eight blocks fit the holes: no copy). Offset blocks
+//!   allocated up front from the size hint (a change to `stream/ends.rs`, proposed, not
+//!   made) remove it: tenure/plain instructions per operation 1.71 → 1.49 at 64k, the
+//!   16k row's 1.47; ratio +6 % on a loaded machine. (2) Load: 1 MiB each of source text,
+//!   chunk slices and content no longer fit the 1 MiB L2, and the ratio falls with what
+//!   else runs (0.89–0.94 in `--quick` runs on a quieter machine, 0.59–0.83 with other
+//!   builds running, when the smaller rows drop too). No ratio target until it holds 0.9.
 //! - `accumulate/mode=view_per_step,chunks=1000` and `…chunks=16000` vs `cpython`: the seed's own
 //!   `StreamingResult` + `stream_with_accumulation` (its `content` property joins all
 //!   chunks on every step, O(n²)), consumed the same way, timed in `python3`. No tuning
@@ -79,6 +91,7 @@ pub fn run(h: &mut Harness) {
             })
             .collect();
         let mut case = Case::new("accumulate", "plain")
+            .allocs()
             .param("chunks", n)
             .param("size", size)
             .info("capacity", "grow");
@@ -106,6 +119,7 @@ pub fn run(h: &mut Harness) {
     let bytes: Vec<&[u8]> = text.as_bytes()[..h.size(4_000_000)].chunks(size).collect();
     h.compare(
         Case::new("accumulate", "plain")
+            .allocs()
             .param("mode", "utf8")
             .param("chunks", bytes.len())
             .param("size", size)
@@ -134,6 +148,7 @@ pub fn run(h: &mut Harness) {
     let big: Vec<&[u8]> = (0..n).map(|_| &block[..]).collect();
     h.compare(
         Case::new("accumulate", "plain")
+            .allocs()
             .param("chunks", n)
             .param("size", 65536)
             .info("capacity", "grow")
@@ -156,6 +171,7 @@ pub fn run(h: &mut Harness) {
         let chunks: Vec<&str> = (0..n).map(|i| &text[i * 16..i * 16 + 16]).collect();
         h.compare(
             Case::new("accumulate", "plain")
+                .allocs()
                 .param("mode", "view_per_step")
                 .param("chunks", n)
                 .info("size", 16),
@@ -194,6 +210,7 @@ pub fn run(h: &mut Harness) {
         let text = ascii(n * 16);
         let chunks: Vec<&str> = (0..n).map(|i| &text[i * 16..i * 16 + 16]).collect();
         let mut case = Case::new("accumulate", "cpython")
+            .allocs()
             .param("mode", "view_per_step")
             .param("chunks", n)
             .info("size", 16);

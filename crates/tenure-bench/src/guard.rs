@@ -85,7 +85,7 @@ pub fn run(h: &mut Harness) {
 }
 
 fn case() -> Case {
-    Case::new("guard", "scopeguard").target(TARGET)
+    Case::new("guard", "scopeguard").target(TARGET).allocs()
 }
 
 #[cfg(test)]

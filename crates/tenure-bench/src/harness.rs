@@ -10,6 +10,11 @@
 //! [`Harness::compare_cpython`]). Each closure performs **one operation** and returns
 //! something derived from its work; the harness calls it in a calibrated loop and passes
 //! every result through [`std::hint::black_box`], so the optimiser cannot delete the work.
+//!
+//! In a build with the counting allocator (feature `allocs`, see [`crate::allocs`] for why
+//! it is off by default), a case marked [`allocs`](Case::allocs) also reports
+//! `allocs_per_op`: after the timed repetitions, each side's loop runs once more, untimed,
+//! counted ([`crate::allocs::per_op`]).
 
 use std::fmt::{self, Display};
 use std::hint::black_box;
@@ -19,6 +24,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::allocs;
 use crate::python::{self, Snippet};
 
 /// How thoroughly to measure.
@@ -101,6 +107,7 @@ pub struct Case {
     params: Map<String, Value>,
     target: Option<f64>,
     max_reps: Option<usize>,
+    allocs: bool,
 }
 
 impl Case {
@@ -114,6 +121,7 @@ impl Case {
             params: Map::new(),
             target: None,
             max_reps: None,
+            allocs: false,
         }
     }
 
@@ -145,6 +153,15 @@ impl Case {
     /// median is then over fewer, longer repetitions.
     pub fn max_reps(mut self, reps: usize) -> Self {
         self.max_reps = Some(reps.max(1));
+        self
+    }
+
+    /// Also reports allocator calls per operation (`allocs_per_op`, and the peer's in the
+    /// table), counted in an untimed pass of each side's loop after the timed repetitions,
+    /// when the binary has the counter (feature `allocs`, see [`crate::allocs`]); a no-op
+    /// without it. CPython peers are not counted.
+    pub fn allocs(mut self) -> Self {
+        self.allocs = true;
         self
     }
 
@@ -195,6 +212,14 @@ pub struct Row {
     /// The ratio this comparison should reach.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<f64>,
+    /// tenure's allocator calls per operation (`alloc`, `alloc_zeroed`, `realloc`), from
+    /// an untimed pass; only for cases marked [`Case::allocs`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allocs_per_op: Option<f64>,
+    /// The peer's, counted the same way. In the table only: the JSON line of
+    /// `BENCHMARKS.md` has no field for it.
+    #[serde(skip)]
+    pub peer_allocs_per_op: Option<f64>,
 }
 
 impl Row {
@@ -299,7 +324,14 @@ impl Harness {
             a.push(time_rep(&mut tenure, ops_a));
             b.push(time_rep(&mut peer, ops_b));
         }
-        self.record(case, &a, &b);
+        let counted = case.allocs.then(|| {
+            (
+                allocs::per_op(ops_a, &mut tenure),
+                allocs::per_op(ops_b, &mut peer),
+            )
+        });
+        let (allocs_a, allocs_b) = counted.unwrap_or_default();
+        self.record(case, &a, &b, allocs_a, allocs_b);
     }
 
     /// Times `tenure` against CPython running `snippet` (the same operation) in a
@@ -345,10 +377,22 @@ impl Harness {
                 }
             }
         }
-        self.record(case, &a, &b);
+        let allocs_a = if case.allocs {
+            allocs::per_op(ops_a, &mut tenure)
+        } else {
+            None
+        };
+        self.record(case, &a, &b, allocs_a, None);
     }
 
-    fn record(&mut self, case: Case, a: &[f64], b: &[f64]) {
+    fn record(
+        &mut self,
+        case: Case,
+        a: &[f64],
+        b: &[f64],
+        allocs_a: Option<f64>,
+        allocs_b: Option<f64>,
+    ) {
         let (tenure_ns, p99_ns) = median_p99(a);
         let (peer_ns, peer_p99_ns) = median_p99(b);
         let row = Row {
@@ -361,6 +405,8 @@ impl Harness {
             peer_p99_ns: Some(round3(peer_p99_ns)),
             params: case.params,
             target: case.target,
+            allocs_per_op: allocs_a.map(round3),
+            peer_allocs_per_op: allocs_b.map(round3),
         };
         self.print(&row);
         self.rows.push(row);
@@ -538,15 +584,34 @@ impl Display for Ns {
     }
 }
 
+/// Allocator calls per operation for the table: whole numbers as such, blank if uncounted.
+struct Allocs(Option<f64>);
+
+impl Display for Allocs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            None => f.pad(""),
+            Some(n) if n.fract() == 0.0 => f.pad(&format!("{n:.0}")),
+            Some(n) => f.pad(&format!("{n:.2}")),
+        }
+    }
+}
+
 struct TableHeader;
 
 impl Display for TableHeader {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{:<40} {:<15} {:>10} {:>10} {:>10} {:>10} {:>8}  {:<6}",
-            "bench", "peer", "tenure", "p99", "peer", "peer p99", "ratio", "target"
-        )
+            "{:<40} {:<15} {:>10} {:>10} {:>10} {:>10} {:>8}  ",
+            "bench", "peer", "tenure", "p99", "peer", "peer p99", "ratio"
+        )?;
+        // The allocation columns only in a build that counts (feature `allocs`).
+        if allocs::ENABLED {
+            write!(f, "{:<11} {:>8} {:>8}", "target", "allocs", "peer al.")
+        } else {
+            write!(f, "{:<6}", "target")
+        }
     }
 }
 
@@ -562,7 +627,7 @@ impl Display for TableRow<'_> {
         };
         write!(
             f,
-            "{:<40} {:<15} {:>10} {:>10} {:>10} {:>10} {:>7.3}x  {}",
+            "{:<40} {:<15} {:>10} {:>10} {:>10} {:>10} {:>7.3}x  ",
             r.bench,
             r.peer,
             Ns(r.tenure_ns),
@@ -570,8 +635,13 @@ impl Display for TableRow<'_> {
             Ns(r.peer_ns),
             Ns(r.peer_p99_ns.unwrap_or(f64::NAN)),
             r.ratio,
-            target
-        )
+        )?;
+        if allocs::ENABLED {
+            let (a, b) = (Allocs(r.allocs_per_op), Allocs(r.peer_allocs_per_op));
+            write!(f, "{target:<11} {a:>8} {b:>8}")
+        } else {
+            write!(f, "{target}")
+        }
     }
 }
 
@@ -607,6 +677,33 @@ mod tests {
             assert!(v.get(key).is_some(), "{key} missing from {line}");
         }
         assert_eq!(v["bench"], "guard");
+    }
+
+    #[test]
+    fn allocs_are_counted_only_when_asked() {
+        let mut h = Harness::smoke();
+        h.compare(Case::new("guard", "scopeguard"), || 1, || 2);
+        h.compare(
+            Case::new("stack", "vec_box_fnonce").allocs(),
+            || Box::new(1),
+            || 2,
+        );
+        let (plain, counted) = (&h.rows()[0], &h.rows()[1]);
+        assert_eq!(
+            (plain.allocs_per_op, plain.peer_allocs_per_op),
+            (None, None)
+        );
+        let line = serde_json::to_string(plain).unwrap();
+        assert!(!line.contains("allocs"), "{line}");
+        if cfg!(feature = "allocs") {
+            // At least the one box per op; other tests allocating meanwhile can add more.
+            assert!(counted.allocs_per_op.unwrap() >= 1.0, "{counted:?}");
+            assert!(counted.peer_allocs_per_op.is_some());
+            let line = serde_json::to_string(counted).unwrap();
+            let v: Value = serde_json::from_str(&line).unwrap();
+            assert!(v["allocs_per_op"].as_f64().is_some(), "{line}");
+            assert!(v.get("peer_allocs_per_op").is_none(), "{line}");
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! cargo run --release -p tenure-bench -- --json        # one JSON object per line
 //! cargo run --release -p tenure-bench -- --quick stack # short run, benches named *stack*
 //! cargo run --release -p tenure-bench -- --list        # bench and peer names
+//! cargo run --release -p tenure-bench --features allocs # also allocs_per_op (src/allocs.rs)
 //! ```
 //!
 //! # Adding a bench module (the contract)
@@ -21,7 +22,8 @@
 //! changes. Inside `run`, describe each row with a [`harness::Case`] — the prefix and the
 //! peer's exact name from `BENCHMARKS.md`, [`param`](harness::Case::param)s for variants
 //! (they become `prefix/k=v`), [`info`](harness::Case::info) for sizes of the canonical
-//! configuration, the [`target`](harness::Case::target) ratio — and call
+//! configuration, the [`target`](harness::Case::target) ratio, [`allocs`](harness::Case::allocs)
+//! to report allocator calls per operation — and call
 //! [`Harness::compare`] with one closure per side, each doing **one operation** (the
 //! harness loops, interleaves, warms up and `black_box`es the results), or
 //! [`Harness::compare_cpython`] with a [`python::Snippet`] doing the same operation.
@@ -36,6 +38,7 @@
 #![forbid(unsafe_code)]
 
 mod accumulate;
+mod allocs;
 mod async_stack;
 mod guard;
 mod harness;
@@ -61,7 +64,8 @@ const BENCHES: &[(&str, Run)] = &[
 const USAGE: &str = "\
 usage: tenure-bench [--json] [--quick | --smoke] [--list] [FILTER]
 
-Runs tenure against its peers (shared/BENCHMARKS.md) and prints a table.
+Runs tenure against its peers (shared/BENCHMARKS.md) and prints a table. Built with
+`--features allocs`, rows also report allocator calls per operation (allocs_per_op).
 
   FILTER    run only benches whose name contains FILTER (e.g. `guard`, `stack/`)
   --json    one JSON object per line instead of a table
@@ -133,6 +137,12 @@ fn main() {
     };
     if cfg!(debug_assertions) && output != Output::List {
         eprintln!("tenure-bench: a debug build; numbers mean little without --release");
+    }
+    if allocs::ENABLED && output != Output::List {
+        eprintln!(
+            "tenure-bench: built with the counting allocator (feature `allocs`): rows that \
+             allocate a lot (stack) are timed with its cost; take their ratios from a default build"
+        );
     }
     let mut h = Harness::new(mode, output, args.filter);
     for (_prefix, run) in BENCHES {

@@ -40,6 +40,7 @@ pub fn run(h: &mut Harness) {
 
     h.compare(
         Case::new("stack", "vec_box_fnonce")
+            .allocs()
             .info("callbacks", n)
             .info("capacity", "grow")
             .target(0.85),
@@ -49,6 +50,7 @@ pub fn run(h: &mut Harness) {
 
     h.compare(
         Case::new("stack", "vec_box_fnonce")
+            .allocs()
             .param("capacity", n)
             .info("callbacks", n)
             .target(0.85),
@@ -70,6 +72,7 @@ pub fn run(h: &mut Harness) {
     };
     h.compare_cpython(
         Case::new("stack", "cpython")
+            .allocs()
             .info("callbacks", n)
             .target(50.0),
         || tenure_stack(ExitStack::new(), n, &counter),
