@@ -2,7 +2,7 @@
 //! (feature `allocs`: `cargo run --release -p tenure-bench --features allocs`).
 //!
 //! The counter is [`stats_alloc`]'s instrumented system allocator, installed below as the
-//! binary's global allocator: it forwards every call, `realloc` included, to [`System`]
+//! binary's global allocator: it forwards every call, `realloc` included, to [`System`](std::alloc::System)
 //! (glibc's `malloc`), and adds to a few atomic counters. No `unsafe` is needed on our
 //! side: the crate provides the static and its `GlobalAlloc` impl.
 //!

@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::panic::Location;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe, Location};
 use std::sync::{Arc, Mutex};
 
 use super::{lock, Faults, InjectedFault, Op};
@@ -36,15 +36,46 @@ impl fmt::Display for Live {
     }
 }
 
+/// How a tracked resource ended.
+///
+/// ```
+/// use tenure::testing::{Ending, Ledger};
+/// let ledger = Ledger::new();
+/// let closed = ledger.track("a");
+/// let dropped = ledger.track("b");
+/// closed.release();
+/// drop(dropped);
+/// assert_eq!(ledger.ending(1), Some(Ending::Closed));
+/// assert_eq!(ledger.ending(2), Some(Ending::Dropped));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Ending {
+    /// Closed: a successful close ([`TestResource`]'s `Close`/`AsyncClose`), or
+    /// [`Token::release`].
+    Closed,
+    /// A close was attempted and failed or panicked (the resource is gone all the same).
+    CloseFailed,
+    /// Dropped without any close: what a cleanup path that forgot to close looks like.
+    Dropped,
+}
+
 /// What happened to a tracked resource, in order.
 ///
 /// ```
 /// use tenure::testing::{Event, Ledger};
 /// let ledger = Ledger::new();
 /// ledger.track("a").release();
-/// assert_eq!(ledger.events(), [Event::Acquired { id: 1, kind: "a".into() }, Event::Released { id: 1, kind: "a".into() }]);
+/// drop(ledger.track("b"));
+/// assert_eq!(ledger.events(), [
+///     Event::Acquired { id: 1, kind: "a".into() },
+///     Event::Released { id: 1, kind: "a".into() },
+///     Event::Acquired { id: 2, kind: "b".into() },
+///     Event::Dropped { id: 2, kind: "b".into() },
+/// ]);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event {
     /// A resource was acquired.
     Acquired {
@@ -53,8 +84,22 @@ pub enum Event {
         /// Its kind.
         kind: Cow<'static, str>,
     },
-    /// A resource was released (successfully or not: it is gone either way).
+    /// A resource was closed ([`Ending::Closed`]).
     Released {
+        /// Its id.
+        id: u64,
+        /// Its kind.
+        kind: Cow<'static, str>,
+    },
+    /// A resource's close failed or panicked ([`Ending::CloseFailed`]); it is gone.
+    CloseFailed {
+        /// Its id.
+        id: u64,
+        /// Its kind.
+        kind: Cow<'static, str>,
+    },
+    /// A resource was dropped without a close ([`Ending::Dropped`]).
+    Dropped {
         /// Its id.
         id: u64,
         /// Its kind.
@@ -66,6 +111,8 @@ pub enum Event {
 struct LedgerState {
     next_id: u64,
     live: BTreeMap<u64, Live>,
+    /// How each resource that is no longer live ended.
+    ended: BTreeMap<u64, (Live, Ending)>,
     events: Vec<Event>,
 }
 
@@ -226,7 +273,9 @@ impl Ledger {
             .events
             .iter()
             .filter_map(|e| match e {
-                Event::Released { id, .. } => Some(*id),
+                Event::Released { id, .. }
+                | Event::CloseFailed { id, .. }
+                | Event::Dropped { id, .. } => Some(*id),
                 Event::Acquired { .. } => None,
             })
             .collect()
@@ -275,6 +324,100 @@ impl Ledger {
         if let Err(leaks) = self.check_all_released() {
             panic!("{leaks}");
         }
+    }
+
+    /// How resource `id` ended, or `None` while it is live (or if there is no such id).
+    ///
+    /// ```
+    /// use tenure::testing::{Ending, Ledger, Op};
+    /// use tenure::Close;
+    /// let ledger = Ledger::new();
+    /// ledger.faults().fail_nth(Op::Close, "conn", 1);
+    /// assert!(ledger.acquire("conn")?.close().is_err());
+    /// assert_eq!(ledger.ending(1), Some(Ending::CloseFailed));
+    /// # Ok::<(), tenure::testing::InjectedFault>(())
+    /// ```
+    pub fn ending(&self, id: u64) -> Option<Ending> {
+        lock(&self.state).ended.get(&id).map(|(_, how)| *how)
+    }
+
+    /// `Ok` if every resource was *closed* (a close was attempted, successfully or not):
+    /// none is live and none was only dropped. Otherwise the offenders, with their
+    /// acquisition sites. Stricter than [`check_all_released`](Self::check_all_released),
+    /// which a resource that was merely dropped passes.
+    ///
+    /// ```
+    /// let ledger = tenure::testing::Ledger::new();
+    /// drop(ledger.acquire("conn")?); // dropped, never closed
+    /// assert!(ledger.check_all_released().is_ok());
+    /// let e = ledger.check_all_closed().unwrap_err();
+    /// assert_eq!(e.dropped.len(), 1);
+    /// # Ok::<(), tenure::testing::InjectedFault>(())
+    /// ```
+    pub fn check_all_closed(&self) -> Result<(), NotClosed> {
+        let st = lock(&self.state);
+        let live: Vec<_> = st.live.values().cloned().collect();
+        let dropped: Vec<_> = st
+            .ended
+            .values()
+            .filter(|(_, how)| *how == Ending::Dropped)
+            .map(|(l, _)| l.clone())
+            .collect();
+        if live.is_empty() && dropped.is_empty() {
+            Ok(())
+        } else {
+            Err(NotClosed { live, dropped })
+        }
+    }
+
+    /// Panics, listing the offenders and where they were acquired, unless every resource
+    /// was closed (see [`check_all_closed`](Self::check_all_closed)).
+    ///
+    /// ```should_panic
+    /// let ledger = tenure::testing::Ledger::new();
+    /// drop(ledger.track("conn")); // panics below: dropped, never closed
+    /// ledger.assert_all_closed();
+    /// ```
+    #[track_caller]
+    pub fn assert_all_closed(&self) {
+        if let Err(not_closed) = self.check_all_closed() {
+            panic!("{not_closed}");
+        }
+    }
+}
+
+/// Resources that were not closed: still live, or dropped without a close.
+///
+/// ```
+/// let ledger = tenure::testing::Ledger::new();
+/// drop(ledger.track("socket"));
+/// let e = ledger.check_all_closed().unwrap_err();
+/// assert!(e.to_string().starts_with("1 resource not closed: #1 `socket` acquired at "));
+/// assert!(e.to_string().contains("(dropped without close)"));
+/// ```
+#[derive(Debug, Clone, thiserror::Error)]
+pub struct NotClosed {
+    /// Still live.
+    pub live: Vec<Live>,
+    /// Dropped without a close.
+    pub dropped: Vec<Live>,
+}
+
+impl fmt::Display for NotClosed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.live.len() + self.dropped.len();
+        write!(
+            f,
+            "{n} resource{} not closed:",
+            if n == 1 { "" } else { "s" }
+        )?;
+        for l in &self.live {
+            write!(f, " {l} (still live);")?;
+        }
+        for l in &self.dropped {
+            write!(f, " {l} (dropped without close);")?;
+        }
+        Ok(())
     }
 }
 
@@ -356,26 +499,35 @@ impl Token {
     /// l.track("x").release();
     /// assert_eq!(l.release_order(), [1]);
     /// ```
-    pub fn release(mut self) {
-        self.record_release();
+    pub fn release(self) {
+        self.end(Ending::Closed);
     }
 
-    fn record_release(&mut self) {
+    /// Records how the resource ended (once).
+    pub(crate) fn end(mut self, how: Ending) {
+        self.record_end(how);
+    }
+
+    fn record_end(&mut self, how: Ending) {
         if std::mem::replace(&mut self.released, true) {
             return;
         }
         let mut st = lock(&self.ledger);
-        st.live.remove(&self.id);
-        st.events.push(Event::Released {
-            id: self.id,
-            kind: self.kind.clone(),
+        if let Some(live) = st.live.remove(&self.id) {
+            st.ended.insert(self.id, (live, how));
+        }
+        let (id, kind) = (self.id, self.kind.clone());
+        st.events.push(match how {
+            Ending::Closed => Event::Released { id, kind },
+            Ending::CloseFailed => Event::CloseFailed { id, kind },
+            Ending::Dropped => Event::Dropped { id, kind },
         });
     }
 }
 
 impl Drop for Token {
     fn drop(&mut self) {
-        self.record_release();
+        self.record_end(Ending::Dropped);
     }
 }
 
@@ -450,9 +602,30 @@ impl TestResource {
     pub fn release(self) -> Result<(), InjectedFault> {
         let TestResource { token, faults } = self;
         let kind = token.kind.clone();
-        // Release first: a close that panics or fails still gives the resource up.
-        token.release();
-        faults.check(Op::Close, &kind)
+        // A close that fails or panics still gives the resource up; one that hangs does not.
+        let checked = catch_unwind(AssertUnwindSafe(|| faults.check(Op::Close, &kind)));
+        finish_close(token, checked)
+    }
+}
+
+/// Ends `token` as the close's result says, and passes that result (or panic) on.
+fn finish_close(
+    token: Token,
+    checked: std::thread::Result<Result<(), InjectedFault>>,
+) -> Result<(), InjectedFault> {
+    match checked {
+        Ok(Ok(())) => {
+            token.end(Ending::Closed);
+            Ok(())
+        }
+        Ok(Err(e)) => {
+            token.end(Ending::CloseFailed);
+            Err(e)
+        }
+        Err(payload) => {
+            token.end(Ending::CloseFailed);
+            resume_unwind(payload)
+        }
     }
 }
 
@@ -504,6 +677,11 @@ impl AsyncClose for TestResource {
     type Error = InjectedFault;
     async fn close(self) -> Result<(), InjectedFault> {
         yield_now().await;
-        self.release()
+        let TestResource { token, faults } = self;
+        // Counted now; a delay or hang is awaited, so cancellation can land in it (and the
+        // resource then ends as dropped: no close finished).
+        let check = faults.check_async(Op::Close, &token.kind);
+        let checked = crate::orphan::CatchUnwind(Box::pin(check)).await;
+        finish_close(token, checked)
     }
 }

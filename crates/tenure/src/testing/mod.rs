@@ -27,7 +27,7 @@ mod faults;
 mod ledger;
 
 pub use faults::{Fault, Faults, InjectedFault, Op};
-pub use ledger::{Event, Leaks, Ledger, Live, TestResource, Token};
+pub use ledger::{Ending, Event, Leaks, Ledger, Live, NotClosed, TestResource, Token};
 
 use std::sync::{Mutex, MutexGuard};
 
