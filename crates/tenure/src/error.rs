@@ -63,6 +63,9 @@ pub enum ErrorKind {
     Panic,
     /// An async cleanup did not finish within its deadline.
     Timeout,
+    /// An orphaned async cleanup was given up mid-way because the runtime it was running
+    /// on shut down: what it awaited (a timer, a socket of that runtime) can never complete.
+    Abandoned,
     /// The resource was already released (for resources that cannot prevent this in types).
     Closed,
 }
@@ -74,6 +77,7 @@ impl ErrorKind {
             ErrorKind::Callback => "cleanup callback failed:",
             ErrorKind::Panic => "cleanup panicked in",
             ErrorKind::Timeout => "cleanup timed out in",
+            ErrorKind::Abandoned => "cleanup abandoned in",
             ErrorKind::Closed => "already closed:",
         }
     }
@@ -181,6 +185,22 @@ impl Error {
             name.into(),
             None,
             Some(format!("not finished after {deadline:?}")),
+        )
+    }
+
+    /// The orphaned async cleanup `name` was given up mid-way: its runtime shut down.
+    ///
+    /// ```
+    /// let e = tenure::Error::abandoned("close conn");
+    /// assert_eq!(e.kind(), tenure::ErrorKind::Abandoned);
+    /// assert_eq!(e.to_string(), "cleanup abandoned in `close conn`: its runtime shut down while it ran");
+    /// ```
+    pub fn abandoned(name: impl Into<Cow<'static, str>>) -> Self {
+        Self::build(
+            ErrorKind::Abandoned,
+            name.into(),
+            None,
+            Some("its runtime shut down while it ran".to_string()),
         )
     }
 

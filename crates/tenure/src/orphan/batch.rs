@@ -6,6 +6,8 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
 #[cfg(not(feature = "tokio"))]
 use std::task::Waker;
 use std::task::{Context, Poll};
@@ -95,6 +97,8 @@ pub(crate) fn adopt(
         context,
         counted: true,
         on_helper: false,
+        front_started: false,
+        current: None,
     };
     #[cfg(feature = "tokio")]
     let runner = crate::runtime::runner(runtime);
@@ -119,6 +123,18 @@ pub(super) struct Batch {
     pub(super) counted: bool,
     /// Whether it already runs on (or was handed to) the helper thread.
     pub(super) on_helper: bool,
+    /// Whether the front job has been polled on a runtime (and may hold its timers or
+    /// sockets): if that runtime shuts down, the job is given up, not moved.
+    pub(super) front_started: bool,
+    /// On the helper thread: the name of the job running, for the thread that waits.
+    pub(super) current: Option<CurrentJob>,
+}
+
+/// The name of the job a helper thread is running, shared with the thread waiting for it.
+pub(super) type CurrentJob = Arc<Mutex<Option<Cow<'static, str>>>>;
+
+fn lock_name(m: &CurrentJob) -> std::sync::MutexGuard<'_, Option<Cow<'static, str>>> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Batch {
@@ -126,11 +142,16 @@ impl Batch {
     async fn run_async(mut self) {
         let deadline = self.deadline;
         while let Some(job) = self.jobs.front_mut() {
+            self.front_started = true;
+            if let Some(current) = &self.current {
+                *lock_name(current) = Some(job.name.clone());
+            }
             let ran = match tokio::time::timeout(deadline, CatchUnwind(job.fut.as_mut())).await {
                 Ok(Ok(result)) => Ran::Done(result),
                 Ok(Err(payload)) => Ran::Panicked(payload),
                 Err(_) => Ran::TimedOut,
             };
+            self.front_started = false;
             self.finish_front(ran);
         }
     }
@@ -140,6 +161,9 @@ impl Batch {
     fn run_parked(mut self) {
         let deadline = self.deadline;
         while let Some(job) = self.jobs.front_mut() {
+            if let Some(current) = &self.current {
+                *lock_name(current) = Some(job.name.clone());
+            }
             let ran = match block_on_until(CatchUnwind(job.fut.as_mut()), deadline) {
                 Some(Ok(result)) => Ran::Done(result),
                 Some(Err(payload)) => Ran::Panicked(payload),
@@ -179,14 +203,37 @@ impl Batch {
     fn run_on_helper_thread(mut self) {
         let counted = std::mem::replace(&mut self.counted, false);
         let orphans = self.orphans.clone();
+        let context = self.context;
         // If even the helper cannot run them, dropping the batch reports the jobs instead of
         // trying another helper.
         self.on_helper = true;
+        let current: CurrentJob = Arc::default();
+        self.current = Some(current.clone());
+        let (done, finished) = mpsc::channel::<()>();
         let spawned = std::thread::Builder::new()
             .name("tenure-cleanup".into())
-            .spawn(move || self.run_here());
+            .spawn(move || {
+                self.run_here();
+                drop(done);
+            });
         match spawned {
             Ok(thread) => {
+                // This thread is held until the batch is done: say which cleanup holds it.
+                let mut warned: Option<Cow<'static, str>> = None;
+                while let Err(RecvTimeoutError::Timeout) = finished.recv_timeout(HELPER_PATIENCE) {
+                    let name = lock_name(&current).clone();
+                    if name.is_some() && name != warned {
+                        tracing::warn!(
+                            target: "tenure",
+                            context,
+                            cleanup = name.as_deref().unwrap_or(""),
+                            "still waiting for orphaned cleanup `{}` on the helper thread \
+                             (each cleanup may take up to its deadline)",
+                            name.as_deref().unwrap_or("")
+                        );
+                        warned = name;
+                    }
+                }
                 let _ = thread.join();
             }
             Err(e) => {
@@ -208,6 +255,12 @@ impl Batch {
 
 impl Drop for Batch {
     fn drop(&mut self) {
+        if std::mem::take(&mut self.front_started) && !self.on_helper {
+            // Dropped by its runtime's shutdown mid-job: what that job awaits belongs to
+            // the dying runtime and can never complete. Give it up at once (the rest still
+            // runs on the helper) instead of holding the shutdown for its whole deadline.
+            self.finish_front(Ran::Abandoned);
+        }
         if !self.jobs.is_empty() {
             if self.on_helper {
                 self.abandon();
@@ -219,6 +272,8 @@ impl Drop for Batch {
                     context: self.context,
                     counted: false,
                     on_helper: false,
+                    front_started: false,
+                    current: None,
                 };
                 rest.run_on_helper_thread();
             }

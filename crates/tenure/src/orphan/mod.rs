@@ -26,6 +26,15 @@
 //!
 //! Without the `tokio` feature every batch runs on the helper thread, bounded by the same
 //! deadline, without timers of any runtime.
+//!
+//! **Runtime shutdown.** If a runtime shuts down while an orphaned batch runs on it, the
+//! cleanup in flight is given up at once and reported as
+//! [`ErrorKind::Abandoned`](crate::error::ErrorKind::Abandoned): what it awaits (that
+//! runtime's timer or socket) can never complete, and waiting for its deadline would hold
+//! the shutdown. The batch's cleanups that had not started run on the helper thread, so a
+//! batch always completes. The thread that waits for the helper (the one dropping the
+//! runtime, or an owner dropped outside any runtime) is held for at most the sum of those
+//! cleanups' deadlines; after a second on one cleanup it logs a warning naming it.
 
 use std::any::Any;
 use std::borrow::Cow;
@@ -53,6 +62,10 @@ use crate::sync::{Arc, Condvar, Mutex, MutexGuard};
 /// assert_eq!(tenure::orphan::DEFAULT_DEADLINE.as_secs(), 30);
 /// ```
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(30);
+
+/// How long the helper thread runs one orphaned cleanup before it warns that the thread
+/// waiting for it (the one that dropped the owner) is still held.
+pub(crate) const HELPER_PATIENCE: Duration = Duration::from_secs(1);
 
 /// How many orphaned cleanup errors a tracker keeps for [`Orphans::take_errors`]; older
 /// ones are dropped (they were logged and counted).
@@ -98,6 +111,9 @@ pub struct OrphanStats {
     pub panicked: u64,
     /// Cleanups abandoned at their deadline.
     pub timed_out: u64,
+    /// Cleanups given up mid-way because their runtime shut down (see
+    /// [`ErrorKind::Abandoned`](crate::ErrorKind::Abandoned)).
+    pub abandoned: u64,
 }
 
 #[derive(Default)]
@@ -315,12 +331,14 @@ impl Orphans {
             Ran::Done(Err(e)) => e,
             Ran::Panicked(payload) => Error::panicked(name.to_string(), payload),
             Ran::TimedOut => Error::timed_out(name.to_string(), deadline),
+            Ran::Abandoned => Error::abandoned(name.to_string()),
         };
         {
             let mut st = lock(&self.inner.state);
             match error.kind() {
                 crate::error::ErrorKind::Panic => st.stats.panicked += 1,
                 crate::error::ErrorKind::Timeout => st.stats.timed_out += 1,
+                crate::error::ErrorKind::Abandoned => st.stats.abandoned += 1,
                 _ => st.stats.failed += 1,
             }
         }
@@ -361,6 +379,8 @@ pub mod model {
             context: "loom model",
             counted: true,
             on_helper: false,
+            front_started: false,
+            current: None,
         })
     }
 
@@ -416,4 +436,6 @@ enum Ran {
     Done(Result<(), Error>),
     Panicked(Box<dyn Any + Send>),
     TimedOut,
+    /// Started on a runtime that then shut down.
+    Abandoned,
 }
