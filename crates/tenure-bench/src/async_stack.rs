@@ -89,7 +89,7 @@ async fn tenure_stack(n: usize) -> u64 {
             c.fetch_add(1, Ordering::Relaxed);
         });
     }
-    if let Err(e) = stack.unwind().await {
+    if let Err(e) = stack.close().await {
         unreachable!("callbacks that cannot fail failed: {e}");
     }
     c.load(Ordering::Relaxed)

@@ -67,7 +67,7 @@ pub fn run(h: &mut Harness) {
             "s = ExitStack()\n\
              cb = s.callback\n\
              for _ in range({n}):\n    cb(bump)\n\
-             s.unwind()"
+             s.close()"
         ),
     };
     h.compare_cpython(
@@ -89,7 +89,7 @@ fn tenure_stack<'a>(mut stack: ExitStack<'a>, n: usize, counter: &'a Cell<u64>) 
     for _ in 0..n {
         stack.callback(move || c.set(c.get() + 1));
     }
-    if let Err(e) = stack.unwind() {
+    if let Err(e) = stack.close() {
         unreachable!("callbacks that cannot fail failed: {e}");
     }
     c.get()
