@@ -119,7 +119,7 @@ fn async_closing_is_named() {
     assert_eq!(AsyncClosing::name(&c), "db-1");
     let c = AsyncClosing::new(Dropping(1u8));
     assert!(AsyncClosing::name(&c).contains("Dropping"));
-    drop(AsyncClosing::into_inner(c));
+    let _resource: Dropping<u8> = AsyncClosing::into_inner(c);
 }
 
 #[test]
