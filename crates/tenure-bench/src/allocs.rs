@@ -70,6 +70,11 @@ pub fn count(f: impl FnOnce()) -> Option<u64> {
 /// [`allocs`](crate::harness::Case::allocs), after its timed repetitions; a bench with a
 /// loop of its own (a pool row driving a runtime) can call it directly.
 pub fn per_op<F: FnMut() -> R, R>(ops: u64, mut f: F) -> Option<f64> {
+    if !ENABLED {
+        // Without the counter nothing runs: no extra pass that could leave the heap (or
+        // the code the timed loop is compiled into) different for the rows that follow.
+        return None;
+    }
     let ops = ops.max(1);
     black_box(f());
     let calls = count(|| {

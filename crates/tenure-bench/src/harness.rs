@@ -324,7 +324,7 @@ impl Harness {
             a.push(time_rep(&mut tenure, ops_a));
             b.push(time_rep(&mut peer, ops_b));
         }
-        let counted = case.allocs.then(|| {
+        let counted = (allocs::ENABLED && case.allocs).then(|| {
             (
                 allocs::per_op(ops_a, &mut tenure),
                 allocs::per_op(ops_b, &mut peer),
@@ -377,7 +377,7 @@ impl Harness {
                 }
             }
         }
-        let allocs_a = if case.allocs {
+        let allocs_a = if allocs::ENABLED && case.allocs {
             allocs::per_op(ops_a, &mut tenure)
         } else {
             None

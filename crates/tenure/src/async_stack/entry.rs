@@ -40,14 +40,41 @@ pub(super) trait AsyncEntry: Send {
 /// their turn comes); everything else goes through [`AsyncEntry`].
 pub(super) enum Entry {
     /// An infallible async callback: no result to record.
-    Callback(
-        Pin<Box<dyn Future<Output = ()> + Send>>,
-        &'static Location<'static>,
-    ),
-    Future(EntryFuture, &'static Location<'static>),
+    Callback(Pin<Box<dyn Located<Output = ()>>>),
+    Future(Pin<Box<dyn Located<Output = Result<Exit, Error>>>>),
     Dyn(Box<dyn AsyncEntry>),
-    /// A narrow suppression rule, applied to the unwinding's state when its turn comes.
-    Rule(Suppress<BoxedPredicate>),
+    /// A narrow suppression rule, applied to the unwinding's state when its turn comes
+    /// (boxed: an entry stays two words and a tag, as small as the common kinds).
+    Rule(Box<Suppress<BoxedPredicate>>),
+}
+
+/// An unnamed async callback's future, which knows where it was pushed: the location
+/// lives in the one allocation the future already needs, not in every entry.
+pub(super) trait Located: Future + Send {
+    fn at(&self) -> &'static Location<'static>;
+}
+
+pin_project_lite::pin_project! {
+    /// A future and the place it was pushed.
+    pub(super) struct At<F> {
+        pub(super) at: &'static Location<'static>,
+        #[pin]
+        pub(super) fut: F,
+    }
+}
+
+impl<F: Future> Future for At<F> {
+    type Output = F::Output;
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<F::Output> {
+        self.project().fut.poll(cx)
+    }
+}
+
+impl<F: Future + Send> Located for At<F> {
+    fn at(&self) -> &'static Location<'static> {
+        self.at
+    }
 }
 
 /// The name of an unnamed async callback pushed at `at`.
@@ -62,15 +89,15 @@ impl Entry {
     pub(super) fn into_job(self, panicking: bool) -> Option<Job> {
         Some(match self {
             Entry::Rule(_) => return None,
-            Entry::Callback(fut, at) => Job::new(
-                pushed_at(at).into_cow(),
+            Entry::Callback(fut) => Job::new(
+                pushed_at(fut.at()).into_cow(),
                 Box::pin(async move {
                     fut.await;
                     Ok(())
                 }),
             ),
-            Entry::Future(fut, at) => Job::new(
-                pushed_at(at).into_cow(),
+            Entry::Future(fut) => Job::new(
+                pushed_at(fut.at()).into_cow(),
                 Box::pin(async move { fut.await.map(drop) }),
             ),
             Entry::Dyn(entry) => Job::new(

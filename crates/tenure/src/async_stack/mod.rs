@@ -59,7 +59,7 @@ mod resources;
 mod scope;
 mod unwind;
 
-use entry::{AsyncCallback, AsyncExitCallback, Callback, Entry, ExitCallback, TryCallback};
+use entry::{AsyncCallback, AsyncExitCallback, At, Callback, Entry, ExitCallback, TryCallback};
 
 use crate::error::{BoxError, Error};
 use crate::exit_rules::Name;
@@ -270,9 +270,10 @@ impl AsyncExitStack {
     {
         let at = Location::caller();
         match self.next_name.take() {
-            None => self
-                .entries
-                .push(Entry::Callback(Box::pin(async move { f().await }), at)),
+            None => self.entries.push(Entry::Callback(Box::pin(At {
+                at,
+                fut: async move { f().await },
+            }))),
             given => {
                 let name = Name::new(given, None, at);
                 let f = move || async move {
@@ -305,14 +306,14 @@ impl AsyncExitStack {
     {
         let at = Location::caller();
         match self.next_name.take() {
-            None => self.entries.push(Entry::Future(
-                Box::pin(async move {
+            None => self.entries.push(Entry::Future(Box::pin(At {
+                at,
+                fut: async move {
                     f().await
                         .map(|()| Exit::Propagate)
                         .map_err(|e| Error::callback(entry::pushed_at(at).into_cow(), e))
-                }),
-                at,
-            )),
+                },
+            }))),
             given => {
                 let name = Name::new(given, None, at);
                 self.push_dyn(AsyncCallback { f, name });
@@ -467,7 +468,7 @@ impl AsyncExitStack {
         P: Fn(&(dyn StdError + 'static)) -> bool + Send + 'static,
     {
         self.next_name = None;
-        self.entries.push(Entry::Rule(rule.boxed()));
+        self.entries.push(Entry::Rule(Box::new(rule.boxed())));
     }
 
     /// Moves every entry into a new stack (with the same deadline and tracker) and leaves

@@ -145,8 +145,9 @@ impl Pending {
             }
             match self.entries.pop() {
                 None => return Poll::Ready(()),
-                Some(Entry::Callback(mut fut, at)) => {
+                Some(Entry::Callback(mut fut)) => {
                     if fut.as_mut().poll(cx).is_pending() {
+                        let at = fut.at();
                         let fut: EntryFuture = Box::pin(async move {
                             fut.await;
                             Ok(Exit::Propagate)
@@ -155,10 +156,11 @@ impl Pending {
                         return Poll::Pending;
                     }
                 }
-                Some(Entry::Future(mut fut, at)) => match fut.as_mut().poll(cx) {
+                Some(Entry::Future(mut fut)) => match fut.as_mut().poll(cx) {
                     // Most callbacks finish on their first poll: skip the slot.
                     Poll::Ready(result) => state.record(result),
                     Poll::Pending => {
+                        let at = fut.at();
                         self.current = Some((pushed_at(at), fut));
                         return Poll::Pending;
                     }
