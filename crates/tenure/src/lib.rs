@@ -60,6 +60,9 @@ pub mod guard;
 mod handle;
 pub mod orphan;
 pub mod outcome;
+#[cfg(feature = "pool")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pool")))]
+pub mod pool;
 mod runtime;
 mod scope_error;
 pub mod sink;

@@ -1,0 +1,90 @@
+//! [`PoolConfig`]: a plain struct with documented defaults.
+
+use std::time::Duration;
+
+/// When the pool validates a resource on checkout ([`Manager::validate`](super::Manager::validate)).
+///
+/// ```
+/// use std::time::Duration;
+/// use tenure::pool::Validation;
+/// assert_eq!(Validation::default(), Validation::IdleLongerThan(Duration::from_millis(500)));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Validation {
+    /// Never.
+    Never,
+    /// On every checkout.
+    Always,
+    /// Only for a resource idle longer than this (HikariCP's bypass window: a resource
+    /// returned a moment ago is assumed good).
+    IdleLongerThan(Duration),
+}
+
+impl Default for Validation {
+    fn default() -> Self {
+        Validation::IdleLongerThan(Duration::from_millis(500))
+    }
+}
+
+/// How a pool behaves. Every field has a default (see [`Default`]).
+///
+/// ```
+/// use std::time::Duration;
+/// use tenure::pool::PoolConfig;
+/// let config = PoolConfig { max_size: 16, acquire_timeout: Duration::from_secs(2), ..PoolConfig::default() };
+/// assert_eq!(config.max_size, 16);
+/// assert_eq!(config.min_idle, 0);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoolConfig {
+    /// The most resources that exist at once, creating and closing ones included.
+    /// Default: 10.
+    pub max_size: usize,
+    /// Idle resources kept ready by [`Pool::maintain`](super::Pool::maintain). Default: 0.
+    pub min_idle: usize,
+    /// How long `get` waits for a resource before a typed timeout. Default: 30 s.
+    pub acquire_timeout: Duration,
+    /// How long an async create may take (a blocking one cannot be preempted; the caller
+    /// still stops waiting at `acquire_timeout`). Default: 30 s.
+    pub create_timeout: Duration,
+    /// Age at which a resource is retired (with up to 2.5 % jitter, so they do not all
+    /// expire together). `None`: never. Default: 30 min.
+    pub max_lifetime: Option<Duration>,
+    /// Idle time after which a resource is retired. `None`: never. Default: 10 min.
+    pub idle_timeout: Option<Duration>,
+    /// When resources are validated on checkout. Default: idle longer than 500 ms.
+    pub validation: Validation,
+    /// The bound on [`Manager::reset`](super::Manager::reset) work before reuse; past it the
+    /// work and its resource are dropped and reported as abandoned. Default: 5 s.
+    pub return_timeout: Duration,
+    /// The most callers that may wait at once; more fail at once with
+    /// [`PoolError::Saturated`](super::PoolError::Saturated) (load shedding). Default: 10 000.
+    pub max_waiters: usize,
+    /// The most creates under way at once. Default: 2.
+    pub max_concurrent_creates: usize,
+    /// The first wait after a failed create before the next one; doubled (with jitter) on
+    /// each failure in a row up to `max_create_backoff`. Default: 100 ms.
+    pub create_backoff: Duration,
+    /// The longest wait between failed creates. Default: 10 s.
+    pub max_create_backoff: Duration,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        PoolConfig {
+            max_size: 10,
+            min_idle: 0,
+            acquire_timeout: Duration::from_secs(30),
+            create_timeout: Duration::from_secs(30),
+            max_lifetime: Some(Duration::from_secs(30 * 60)),
+            idle_timeout: Some(Duration::from_secs(10 * 60)),
+            validation: Validation::default(),
+            return_timeout: Duration::from_secs(5),
+            max_waiters: 10_000,
+            max_concurrent_creates: 2,
+            create_backoff: Duration::from_millis(100),
+            max_create_backoff: Duration::from_secs(10),
+        }
+    }
+}

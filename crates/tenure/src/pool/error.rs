@@ -1,0 +1,143 @@
+//! [`PoolError`]: why an acquire failed, saying how long it waited and why.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A pool's figures at one moment.
+///
+/// ```
+/// let s = tenure::pool::Status { size: 8, idle: 0, in_use: 8, waiting: 3, max_size: 8 };
+/// assert_eq!(s.to_string(), "8 of 8 in use, 3 waiting");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Status {
+    /// Resources that exist (idle, in use, being created or closed).
+    pub size: usize,
+    /// Idle resources.
+    pub idle: usize,
+    /// Resources lent out.
+    pub in_use: usize,
+    /// Callers waiting.
+    pub waiting: usize,
+    /// The size limit.
+    pub max_size: usize,
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} of {} in use, {} waiting",
+            self.in_use, self.max_size, self.waiting
+        )
+    }
+}
+
+/// Why `get` failed. The cause of a create failure is shared (`Arc`): one failure can
+/// explain several callers' errors.
+///
+/// ```
+/// use std::time::Duration;
+/// use tenure::pool::{PoolError, Status};
+/// let e: PoolError<std::io::Error> = PoolError::Timeout {
+///     waited: Duration::from_secs(2),
+///     status: Status { size: 8, idle: 0, in_use: 8, waiting: 3, max_size: 8 },
+///     last_create_error: None,
+/// };
+/// assert_eq!(e.to_string(), "timed out after 2s waiting for a resource (8 of 8 in use, 3 waiting)");
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum PoolError<E> {
+    /// No resource came within the acquire timeout.
+    Timeout {
+        /// How long the caller waited.
+        waited: Duration,
+        /// The pool when it gave up.
+        status: Status,
+        /// The last create failure, if creating failed meanwhile (also `source()`).
+        last_create_error: Option<Arc<E>>,
+    },
+    /// Creating the resource this caller waited for failed.
+    Create(Arc<E>),
+    /// Creating the resource this caller waited for took longer than `create_timeout`.
+    CreateTimedOut(Duration),
+    /// The backend is down: nothing idle, nothing lent out that could come back, and the
+    /// next create is held back by the backoff after this failure.
+    Unavailable {
+        /// The last create failure.
+        cause: Arc<E>,
+        /// When the next create may be tried.
+        retry_in: Duration,
+    },
+    /// The pool is closed.
+    Closed,
+    /// `max_waiters` callers already wait: this one is refused at once.
+    Saturated {
+        /// The limit.
+        max_waiters: usize,
+    },
+    /// `get_blocking` on a thread that drives a current-thread tokio runtime: waiting
+    /// there would stop the runtime the pool may need. Use `get().await`.
+    WouldBlockRuntime,
+}
+
+impl<E: std::error::Error> fmt::Display for PoolError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PoolError::Timeout { waited, status, .. } => write!(
+                f,
+                "timed out after {waited:?} waiting for a resource ({status})"
+            ),
+            PoolError::Create(_) => f.write_str("creating a resource failed"),
+            PoolError::CreateTimedOut(after) => {
+                write!(f, "creating a resource did not finish within {after:?}")
+            }
+            PoolError::Unavailable { retry_in, .. } => write!(
+                f,
+                "no resource available: creating one keeps failing (next try in {retry_in:?})"
+            ),
+            PoolError::Closed => f.write_str("the pool is closed"),
+            PoolError::Saturated { max_waiters } => write!(
+                f,
+                "too many callers waiting for a resource (the limit is {max_waiters})"
+            ),
+            PoolError::WouldBlockRuntime => f.write_str(
+                "get_blocking was called on a current-thread tokio runtime's own thread; \
+                 use get().await there",
+            ),
+        }
+    }
+}
+
+impl<E: std::error::Error + 'static> std::error::Error for PoolError<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            PoolError::Timeout {
+                last_create_error: Some(e),
+                ..
+            }
+            | PoolError::Create(e)
+            | PoolError::Unavailable { cause: e, .. } => Some(&**e),
+            _ => None,
+        }
+    }
+}
+
+/// Why a pool could not be built.
+///
+/// ```
+/// let e = tenure::pool::BuildError::NoRuntime;
+/// assert!(e.to_string().contains("runtime"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The manager's work is async and no tokio runtime was given or current.
+    #[error("the manager's work is async, and the pool was built outside a tokio runtime without one given (PoolBuilder::runtime)")]
+    NoRuntime,
+    /// A configuration value is out of range.
+    #[error("invalid pool configuration: {0}")]
+    Config(&'static str),
+}

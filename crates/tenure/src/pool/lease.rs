@@ -1,0 +1,195 @@
+//! [`Lease`]: a pooled resource lent out; it goes back on drop.
+
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::panic::Location;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::manager::Manager;
+use super::shared::{run_after, After, Conn, Job, Retire, Shared};
+
+/// A resource lent by a [`Pool`](super::Pool). Derefs to the resource; goes back to the
+/// pool when dropped — synchronously, no task spawned — unless the manager says it needs a
+/// reset first (then the pool runs that, bounded by `return_timeout`) or it is broken,
+/// expired, or its thread is panicking (then it is retired and closed).
+///
+/// `'static`: it holds the pool, so it can move into spawned tasks. Its own operations are
+/// associated functions ([`Lease::detach`], [`Lease::discard`]) so they never shadow the
+/// resource's methods.
+///
+/// ```
+/// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
+/// # struct Unit;
+/// # impl Manager for Unit {
+/// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
+/// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
+/// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
+/// # }
+/// let pool = Pool::new(Unit, PoolConfig::default())?;
+/// let lease = pool.get_blocking()?;
+/// let () = *lease; // the resource
+/// drop(lease);     // returned
+/// assert_eq!(pool.status().idle, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Lease<M: Manager> {
+    pub(super) shared: Arc<Shared<M>>,
+    pub(super) conn: Option<Conn<M::Resource>>,
+    pub(super) site: &'static Location<'static>,
+    pub(super) since: Instant,
+}
+
+impl<M: Manager> Lease<M> {
+    /// Takes the resource out of the pool for good: its slot is freed (a new one may be
+    /// created in its place) and the caller owns and releases it.
+    ///
+    /// ```
+    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
+    /// # struct Unit;
+    /// # impl Manager for Unit {
+    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
+    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
+    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
+    /// # }
+    /// let pool = Pool::new(Unit, PoolConfig::default())?;
+    /// let () = tenure::pool::Lease::detach(pool.get_blocking()?);
+    /// assert_eq!(pool.status().size, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn detach(mut this: Self) -> M::Resource {
+        let conn = this
+            .conn
+            .take()
+            .expect("a lease holds its resource until consumed");
+        let now = Instant::now();
+        let mut after = After::new();
+        {
+            let mut st = this.shared.lock();
+            st.in_use -= 1;
+            st.size -= 1;
+            st.stats.detached += 1;
+            this.shared.maybe_create(&mut st, now, 0, &mut after);
+            this.shared.wake_if_drained(&mut st);
+        }
+        run_after(&this.shared, after);
+        conn.resource
+    }
+
+    /// Retires the resource instead of returning it (it is closed by the pool).
+    ///
+    /// ```
+    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
+    /// # struct Unit;
+    /// # impl Manager for Unit {
+    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
+    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
+    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
+    /// # }
+    /// let pool = Pool::new(Unit, PoolConfig::default())?;
+    /// tenure::pool::Lease::discard(pool.get_blocking()?);
+    /// assert_eq!(pool.statistics().destroyed.discarded, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn discard(mut this: Self) {
+        let conn = this
+            .conn
+            .take()
+            .expect("a lease holds its resource until consumed");
+        this.give_back(conn, Some(Retire::Discarded));
+    }
+
+    /// Where the lease was acquired (the caller of `get`).
+    ///
+    /// ```
+    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
+    /// # struct Unit;
+    /// # impl Manager for Unit {
+    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
+    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
+    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
+    /// # }
+    /// let pool = Pool::new(Unit, PoolConfig::default())?;
+    /// let lease = pool.get_blocking()?;
+    /// assert!(tenure::pool::Lease::site(&lease).file().ends_with(".rs"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn site(this: &Self) -> &'static Location<'static> {
+        this.site
+    }
+
+    fn give_back(&self, mut conn: Conn<M::Resource>, retire: Option<Retire>) {
+        let shared = &self.shared;
+        let now = Instant::now();
+        let retire = retire.or_else(|| {
+            if std::thread::panicking() && !shared.manager.reuse_after_panic(&conn.resource) {
+                Some(Retire::Panicked)
+            } else if shared.manager.is_broken(&mut conn.resource) {
+                Some(Retire::Broken)
+            } else if conn.expires_at.is_some_and(|t| now >= t) {
+                Some(Retire::Expired)
+            } else {
+                None
+            }
+        });
+        let reset = retire.is_none() && shared.manager.needs_reset(&conn.resource);
+        let mut after = After::new();
+        {
+            let mut st = shared.lock();
+            st.in_use -= 1;
+            st.stats
+                .hold_time
+                .record(now.saturating_duration_since(self.since));
+            match retire {
+                Some(why) => shared.retire(&mut st, conn, why, &mut after),
+                None if reset => {
+                    st.checking += 1;
+                    after.jobs.push(Job::Reset(conn));
+                }
+                None => shared.deliver(&mut st, conn, now, &mut after),
+            }
+        }
+        run_after(shared, after);
+    }
+}
+
+impl<M: Manager> Deref for Lease<M> {
+    type Target = M::Resource;
+    fn deref(&self) -> &M::Resource {
+        &self
+            .conn
+            .as_ref()
+            .expect("a lease holds its resource until consumed")
+            .resource
+    }
+}
+
+impl<M: Manager> DerefMut for Lease<M> {
+    fn deref_mut(&mut self) -> &mut M::Resource {
+        &mut self
+            .conn
+            .as_mut()
+            .expect("a lease holds its resource until consumed")
+            .resource
+    }
+}
+
+impl<M: Manager> Drop for Lease<M> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.give_back(conn, None);
+        }
+    }
+}
+
+impl<M: Manager> fmt::Debug for Lease<M>
+where
+    M::Resource: fmt::Debug,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Lease")
+            .field("resource", &self.conn.as_ref().map(|c| &c.resource))
+            .field("site", &self.site)
+            .finish()
+    }
+}

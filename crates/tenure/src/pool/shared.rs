@@ -1,0 +1,523 @@
+//! The pool's state and the rules that move resources between idle, lent, waiting callers,
+//! and the work (create, validate, reset, close) the pool runs on its own behalf.
+//!
+//! One lock guards it all; every wake and every job is started after the lock is released.
+//! `size` counts every resource that exists — idle, lent, handed to a waiter, being
+//! created, validated, reset or closed — so `max_size` bounds them all.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Waker;
+use std::time::{Duration, Instant};
+
+use super::error::{PoolError, Status};
+use super::manager::{Manager, Work};
+use super::waiters::{Waiters, Wake};
+use super::{PoolConfig, Statistics, Validation};
+use crate::error::{BoxError, Error};
+use crate::sink::{DropReport, SharedSink};
+
+/// A resource and its times.
+pub(super) struct Conn<R> {
+    pub(super) resource: R,
+    pub(super) created: Instant,
+    pub(super) expires_at: Option<Instant>,
+    pub(super) idle_since: Instant,
+}
+
+/// Why a resource is retired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Retire {
+    Broken,
+    Expired,
+    IdleTimeout,
+    Invalid,
+    ResetFailed,
+    Panicked,
+    Resized,
+    Closed,
+    Discarded,
+}
+
+pub(super) struct State<M: Manager> {
+    pub(super) idle: Vec<Conn<M::Resource>>,
+    pub(super) size: usize,
+    pub(super) creating: usize,
+    /// Validations and resets under way (their resources are counted in `size`).
+    pub(super) checking: usize,
+    pub(super) in_use: usize,
+    /// Retired resources being closed (still counted in `size`).
+    pub(super) closing: usize,
+    pub(super) waiters: Waiters<Conn<M::Resource>, PoolError<M::Error>>,
+    pub(super) closed: bool,
+    pub(super) max_size: usize,
+    pub(super) last_error: Option<Arc<M::Error>>,
+    pub(super) failures_in_a_row: u32,
+    pub(super) next_create_at: Option<Instant>,
+    /// `close()` callers waiting for `size` to reach 0.
+    pub(super) drained: Vec<Waker>,
+    pub(super) stats: Statistics,
+    /// A counter that gives each resource its own lifetime jitter.
+    pub(super) created_total: u64,
+}
+
+pub(super) struct Shared<M: Manager> {
+    pub(super) manager: M,
+    pub(super) config: PoolConfig,
+    pub(super) runtime: Option<tokio::runtime::Handle>,
+    pub(super) sink: Option<SharedSink>,
+    pub(super) state: Mutex<State<M>>,
+}
+
+/// What an acquire does next.
+pub(super) enum Step<M: Manager> {
+    Ready(Conn<M::Resource>),
+    Wait(super::waiters::Ticket),
+    Fail(PoolError<M::Error>),
+}
+
+/// Work to start and wakes to call once the lock is released.
+pub(super) struct After<M: Manager> {
+    pub(super) jobs: Vec<Job<M>>,
+    pub(super) wakes: Vec<Wake>,
+}
+
+pub(super) enum Job<M: Manager> {
+    Create,
+    Validate(Conn<M::Resource>),
+    Reset(Conn<M::Resource>),
+    Close(Conn<M::Resource>, Retire),
+}
+
+impl<M: Manager> After<M> {
+    pub(super) fn new() -> Self {
+        After {
+            jobs: Vec::new(),
+            wakes: Vec::new(),
+        }
+    }
+}
+
+impl<M: Manager> Shared<M> {
+    pub(super) fn lock(&self) -> MutexGuard<'_, State<M>> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(super) fn status_of(st: &State<M>) -> Status {
+        Status {
+            size: st.size,
+            idle: st.idle.len(),
+            in_use: st.in_use,
+            waiting: st.waiters.waiting(),
+            max_size: st.max_size,
+        }
+    }
+
+    fn expired(&self, c: &Conn<M::Resource>, now: Instant) -> bool {
+        c.expires_at.is_some_and(|t| now >= t)
+    }
+
+    fn idle_too_long(&self, c: &Conn<M::Resource>, now: Instant) -> bool {
+        self.config
+            .idle_timeout
+            .is_some_and(|t| now.saturating_duration_since(c.idle_since) >= t)
+    }
+
+    fn needs_validation(&self, c: &Conn<M::Resource>, now: Instant) -> bool {
+        match self.config.validation {
+            Validation::Never => false,
+            Validation::Always => true,
+            Validation::IdleLongerThan(w) => now.saturating_duration_since(c.idle_since) > w,
+            #[allow(unreachable_patterns)]
+            _ => true,
+        }
+    }
+
+    /// The first step of an acquire: an idle resource if nobody waits ahead (no barging),
+    /// else a place in the queue — starting a create if demand exceeds what is coming.
+    pub(super) fn begin(&self, now: Instant, wake: Wake, after: &mut After<M>) -> Step<M> {
+        let mut st = self.lock();
+        if st.closed {
+            return Step::Fail(PoolError::Closed);
+        }
+        if st.waiters.waiting() == 0 {
+            while let Some(conn) = st.idle.pop() {
+                if self.expired(&conn, now) {
+                    self.retire(&mut st, conn, Retire::Expired, after);
+                } else if self.idle_too_long(&conn, now) {
+                    self.retire(&mut st, conn, Retire::IdleTimeout, after);
+                } else if self.needs_validation(&conn, now) {
+                    // Validated by the pool on its own behalf; the result goes to the
+                    // oldest waiter — this caller, queued just below, unless others came.
+                    st.checking += 1;
+                    after.jobs.push(Job::Validate(conn));
+                    break;
+                } else {
+                    st.in_use += 1;
+                    st.stats.acquired_direct += 1;
+                    return Step::Ready(conn);
+                }
+            }
+        }
+        if st.waiters.waiting() >= self.config.max_waiters {
+            st.stats.refused += 1;
+            return Step::Fail(PoolError::Saturated {
+                max_waiters: self.config.max_waiters,
+            });
+        }
+        self.maybe_create(&mut st, now, 1, after);
+        if let Some(e) = self.unavailable(&st, now) {
+            return Step::Fail(e);
+        }
+        Step::Wait(st.waiters.push(wake))
+    }
+
+    /// Nothing idle, nothing lent or under way that could come back, and the next create
+    /// held back by the backoff: waiting would only end in a timeout.
+    fn unavailable(&self, st: &State<M>, now: Instant) -> Option<PoolError<M::Error>> {
+        let coming = st.creating + st.checking + st.in_use + st.idle.len();
+        let held = st.next_create_at.filter(|t| *t > now)?;
+        match (&st.last_error, coming) {
+            (Some(cause), 0) => Some(PoolError::Unavailable {
+                cause: cause.clone(),
+                retry_in: held - now,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Starts creates while demand (waiters, plus `extra` about to wait) exceeds what is
+    /// coming, within `max_size`, `max_concurrent_creates` and the backoff.
+    pub(super) fn maybe_create(
+        &self,
+        st: &mut State<M>,
+        now: Instant,
+        extra: usize,
+        after: &mut After<M>,
+    ) {
+        if st.closed || st.next_create_at.is_some_and(|t| t > now) {
+            return;
+        }
+        let demand = st.waiters.waiting() + extra;
+        while demand > st.creating + st.checking
+            && st.size < st.max_size
+            && st.creating < self.config.max_concurrent_creates
+        {
+            st.size += 1;
+            st.creating += 1;
+            after.jobs.push(Job::Create);
+        }
+    }
+
+    /// Hands `conn` to the oldest waiter, else makes it idle (or retires it if the pool
+    /// closed or shrank).
+    pub(super) fn deliver(
+        &self,
+        st: &mut State<M>,
+        mut conn: Conn<M::Resource>,
+        now: Instant,
+        after: &mut After<M>,
+    ) {
+        if st.closed {
+            return self.retire(st, conn, Retire::Closed, after);
+        }
+        if st.size - st.closing > st.max_size {
+            return self.retire(st, conn, Retire::Resized, after);
+        }
+        conn.idle_since = now;
+        match st.waiters.serve(conn) {
+            Ok(wake) => {
+                st.in_use += 1;
+                st.stats.acquired_waited += 1;
+                after.wakes.push(wake);
+            }
+            Err(conn) => st.idle.push(conn),
+        }
+    }
+
+    /// Retires `conn`: it is closed by the pool, and its slot freed when that is done.
+    pub(super) fn retire(
+        &self,
+        st: &mut State<M>,
+        conn: Conn<M::Resource>,
+        why: Retire,
+        after: &mut After<M>,
+    ) {
+        st.stats.count_retired(why);
+        st.closing += 1;
+        after.jobs.push(Job::Close(conn, why));
+    }
+
+    /// A new resource's expiry: `max_lifetime` less up to 2.5 %, spread by a counter.
+    pub(super) fn expiry(&self, st: &mut State<M>, now: Instant) -> Option<Instant> {
+        st.created_total += 1;
+        let life = self.config.max_lifetime?;
+        // A cheap spread over 0..=2.5 %: a multiplicative hash of the count.
+        let spread = (st.created_total.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 54) as u32; // 0..1023
+        let jitter = life / 40 * spread / 1023;
+        Some(now + (life - jitter))
+    }
+}
+
+/// Runs what `after` collected: the wakes first, then each job on its way.
+pub(super) fn run_after<M: Manager>(shared: &Arc<Shared<M>>, after: After<M>) {
+    for w in after.wakes {
+        w.wake();
+    }
+    for job in after.jobs {
+        start(shared, job);
+    }
+}
+
+/// Starts one job; its completion comes back through the lock.
+fn start<M: Manager>(shared: &Arc<Shared<M>>, job: Job<M>) {
+    match job {
+        Job::Create => {
+            let work = shared.manager.create();
+            let timeout = shared.config.create_timeout;
+            run_work(shared, work, Some(timeout), move |s, out| match out {
+                Some(Ok(r)) => s.created(Ok(r)),
+                Some(Err(e)) => s.created(Err(Some(e))),
+                None => s.created(Err(None)),
+            });
+        }
+        Job::Validate(conn) => {
+            let Conn {
+                resource,
+                created,
+                expires_at,
+                idle_since,
+            } = conn;
+            let work = shared.manager.validate(resource);
+            run_work(shared, work, None, move |s, out| {
+                let (resource, verdict) = out.expect("validation is not bounded here");
+                let conn = Conn {
+                    resource,
+                    created,
+                    expires_at,
+                    idle_since,
+                };
+                s.checked(conn, verdict.is_ok(), Retire::Invalid);
+            });
+        }
+        Job::Reset(conn) => {
+            let Conn {
+                resource,
+                created,
+                expires_at,
+                idle_since,
+            } = conn;
+            let work = shared.manager.reset(resource);
+            let timeout = shared.config.return_timeout;
+            run_work(shared, work, Some(timeout), move |s, out| match out {
+                Some((resource, verdict)) => {
+                    let conn = Conn {
+                        resource,
+                        created,
+                        expires_at,
+                        idle_since,
+                    };
+                    s.checked(conn, verdict.is_ok(), Retire::ResetFailed);
+                }
+                None => s.abandoned(),
+            });
+        }
+        Job::Close(conn, why) => {
+            let work = shared.manager.close(conn.resource);
+            run_work(
+                shared,
+                work,
+                None,
+                move |s, out: Option<Result<(), BoxError>>| {
+                    s.closed_one(out.expect("a close is not bounded"), why)
+                },
+            );
+        }
+    }
+}
+
+/// Runs `work` where it belongs — inline if ready, a blocking thread if blocking, the
+/// runtime if a future (bounded by `timeout`: `None` out when it passed, the future and
+/// what it owned dropped) — then `done`.
+fn run_work<M: Manager, T: Send + 'static>(
+    shared: &Arc<Shared<M>>,
+    work: Work<T>,
+    timeout: Option<Duration>,
+    done: impl FnOnce(&Arc<Shared<M>>, Option<T>) + Send + 'static,
+) {
+    let s = shared.clone();
+    match work {
+        Work::Ready(v) => done(&s, Some(v)),
+        Work::Blocking(f) => match &shared.runtime {
+            Some(rt) => drop(rt.spawn_blocking(move || done(&s, Some(f())))),
+            None => {
+                let spawned = std::thread::Builder::new()
+                    .name("tenure-pool".into())
+                    .spawn(move || done(&s, Some(f())));
+                if let Err(e) = spawned {
+                    tracing::error!(target: "tenure", "the pool cannot start a thread for its work: {e}");
+                }
+            }
+        },
+        Work::Future(fut) => {
+            let task = async move {
+                let out = match timeout {
+                    Some(t) => tokio::time::timeout(t, fut).await.ok(),
+                    None => Some(fut.await),
+                };
+                done(&s, out);
+            };
+            match &shared.runtime {
+                Some(rt) => drop(rt.spawn(task)),
+                None => unreachable!("a pool of an async manager is built with a runtime"),
+            }
+        }
+    }
+}
+
+impl<M: Manager> Shared<M> {
+    /// A create finished: `Err(None)` when it timed out.
+    fn created(self: &Arc<Self>, result: Result<M::Resource, Option<M::Error>>) {
+        let now = Instant::now();
+        let mut after = After::new();
+        {
+            let mut st = self.lock();
+            st.creating -= 1;
+            match result {
+                Ok(resource) => {
+                    st.stats.created += 1;
+                    st.failures_in_a_row = 0;
+                    st.next_create_at = None;
+                    let expires_at = self.expiry(&mut st, now);
+                    let conn = Conn {
+                        resource,
+                        created: now,
+                        expires_at,
+                        idle_since: now,
+                    };
+                    self.deliver(&mut st, conn, now, &mut after);
+                }
+                Err(e) => {
+                    st.size -= 1;
+                    st.stats.create_failures += 1;
+                    st.failures_in_a_row = st.failures_in_a_row.saturating_add(1);
+                    let backoff = backoff(&self.config, st.failures_in_a_row, st.created_total);
+                    st.next_create_at = Some(now + backoff);
+                    let error = match e {
+                        Some(e) => {
+                            let e = Arc::new(e);
+                            st.last_error = Some(e.clone());
+                            PoolError::Create(e)
+                        }
+                        None => PoolError::CreateTimedOut(self.config.create_timeout),
+                    };
+                    tracing::warn!(target: "tenure", "pool: creating a resource failed: {error}; next try in {backoff:?}");
+                    if let Ok(w) = st.waiters.fail_oldest(error) {
+                        after.wakes.push(w);
+                    }
+                    // The others fail now too if nothing else can serve them.
+                    if let Some(PoolError::Unavailable { cause, retry_in }) =
+                        self.unavailable(&st, now)
+                    {
+                        after
+                            .wakes
+                            .extend(st.waiters.fail_all(|| PoolError::Unavailable {
+                                cause: cause.clone(),
+                                retry_in,
+                            }));
+                    }
+                    self.wake_if_drained(&mut st);
+                }
+            }
+            self.maybe_create(&mut st, now, 0, &mut after);
+        }
+        run_after(self, after);
+    }
+
+    /// A validation or reset finished.
+    fn checked(self: &Arc<Self>, conn: Conn<M::Resource>, ok: bool, why: Retire) {
+        let now = Instant::now();
+        let mut after = After::new();
+        {
+            let mut st = self.lock();
+            st.checking -= 1;
+            if ok {
+                self.deliver(&mut st, conn, now, &mut after);
+            } else {
+                self.retire(&mut st, conn, why, &mut after);
+            }
+            self.maybe_create(&mut st, now, 0, &mut after);
+        }
+        run_after(self, after);
+    }
+
+    /// A reset overran `return_timeout`: its future was dropped, and the resource with it.
+    fn abandoned(self: &Arc<Self>) {
+        let now = Instant::now();
+        let mut after = After::new();
+        {
+            let mut st = self.lock();
+            st.checking -= 1;
+            st.size -= 1;
+            st.stats.abandoned += 1;
+            self.maybe_create(&mut st, now, 0, &mut after);
+            self.wake_if_drained(&mut st);
+        }
+        crate::sink::emit(
+            self.sink.as_ref(),
+            DropReport::Cleanup {
+                context: "pool: resetting a returned resource",
+                error: Error::abandoned("reset before reuse (past return_timeout)"),
+            },
+        );
+        run_after(self, after);
+    }
+
+    /// A retired resource's close finished: its slot is free.
+    fn closed_one(self: &Arc<Self>, result: Result<(), BoxError>, why: Retire) {
+        let now = Instant::now();
+        let mut after = After::new();
+        {
+            let mut st = self.lock();
+            st.size -= 1;
+            st.closing -= 1;
+            if result.is_err() {
+                st.stats.close_failures += 1;
+            }
+            self.maybe_create(&mut st, now, 0, &mut after);
+            self.wake_if_drained(&mut st);
+        }
+        if let Err(e) = result {
+            let context = match why {
+                Retire::Closed => "pool: closing a resource (pool closed)",
+                _ => "pool: closing a retired resource",
+            };
+            crate::sink::emit(
+                self.sink.as_ref(),
+                DropReport::Cleanup {
+                    context,
+                    error: Error::close(std::any::type_name::<M::Resource>(), e),
+                },
+            );
+        }
+        run_after(self, after);
+    }
+
+    pub(super) fn wake_if_drained(&self, st: &mut State<M>) {
+        if st.closed && st.size == 0 {
+            for w in st.drained.drain(..) {
+                w.wake();
+            }
+        }
+    }
+}
+
+/// The wait after `failures` failed creates in a row: `create_backoff` doubled each time,
+/// capped, with up to 25 % jitter.
+fn backoff(config: &PoolConfig, failures: u32, salt: u64) -> Duration {
+    let base = config
+        .create_backoff
+        .saturating_mul(1u32 << failures.saturating_sub(1).min(16))
+        .min(config.max_create_backoff);
+    let spread = ((salt ^ u64::from(failures)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 54) as u32;
+    base - base / 4 * spread / 1023
+}

@@ -1,0 +1,219 @@
+//! The FIFO queue of callers waiting for a resource: a slab of reused slots (no allocation
+//! in the steady state) and the order they came in. Everything here runs under the pool's
+//! lock; waking happens after it is released.
+
+use std::collections::VecDeque;
+use std::task::Waker;
+use std::thread::Thread;
+
+/// How to wake one waiter.
+pub(super) enum Wake {
+    Task(Waker),
+    Thread(Thread),
+    None,
+}
+
+impl Wake {
+    pub(super) fn wake(self) {
+        match self {
+            Wake::Task(w) => w.wake(),
+            Wake::Thread(t) => t.unpark(),
+            Wake::None => {}
+        }
+    }
+}
+
+/// What a waiter's slot holds.
+pub(super) enum Slot<T, F> {
+    Free,
+    Waiting(Wake),
+    /// Handed a resource: the waiter takes it (or, cancelled, hands it on).
+    Served(T),
+    /// Failed (the create it waited for failed, the pool closed).
+    Failed(F),
+}
+
+/// A waiter's place: slot index and the generation that slot had when it was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Ticket {
+    index: u32,
+    generation: u32,
+}
+
+pub(super) struct Waiters<T, F> {
+    slots: Vec<(u32, Slot<T, F>)>,
+    free: Vec<u32>,
+    /// Waiting tickets, oldest first; tickets whose slot moved on are skipped lazily.
+    order: VecDeque<Ticket>,
+    waiting: usize,
+}
+
+impl<T, F> Waiters<T, F> {
+    pub(super) fn new() -> Self {
+        Waiters {
+            slots: Vec::new(),
+            free: Vec::new(),
+            order: VecDeque::new(),
+            waiting: 0,
+        }
+    }
+
+    /// Callers waiting (not yet served or failed).
+    pub(super) fn waiting(&self) -> usize {
+        self.waiting
+    }
+
+    /// Joins the back of the queue.
+    pub(super) fn push(&mut self, wake: Wake) -> Ticket {
+        let index = match self.free.pop() {
+            Some(i) => i,
+            None => {
+                self.slots.push((0, Slot::Free));
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let slot = &mut self.slots[index as usize];
+        slot.0 = slot.0.wrapping_add(1);
+        slot.1 = Slot::Waiting(wake);
+        let ticket = Ticket {
+            index,
+            generation: slot.0,
+        };
+        self.order.push_back(ticket);
+        self.waiting += 1;
+        ticket
+    }
+
+    fn slot(&mut self, t: Ticket) -> Option<&mut Slot<T, F>> {
+        match self.slots.get_mut(t.index as usize) {
+            Some((g, s)) if *g == t.generation => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Hands `value` to the oldest waiter and returns how to wake it; gives `value` back
+    /// when nobody waits.
+    pub(super) fn serve(&mut self, value: T) -> Result<Wake, T> {
+        while let Some(t) = self.order.pop_front() {
+            if let Some(slot) = self.slot(t) {
+                if let Slot::Waiting(_) = slot {
+                    let Slot::Waiting(wake) = std::mem::replace(slot, Slot::Served(value)) else {
+                        unreachable!("matched above")
+                    };
+                    self.waiting -= 1;
+                    return Ok(wake);
+                }
+            }
+        }
+        Err(value)
+    }
+
+    /// Fails the oldest waiter with `error`; gives it back when nobody waits.
+    pub(super) fn fail_oldest(&mut self, error: F) -> Result<Wake, F> {
+        while let Some(t) = self.order.pop_front() {
+            if let Some(slot) = self.slot(t) {
+                if let Slot::Waiting(_) = slot {
+                    let Slot::Waiting(wake) = std::mem::replace(slot, Slot::Failed(error)) else {
+                        unreachable!("matched above")
+                    };
+                    self.waiting -= 1;
+                    return Ok(wake);
+                }
+            }
+        }
+        Err(error)
+    }
+
+    /// Fails every waiter with a copy of `error` (the pool closed); the wakes to call.
+    pub(super) fn fail_all(&mut self, error: impl Fn() -> F) -> Vec<Wake> {
+        let mut wakes = Vec::new();
+        while let Ok(w) = self.fail_oldest(error()) {
+            wakes.push(w);
+        }
+        wakes
+    }
+
+    /// A waiter looks at its slot: `Some` once served or failed (the slot is freed), else
+    /// its wake is updated.
+    pub(super) fn poll(&mut self, t: Ticket, wake: impl FnOnce() -> Wake) -> Option<Result<T, F>> {
+        let slot = self.slot(t)?;
+        match slot {
+            Slot::Waiting(w) => {
+                *w = wake();
+                None
+            }
+            Slot::Served(_) | Slot::Failed(_) => {
+                let taken = std::mem::replace(slot, Slot::Free);
+                self.free.push(t.index);
+                match taken {
+                    Slot::Served(v) => Some(Ok(v)),
+                    Slot::Failed(e) => Some(Err(e)),
+                    _ => unreachable!("matched above"),
+                }
+            }
+            Slot::Free => None,
+        }
+    }
+
+    /// A waiter leaves (cancelled, timed out). If it had been served meanwhile, the value
+    /// comes back, for the caller to hand on.
+    pub(super) fn cancel(&mut self, t: Ticket) -> Option<T> {
+        let slot = self.slot(t)?;
+        let taken = std::mem::replace(slot, Slot::Free);
+        self.free.push(t.index);
+        match taken {
+            Slot::Waiting(_) => {
+                self.waiting -= 1;
+                // Its ticket in `order` is now stale (generation moves on at reuse); drop
+                // it now if it is at the front, to keep the queue short.
+                while self.order.front().is_some_and(|f| {
+                    self.slots[f.index as usize].0 != f.generation
+                        || !matches!(self.slots[f.index as usize].1, Slot::Waiting(_))
+                }) {
+                    self.order.pop_front();
+                }
+                None
+            }
+            Slot::Served(v) => Some(v),
+            Slot::Failed(_) | Slot::Free => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serves_the_oldest_waiter_first_and_skips_the_ones_that_left() {
+        let mut w: Waiters<u32, ()> = Waiters::new();
+        let a = w.push(Wake::None);
+        let b = w.push(Wake::None);
+        let c = w.push(Wake::None);
+        assert_eq!(w.waiting(), 3);
+        assert!(w.cancel(a).is_none());
+        assert!(w.serve(1).is_ok());
+        assert!(w.serve(2).is_ok());
+        assert_eq!(w.serve(3).err(), Some(3), "nobody left");
+        assert_eq!(w.poll(b, || Wake::None).map(|r| r.ok()), Some(Some(1)));
+        assert_eq!(w.poll(c, || Wake::None).map(|r| r.ok()), Some(Some(2)));
+        assert_eq!(w.waiting(), 0);
+    }
+
+    #[test]
+    fn a_served_waiter_that_leaves_gives_the_value_back_and_slots_are_reused() {
+        let mut w: Waiters<u32, ()> = Waiters::new();
+        let a = w.push(Wake::None);
+        assert!(w.serve(9).is_ok());
+        assert_eq!(w.cancel(a), Some(9));
+        let b = w.push(Wake::None);
+        assert_eq!(w.slots.len(), 1, "the slot was reused");
+        assert_ne!(a, b, "a new generation");
+        assert!(
+            w.poll(a, || Wake::None).is_none(),
+            "the old ticket reaches nothing"
+        );
+        assert!(w.fail_oldest(()).is_ok());
+        assert_eq!(w.poll(b, || Wake::None).map(|r| r.is_err()), Some(true));
+    }
+}
