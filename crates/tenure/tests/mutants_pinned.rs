@@ -144,3 +144,49 @@ fn a_finished_batch_is_no_longer_pending() {
     assert_eq!(orphans.stats().finished, 1);
     assert!(orphans.join_timeout(Duration::from_millis(1)));
 }
+
+/// An error whose cause is a tenure::Error group, one link further down.
+#[derive(Debug)]
+struct Wrap(Error);
+impl std::fmt::Display for Wrap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("wrapped")
+    }
+}
+impl std::error::Error for Wrap {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+#[test]
+fn report_indents_a_group_by_how_deep_in_the_chain_it_sits() {
+    let group = Error::from_errors([Error::closed("b"), Error::closed("c")]).unwrap();
+    let e = Error::close("outer", Wrap(group));
+    assert_eq!(
+        e.report().to_string(),
+        "failed to close `outer`: wrapped: already closed: `b` (+1 suppressed cleanup error)\n      \
+         suppressed: already closed: `c`"
+    );
+}
+
+#[test]
+fn outcomes_show_the_whole_chain_of_their_error() {
+    let e = Error::close("file", std::io::Error::other("disk full"));
+    let o = tenure::Outcome::Error(&e);
+    assert_eq!(format!("{o:?}"), "Error(failed to close `file`: disk full)");
+    assert_eq!(o.to_string(), "error: failed to close `file`: disk full");
+}
+
+#[test]
+fn closing_a_temp_dir_that_is_gone_reports_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::remove_dir(dir.path()).unwrap();
+    assert!(
+        Close::close(dir).is_err(),
+        "the deletion error Drop would swallow"
+    );
+    let path = tempfile::NamedTempFile::new().unwrap().into_temp_path();
+    std::fs::remove_file(&path).unwrap();
+    assert!(Close::close(path).is_err());
+}
