@@ -415,3 +415,29 @@ async fn a_storm_of_faults_and_cancellations_never_exceeds_the_size_and_leaks_no
     ledger.assert_all_closed();
     assert_eq!(pool.status().size, 0);
 }
+
+#[test]
+fn get_blocking_works_on_a_spawn_blocking_thread_and_a_worker_of_a_multi_thread_runtime() {
+    let ledger = Ledger::new();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let pool =
+        Pool::with_runtime(Test::<true>::new(&ledger), config(1), rt.handle().clone()).unwrap();
+    let p = pool.clone();
+    let id = rt
+        .block_on(rt.spawn_blocking(move || p.get_blocking().map(|l| l.id())))
+        .unwrap()
+        .unwrap();
+    assert_eq!(id, 1);
+    let p = pool.clone();
+    let id = rt
+        .block_on(rt.spawn(async move { p.get_blocking().map(|l| l.id()) }))
+        .unwrap()
+        .unwrap();
+    assert_eq!(id, 1, "the same resource, reused");
+    assert!(pool.close_blocking(Duration::from_secs(10)));
+    ledger.assert_all_closed();
+}
