@@ -10,7 +10,7 @@ use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use super::error::{PoolError, Status};
-use super::manager::{Manager, Work};
+use super::manager::{Checked, Manager, Work};
 use super::waiters::{Waiters, Wake};
 use super::{PoolConfig, Statistics, Validation};
 use crate::error::{BoxError, Error};
@@ -280,46 +280,10 @@ fn start<M: Manager>(shared: &Arc<Shared<M>>, job: Job<M>) {
                 None => s.created(Err(None)),
             });
         }
-        Job::Validate(conn) => {
-            let Conn {
-                resource,
-                created,
-                expires_at,
-                idle_since,
-            } = conn;
-            let work = shared.manager.validate(resource);
-            run_work(shared, work, None, move |s, out| {
-                let (resource, verdict) = out.expect("validation is not bounded here");
-                let conn = Conn {
-                    resource,
-                    created,
-                    expires_at,
-                    idle_since,
-                };
-                s.checked(conn, verdict.is_ok(), Retire::Invalid);
-            });
-        }
+        Job::Validate(conn) => check(shared, conn, M::validate, None, Retire::Invalid),
         Job::Reset(conn) => {
-            let Conn {
-                resource,
-                created,
-                expires_at,
-                idle_since,
-            } = conn;
-            let work = shared.manager.reset(resource);
-            let timeout = shared.config.return_timeout;
-            run_work(shared, work, Some(timeout), move |s, out| match out {
-                Some((resource, verdict)) => {
-                    let conn = Conn {
-                        resource,
-                        created,
-                        expires_at,
-                        idle_since,
-                    };
-                    s.checked(conn, verdict.is_ok(), Retire::ResetFailed);
-                }
-                None => s.abandoned(),
-            });
+            let timeout = Some(shared.config.return_timeout);
+            check(shared, conn, M::reset, timeout, Retire::ResetFailed)
         }
         Job::Close(conn, why) => {
             let work = shared.manager.close(conn.resource);
@@ -333,6 +297,36 @@ fn start<M: Manager>(shared: &Arc<Shared<M>>, job: Job<M>) {
             );
         }
     }
+}
+
+/// Runs a check (validate, reset) on `conn`'s resource; the verdict delivers or retires
+/// it, and past `timeout` the resource is abandoned with the work.
+fn check<M: Manager>(
+    shared: &Arc<Shared<M>>,
+    conn: Conn<M::Resource>,
+    work: fn(&M, M::Resource) -> Checked<M>,
+    timeout: Option<Duration>,
+    why: Retire,
+) {
+    let Conn {
+        resource,
+        created,
+        expires_at,
+        idle_since,
+    } = conn;
+    let work = work(&shared.manager, resource);
+    run_work(shared, work, timeout, move |s, out| match out {
+        Some((resource, verdict)) => {
+            let conn = Conn {
+                resource,
+                created,
+                expires_at,
+                idle_since,
+            };
+            s.checked(conn, verdict.is_ok(), why);
+        }
+        None => s.abandoned(),
+    });
 }
 
 /// Runs `work` where it belongs — inline if ready, a blocking thread if blocking, the

@@ -94,26 +94,29 @@ impl<T, F> Waiters<T, F> {
     /// Hands `value` to the oldest waiter and returns how to wake it; gives `value` back
     /// when nobody waits.
     pub(super) fn serve(&mut self, value: T) -> Result<Wake, T> {
-        while let Some(t) = self.order.pop_front() {
-            if let Some(slot) = self.slot(t) {
-                if let Slot::Waiting(_) = slot {
-                    let Slot::Waiting(wake) = std::mem::replace(slot, Slot::Served(value)) else {
-                        unreachable!("matched above")
-                    };
-                    self.waiting -= 1;
-                    return Ok(wake);
-                }
-            }
-        }
-        Err(value)
+        self.settle_oldest(Slot::Served(value))
+            .map_err(|slot| match slot {
+                Slot::Served(v) => v,
+                _ => unreachable!("given back as it came"),
+            })
     }
 
     /// Fails the oldest waiter with `error`; gives it back when nobody waits.
     pub(super) fn fail_oldest(&mut self, error: F) -> Result<Wake, F> {
+        self.settle_oldest(Slot::Failed(error))
+            .map_err(|slot| match slot {
+                Slot::Failed(e) => e,
+                _ => unreachable!("given back as it came"),
+            })
+    }
+
+    /// Puts `outcome` in the oldest waiting slot (skipping stale tickets) and returns its
+    /// wake; `outcome` back when nobody waits.
+    fn settle_oldest(&mut self, outcome: Slot<T, F>) -> Result<Wake, Slot<T, F>> {
         while let Some(t) = self.order.pop_front() {
             if let Some(slot) = self.slot(t) {
                 if let Slot::Waiting(_) = slot {
-                    let Slot::Waiting(wake) = std::mem::replace(slot, Slot::Failed(error)) else {
+                    let Slot::Waiting(wake) = std::mem::replace(slot, outcome) else {
                         unreachable!("matched above")
                     };
                     self.waiting -= 1;
@@ -121,7 +124,7 @@ impl<T, F> Waiters<T, F> {
                 }
             }
         }
-        Err(error)
+        Err(outcome)
     }
 
     /// Fails every waiter with a copy of `error` (the pool closed); the wakes to call.
