@@ -113,6 +113,33 @@ fn every_suppression_is_logged_at_debug_with_its_rule() {
 }
 
 #[test]
+fn removing_members_of_a_group_is_logged_and_removing_none_is_not() {
+    let group = || {
+        tenure::Error::from_errors([
+            tenure::Error::close("socket", pipe()),
+            tenure::Error::close("file", std::io::Error::other("disk full")),
+        ])
+        .unwrap()
+    };
+    let (r, events) =
+        capture(|| suppress::io_kind(ErrorKind::BrokenPipe).on(Err::<(), _>(group())));
+    assert_eq!(r.unwrap_err().resource(), "file");
+    let logged: Vec<_> = events
+        .iter()
+        .filter(|e| e.target == "tenure" && e.level == tracing::Level::DEBUG)
+        .collect();
+    assert_eq!(logged.len(), 1, "{events:?}");
+    assert_eq!(logged[0].field("removed"), Some("1"));
+    assert_eq!(logged[0].field("kept"), Some("1"));
+    let (r, events) = capture(|| suppress::io_kind(ErrorKind::NotFound).on(Err::<(), _>(group())));
+    assert_eq!(r.unwrap_err().iter().count(), 2);
+    assert!(
+        !events.iter().any(|e| e.level == tracing::Level::DEBUG),
+        "nothing removed, nothing logged: {events:?}"
+    );
+}
+
+#[test]
 fn on_a_stack_the_matching_body_error_is_suppressed() {
     let r = ExitStack::scope(|s| {
         s.suppress(suppress::io_kind(ErrorKind::BrokenPipe));
