@@ -73,6 +73,20 @@ pub enum DropReport {
         /// What panicked and its message (`"the scope body panicked: boom"`).
         message: String,
     },
+    /// A pool lease held longer than the pool's `leak_threshold`: reported once while it is
+    /// still held (by the pool's maintenance) and once more when it comes back.
+    LeaseHeldTooLong {
+        /// Which pool (its configured name).
+        context: &'static str,
+        /// Where the lease was acquired (the caller of `get`).
+        site: &'static std::panic::Location<'static>,
+        /// How long it had been held.
+        held: std::time::Duration,
+        /// The pool's `leak_threshold`.
+        threshold: std::time::Duration,
+        /// `true` when it has come back (this is the second report).
+        returned: bool,
+    },
 }
 
 impl DropReport {
@@ -86,7 +100,8 @@ impl DropReport {
         match self {
             DropReport::Cleanup { context, .. }
             | DropReport::BodyErrorLost { context, .. }
-            | DropReport::PanicLost { context, .. } => context,
+            | DropReport::PanicLost { context, .. }
+            | DropReport::LeaseHeldTooLong { context, .. } => context,
         }
     }
 
@@ -122,6 +137,26 @@ impl fmt::Display for DropReport {
                     "{context}: {message} (not resumed: its cleanup was cancelled)"
                 )
             }
+            DropReport::LeaseHeldTooLong {
+                context,
+                site,
+                held,
+                threshold,
+                returned: false,
+            } => write!(
+                f,
+                "{context}: a lease acquired at {site} is still held after {held:.1?} (leak_threshold {threshold:?}): a leak?"
+            ),
+            DropReport::LeaseHeldTooLong {
+                context,
+                site,
+                held,
+                threshold,
+                returned: true,
+            } => write!(
+                f,
+                "{context}: a lease acquired at {site} came back after {held:.1?} (leak_threshold {threshold:?})"
+            ),
         }
     }
 }
@@ -186,6 +221,13 @@ pub(crate) fn trace(report: &DropReport) {
                 target: "tenure",
                 context,
                 "{message}; it is not resumed because its cleanup was cancelled"
+            ),
+            DropReport::LeaseHeldTooLong { site, held, .. } => tracing::warn!(
+                target: "tenure",
+                context = report.context(),
+                site = %site,
+                held_ms = held.as_millis() as u64,
+                "{report}"
             ),
         }
     }

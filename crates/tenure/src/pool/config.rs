@@ -68,6 +68,20 @@ pub struct PoolConfig {
     pub create_backoff: Duration,
     /// The longest wait between failed creates. Default: 10 s.
     pub max_create_backoff: Duration,
+    /// A lease held longer than this is reported as a likely leak — to the pool's
+    /// [report sink](crate::sink) (a `tracing` warning by default) with the line that
+    /// acquired it, counted in [`Statistics::leaks`](super::Statistics::leaks) — and
+    /// reported again when it finally comes back. `None`: off. Default: 30 s (as long as
+    /// callers wait by default: a lease held longer starves them).
+    pub leak_threshold: Option<Duration>,
+    /// How often the pool's background driver runs [`Pool::maintain`](super::Pool::maintain)
+    /// (on the pool's runtime, else on a thread of its own; it stops when the pool is
+    /// dropped or closed). `None`: no driver — call `maintain` yourself, as deterministic
+    /// tests do. Correctness never depends on it. Default: 1 s.
+    pub maintenance_interval: Option<Duration>,
+    /// The pool's name in its reports, `tracing` events and (feature `metrics`) the
+    /// `pool` label of its metrics. Default: `"pool"`.
+    pub name: &'static str,
 }
 
 impl Default for PoolConfig {
@@ -85,6 +99,9 @@ impl Default for PoolConfig {
             max_concurrent_creates: 2,
             create_backoff: Duration::from_millis(100),
             max_create_backoff: Duration::from_secs(10),
+            leak_threshold: Some(Duration::from_secs(30)),
+            maintenance_interval: Some(Duration::from_secs(1)),
+            name: "pool",
         }
     }
 }

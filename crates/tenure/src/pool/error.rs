@@ -135,8 +135,14 @@ impl<E: std::error::Error + 'static> std::error::Error for PoolError<E> {
 #[non_exhaustive]
 pub enum BuildError {
     /// The manager's work is async and no tokio runtime was given or current.
-    #[error("the manager's work is async, and the pool was built outside a tokio runtime without one given (PoolBuilder::runtime)")]
+    #[error("the manager's work is async, and the pool was built outside a tokio runtime without one given (`PoolBuilder::runtime`)")]
     NoRuntime,
+    /// The tokio runtime was built without its time driver; the pool bounds waits with
+    /// tokio timers.
+    #[error(
+        "the pool's tokio runtime has no timers: build it with `enable_time()` (or `enable_all()`)"
+    )]
+    NoTimers,
     /// A configuration value is out of range.
     #[error("invalid pool configuration: {0}")]
     Config(&'static str),

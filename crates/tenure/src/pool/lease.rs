@@ -4,10 +4,9 @@ use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::panic::Location;
 use std::sync::Arc;
-use std::time::Instant;
 
 use super::manager::Manager;
-use super::shared::{run_after, After, Conn, Job, Retire, Shared};
+use super::shared::{run_after, After, Conn, Job, Leaked, Retire, Shared};
 
 /// A resource lent by a [`Pool`](super::Pool). Derefs to the resource; goes back to the
 /// pool when dropped — synchronously, no task spawned — unless the manager says it needs a
@@ -35,12 +34,27 @@ use super::shared::{run_after, After, Conn, Job, Retire, Shared};
 /// ```
 pub struct Lease<M: Manager> {
     pub(super) shared: Arc<Shared<M>>,
-    pub(super) conn: Option<Conn<M::Resource>>,
-    pub(super) site: &'static Location<'static>,
-    pub(super) since: Instant,
+    conn: Option<Conn<M::Resource>>,
+    /// Its entry in the pool's table of leases out (the leak detector's).
+    slot: u32,
+    site: &'static Location<'static>,
 }
 
 impl<M: Manager> Lease<M> {
+    pub(super) fn new(
+        shared: Arc<Shared<M>>,
+        conn: Conn<M::Resource>,
+        slot: u32,
+        site: &'static Location<'static>,
+    ) -> Self {
+        Lease {
+            shared,
+            conn: Some(conn),
+            slot,
+            site,
+        }
+    }
+
     /// Takes the resource out of the pool for good: its slot is freed (a new one may be
     /// created in its place) and the caller owns and releases it.
     ///
@@ -62,13 +76,14 @@ impl<M: Manager> Lease<M> {
             .conn
             .take()
             .expect("a lease holds its resource until consumed");
-        let now = Instant::now();
+        let now = this.shared.now();
         let mut after = After::new();
         {
             let mut st = this.shared.lock();
             st.in_use -= 1;
             st.size -= 1;
             st.stats.detached += 1;
+            st.leases.remove(this.slot);
             this.shared.maybe_create(&mut st, now, 0, &mut after);
             this.shared.wake_if_drained(&mut st);
         }
@@ -120,7 +135,7 @@ impl<M: Manager> Lease<M> {
 
     fn give_back(&self, mut conn: Conn<M::Resource>, retire: Option<Retire>) {
         let shared = &self.shared;
-        let now = Instant::now();
+        let now = shared.now();
         let retire = retire.or_else(|| {
             if std::thread::panicking() && !shared.manager.reuse_after_panic(&conn.resource) {
                 Some(Retire::Panicked)
@@ -137,9 +152,21 @@ impl<M: Manager> Lease<M> {
         {
             let mut st = shared.lock();
             st.in_use -= 1;
-            st.stats
-                .hold_time
-                .record(now.saturating_duration_since(self.since));
+            let held = st.leases.remove(self.slot);
+            let hold = now.saturating_duration_since(held.since);
+            st.stats.hold_time.record(hold);
+            #[cfg(feature = "metrics")]
+            shared.metrics.hold(hold);
+            if shared.config.leak_threshold.is_some_and(|t| hold >= t) {
+                if !held.reported {
+                    st.stats.leaks += 1;
+                }
+                after.leaks.push(Leaked {
+                    site: held.site,
+                    held: hold,
+                    returned: true,
+                });
+            }
             match retire {
                 Some(why) => shared.retire(&mut st, conn, why, &mut after),
                 None if reset => {

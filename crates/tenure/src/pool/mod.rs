@@ -45,35 +45,58 @@
 //! # Ok(()) }
 //! ```
 //!
-//! **What the first slice does not do yet** (see the issue's notes): leak detection,
-//! background maintenance (call [`maintain`](Pool::maintain)), wait/hold-time percentiles,
-//! the `metrics` feature, loom models and benchmarks.
+//! - A lease held longer than `leak_threshold` is reported with the line that acquired it
+//!   (a `tracing` warning by default), in production builds too.
+//! - A background driver keeps `min_idle` resources ready and retires expired and idle
+//!   ones ([`maintain`](Pool::maintain) runs one round by hand); the clock it reads is the
+//!   TSC, or a [`Clock::manual`] in tests.
+//! - [`statistics`](Pool::statistics) has counters and wait- and hold-time percentiles;
+//!   feature `metrics` publishes them through the `metrics` facade.
+//!
+//! # Where `get_blocking` may be called
+//!
+//! | thread | `get_blocking` |
+//! |---|---|
+//! | a plain thread (no runtime) | blocks (parks) |
+//! | a multi-thread runtime's worker (inside a task) | blocks through `block_in_place` |
+//! | a multi-thread runtime's `spawn_blocking` thread | blocks (`block_in_place` is a no-op there) |
+//! | a current-thread runtime's thread, or its `spawn_blocking` threads | [`PoolError::WouldBlockRuntime`] (tokio cannot tell these apart, and blocking the first would stop the runtime the pool may need) |
 
+mod clock;
 mod config;
 mod error;
 mod lease;
 mod manager;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod shared;
+mod stats;
 mod waiters;
 
 use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+pub use clock::{Clock, ManualClock};
 pub use config::{PoolConfig, Validation};
 pub use error::{BuildError, PoolError, Status};
 pub use lease::Lease;
 pub use manager::{Checked, Manager, Work};
+pub use stats::{Destroyed, Durations, Statistics};
 
 use shared::{run_after, After, Conn, Retire, Shared, State, Step};
 use waiters::{Ticket, Waiters, Wake};
 
 use crate::sink::SharedSink;
 
-/// A pool of resources made by `M`. Cloning shares the pool.
+/// A pool of resources made by `M`. Cloning shares the pool; when the last `Pool` handle
+/// is dropped the pool closes as [`close`](Pool::close) does, without waiting: idle
+/// resources are closed at once and lent ones when they come back (leases keep the pool's
+/// state alive, not the pool open).
 ///
 /// ```
 /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
@@ -96,13 +119,23 @@ pub struct Pool<M: Manager> {
 
 impl<M: Manager> Clone for Pool<M> {
     fn clone(&self) -> Self {
+        self.shared.handles.fetch_add(1, Ordering::Relaxed);
         Pool {
             shared: self.shared.clone(),
         }
     }
 }
 
-/// Counters and durations of a pool, since it was built.
+impl<M: Manager> Drop for Pool<M> {
+    fn drop(&mut self) {
+        if self.shared.handles.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.shared.begin_close();
+        }
+    }
+}
+
+/// Builds a [`Pool`] with more than a manager and a configuration: the runtime its work
+/// runs on, its report sink, its clock.
 ///
 /// ```
 /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
@@ -112,119 +145,129 @@ impl<M: Manager> Clone for Pool<M> {
 /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
 /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
 /// # }
-/// let pool = Pool::new(Unit, PoolConfig::default())?;
+/// use std::sync::Arc;
+/// use tenure::pool::Clock;
+/// let sink = Arc::new(tenure::sink::CollectingSink::new(16));
+/// let pool = Pool::builder(Unit)
+///     .config(PoolConfig { max_size: 4, ..PoolConfig::default() })
+///     .sink(sink.clone())
+///     .clock(Clock::system())
+///     .build()?;
 /// drop(pool.get_blocking()?);
-/// let stats = pool.statistics();
-/// assert_eq!((stats.created, stats.acquired_waited), (1, 1));
+/// assert!(sink.take().is_empty());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Statistics {
-    /// Acquires served at once from an idle resource.
-    pub acquired_direct: u64,
-    /// Acquires that waited (for a create, a validation or a returned resource).
-    pub acquired_waited: u64,
-    /// Acquires that timed out.
-    pub timeouts: u64,
-    /// Acquires refused because `max_waiters` callers already waited.
-    pub refused: u64,
-    /// Resources created.
-    pub created: u64,
-    /// Creates that failed or timed out.
-    pub create_failures: u64,
-    /// Resources retired, by reason.
-    pub destroyed: Destroyed,
-    /// Closes of retired resources that failed (each also reported to the sink).
-    pub close_failures: u64,
-    /// Resets past `return_timeout`, dropped with their resource.
-    pub abandoned: u64,
-    /// Resources taken out with [`Lease::detach`].
-    pub detached: u64,
-    /// How long leases were held.
-    pub hold_time: Durations,
-    /// How long acquires that waited waited.
-    pub wait_time: Durations,
+#[must_use = "a builder does nothing until `build`"]
+pub struct PoolBuilder<M: Manager> {
+    manager: M,
+    config: PoolConfig,
+    runtime: Option<tokio::runtime::Handle>,
+    sink: Option<SharedSink>,
+    clock: Option<Clock>,
 }
 
-/// Resources retired, by reason.
-///
-/// ```
-/// assert_eq!(tenure::pool::Destroyed::default().expired, 0);
-/// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Destroyed {
-    /// Reported broken on return.
-    pub broken: u64,
-    /// Past their lifetime.
-    pub expired: u64,
-    /// Idle past `idle_timeout`.
-    pub idle: u64,
-    /// Failed validation.
-    pub invalid: u64,
-    /// Failed their reset.
-    pub reset_failed: u64,
-    /// Returned while their thread panicked.
-    pub panicked: u64,
-    /// Extra after a `resize` down.
-    pub resized: u64,
-    /// Closed with the pool.
-    pub closed: u64,
-    /// Discarded by their holder.
-    pub discarded: u64,
-}
-
-/// A summary of durations: how many, their total and the longest.
-///
-/// ```
-/// assert_eq!(tenure::pool::Durations::default().count, 0);
-/// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Durations {
-    /// How many were recorded.
-    pub count: u64,
-    /// Their sum.
-    pub total: Duration,
-    /// The longest.
-    pub max: Duration,
-}
-
-impl Durations {
-    pub(crate) fn record(&mut self, d: Duration) {
-        self.count += 1;
-        self.total += d;
-        self.max = self.max.max(d);
-    }
-
-    /// The mean, or zero.
+impl<M: Manager> PoolBuilder<M> {
+    /// The configuration (default: [`PoolConfig::default`]).
     ///
     /// ```
-    /// assert_eq!(tenure::pool::Durations::default().mean(), std::time::Duration::ZERO);
+    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
+    /// # struct Unit;
+    /// # impl Manager for Unit {
+    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
+    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
+    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
+    /// # }
+    /// let pool = Pool::builder(Unit).config(PoolConfig { max_size: 3, ..PoolConfig::default() }).build()?;
+    /// assert_eq!(pool.status().max_size, 3);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn mean(&self) -> Duration {
-        if self.count == 0 {
-            Duration::ZERO
-        } else {
-            self.total / self.count.min(u64::from(u32::MAX)) as u32
-        }
+    pub fn config(mut self, config: PoolConfig) -> Self {
+        self.config = config;
+        self
     }
-}
 
-impl Statistics {
-    pub(super) fn count_retired(&mut self, why: Retire) {
-        let d = &mut self.destroyed;
-        match why {
-            Retire::Broken => d.broken += 1,
-            Retire::Expired => d.expired += 1,
-            Retire::IdleTimeout => d.idle += 1,
-            Retire::Invalid => d.invalid += 1,
-            Retire::ResetFailed => d.reset_failed += 1,
-            Retire::Panicked => d.panicked += 1,
-            Retire::Resized => d.resized += 1,
-            Retire::Closed => d.closed += 1,
-            Retire::Discarded => d.discarded += 1,
-        }
+    /// The tokio runtime the pool's work runs on (async creates, the blocking work of async
+    /// callers, the background driver); blocking callers of an async manager wait for it
+    /// there. Default: the runtime current at `build`, if any.
+    ///
+    /// ```
+    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
+    /// # struct Unit;
+    /// # impl Manager for Unit {
+    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = true;
+    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::future(async { Ok(()) }) }
+    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
+    /// # }
+    /// let rt = tokio::runtime::Runtime::new()?;
+    /// let pool = Pool::builder(Unit).runtime(rt.handle().clone()).build()?;
+    /// drop(pool.get_blocking()?); // the create ran on `rt`
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn runtime(mut self, runtime: tokio::runtime::Handle) -> Self {
+        self.runtime = Some(runtime);
+        self
+    }
+
+    /// Where the pool's reports go (close failures of retired resources, abandoned resets,
+    /// leaks) instead of the process default ([`crate::sink`]).
+    ///
+    /// ```
+    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
+    /// # struct Unit;
+    /// # impl Manager for Unit {
+    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
+    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
+    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
+    /// # }
+    /// let sink = std::sync::Arc::new(tenure::sink::CollectingSink::new(16));
+    /// let pool = Pool::builder(Unit).sink(sink.clone()).build()?;
+    /// # drop(pool);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn sink(mut self, sink: SharedSink) -> Self {
+        self.sink = Some(sink);
+        self
+    }
+
+    /// The clock the pool reads (default: [`Clock::system`]); [`Clock::manual`] in tests.
+    ///
+    /// ```
+    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
+    /// # struct Unit;
+    /// # impl Manager for Unit {
+    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
+    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
+    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
+    /// # }
+    /// let (clock, _time) = tenure::pool::Clock::manual();
+    /// let pool = Pool::builder(Unit).clock(clock).build()?;
+    /// # drop(pool);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Checks the configuration and builds the pool (and starts its background driver,
+    /// unless `maintenance_interval` is `None`).
+    ///
+    /// ```
+    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work, BuildError};
+    /// # struct Unit;
+    /// # impl Manager for Unit {
+    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
+    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
+    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
+    /// # }
+    /// let bad = PoolConfig { min_idle: 5, max_size: 2, ..PoolConfig::default() };
+    /// assert!(matches!(Pool::builder(Unit).config(bad).build(), Err(BuildError::Config(_))));
+    /// ```
+    pub fn build(self) -> Result<Pool<M>, BuildError> {
+        let runtime = self
+            .runtime
+            .or_else(|| tokio::runtime::Handle::try_current().ok());
+        Pool::build(self.manager, self.config, runtime, self.sink, self.clock)
     }
 }
 
@@ -245,12 +288,12 @@ impl<M: Manager> Pool<M> {
     /// assert!(Pool::new(Unit, bad).is_err());
     /// ```
     pub fn new(manager: M, config: PoolConfig) -> Result<Self, BuildError> {
-        let runtime = tokio::runtime::Handle::try_current().ok();
-        Self::build(manager, config, runtime, None)
+        Self::builder(manager).config(config).build()
     }
 
     /// A pool whose work (async creates, the blocking work of async callers) runs on
-    /// `runtime`; blocking callers of an async manager wait for it there.
+    /// `runtime`; blocking callers of an async manager wait for it there. The same as
+    /// `Pool::builder(manager).config(config).runtime(runtime).build()`.
     ///
     /// ```
     /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
@@ -270,11 +313,13 @@ impl<M: Manager> Pool<M> {
         config: PoolConfig,
         runtime: tokio::runtime::Handle,
     ) -> Result<Self, BuildError> {
-        Self::build(manager, config, Some(runtime), None)
+        Self::builder(manager)
+            .config(config)
+            .runtime(runtime)
+            .build()
     }
 
-    /// Sends the pool's reports (close failures of retired resources, abandoned resets) to
-    /// `sink` instead of the process default.
+    /// A [`PoolBuilder`]: a runtime, a report sink or a clock of the pool's own.
     ///
     /// ```
     /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
@@ -284,32 +329,17 @@ impl<M: Manager> Pool<M> {
     /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
     /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
     /// # }
-    /// use std::sync::Arc;
-    /// let sink = Arc::new(tenure::sink::CollectingSink::new(16));
-    /// let pool = Pool::new(Unit, PoolConfig::default())?.with_sink(sink.clone());
-    /// drop(pool.get_blocking()?);
-    /// assert!(sink.take().is_empty());
+    /// let pool = Pool::builder(Unit).build()?;
+    /// # drop(pool);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn with_sink(self, sink: SharedSink) -> Self {
-        let Ok(shared) = Arc::try_unwrap(self.shared) else {
-            panic!("Pool::with_sink is for a pool just built, before it is cloned");
-        };
-        let Shared {
+    pub fn builder(manager: M) -> PoolBuilder<M> {
+        PoolBuilder {
             manager,
-            config,
-            runtime,
-            state,
-            ..
-        } = shared;
-        Pool {
-            shared: Arc::new(Shared {
-                manager,
-                config,
-                runtime,
-                sink: Some(sink),
-                state,
-            }),
+            config: PoolConfig::default(),
+            runtime: None,
+            sink: None,
+            clock: None,
         }
     }
 
@@ -318,6 +348,7 @@ impl<M: Manager> Pool<M> {
         config: PoolConfig,
         runtime: Option<tokio::runtime::Handle>,
         sink: Option<SharedSink>,
+        clock: Option<Clock>,
     ) -> Result<Self, BuildError> {
         if config.max_size == 0 {
             return Err(BuildError::Config("max_size must be at least 1"));
@@ -330,11 +361,27 @@ impl<M: Manager> Pool<M> {
                 "max_concurrent_creates must be at least 1",
             ));
         }
+        if config.leak_threshold == Some(Duration::ZERO) {
+            return Err(BuildError::Config(
+                "leak_threshold must be above zero (None turns it off)",
+            ));
+        }
+        if config.maintenance_interval == Some(Duration::ZERO) {
+            return Err(BuildError::Config(
+                "maintenance_interval must be above zero (None turns the driver off)",
+            ));
+        }
         if M::ASYNC && runtime.is_none() {
             return Err(BuildError::NoRuntime);
         }
+        if let Some(rt) = &runtime {
+            if !crate::runtime::has_timers(rt) {
+                return Err(BuildError::NoTimers);
+            }
+        }
         let state = State {
             idle: Vec::with_capacity(config.max_size),
+            leases: Default::default(),
             size: 0,
             creating: 0,
             checking: 0,
@@ -350,15 +397,19 @@ impl<M: Manager> Pool<M> {
             stats: Statistics::default(),
             created_total: 0,
         };
-        Ok(Pool {
-            shared: Arc::new(Shared {
-                manager,
-                config,
-                runtime,
-                sink,
-                state: Mutex::new(state),
-            }),
-        })
+        let shared = Arc::new(Shared {
+            #[cfg(feature = "metrics")]
+            metrics: metrics::Handles::new(config.name),
+            manager,
+            config,
+            runtime,
+            sink,
+            clock: clock.unwrap_or_default(),
+            handles: AtomicUsize::new(1),
+            state: Mutex::new(state),
+        });
+        shared::start_driver(&shared);
+        Ok(Pool { shared })
     }
 
     /// The pool's figures now.
@@ -459,7 +510,8 @@ impl<M: Manager> Pool<M> {
     /// `block_in_place`; on a current-thread runtime's own thread it would stop the runtime
     /// the pool may need, so it fails with [`PoolError::WouldBlockRuntime`] (tokio cannot
     /// tell that thread from the runtime's `spawn_blocking` threads, which therefore get
-    /// the same error: use `get().await` there).
+    /// the same error: use `get().await` there). See the table in the [module
+    /// docs](self#where-get_blocking-may-be-called).
     ///
     /// ```
     /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
@@ -510,72 +562,32 @@ impl<M: Manager> Pool<M> {
         timeout: Duration,
         site: &'static Location<'static>,
     ) -> Result<Lease<M>, PoolError<M::Error>> {
-        let start = Instant::now();
-        let deadline = start + timeout;
+        let shared = &self.shared;
+        let start = shared.now();
         let me = || Wake::Thread(std::thread::current());
         let mut after = After::new();
-        let step = self.shared.begin(start, me(), &mut after);
-        run_after(&self.shared, after);
+        let step = shared.begin(start, me(), site, &mut after);
+        run_after(shared, after);
         let ticket = match step {
-            Step::Ready(conn) => return Ok(self.lease(conn, site)),
+            Step::Ready(conn, slot) => return Ok(Lease::new(shared.clone(), conn, slot, site)),
             Step::Fail(e) => return Err(e),
             Step::Wait(t) => t,
         };
+        // The deadline is real time (a thread parks on it), whatever the pool's clock.
+        let began = std::time::Instant::now();
+        let deadline = began + timeout;
         loop {
             // Bound first: the guard must be gone before `waited` locks again.
-            let polled = self.shared.lock().waiters.poll(ticket, me);
+            let polled = shared.lock().waiters.poll(ticket, me);
             if let Some(r) = polled {
-                return self.waited(r, start, site);
+                return waited(shared, r, start, site);
             }
-            let now = Instant::now();
+            let now = std::time::Instant::now();
             if now >= deadline {
-                return self.give_up(ticket, start, site);
+                return give_up(shared, ticket, start, began.elapsed(), site);
             }
             std::thread::park_timeout(deadline - now);
         }
-    }
-
-    fn lease(&self, conn: Conn<M::Resource>, site: &'static Location<'static>) -> Lease<M> {
-        Lease {
-            shared: self.shared.clone(),
-            conn: Some(conn),
-            site,
-            since: Instant::now(),
-        }
-    }
-
-    fn waited(
-        &self,
-        r: Result<Conn<M::Resource>, PoolError<M::Error>>,
-        start: Instant,
-        site: &'static Location<'static>,
-    ) -> Result<Lease<M>, PoolError<M::Error>> {
-        let conn = r?;
-        self.shared.lock().stats.wait_time.record(start.elapsed());
-        Ok(self.lease(conn, site))
-    }
-
-    /// The deadline passed: leave the line — unless served meanwhile, then take it.
-    fn give_up(
-        &self,
-        ticket: Ticket,
-        start: Instant,
-        site: &'static Location<'static>,
-    ) -> Result<Lease<M>, PoolError<M::Error>> {
-        let mut st = self.shared.lock();
-        if let Some(r) = st.waiters.poll(ticket, || Wake::None) {
-            drop(st);
-            return self.waited(r, start, site);
-        }
-        // The pool as this caller saw it, itself still in line.
-        let status = Shared::status_of(&st);
-        st.waiters.cancel(ticket);
-        st.stats.timeouts += 1;
-        Err(PoolError::Timeout {
-            waited: start.elapsed(),
-            status,
-            last_create_error: st.last_error.clone(),
-        })
     }
 
     /// Changes `max_size`. Growing lets waiters be served by new creates; shrinking retires
@@ -595,7 +607,7 @@ impl<M: Manager> Pool<M> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn resize(&self, max_size: usize) {
-        let now = Instant::now();
+        let now = self.shared.now();
         let mut after = After::new();
         {
             let mut st = self.shared.lock();
@@ -643,10 +655,12 @@ impl<M: Manager> Pool<M> {
         run_after(&self.shared, after);
     }
 
-    /// One round of maintenance at `now`: retires idle resources past their lifetime or
-    /// idle timeout, and creates resources up to `min_idle`. Correctness never depends on
-    /// it (expiry is also checked at checkout and return); tests call it with their own
-    /// `now`.
+    /// One round of maintenance, now by the pool's clock: retires idle resources past their
+    /// lifetime or idle timeout (keeping `min_idle`), creates resources up to `min_idle`,
+    /// reports leases held past `leak_threshold` and (feature `metrics`) publishes the
+    /// gauges. The background driver calls it every `maintenance_interval`; correctness
+    /// never depends on it (expiry is also checked at checkout and return). Tests that
+    /// turn the driver off call it after moving a [`Clock::manual`].
     ///
     /// ```
     /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
@@ -656,52 +670,14 @@ impl<M: Manager> Pool<M> {
     /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
     /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
     /// # }
-    /// let pool = Pool::new(Unit, PoolConfig { min_idle: 2, ..Default::default() })?;
-    /// pool.maintain(std::time::Instant::now()); // creates two (here at once: Work::ready)
+    /// let config = PoolConfig { min_idle: 2, maintenance_interval: None, ..Default::default() };
+    /// let pool = Pool::new(Unit, config)?;
+    /// pool.maintain(); // creates two (here at once: Work::ready)
     /// assert_eq!(pool.status().idle, 2);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn maintain(&self, now: Instant) {
-        let mut after = After::new();
-        {
-            let mut st = self.shared.lock();
-            let idle = std::mem::take(&mut st.idle);
-            for conn in idle {
-                let expired = conn.expires_at.is_some_and(|t| now >= t);
-                let stale = self
-                    .shared
-                    .config
-                    .idle_timeout
-                    .is_some_and(|t| now.saturating_duration_since(conn.idle_since) >= t);
-                if expired {
-                    self.shared
-                        .retire(&mut st, conn, Retire::Expired, &mut after);
-                } else if stale && st.idle.len() >= self.shared.config.min_idle {
-                    self.shared
-                        .retire(&mut st, conn, Retire::IdleTimeout, &mut after);
-                } else {
-                    st.idle.push(conn);
-                }
-            }
-            let want = self
-                .shared
-                .config
-                .min_idle
-                .saturating_sub(st.idle.len() + st.creating);
-            if !st.closed && st.next_create_at.is_none_or(|t| t <= now) {
-                for _ in 0..want {
-                    if st.size >= st.max_size
-                        || st.creating >= self.shared.config.max_concurrent_creates
-                    {
-                        break;
-                    }
-                    st.size += 1;
-                    st.creating += 1;
-                    after.jobs.push(shared::Job::Create);
-                }
-            }
-        }
-        run_after(&self.shared, after);
+    pub fn maintain(&self) {
+        self.shared.maintain();
     }
 
     /// Closes the pool: new acquires fail with [`PoolError::Closed`] at once, waiters are
@@ -756,12 +732,12 @@ impl<M: Manager> Pool<M> {
     /// ```
     pub fn close_blocking(&self, timeout: Duration) -> bool {
         self.begin_close();
-        let deadline = Instant::now() + timeout;
+        let deadline = std::time::Instant::now() + timeout;
         loop {
             if self.shared.lock().size == 0 {
                 return true;
             }
-            let now = Instant::now();
+            let now = std::time::Instant::now();
             if now >= deadline {
                 return false;
             }
@@ -770,50 +746,113 @@ impl<M: Manager> Pool<M> {
     }
 
     fn begin_close(&self) {
-        let mut after = After::new();
-        {
-            let mut st = self.shared.lock();
-            st.closed = true;
-            after
-                .wakes
-                .extend(st.waiters.fail_all(|| PoolError::Closed));
-            for conn in std::mem::take(&mut st.idle) {
-                self.shared
-                    .retire(&mut st, conn, Retire::Closed, &mut after);
-            }
-            self.shared.wake_if_drained(&mut st);
-        }
-        run_after(&self.shared, after);
+        self.shared.begin_close();
     }
 }
 
-/// The future of [`Pool::get`]: a named type, so `#[track_caller]` records the caller.
-///
-/// ```
-/// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
-/// # struct Unit;
-/// # impl Manager for Unit {
-/// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
-/// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
-/// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
-/// # }
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let pool = Pool::new(Unit, PoolConfig::default())?;
-/// let acquire: tenure::pool::Acquire<Unit> = pool.get();
-/// drop(acquire.await?);
-/// # Ok(()) }
-/// ```
-#[must_use = "futures do nothing unless awaited"]
-pub struct Acquire<M: Manager> {
-    shared: Arc<Shared<M>>,
-    state: AcquireState,
-    timeout: Duration,
-    started: Option<Instant>,
-    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+/// A waiter's outcome: the lease (its wait recorded, its slot registered) or the error.
+fn waited<M: Manager>(
+    shared: &Arc<Shared<M>>,
+    r: Result<Conn<M::Resource>, PoolError<M::Error>>,
+    start: clock::Instant,
     site: &'static Location<'static>,
+) -> Result<Lease<M>, PoolError<M::Error>> {
+    let conn = r?;
+    let now = shared.now();
+    let wait = now.saturating_duration_since(start);
+    let slot = {
+        let mut st = shared.lock();
+        st.stats.wait_time.record(wait);
+        Shared::lend(&mut st, site, now)
+    };
+    #[cfg(feature = "metrics")]
+    shared.metrics.wait(wait);
+    tracing::trace!(target: "tenure", pool = shared.config.name, wait_us = wait.as_micros() as u64, %site, "acquired after waiting");
+    Ok(Lease::new(shared.clone(), conn, slot, site))
 }
 
+/// The deadline passed: leave the line — unless served meanwhile, then take it.
+fn give_up<M: Manager>(
+    shared: &Arc<Shared<M>>,
+    ticket: Ticket,
+    start: clock::Instant,
+    waited_for: Duration,
+    site: &'static Location<'static>,
+) -> Result<Lease<M>, PoolError<M::Error>> {
+    let mut st = shared.lock();
+    if let Some(r) = st.waiters.poll(ticket, || Wake::None) {
+        drop(st);
+        return waited(shared, r, start, site);
+    }
+    // The pool as this caller saw it, itself still in line.
+    let status = Shared::status_of(&st);
+    st.waiters.cancel(ticket);
+    st.stats.timeouts += 1;
+    let last_create_error = st.last_error.clone();
+    drop(st);
+    tracing::debug!(target: "tenure", pool = shared.config.name, %site, "acquire timed out after {waited_for:?} ({status})");
+    Err(PoolError::Timeout {
+        waited: waited_for,
+        status,
+        last_create_error,
+    })
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`Pool::get`]: a named type, so `#[track_caller]` records the caller.
+    ///
+    /// ```
+    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
+    /// # struct Unit;
+    /// # impl Manager for Unit {
+    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
+    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
+    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::new(Unit, PoolConfig::default())?;
+    /// let acquire: tenure::pool::Acquire<Unit> = pool.get();
+    /// drop(acquire.await?);
+    /// # Ok(()) }
+    /// ```
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct Acquire<M: Manager> {
+        shared: Arc<Shared<M>>,
+        state: AcquireState,
+        timeout: Duration,
+        // When the acquire began, by the pool's clock (its wait time).
+        started: Option<clock::Instant>,
+        // The timeout, armed when it first waits (inline: waiting allocates nothing).
+        #[pin]
+        sleep: Option<tokio::time::Sleep>,
+        site: &'static Location<'static>,
+    }
+
+    /// Leaves the line if still in it; a resource handed over meanwhile goes to the next.
+    impl<M: Manager> PinnedDrop for Acquire<M> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if let AcquireState::Waiting(t) = *this.state {
+                let shared = &*this.shared;
+                let mut after = After::new();
+                {
+                    let mut st = shared.lock();
+                    if let Some(conn) = st.waiters.cancel(t) {
+                        st.in_use -= 1;
+                        let now = shared.now();
+                        shared.deliver(&mut st, conn, now, &mut after);
+                    }
+                    // A create it started may now have no one to serve: it finishes into
+                    // the idle set (nothing to undo).
+                }
+                run_after(shared, after);
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
 enum AcquireState {
     Start,
     Waiting(Ticket),
@@ -823,76 +862,58 @@ enum AcquireState {
 impl<M: Manager> Future for Acquire<M> {
     type Output = Result<Lease<M>, PoolError<M::Error>>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        let pool = Pool {
-            shared: this.shared.clone(),
-        };
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let shared = &*this.shared;
         loop {
-            match this.state {
+            match *this.state {
                 AcquireState::Done => panic!("Acquire polled after it finished"),
                 AcquireState::Start => {
-                    let now = Instant::now();
-                    this.started = Some(now);
+                    let now = shared.now();
+                    *this.started = Some(now);
                     let mut after = After::new();
-                    let step = this
-                        .shared
-                        .begin(now, Wake::Task(cx.waker().clone()), &mut after);
-                    run_after(&this.shared, after);
+                    let step =
+                        shared.begin(now, Wake::Task(cx.waker().clone()), this.site, &mut after);
+                    run_after(shared, after);
                     match step {
-                        Step::Ready(conn) => {
-                            this.state = AcquireState::Done;
-                            return Poll::Ready(Ok(pool.lease(conn, this.site)));
+                        Step::Ready(conn, slot) => {
+                            *this.state = AcquireState::Done;
+                            return Poll::Ready(Ok(Lease::new(
+                                shared.clone(),
+                                conn,
+                                slot,
+                                this.site,
+                            )));
                         }
                         Step::Fail(e) => {
-                            this.state = AcquireState::Done;
+                            *this.state = AcquireState::Done;
                             return Poll::Ready(Err(e));
                         }
-                        Step::Wait(t) => this.state = AcquireState::Waiting(t),
+                        Step::Wait(t) => *this.state = AcquireState::Waiting(t),
                     }
                 }
                 AcquireState::Waiting(t) => {
-                    let start = this.started.unwrap_or_else(Instant::now);
-                    let polled = this
-                        .shared
+                    let start = this.started.unwrap_or_else(|| shared.now());
+                    let polled = shared
                         .lock()
                         .waiters
                         .poll(t, || Wake::Task(cx.waker().clone()));
                     if let Some(r) = polled {
-                        this.state = AcquireState::Done;
-                        return Poll::Ready(pool.waited(r, start, this.site));
+                        *this.state = AcquireState::Done;
+                        return Poll::Ready(waited(shared, r, start, this.site));
                     }
-                    let deadline = tokio::time::Instant::from_std(start + this.timeout);
-                    let sleep = this
-                        .sleep
-                        .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-                    if sleep.as_mut().poll(cx).is_pending() {
+                    if this.sleep.is_none() {
+                        let timeout = *this.timeout;
+                        this.sleep.set(Some(tokio::time::sleep(timeout)));
+                    }
+                    let sleep = this.sleep.as_mut().as_pin_mut().expect("armed above");
+                    if sleep.poll(cx).is_pending() {
                         return Poll::Pending;
                     }
-                    this.state = AcquireState::Done;
-                    return Poll::Ready(pool.give_up(t, start, this.site));
+                    *this.state = AcquireState::Done;
+                    return Poll::Ready(give_up(shared, t, start, *this.timeout, this.site));
                 }
             }
-        }
-    }
-}
-
-/// Leaves the line if still in it; a resource handed over meanwhile goes to the next.
-impl<M: Manager> Drop for Acquire<M> {
-    fn drop(&mut self) {
-        if let AcquireState::Waiting(t) = self.state {
-            let now = Instant::now();
-            let mut after = After::new();
-            {
-                let mut st = self.shared.lock();
-                if let Some(conn) = st.waiters.cancel(t) {
-                    st.in_use -= 1;
-                    self.shared.deliver(&mut st, conn, now, &mut after);
-                }
-                // A create it started may now have no one to serve: it finishes into the
-                // idle set (nothing to undo).
-            }
-            run_after(&self.shared, after);
         }
     }
 }

@@ -5,10 +5,13 @@
 //! `size` counts every resource that exists — idle, lent, handed to a waiter, being
 //! created, validated, reset or closed — so `max_size` bounds them all.
 
+use std::panic::Location;
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Waker;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use super::clock::{Clock, Instant};
 use super::error::{PoolError, Status};
 use super::manager::{Checked, Manager, Work};
 use super::waiters::{Waiters, Wake};
@@ -38,8 +41,69 @@ pub(crate) enum Retire {
     Discarded,
 }
 
+/// A lease out: where and when it was taken, and whether it was reported as a leak.
+pub(super) struct Held {
+    pub(super) site: &'static Location<'static>,
+    pub(super) since: Instant,
+    pub(super) reported: bool,
+}
+
+/// The leases out, in a slab of reused slots (no allocation in the steady state): what the
+/// leak detector scans. A lease keeps its slot's index.
+#[derive(Default)]
+pub(super) struct Leases {
+    slots: Vec<Option<Held>>,
+    free: Vec<u32>,
+}
+
+impl Leases {
+    pub(super) fn insert(&mut self, held: Held) -> u32 {
+        match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize] = Some(held);
+                i
+            }
+            None => {
+                self.slots.push(Some(held));
+                (self.slots.len() - 1) as u32
+            }
+        }
+    }
+
+    pub(super) fn remove(&mut self, i: u32) -> Held {
+        let held = self.slots[i as usize]
+            .take()
+            .expect("a lease's slot is taken until it returns");
+        self.free.push(i);
+        held
+    }
+
+    /// Marks and returns the leases held at least `threshold` and not yet reported.
+    fn overdue(&mut self, now: Instant, threshold: Duration, out: &mut Vec<Leaked>) {
+        for held in self.slots.iter_mut().flatten() {
+            let for_ = now.saturating_duration_since(held.since);
+            if !held.reported && for_ >= threshold {
+                held.reported = true;
+                out.push(Leaked {
+                    site: held.site,
+                    held: for_,
+                    returned: false,
+                });
+            }
+        }
+    }
+}
+
+/// A leak report to make once the lock is released.
+pub(super) struct Leaked {
+    pub(super) site: &'static Location<'static>,
+    pub(super) held: Duration,
+    pub(super) returned: bool,
+}
+
 pub(super) struct State<M: Manager> {
     pub(super) idle: Vec<Conn<M::Resource>>,
+    pub(super) leases: Leases,
     pub(super) size: usize,
     pub(super) creating: usize,
     /// Validations and resets under way (their resources are counted in `size`).
@@ -65,12 +129,18 @@ pub(super) struct Shared<M: Manager> {
     pub(super) config: PoolConfig,
     pub(super) runtime: Option<tokio::runtime::Handle>,
     pub(super) sink: Option<SharedSink>,
+    pub(super) clock: Clock,
+    /// `Pool` handles alive; the last one dropped closes the pool (leases do not count).
+    pub(super) handles: AtomicUsize,
+    #[cfg(feature = "metrics")]
+    pub(super) metrics: super::metrics::Handles,
     pub(super) state: Mutex<State<M>>,
 }
 
 /// What an acquire does next.
 pub(super) enum Step<M: Manager> {
-    Ready(Conn<M::Resource>),
+    /// Lent at once: the resource and its lease slot.
+    Ready(Conn<M::Resource>, u32),
     Wait(super::waiters::Ticket),
     Fail(PoolError<M::Error>),
 }
@@ -79,6 +149,7 @@ pub(super) enum Step<M: Manager> {
 pub(super) struct After<M: Manager> {
     pub(super) jobs: Vec<Job<M>>,
     pub(super) wakes: Vec<Wake>,
+    pub(super) leaks: Vec<Leaked>,
 }
 
 pub(super) enum Job<M: Manager> {
@@ -93,6 +164,7 @@ impl<M: Manager> After<M> {
         After {
             jobs: Vec::new(),
             wakes: Vec::new(),
+            leaks: Vec::new(),
         }
     }
 }
@@ -100,6 +172,19 @@ impl<M: Manager> After<M> {
 impl<M: Manager> Shared<M> {
     pub(super) fn lock(&self) -> MutexGuard<'_, State<M>> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(super) fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    /// Registers a lease taken at `site` now; its slot index.
+    pub(super) fn lend(st: &mut State<M>, site: &'static Location<'static>, now: Instant) -> u32 {
+        st.leases.insert(Held {
+            site,
+            since: now,
+            reported: false,
+        })
     }
 
     pub(super) fn status_of(st: &State<M>) -> Status {
@@ -134,7 +219,13 @@ impl<M: Manager> Shared<M> {
 
     /// The first step of an acquire: an idle resource if nobody waits ahead (no barging),
     /// else a place in the queue — starting a create if demand exceeds what is coming.
-    pub(super) fn begin(&self, now: Instant, wake: Wake, after: &mut After<M>) -> Step<M> {
+    pub(super) fn begin(
+        &self,
+        now: Instant,
+        wake: Wake,
+        site: &'static Location<'static>,
+        after: &mut After<M>,
+    ) -> Step<M> {
         let mut st = self.lock();
         if st.closed {
             return Step::Fail(PoolError::Closed);
@@ -154,7 +245,8 @@ impl<M: Manager> Shared<M> {
                 } else {
                     st.in_use += 1;
                     st.stats.acquired_direct += 1;
-                    return Step::Ready(conn);
+                    let slot = Self::lend(&mut st, site, now);
+                    return Step::Ready(conn, slot);
                 }
             }
         }
@@ -262,6 +354,9 @@ impl<M: Manager> Shared<M> {
 pub(super) fn run_after<M: Manager>(shared: &Arc<Shared<M>>, after: After<M>) {
     for w in after.wakes {
         w.wake();
+    }
+    for leak in after.leaks {
+        shared.report_leak(leak);
     }
     for job in after.jobs {
         start(shared, job);
@@ -371,7 +466,7 @@ fn run_work<M: Manager, T: Send + 'static>(
 impl<M: Manager> Shared<M> {
     /// A create finished: `Err(None)` when it timed out.
     fn created(self: &Arc<Self>, result: Result<M::Resource, Option<M::Error>>) {
-        let now = Instant::now();
+        let now = self.now();
         let mut after = After::new();
         {
             let mut st = self.lock();
@@ -404,7 +499,7 @@ impl<M: Manager> Shared<M> {
                         }
                         None => PoolError::CreateTimedOut(self.config.create_timeout),
                     };
-                    tracing::warn!(target: "tenure", "pool: creating a resource failed: {error}; next try in {backoff:?}");
+                    tracing::warn!(target: "tenure", pool = self.config.name, "creating a resource failed: {error}; next try in {backoff:?}");
                     if let Ok(w) = st.waiters.fail_oldest(error) {
                         after.wakes.push(w);
                     }
@@ -429,7 +524,7 @@ impl<M: Manager> Shared<M> {
 
     /// A validation or reset finished.
     fn checked(self: &Arc<Self>, conn: Conn<M::Resource>, ok: bool, why: Retire) {
-        let now = Instant::now();
+        let now = self.now();
         let mut after = After::new();
         {
             let mut st = self.lock();
@@ -446,7 +541,7 @@ impl<M: Manager> Shared<M> {
 
     /// A reset overran `return_timeout`: its future was dropped, and the resource with it.
     fn abandoned(self: &Arc<Self>) {
-        let now = Instant::now();
+        let now = self.now();
         let mut after = After::new();
         {
             let mut st = self.lock();
@@ -468,7 +563,7 @@ impl<M: Manager> Shared<M> {
 
     /// A retired resource's close finished: its slot is free.
     fn closed_one(self: &Arc<Self>, result: Result<(), BoxError>, why: Retire) {
-        let now = Instant::now();
+        let now = self.now();
         let mut after = After::new();
         {
             let mut st = self.lock();
@@ -514,4 +609,124 @@ fn backoff(config: &PoolConfig, failures: u32, salt: u64) -> Duration {
         .min(config.max_create_backoff);
     let spread = ((salt ^ u64::from(failures)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 54) as u32;
     base - base / 4 * spread / 1023
+}
+
+impl<M: Manager> Shared<M> {
+    /// One round of maintenance (see [`Pool::maintain`](super::Pool::maintain)).
+    pub(super) fn maintain(self: &Arc<Self>) {
+        let now = self.now();
+        let config = &self.config;
+        let mut after = After::new();
+        {
+            let mut st = self.lock();
+            let idle = std::mem::take(&mut st.idle);
+            for conn in idle {
+                if self.expired(&conn, now) {
+                    self.retire(&mut st, conn, Retire::Expired, &mut after);
+                } else if self.idle_too_long(&conn, now) && st.idle.len() >= config.min_idle {
+                    self.retire(&mut st, conn, Retire::IdleTimeout, &mut after);
+                } else {
+                    st.idle.push(conn);
+                }
+            }
+            let want = config.min_idle.saturating_sub(st.idle.len() + st.creating);
+            if !st.closed && st.next_create_at.is_none_or(|t| t <= now) {
+                for _ in 0..want {
+                    if st.size >= st.max_size || st.creating >= config.max_concurrent_creates {
+                        break;
+                    }
+                    st.size += 1;
+                    st.creating += 1;
+                    after.jobs.push(Job::Create);
+                }
+            }
+            if let Some(threshold) = config.leak_threshold {
+                st.leases.overdue(now, threshold, &mut after.leaks);
+                st.stats.leaks += after.leaks.len() as u64;
+            }
+            #[cfg(feature = "metrics")]
+            self.metrics.publish(&Self::status_of(&st), &st.stats);
+        }
+        run_after(self, after);
+    }
+
+    /// Closes the pool: refuses new acquires, fails the waiters, retires the idle resources
+    /// (lent ones are retired as they come back).
+    pub(super) fn begin_close(self: &Arc<Self>) {
+        let mut after = After::new();
+        {
+            let mut st = self.lock();
+            if st.closed {
+                return;
+            }
+            st.closed = true;
+            after
+                .wakes
+                .extend(st.waiters.fail_all(|| PoolError::Closed));
+            for conn in std::mem::take(&mut st.idle) {
+                self.retire(&mut st, conn, Retire::Closed, &mut after);
+            }
+            self.wake_if_drained(&mut st);
+        }
+        tracing::debug!(target: "tenure", pool = self.config.name, "pool closed");
+        run_after(self, after);
+    }
+
+    /// Hands a leak report to the sink.
+    fn report_leak(&self, leak: Leaked) {
+        crate::sink::emit(
+            self.sink.as_ref(),
+            DropReport::LeaseHeldTooLong {
+                context: self.config.name,
+                site: leak.site,
+                held: leak.held,
+                threshold: self.config.leak_threshold.unwrap_or_default(),
+                returned: leak.returned,
+            },
+        );
+    }
+}
+
+/// Starts the background driver: [`Shared::maintain`] every `maintenance_interval`, on the
+/// pool's runtime (a task) or else a thread of its own. It holds the pool weakly and stops
+/// once the pool is gone or closed.
+pub(super) fn start_driver<M: Manager>(shared: &Arc<Shared<M>>) {
+    let Some(every) = shared.config.maintenance_interval else {
+        return;
+    };
+    let weak = Arc::downgrade(shared);
+    // One round; `false` once there is nothing left to maintain.
+    let round = move || match weak.upgrade() {
+        Some(s) if !s.lock().closed => {
+            s.maintain();
+            true
+        }
+        _ => false,
+    };
+    match &shared.runtime {
+        Some(rt) => drop(rt.spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticks.tick().await; // the first tick is immediate
+            loop {
+                ticks.tick().await;
+                if !round() {
+                    break;
+                }
+            }
+        })),
+        None => {
+            let spawned = std::thread::Builder::new()
+                .name("tenure-pool-maintenance".into())
+                .spawn(move || loop {
+                    std::thread::sleep(every);
+                    if !round() {
+                        break;
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(target: "tenure", "the pool cannot start its maintenance thread: {e}");
+            }
+        }
+    }
 }
