@@ -1,0 +1,625 @@
+//! Every timeout, lifetime and validation rule of the pool, on a manual clock (the pool's
+//! own rules) or tokio's paused time (the waits bounded by tokio timers); leak detection;
+//! the background driver; the last handle closing the pool.
+#![cfg(feature = "pool")]
+
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tenure::error::BoxError;
+use tenure::pool::{
+    BuildError, Checked, Clock, Lease, Manager, ManualClock, Pool, PoolConfig, PoolError,
+    Validation, Work,
+};
+use tenure::sink::{CollectingSink, DropReport};
+
+/// Numbered resources; what happened to them is recorded for the asserts.
+#[derive(Default)]
+struct Counting<const ASYNC: bool = false> {
+    next: AtomicU32,
+    closed: Mutex<Vec<u32>>,
+    validated: AtomicUsize,
+    fail_creates: AtomicBool,
+    invalid: AtomicBool,
+    /// Async managers only: every returned resource needs a reset that hangs.
+    hang_resets: AtomicBool,
+    /// Async managers only: creates take this long (tokio time).
+    create_delay_ms: AtomicU32,
+}
+
+impl<const A: bool> Counting<A> {
+    fn closed(&self) -> Vec<u32> {
+        self.closed.lock().unwrap().clone()
+    }
+}
+
+/// The manager: a handle on the counts, which the test keeps too.
+struct Mgr<const A: bool>(Arc<Counting<A>>);
+
+impl<const A: bool> std::ops::Deref for Mgr<A> {
+    type Target = Counting<A>;
+    fn deref(&self) -> &Counting<A> {
+        &self.0
+    }
+}
+
+impl<const A: bool> Manager for Mgr<A> {
+    type Resource = u32;
+    type Error = std::io::Error;
+    const ASYNC: bool = A;
+
+    fn create(&self) -> Work<Result<u32, std::io::Error>> {
+        let result = if self.fail_creates.load(Ordering::SeqCst) {
+            Err(std::io::Error::other("connection refused"))
+        } else {
+            Ok(self.next.fetch_add(1, Ordering::SeqCst) + 1)
+        };
+        let delay = self.create_delay_ms.load(Ordering::SeqCst);
+        if A && delay > 0 {
+            Work::future(async move {
+                tokio::time::sleep(Duration::from_millis(u64::from(delay))).await;
+                result
+            })
+        } else {
+            Work::ready(result)
+        }
+    }
+
+    fn close(&self, r: u32) -> Work<Result<(), BoxError>> {
+        self.closed.lock().unwrap().push(r);
+        Work::ready(Ok(()))
+    }
+
+    fn validate(&self, r: u32) -> Checked<Self> {
+        self.validated.fetch_add(1, Ordering::SeqCst);
+        let verdict = if self.invalid.load(Ordering::SeqCst) {
+            Err(std::io::Error::other("ping failed"))
+        } else {
+            Ok(())
+        };
+        Work::ready((r, verdict))
+    }
+
+    fn needs_reset(&self, _: &u32) -> bool {
+        A && self.hang_resets.load(Ordering::SeqCst)
+    }
+
+    fn reset(&self, r: u32) -> Checked<Self> {
+        Work::future(async move {
+            std::future::pending::<()>().await;
+            (r, Ok(()))
+        })
+    }
+}
+
+/// A deterministic pool: a manual clock, no background driver, no validation unless asked.
+fn pool_with(config: PoolConfig) -> (Pool<Mgr<false>>, Arc<Counting>, ManualClock) {
+    let manager = Arc::new(Counting::default());
+    let (clock, time) = Clock::manual();
+    let pool = Pool::builder(Mgr(manager.clone()))
+        .config(PoolConfig {
+            maintenance_interval: None,
+            ..config
+        })
+        .clock(clock)
+        .build()
+        .unwrap();
+    (pool, manager, time)
+}
+
+fn base() -> PoolConfig {
+    PoolConfig {
+        max_size: 2,
+        validation: Validation::Never,
+        max_lifetime: None,
+        idle_timeout: None,
+        leak_threshold: None,
+        ..PoolConfig::default()
+    }
+}
+
+const MIN: Duration = Duration::from_secs(60);
+
+#[test]
+fn an_expired_resource_is_retired_at_checkout_at_return_and_by_maintenance() {
+    let (pool, m, time) = pool_with(PoolConfig {
+        max_lifetime: Some(10 * MIN),
+        ..base()
+    });
+    // At checkout: an idle resource past its lifetime is closed, a new one lent.
+    drop(pool.get_blocking().unwrap()); // #1
+    time.advance(10 * MIN);
+    let lease = pool.get_blocking().unwrap();
+    assert_eq!(*lease, 2);
+    assert_eq!(m.closed(), [1]);
+    // At return: a lease whose resource expired while out is closed, not made idle.
+    time.advance(10 * MIN);
+    drop(lease);
+    assert_eq!(m.closed(), [1, 2]);
+    assert_eq!(pool.status().idle, 0);
+    // By maintenance: an idle one past its lifetime.
+    drop(pool.get_blocking().unwrap()); // #3
+    pool.maintain();
+    assert_eq!(pool.status().idle, 1, "not expired yet");
+    time.advance(10 * MIN);
+    pool.maintain();
+    assert_eq!(m.closed(), [1, 2, 3]);
+    assert_eq!(pool.statistics().destroyed.expired, 3);
+    assert_eq!(pool.status().size, 0);
+}
+
+#[test]
+fn lifetimes_are_jittered_by_at_most_two_and_a_half_percent() {
+    let life = Duration::from_secs(1000);
+    let (pool, m, time) = pool_with(PoolConfig {
+        max_size: 40,
+        max_lifetime: Some(life),
+        ..base()
+    });
+    let leases: Vec<_> = (0..40).map(|_| pool.get_blocking().unwrap()).collect();
+    drop(leases);
+    // Nothing expires before 97.5 % of the lifetime...
+    time.advance(life * 975 / 1000 - Duration::from_millis(1));
+    pool.maintain();
+    assert!(m.closed().is_empty(), "expired early: {:?}", m.closed());
+    // ...some (not all) expire within the jitter window, all of them at 100 %.
+    time.advance(life * 15 / 1000);
+    pool.maintain();
+    let some = m.closed().len();
+    assert!(
+        some > 0 && some < 40,
+        "{some} of 40 expired in the middle of the window"
+    );
+    time.advance(life);
+    pool.maintain();
+    assert_eq!(m.closed().len(), 40);
+}
+
+#[test]
+fn an_idle_timeout_retires_idle_resources_but_keeps_min_idle() {
+    let (pool, m, time) = pool_with(PoolConfig {
+        max_size: 3,
+        min_idle: 1,
+        idle_timeout: Some(MIN),
+        ..base()
+    });
+    let leases: Vec<_> = (0..3).map(|_| pool.get_blocking().unwrap()).collect();
+    drop(leases);
+    assert_eq!(pool.status().idle, 3);
+    time.advance(MIN - Duration::from_millis(1));
+    pool.maintain();
+    assert_eq!(pool.status().idle, 3, "not idle long enough yet");
+    time.advance(Duration::from_millis(1));
+    pool.maintain();
+    assert_eq!(pool.status().idle, 1, "min_idle is kept");
+    assert_eq!(m.closed().len(), 2);
+    assert_eq!(pool.statistics().destroyed.idle, 2);
+    // At checkout, a resource idle too long is not lent (min_idle has no say there), and
+    // min_idle is made up again by the next maintenance.
+    time.advance(MIN);
+    let lease = pool.get_blocking().unwrap();
+    assert_eq!(*lease, 4, "the stale one was retired, a new one created");
+    assert_eq!(m.closed().len(), 3);
+    pool.maintain();
+    assert_eq!(pool.status().idle, 1, "min_idle made up");
+}
+
+#[test]
+fn maintenance_creates_up_to_min_idle_within_the_size() {
+    let (pool, m, _time) = pool_with(PoolConfig {
+        max_size: 3,
+        min_idle: 2,
+        ..base()
+    });
+    assert_eq!(pool.status().size, 0, "nothing before the first round");
+    pool.maintain();
+    assert_eq!((pool.status().idle, m.next.load(Ordering::SeqCst)), (2, 2));
+    let a = pool.get_blocking().unwrap();
+    let b = pool.get_blocking().unwrap();
+    pool.maintain();
+    assert_eq!(pool.status().size, 3, "one more, up to max_size");
+    drop((a, b));
+}
+
+#[test]
+fn validation_never_always_and_only_after_the_idle_window() {
+    let (pool, m, _) = pool_with(PoolConfig {
+        validation: Validation::Never,
+        ..base()
+    });
+    drop(pool.get_blocking().unwrap());
+    drop(pool.get_blocking().unwrap());
+    assert_eq!(m.validated.load(Ordering::SeqCst), 0);
+
+    let (pool, m, _) = pool_with(PoolConfig {
+        validation: Validation::Always,
+        ..base()
+    });
+    drop(pool.get_blocking().unwrap()); // created: not validated
+    drop(pool.get_blocking().unwrap());
+    drop(pool.get_blocking().unwrap());
+    assert_eq!(m.validated.load(Ordering::SeqCst), 2);
+
+    let window = Duration::from_millis(500);
+    let (pool, m, time) = pool_with(PoolConfig {
+        validation: Validation::IdleLongerThan(window),
+        ..base()
+    });
+    drop(pool.get_blocking().unwrap());
+    time.advance(window);
+    drop(pool.get_blocking().unwrap());
+    assert_eq!(
+        m.validated.load(Ordering::SeqCst),
+        0,
+        "idle exactly the window"
+    );
+    time.advance(window + Duration::from_millis(1));
+    drop(pool.get_blocking().unwrap());
+    assert_eq!(
+        m.validated.load(Ordering::SeqCst),
+        1,
+        "idle past the window"
+    );
+}
+
+#[test]
+fn a_resource_that_fails_validation_is_closed_and_replaced() {
+    let (pool, m, _) = pool_with(PoolConfig {
+        validation: Validation::Always,
+        ..base()
+    });
+    drop(pool.get_blocking().unwrap());
+    m.invalid.store(true, Ordering::SeqCst);
+    let lease = pool.get_blocking().unwrap();
+    assert_eq!(*lease, 2, "the invalid one was replaced by a new one");
+    assert_eq!(m.closed(), [1]);
+    assert_eq!(pool.statistics().destroyed.invalid, 1);
+}
+
+#[test]
+fn a_failed_create_holds_the_next_one_back_by_a_growing_backoff() {
+    let (pool, m, time) = pool_with(PoolConfig {
+        max_size: 1,
+        create_backoff: Duration::from_millis(100),
+        max_create_backoff: Duration::from_millis(400),
+        acquire_timeout: Duration::from_millis(1),
+        ..base()
+    });
+    m.fail_creates.store(true, Ordering::SeqCst);
+    let creates = || pool.statistics().create_failures;
+    assert!(matches!(pool.get_blocking(), Err(PoolError::Create(_))));
+    assert_eq!(creates(), 1);
+    // Within the backoff: no new create, a prompt typed error with the cause.
+    match pool.get_blocking() {
+        Err(PoolError::Unavailable { cause, retry_in }) => {
+            assert_eq!(cause.to_string(), "connection refused");
+            assert!(retry_in <= Duration::from_millis(100), "{retry_in:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(creates(), 1, "held back");
+    // Past it (100 ms less up to 25 % jitter): one more try, which fails; the next wait
+    // is longer (200 ms less jitter).
+    time.advance(Duration::from_millis(100));
+    assert!(matches!(pool.get_blocking(), Err(PoolError::Create(_))));
+    assert_eq!(creates(), 2);
+    time.advance(Duration::from_millis(100));
+    assert!(matches!(
+        pool.get_blocking(),
+        Err(PoolError::Unavailable { .. })
+    ));
+    assert_eq!(creates(), 2, "the second wait is longer than the first");
+    time.advance(Duration::from_millis(100));
+    assert!(pool.get_blocking().is_err());
+    assert_eq!(creates(), 3);
+    // Capped at max_create_backoff: after a long outage, tries come every <= 400 ms.
+    for _ in 0..5 {
+        time.advance(Duration::from_millis(400));
+        assert!(pool.get_blocking().is_err());
+    }
+    assert_eq!(creates(), 8);
+    // The backend is back: the next try succeeds and the backoff resets.
+    m.fail_creates.store(false, Ordering::SeqCst);
+    time.advance(Duration::from_millis(400));
+    assert_eq!(*pool.get_blocking().unwrap(), 1);
+}
+
+fn leak_reports(sink: &CollectingSink) -> Vec<(u32, bool, Duration)> {
+    sink.take()
+        .into_iter()
+        .map(|r| match r {
+            DropReport::LeaseHeldTooLong {
+                site,
+                returned,
+                held,
+                ..
+            } => (site.line(), returned, held),
+            other => panic!("not a leak report: {other}"),
+        })
+        .collect()
+}
+
+#[test]
+fn a_lease_held_past_the_leak_threshold_is_reported_with_its_line_while_held_and_on_return() {
+    let sink = Arc::new(CollectingSink::new(16));
+    let (clock, time) = Clock::manual();
+    let pool = Pool::builder(Mgr(Arc::new(Counting::<false>::default())))
+        .config(PoolConfig {
+            leak_threshold: Some(Duration::from_secs(30)),
+            maintenance_interval: None,
+            ..base()
+        })
+        .clock(clock)
+        .sink(sink.clone())
+        .build()
+        .unwrap();
+    let line = line!() + 1;
+    let lease = pool.get_blocking().unwrap();
+    assert_eq!(Lease::site(&lease).line(), line);
+    time.advance(Duration::from_secs(29));
+    pool.maintain();
+    assert!(leak_reports(&sink).is_empty(), "not yet");
+    time.advance(Duration::from_secs(1));
+    pool.maintain();
+    pool.maintain(); // reported once while held, however many rounds
+    assert_eq!(
+        leak_reports(&sink),
+        [(line, false, Duration::from_secs(30))]
+    );
+    assert_eq!(pool.statistics().leaks, 1);
+    time.advance(Duration::from_secs(15));
+    drop(lease);
+    assert_eq!(leak_reports(&sink), [(line, true, Duration::from_secs(45))]);
+    assert_eq!(pool.statistics().leaks, 1, "one lease, counted once");
+
+    // Without a maintenance round meanwhile: one report, on return.
+    let lease = pool.get_blocking().unwrap();
+    time.advance(Duration::from_secs(31));
+    drop(lease);
+    let reports = leak_reports(&sink);
+    assert_eq!(reports.len(), 1);
+    assert!(reports[0].1, "reported on return");
+    assert_eq!(pool.statistics().leaks, 2);
+
+    // Under the threshold: nothing.
+    let lease = pool.get_blocking().unwrap();
+    time.advance(Duration::from_secs(29));
+    drop(lease);
+    pool.maintain();
+    assert!(leak_reports(&sink).is_empty());
+}
+
+#[test]
+fn a_leak_report_reads_well() {
+    let r = DropReport::LeaseHeldTooLong {
+        context: "db",
+        site: std::panic::Location::caller(),
+        held: Duration::from_millis(31_250),
+        threshold: Duration::from_secs(30),
+        returned: false,
+    };
+    let text = r.to_string();
+    assert!(
+        text.starts_with("db: a lease acquired at crates/tenure/tests/pool_rules.rs:"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("is still held after 31.2s (leak_threshold 30s): a leak?"),
+        "{text}"
+    );
+}
+
+#[test]
+fn hold_and_wait_times_have_percentiles() {
+    let (pool, _, time) = pool_with(base());
+    for _ in 0..99 {
+        let lease = pool.get_blocking().unwrap();
+        time.advance(Duration::from_millis(10));
+        drop(lease);
+    }
+    let lease = pool.get_blocking().unwrap();
+    time.advance(Duration::from_secs(1));
+    drop(lease);
+    let hold = pool.statistics().hold_time;
+    assert_eq!(hold.count, 100);
+    assert_eq!(hold.max, Duration::from_secs(1));
+    let near = |d: Duration, want: Duration| d.abs_diff(want) <= want / 100;
+    assert!(
+        near(hold.p50(), Duration::from_millis(10)),
+        "{:?}",
+        hold.p50()
+    );
+    assert!(
+        near(hold.p99(), Duration::from_millis(10)),
+        "{:?}",
+        hold.p99()
+    );
+    assert!(near(hold.quantile(1.0), Duration::from_secs(1)));
+    assert_eq!(hold.mean(), Duration::from_micros(19_900));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_acquire_timeout_says_how_long_it_waited_and_who_holds_what() {
+    let pool = Pool::new(
+        Mgr(Arc::new(Counting::<true>::default())),
+        PoolConfig {
+            max_size: 1,
+            acquire_timeout: Duration::from_secs(2),
+            ..base()
+        },
+    )
+    .unwrap();
+    let _held = pool.get().await.unwrap();
+    let started = tokio::time::Instant::now();
+    let e = pool.get().await.unwrap_err();
+    assert_eq!(started.elapsed(), Duration::from_secs(2));
+    assert_eq!(
+        e.to_string(),
+        "timed out after 2s waiting for a resource (1 of 1 in use, 1 waiting)"
+    );
+    assert_eq!(pool.status().waiting, 0, "it left the line");
+    assert_eq!(pool.statistics().timeouts, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_create_past_create_timeout_fails_its_caller_and_frees_the_slot() {
+    let m = Arc::new(Counting::<true>::default());
+    m.create_delay_ms.store(60_000, Ordering::SeqCst);
+    let pool = Pool::new(
+        Mgr(m.clone()),
+        PoolConfig {
+            max_size: 1,
+            create_timeout: Duration::from_secs(5),
+            acquire_timeout: Duration::from_secs(30),
+            ..base()
+        },
+    )
+    .unwrap();
+    let started = tokio::time::Instant::now();
+    let e = pool.get().await.unwrap_err();
+    assert!(
+        matches!(e, PoolError::CreateTimedOut(d) if d == Duration::from_secs(5)),
+        "{e}"
+    );
+    assert_eq!(started.elapsed(), Duration::from_secs(5));
+    assert_eq!(pool.status().size, 0, "the slot is free");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_reset_past_return_timeout_is_abandoned_reported_and_its_slot_freed() {
+    let m = Arc::new(Counting::<true>::default());
+    m.hang_resets.store(true, Ordering::SeqCst);
+    let sink = Arc::new(CollectingSink::new(16));
+    let pool = Pool::builder(Mgr(m.clone()))
+        .config(PoolConfig {
+            max_size: 1,
+            return_timeout: Duration::from_secs(5),
+            ..base()
+        })
+        .sink(sink.clone())
+        .build()
+        .unwrap();
+    drop(pool.get().await.unwrap());
+    assert_eq!(
+        pool.status().size,
+        1,
+        "the slot stays taken while the reset runs"
+    );
+    // A waiter meanwhile gets the next resource only once the slot is free.
+    let started = tokio::time::Instant::now();
+    m.hang_resets.store(false, Ordering::SeqCst);
+    let lease = pool.get().await.unwrap();
+    assert_eq!(started.elapsed(), Duration::from_secs(5));
+    assert_eq!(
+        *lease, 2,
+        "a new resource: the hung one was dropped, not reused"
+    );
+    assert!(m.closed().is_empty(), "dropped with its work, not closed");
+    assert_eq!(pool.statistics().abandoned, 1);
+    let reports = sink.take();
+    assert!(
+        matches!(&reports[..], [DropReport::Cleanup { error, .. }] if error.kind() == tenure::ErrorKind::Abandoned),
+        "{reports:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_background_driver_keeps_min_idle_and_stops_with_the_pool() {
+    let m = Arc::new(Counting::<true>::default());
+    let pool = Pool::new(
+        Mgr(m.clone()),
+        PoolConfig {
+            max_size: 4,
+            min_idle: 2,
+            maintenance_interval: Some(Duration::from_secs(1)),
+            ..base()
+        },
+    )
+    .unwrap();
+    assert_eq!(pool.status().idle, 0);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(pool.status().idle, 2, "the driver created min_idle");
+    let weak_probe = pool.clone();
+    drop(pool);
+    drop(weak_probe);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(m.closed().len(), 2, "the last handle closed the pool");
+    assert_eq!(
+        m.next.load(Ordering::SeqCst),
+        2,
+        "no creates after the close"
+    );
+}
+
+#[test]
+fn a_blocking_pool_has_a_driver_thread() {
+    let m = Arc::new(Counting::<false>::default());
+    let pool = Pool::new(
+        Mgr(m.clone()),
+        PoolConfig {
+            min_idle: 1,
+            maintenance_interval: Some(Duration::from_millis(10)),
+            ..base()
+        },
+    )
+    .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while pool.status().idle < 1 {
+        assert!(std::time::Instant::now() < deadline, "the driver never ran");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn the_last_handle_dropped_closes_idle_resources_now_and_lent_ones_on_return() {
+    let (pool, m, _) = pool_with(base());
+    let a = pool.get_blocking().unwrap();
+    drop(pool.get_blocking().unwrap());
+    let other = pool.clone();
+    drop(pool);
+    assert!(m.closed().is_empty(), "another handle is alive");
+    drop(other);
+    assert_eq!(m.closed(), [2], "the idle one at once");
+    drop(a);
+    assert_eq!(m.closed(), [2, 1], "the lent one when it came back");
+}
+
+#[test]
+fn bad_configurations_and_runtimes_are_refused_at_build_time() {
+    let m = || Mgr(Arc::new(Counting::<false>::default()));
+    for (config, what) in [
+        (
+            PoolConfig {
+                max_size: 0,
+                ..base()
+            },
+            "max_size",
+        ),
+        (
+            PoolConfig {
+                leak_threshold: Some(Duration::ZERO),
+                ..base()
+            },
+            "leak_threshold",
+        ),
+        (
+            PoolConfig {
+                maintenance_interval: Some(Duration::ZERO),
+                ..base()
+            },
+            "maintenance_interval",
+        ),
+    ] {
+        let e = Pool::new(m(), config).unwrap_err();
+        assert!(e.to_string().contains(what), "{e}");
+    }
+    let no_timers = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let e = Pool::builder(m())
+        .runtime(no_timers.handle().clone())
+        .build()
+        .unwrap_err();
+    assert_eq!(e, BuildError::NoTimers);
+}
