@@ -394,6 +394,7 @@ impl<M: Manager> Pool<M> {
             failures_in_a_row: 0,
             next_create_at: None,
             drained: Vec::new(),
+            relays: Vec::with_capacity(shared::RELAYS),
             stats: Statistics::default(),
             created_total: 0,
         };
@@ -409,6 +410,7 @@ impl<M: Manager> Pool<M> {
             state: Mutex::new(state),
         });
         shared::start_driver(&shared);
+        shared::start_relays(&shared);
         Ok(Pool { shared })
     }
 

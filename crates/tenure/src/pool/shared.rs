@@ -119,6 +119,8 @@ pub(super) struct State<M: Manager> {
     pub(super) next_create_at: Option<Instant>,
     /// `close()` callers waiting for `size` to reach 0.
     pub(super) drained: Vec<Waker>,
+    /// The wakers of the pool's idle relay tasks (see [`start_relays`]).
+    pub(super) relays: Vec<Waker>,
     pub(super) stats: Statistics,
     /// A counter that gives each resource its own lifetime jitter.
     pub(super) created_total: u64,
@@ -320,7 +322,18 @@ impl<M: Manager> Shared<M> {
             Ok(wake) => {
                 st.in_use += 1;
                 st.stats.acquired_waited += 1;
+                let task = matches!(wake, Wake::Task(_));
                 after.wakes.push(wake);
+                // Woken from a runtime worker, the waiter's task goes to that worker's
+                // LIFO slot, which no other worker may steal from: if the waking task keeps
+                // the worker busy, the waiter waits for it (tokio #4941, #8100). A relay
+                // woken right after takes the slot and pushes the waiter to the worker's
+                // stealable queue, with a notification that wakes an idle worker.
+                if task {
+                    if let Some(relay) = st.relays.pop() {
+                        after.wakes.push(Wake::Task(relay));
+                    }
+                }
             }
             Err(conn) => st.idle.push(conn),
         }
@@ -728,5 +741,35 @@ pub(super) fn start_driver<M: Manager>(shared: &Arc<Shared<M>>) {
                 tracing::error!(target: "tenure", "the pool cannot start its maintenance thread: {e}");
             }
         }
+    }
+}
+
+/// How many relays a pool on a multi-thread runtime keeps: one per handoff that a task can
+/// make in one poll before the next relay has run again.
+pub(super) const RELAYS: usize = 2;
+
+/// Starts the relay tasks of a pool on a multi-thread runtime: tasks that do nothing but
+/// offer their waker to the pool, which wakes one after each handoff to a task (see
+/// [`Shared::deliver`]). They hold the pool weakly and end with it.
+pub(super) fn start_relays<M: Manager>(shared: &Arc<Shared<M>>) {
+    let Some(rt) = &shared.runtime else { return };
+    if rt.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread {
+        return; // one thread: nothing to steal, nothing to relay
+    }
+    for _ in 0..RELAYS {
+        let weak = Arc::downgrade(shared);
+        drop(rt.spawn(std::future::poll_fn(move |cx| {
+            let Some(s) = weak.upgrade() else {
+                return std::task::Poll::Ready(());
+            };
+            let mut st = s.lock();
+            if st.closed {
+                return std::task::Poll::Ready(());
+            }
+            if !st.relays.iter().any(|w| w.will_wake(cx.waker())) {
+                st.relays.push(cx.waker().clone());
+            }
+            std::task::Poll::Pending
+        })));
     }
 }
