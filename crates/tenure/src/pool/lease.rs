@@ -1,10 +1,11 @@
 //! [`Lease`]: a pooled resource lent out; it goes back on drop.
 
+use crate::sync::Arc;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::panic::Location;
-use std::sync::Arc;
 
+use super::config::Validation;
 use super::manager::Manager;
 use super::shared::{run_after, After, Conn, Job, Leaked, Retire, Shared};
 
@@ -172,6 +173,13 @@ impl<M: Manager> Lease<M> {
                 None if reset => {
                     st.checking += 1;
                     after.jobs.push(Job::Reset(conn));
+                }
+                // "Always" means every checkout, a handoff to a waiter included.
+                None if shared.config.validation == Validation::Always
+                    && st.waiters.waiting() > 0 =>
+                {
+                    st.checking += 1;
+                    after.jobs.push(Job::Validate(conn));
                 }
                 None => shared.deliver(&mut st, conn, now, &mut after),
             }

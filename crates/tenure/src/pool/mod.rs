@@ -76,8 +76,9 @@ mod waiters;
 use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
+
+use crate::sync::{Arc, AtomicUsize, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -129,7 +130,7 @@ impl<M: Manager> Clone for Pool<M> {
 impl<M: Manager> Drop for Pool<M> {
     fn drop(&mut self) {
         if self.shared.handles.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.shared.begin_close();
+            Shared::begin_close(&self.shared);
         }
     }
 }
@@ -395,6 +396,7 @@ impl<M: Manager> Pool<M> {
             next_create_at: None,
             drained: Vec::new(),
             relays: Vec::with_capacity(shared::RELAYS),
+            retry_armed: false,
             stats: Statistics::default(),
             created_total: 0,
         };
@@ -566,7 +568,7 @@ impl<M: Manager> Pool<M> {
     ) -> Result<Lease<M>, PoolError<M::Error>> {
         let shared = &self.shared;
         let start = shared.now();
-        let me = || Wake::Thread(std::thread::current());
+        let me = || Wake::Thread(crate::sync::thread::current());
         let mut after = After::new();
         let step = shared.begin(start, me(), site, &mut after);
         run_after(shared, after);
@@ -588,7 +590,7 @@ impl<M: Manager> Pool<M> {
             if now >= deadline {
                 return give_up(shared, ticket, start, began.elapsed(), site);
             }
-            std::thread::park_timeout(deadline - now);
+            crate::sync::thread::park_timeout(deadline - now);
         }
     }
 
@@ -679,7 +681,7 @@ impl<M: Manager> Pool<M> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn maintain(&self) {
-        self.shared.maintain();
+        Shared::maintain(&self.shared);
     }
 
     /// Closes the pool: new acquires fail with [`PoolError::Closed`] at once, waiters are
@@ -748,7 +750,7 @@ impl<M: Manager> Pool<M> {
     }
 
     fn begin_close(&self) {
-        self.shared.begin_close();
+        Shared::begin_close(&self.shared);
     }
 }
 
@@ -903,6 +905,10 @@ impl<M: Manager> Future for Acquire<M> {
                     if let Some(r) = polled {
                         *this.state = AcquireState::Done;
                         return Poll::Ready(waited(shared, r, start, this.site));
+                    }
+                    // Loom models have no timers: an acquire there waits untimed.
+                    if cfg!(loom) {
+                        return Poll::Pending;
                     }
                     if this.sleep.is_none() {
                         let timeout = *this.timeout;

@@ -5,9 +5,8 @@
 //! `size` counts every resource that exists — idle, lent, handed to a waiter, being
 //! created, validated, reset or closed — so `max_size` bounds them all.
 
+use crate::sync::{Arc, AtomicUsize, Mutex, MutexGuard};
 use std::panic::Location;
-use std::sync::atomic::AtomicUsize;
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Waker;
 use std::time::Duration;
 
@@ -114,11 +113,13 @@ pub(super) struct State<M: Manager> {
     pub(super) waiters: Waiters<Conn<M::Resource>, PoolError<M::Error>>,
     pub(super) closed: bool,
     pub(super) max_size: usize,
-    pub(super) last_error: Option<Arc<M::Error>>,
+    pub(super) last_error: Option<std::sync::Arc<M::Error>>,
     pub(super) failures_in_a_row: u32,
     pub(super) next_create_at: Option<Instant>,
     /// `close()` callers waiting for `size` to reach 0.
     pub(super) drained: Vec<Waker>,
+    /// A [`Job::RetryAfter`] is pending.
+    pub(super) retry_armed: bool,
     /// The wakers of the pool's idle relay tasks (see [`start_relays`]).
     pub(super) relays: Vec<Waker>,
     pub(super) stats: Statistics,
@@ -152,10 +153,15 @@ pub(super) struct After<M: Manager> {
     pub(super) jobs: Vec<Job<M>>,
     pub(super) wakes: Vec<Wake>,
     pub(super) leaks: Vec<Leaked>,
+    /// Spawn an empty task after the wakes (a relay when none is idle).
+    pub(super) spawn_relay: bool,
 }
 
 pub(super) enum Job<M: Manager> {
     Create,
+    /// Once the backoff after a failed create has passed, start the creates that waiters
+    /// still need (nothing else might: a lease out keeps them from failing fast).
+    RetryAfter(Duration),
     Validate(Conn<M::Resource>),
     Reset(Conn<M::Resource>),
     Close(Conn<M::Resource>, Retire),
@@ -167,6 +173,7 @@ impl<M: Manager> After<M> {
             jobs: Vec::new(),
             wakes: Vec::new(),
             leaks: Vec::new(),
+            spawn_relay: false,
         }
     }
 }
@@ -329,9 +336,12 @@ impl<M: Manager> Shared<M> {
                 // the worker busy, the waiter waits for it (tokio #4941, #8100). A relay
                 // woken right after takes the slot and pushes the waiter to the worker's
                 // stealable queue, with a notification that wakes an idle worker.
+                // No relay idle (the pool just started, or they are all on their way):
+                // an empty task spawned from here does the same, at an allocation's cost.
                 if task {
-                    if let Some(relay) = st.relays.pop() {
-                        after.wakes.push(Wake::Task(relay));
+                    match st.relays.pop() {
+                        Some(relay) => after.wakes.push(Wake::Task(relay)),
+                        None => after.spawn_relay = true,
                     }
                 }
             }
@@ -368,6 +378,14 @@ pub(super) fn run_after<M: Manager>(shared: &Arc<Shared<M>>, after: After<M>) {
     for w in after.wakes {
         w.wake();
     }
+    #[cfg(not(loom))]
+    if after.spawn_relay {
+        if let Some(rt) = &shared.runtime {
+            if rt.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+                drop(rt.spawn(async {}));
+            }
+        }
+    }
     for leak in after.leaks {
         shared.report_leak(leak);
     }
@@ -379,13 +397,14 @@ pub(super) fn run_after<M: Manager>(shared: &Arc<Shared<M>>, after: After<M>) {
 /// Starts one job; its completion comes back through the lock.
 fn start<M: Manager>(shared: &Arc<Shared<M>>, job: Job<M>) {
     match job {
+        Job::RetryAfter(wait) => retry_after(shared, wait),
         Job::Create => {
             let work = shared.manager.create();
             let timeout = shared.config.create_timeout;
             run_work(shared, work, Some(timeout), move |s, out| match out {
-                Some(Ok(r)) => s.created(Ok(r)),
-                Some(Err(e)) => s.created(Err(Some(e))),
-                None => s.created(Err(None)),
+                Some(Ok(r)) => Shared::created(s, Ok(r)),
+                Some(Err(e)) => Shared::created(s, Err(Some(e))),
+                None => Shared::created(s, Err(None)),
             });
         }
         Job::Validate(conn) => check(shared, conn, M::validate, None, Retire::Invalid),
@@ -400,7 +419,7 @@ fn start<M: Manager>(shared: &Arc<Shared<M>>, job: Job<M>) {
                 work,
                 None,
                 move |s, out: Option<Result<(), BoxError>>| {
-                    s.closed_one(out.expect("a close is not bounded"), why)
+                    Shared::closed_one(s, out.expect("a close is not bounded"), why)
                 },
             );
         }
@@ -431,9 +450,9 @@ fn check<M: Manager>(
                 expires_at,
                 idle_since,
             };
-            s.checked(conn, verdict.is_ok(), why);
+            Shared::checked(s, conn, verdict.is_ok(), why);
         }
-        None => s.abandoned(),
+        None => Shared::abandoned(s),
     });
 }
 
@@ -478,47 +497,51 @@ fn run_work<M: Manager, T: Send + 'static>(
 
 impl<M: Manager> Shared<M> {
     /// A create finished: `Err(None)` when it timed out.
-    fn created(self: &Arc<Self>, result: Result<M::Resource, Option<M::Error>>) {
-        let now = self.now();
+    fn created(this: &Arc<Self>, result: Result<M::Resource, Option<M::Error>>) {
+        let now = this.now();
         let mut after = After::new();
         {
-            let mut st = self.lock();
+            let mut st = this.lock();
             st.creating -= 1;
             match result {
                 Ok(resource) => {
                     st.stats.created += 1;
                     st.failures_in_a_row = 0;
                     st.next_create_at = None;
-                    let expires_at = self.expiry(&mut st, now);
+                    let expires_at = this.expiry(&mut st, now);
                     let conn = Conn {
                         resource,
                         created: now,
                         expires_at,
                         idle_since: now,
                     };
-                    self.deliver(&mut st, conn, now, &mut after);
+                    this.deliver(&mut st, conn, now, &mut after);
                 }
                 Err(e) => {
                     st.size -= 1;
                     st.stats.create_failures += 1;
                     st.failures_in_a_row = st.failures_in_a_row.saturating_add(1);
-                    let backoff = backoff(&self.config, st.failures_in_a_row, st.created_total);
+                    let backoff = backoff(&this.config, st.failures_in_a_row, st.created_total);
                     st.next_create_at = Some(now + backoff);
+                    if !st.retry_armed {
+                        st.retry_armed = true;
+                        after.jobs.push(Job::RetryAfter(backoff));
+                    }
                     let error = match e {
                         Some(e) => {
-                            let e = Arc::new(e);
+                            let e = std::sync::Arc::new(e);
                             st.last_error = Some(e.clone());
                             PoolError::Create(e)
                         }
-                        None => PoolError::CreateTimedOut(self.config.create_timeout),
+                        None => PoolError::CreateTimedOut(this.config.create_timeout),
                     };
-                    tracing::warn!(target: "tenure", pool = self.config.name, "creating a resource failed: {error}; next try in {backoff:?}");
+                    tracing::warn!(target: "tenure", pool = this.config.name, "creating a resource failed: {error}; next try in {backoff:?}");
                     if let Ok(w) = st.waiters.fail_oldest(error) {
                         after.wakes.push(w);
                     }
                     // The others fail now too if nothing else can serve them.
                     if let Some(PoolError::Unavailable { cause, retry_in }) =
-                        self.unavailable(&st, now)
+                        this.unavailable(&st, now)
                     {
                         after
                             .wakes
@@ -527,66 +550,66 @@ impl<M: Manager> Shared<M> {
                                 retry_in,
                             }));
                     }
-                    self.wake_if_drained(&mut st);
+                    this.wake_if_drained(&mut st);
                 }
             }
-            self.maybe_create(&mut st, now, 0, &mut after);
+            this.maybe_create(&mut st, now, 0, &mut after);
         }
-        run_after(self, after);
+        run_after(this, after);
     }
 
     /// A validation or reset finished.
-    fn checked(self: &Arc<Self>, conn: Conn<M::Resource>, ok: bool, why: Retire) {
-        let now = self.now();
+    fn checked(this: &Arc<Self>, conn: Conn<M::Resource>, ok: bool, why: Retire) {
+        let now = this.now();
         let mut after = After::new();
         {
-            let mut st = self.lock();
+            let mut st = this.lock();
             st.checking -= 1;
             if ok {
-                self.deliver(&mut st, conn, now, &mut after);
+                this.deliver(&mut st, conn, now, &mut after);
             } else {
-                self.retire(&mut st, conn, why, &mut after);
+                this.retire(&mut st, conn, why, &mut after);
             }
-            self.maybe_create(&mut st, now, 0, &mut after);
+            this.maybe_create(&mut st, now, 0, &mut after);
         }
-        run_after(self, after);
+        run_after(this, after);
     }
 
     /// A reset overran `return_timeout`: its future was dropped, and the resource with it.
-    fn abandoned(self: &Arc<Self>) {
-        let now = self.now();
+    fn abandoned(this: &Arc<Self>) {
+        let now = this.now();
         let mut after = After::new();
         {
-            let mut st = self.lock();
+            let mut st = this.lock();
             st.checking -= 1;
             st.size -= 1;
             st.stats.abandoned += 1;
-            self.maybe_create(&mut st, now, 0, &mut after);
-            self.wake_if_drained(&mut st);
+            this.maybe_create(&mut st, now, 0, &mut after);
+            this.wake_if_drained(&mut st);
         }
         crate::sink::emit(
-            self.sink.as_ref(),
+            this.sink.as_ref(),
             DropReport::Cleanup {
                 context: "pool: resetting a returned resource",
                 error: Error::abandoned("reset before reuse (past return_timeout)"),
             },
         );
-        run_after(self, after);
+        run_after(this, after);
     }
 
     /// A retired resource's close finished: its slot is free.
-    fn closed_one(self: &Arc<Self>, result: Result<(), BoxError>, why: Retire) {
-        let now = self.now();
+    fn closed_one(this: &Arc<Self>, result: Result<(), BoxError>, why: Retire) {
+        let now = this.now();
         let mut after = After::new();
         {
-            let mut st = self.lock();
+            let mut st = this.lock();
             st.size -= 1;
             st.closing -= 1;
             if result.is_err() {
                 st.stats.close_failures += 1;
             }
-            self.maybe_create(&mut st, now, 0, &mut after);
-            self.wake_if_drained(&mut st);
+            this.maybe_create(&mut st, now, 0, &mut after);
+            this.wake_if_drained(&mut st);
         }
         if let Err(e) = result {
             let context = match why {
@@ -594,14 +617,14 @@ impl<M: Manager> Shared<M> {
                 _ => "pool: closing a retired resource",
             };
             crate::sink::emit(
-                self.sink.as_ref(),
+                this.sink.as_ref(),
                 DropReport::Cleanup {
                     context,
                     error: Error::close(std::any::type_name::<M::Resource>(), e),
                 },
             );
         }
-        run_after(self, after);
+        run_after(this, after);
     }
 
     pub(super) fn wake_if_drained(&self, st: &mut State<M>) {
@@ -626,18 +649,18 @@ fn backoff(config: &PoolConfig, failures: u32, salt: u64) -> Duration {
 
 impl<M: Manager> Shared<M> {
     /// One round of maintenance (see [`Pool::maintain`](super::Pool::maintain)).
-    pub(super) fn maintain(self: &Arc<Self>) {
-        let now = self.now();
-        let config = &self.config;
+    pub(super) fn maintain(this: &Arc<Self>) {
+        let now = this.now();
+        let config = &this.config;
         let mut after = After::new();
         {
-            let mut st = self.lock();
+            let mut st = this.lock();
             let idle = std::mem::take(&mut st.idle);
             for conn in idle {
-                if self.expired(&conn, now) {
-                    self.retire(&mut st, conn, Retire::Expired, &mut after);
-                } else if self.idle_too_long(&conn, now) && st.idle.len() >= config.min_idle {
-                    self.retire(&mut st, conn, Retire::IdleTimeout, &mut after);
+                if this.expired(&conn, now) {
+                    this.retire(&mut st, conn, Retire::Expired, &mut after);
+                } else if this.idle_too_long(&conn, now) && st.idle.len() >= config.min_idle {
+                    this.retire(&mut st, conn, Retire::IdleTimeout, &mut after);
                 } else {
                     st.idle.push(conn);
                 }
@@ -658,17 +681,17 @@ impl<M: Manager> Shared<M> {
                 st.stats.leaks += after.leaks.len() as u64;
             }
             #[cfg(feature = "metrics")]
-            self.metrics.publish(&Self::status_of(&st), &st.stats);
+            this.metrics.publish(&Self::status_of(&st), &st.stats);
         }
-        run_after(self, after);
+        run_after(this, after);
     }
 
     /// Closes the pool: refuses new acquires, fails the waiters, retires the idle resources
     /// (lent ones are retired as they come back).
-    pub(super) fn begin_close(self: &Arc<Self>) {
+    pub(super) fn begin_close(this: &Arc<Self>) {
         let mut after = After::new();
         {
-            let mut st = self.lock();
+            let mut st = this.lock();
             if st.closed {
                 return;
             }
@@ -677,12 +700,12 @@ impl<M: Manager> Shared<M> {
                 .wakes
                 .extend(st.waiters.fail_all(|| PoolError::Closed));
             for conn in std::mem::take(&mut st.idle) {
-                self.retire(&mut st, conn, Retire::Closed, &mut after);
+                this.retire(&mut st, conn, Retire::Closed, &mut after);
             }
-            self.wake_if_drained(&mut st);
+            this.wake_if_drained(&mut st);
         }
-        tracing::debug!(target: "tenure", pool = self.config.name, "pool closed");
-        run_after(self, after);
+        tracing::debug!(target: "tenure", pool = this.config.name, "pool closed");
+        run_after(this, after);
     }
 
     /// Hands a leak report to the sink.
@@ -703,6 +726,7 @@ impl<M: Manager> Shared<M> {
 /// Starts the background driver: [`Shared::maintain`] every `maintenance_interval`, on the
 /// pool's runtime (a task) or else a thread of its own. It holds the pool weakly and stops
 /// once the pool is gone or closed.
+#[cfg(not(loom))]
 pub(super) fn start_driver<M: Manager>(shared: &Arc<Shared<M>>) {
     let Some(every) = shared.config.maintenance_interval else {
         return;
@@ -711,7 +735,7 @@ pub(super) fn start_driver<M: Manager>(shared: &Arc<Shared<M>>) {
     // One round; `false` once there is nothing left to maintain.
     let round = move || match weak.upgrade() {
         Some(s) if !s.lock().closed => {
-            s.maintain();
+            Shared::maintain(&s);
             true
         }
         _ => false,
@@ -751,6 +775,7 @@ pub(super) const RELAYS: usize = 2;
 /// Starts the relay tasks of a pool on a multi-thread runtime: tasks that do nothing but
 /// offer their waker to the pool, which wakes one after each handoff to a task (see
 /// [`Shared::deliver`]). They hold the pool weakly and end with it.
+#[cfg(not(loom))]
 pub(super) fn start_relays<M: Manager>(shared: &Arc<Shared<M>>) {
     let Some(rt) = &shared.runtime else { return };
     if rt.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread {
@@ -773,3 +798,55 @@ pub(super) fn start_relays<M: Manager>(shared: &Arc<Shared<M>>) {
         })));
     }
 }
+
+/// Loom models have no runtime and no time: no driver, no relays (loom's `Arc` has no
+/// `Weak`); they call `maintain` themselves.
+#[cfg(loom)]
+pub(super) fn start_driver<M: Manager>(_: &Arc<Shared<M>>) {}
+#[cfg(loom)]
+pub(super) fn start_relays<M: Manager>(_: &Arc<Shared<M>>) {}
+
+/// Runs [`Job::RetryAfter`]: after `wait`, creates for the waiters (again after the next
+/// backoff if the pool's clock says it has not passed yet).
+#[cfg(not(loom))]
+fn retry_after<M: Manager>(shared: &Arc<Shared<M>>, wait: Duration) {
+    let s = shared.clone();
+    let fire = move || {
+        let now = s.now();
+        let mut after = After::new();
+        {
+            let mut st = s.lock();
+            st.retry_armed = false;
+            match st.next_create_at {
+                // The pool's clock is behind (a manual clock): wait again.
+                Some(t) if t > now && st.waiters.waiting() > 0 && !st.closed => {
+                    st.retry_armed = true;
+                    after.jobs.push(Job::RetryAfter(t - now));
+                }
+                _ => s.maybe_create(&mut st, now, 0, &mut after),
+            }
+        }
+        run_after(&s, after);
+    };
+    match &shared.runtime {
+        Some(rt) => drop(rt.spawn(async move {
+            tokio::time::sleep(wait).await;
+            fire();
+        })),
+        None => {
+            let spawned = std::thread::Builder::new()
+                .name("tenure-pool-retry".into())
+                .spawn(move || {
+                    std::thread::sleep(wait);
+                    fire();
+                });
+            if let Err(e) = spawned {
+                tracing::error!(target: "tenure", "the pool cannot start a thread to retry creating: {e}");
+            }
+        }
+    }
+}
+
+/// Loom models have no time: a retry is never armed there (their creates do not fail).
+#[cfg(loom)]
+fn retry_after<M: Manager>(_: &Arc<Shared<M>>, _: Duration) {}

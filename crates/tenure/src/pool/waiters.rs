@@ -2,9 +2,9 @@
 //! in the steady state) and the order they came in. Everything here runs under the pool's
 //! lock; waking happens after it is released.
 
+use crate::sync::thread::Thread;
 use std::collections::VecDeque;
 use std::task::Waker;
-use std::thread::Thread;
 
 /// How to wake one waiter.
 pub(super) enum Wake {
