@@ -983,3 +983,69 @@ fn a_handoff_is_not_stalled_by_a_holder_that_keeps_its_worker_busy() {
         spun - released
     );
 }
+
+/// Numbered units whose `fail_at`th create (from 0) fails.
+struct Flaky {
+    next: AtomicUsize,
+    fail_at: usize,
+}
+impl Manager for Flaky {
+    type Resource = usize;
+    type Error = std::io::Error;
+    const ASYNC: bool = false;
+    fn create(&self) -> Work<Result<usize, std::io::Error>> {
+        let n = self.next.fetch_add(1, Ordering::SeqCst);
+        Work::ready(if n == self.fail_at {
+            Err(std::io::Error::other("[expected] the backend is down"))
+        } else {
+            Ok(n)
+        })
+    }
+    fn close(&self, _: usize) -> Work<Result<(), BoxError>> {
+        Work::ready(Ok(()))
+    }
+}
+
+/// The backoff after a failed create delays the next create; it must not cancel it. Callers
+/// that join the line during the backoff, while the pool has room, are served by a create
+/// once the backoff passes — not only when some lease comes back (here: never).
+#[test]
+#[ignore = "bug: nothing starts the create held back by the backoff once it passes; waiters \
+            that joined during it wait for a lease to return, or time out with room in the pool"]
+fn waiters_that_join_during_a_create_backoff_are_served_once_it_passes() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let config = PoolConfig {
+        max_size: 3,
+        validation: Validation::Never,
+        create_backoff: Duration::from_millis(20),
+        max_create_backoff: Duration::from_millis(20),
+        acquire_timeout: Duration::from_secs(2),
+        ..PoolConfig::default()
+    };
+    let manager = Flaky {
+        next: AtomicUsize::new(0),
+        fail_at: 1,
+    };
+    let pool = Pool::with_runtime(manager, config, rt.handle().clone()).unwrap();
+    let held = pool.get_blocking().unwrap(); // create 0; held to the end
+    let e = pool.get_blocking().unwrap_err(); // create 1 fails: backoff
+    assert!(matches!(e, PoolError::Create(_)), "{e:?}");
+    // Within the backoff, with a lease out that could come back: both wait in line.
+    let p = pool.clone();
+    let waiter = rt.spawn(async move { p.get().await.map(|l| *l) });
+    let p = pool.clone();
+    let thread = std::thread::spawn(move || p.get_blocking().map(|l| *l));
+    let (by_task, by_thread) = (rt.block_on(waiter).unwrap(), thread.join().unwrap());
+    let status = pool.status();
+    drop(held);
+    assert!(
+        by_task.is_ok() && by_thread.is_ok(),
+        "the pool had room and the backoff passed, yet: task {:?}, thread {:?} ({status:?})",
+        by_task.map_err(|e| e.to_string()),
+        by_thread.map_err(|e| e.to_string()),
+    );
+}
