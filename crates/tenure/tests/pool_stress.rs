@@ -1049,3 +1049,56 @@ fn waiters_that_join_during_a_create_backoff_are_served_once_it_passes() {
         by_thread.map_err(|e| e.to_string()),
     );
 }
+
+/// Units that count their validations.
+struct Checked(Arc<AtomicUsize>);
+impl Manager for Checked {
+    type Resource = usize;
+    type Error = std::io::Error;
+    const ASYNC: bool = false;
+    fn create(&self) -> Work<Result<usize, std::io::Error>> {
+        Work::ready(Ok(0))
+    }
+    fn close(&self, _: usize) -> Work<Result<(), BoxError>> {
+        Work::ready(Ok(()))
+    }
+    fn validate(&self, r: usize) -> Work<(usize, Result<(), std::io::Error>)> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Work::ready((r, Ok(())))
+    }
+}
+
+/// `Validation::Always` is documented as "on every checkout". The storm showed how few
+/// checkouts it validates (a handful of validations for thousands of leases): a resource
+/// returned while someone waits is handed to that waiter unvalidated. A checkout from the
+/// idle set is validated; one by handoff must be too.
+#[test]
+#[ignore = "bug (or a doc to change): with Validation::Always a returned resource handed \\
+            straight to a waiter is not validated"]
+fn validation_always_validates_a_resource_handed_to_a_waiter() {
+    let validations = Arc::new(AtomicUsize::new(0));
+    let config = PoolConfig {
+        max_size: 1,
+        validation: Validation::Always,
+        ..PoolConfig::default()
+    };
+    let pool = Pool::new(Checked(validations.clone()), config).unwrap();
+    drop(pool.get_blocking().unwrap()); // created (fresh: not validated), then idle
+    let held = pool.get_blocking().unwrap(); // from the idle set: validated
+    assert_eq!(validations.load(Ordering::SeqCst), 1);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut waiting = pin!(pool.get());
+        assert!(futures::poll!(waiting.as_mut()).is_pending());
+        drop(held); // handed to the waiter
+        drop(waiting.await.unwrap());
+    });
+    assert_eq!(
+        validations.load(Ordering::SeqCst),
+        2,
+        "the handed-off checkout was not validated"
+    );
+}
