@@ -1009,8 +1009,6 @@ impl Manager for Flaky {
 /// that join the line during the backoff, while the pool has room, are served by a create
 /// once the backoff passes — not only when some lease comes back (here: never).
 #[test]
-#[ignore = "bug: nothing starts the create held back by the backoff once it passes; waiters \
-            that joined during it wait for a lease to return, or time out with room in the pool"]
 fn waiters_that_join_during_a_create_backoff_are_served_once_it_passes() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -1072,8 +1070,6 @@ impl Manager for Checked {
 /// returned while someone waits is handed to that waiter unvalidated. A checkout from the
 /// idle set is validated; one by handoff must be too.
 #[test]
-#[ignore = "bug (or a doc to change): with Validation::Always a returned resource handed \
-            straight to a waiter is not validated"]
 fn validation_always_validates_a_resource_handed_to_a_waiter() {
     let validations = Arc::new(AtomicUsize::new(0));
     let config = PoolConfig {
