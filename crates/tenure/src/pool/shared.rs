@@ -535,7 +535,7 @@ impl<M: Manager> Shared<M> {
                         }
                         None => PoolError::CreateTimedOut(this.config.create_timeout),
                     };
-                    tracing::warn!(target: "tenure", pool = this.config.name, "creating a resource failed: {error}; next try in {backoff:?}");
+                    tracing::warn!(target: "tenure", pool = this.config.name, "{}; next try in {backoff:?}", crate::error::Report::new(&error));
                     if let Ok(w) = st.waiters.fail_oldest(error) {
                         after.wakes.push(w);
                     }
