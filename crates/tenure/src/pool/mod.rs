@@ -570,7 +570,7 @@ impl<M: Manager> Pool<M> {
         let start = shared.now();
         let me = || Wake::Thread(crate::sync::thread::current());
         let mut after = After::new();
-        let step = shared.begin(start, me(), site, &mut after);
+        let step = shared.begin(start, me, site, &mut after);
         run_after(shared, after);
         let ticket = match step {
             Step::Ready(conn, slot) => return Ok(Lease::new(shared.clone(), conn, slot, site)),
@@ -876,8 +876,12 @@ impl<M: Manager> Future for Acquire<M> {
                     let now = shared.now();
                     *this.started = Some(now);
                     let mut after = After::new();
-                    let step =
-                        shared.begin(now, Wake::Task(cx.waker().clone()), this.site, &mut after);
+                    let step = shared.begin(
+                        now,
+                        || Wake::Task(cx.waker().clone()),
+                        this.site,
+                        &mut after,
+                    );
                     run_after(shared, after);
                     match step {
                         Step::Ready(conn, slot) => {

@@ -231,7 +231,7 @@ impl<M: Manager> Shared<M> {
     pub(super) fn begin(
         &self,
         now: Instant,
-        wake: Wake,
+        wake: impl FnOnce() -> Wake,
         site: &'static Location<'static>,
         after: &mut After<M>,
     ) -> Step<M> {
@@ -269,7 +269,7 @@ impl<M: Manager> Shared<M> {
         if let Some(e) = self.unavailable(&st, now) {
             return Step::Fail(e);
         }
-        Step::Wait(st.waiters.push(wake))
+        Step::Wait(st.waiters.push(wake()))
     }
 
     /// Nothing idle, nothing lent or under way that could come back, and the next create
