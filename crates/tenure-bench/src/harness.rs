@@ -1075,7 +1075,7 @@ mod tests {
         h.scenario("pool_scenario/x", vec![("violations", Value::from(0))]);
         let line = serde_json::to_string(&h.scenarios()[0]).unwrap();
         assert_eq!(line, r#"{"scenario":"pool_scenario/x","violations":0}"#);
-        let mut h = Harness::new(Mode::Smoke, Output::Silent, Some("stack".into()));
+        let h = Harness::new(Mode::Smoke, Output::Silent, Some("stack".into()));
         assert!(!h.scenario_selected("pool_scenario/x"));
     }
 
