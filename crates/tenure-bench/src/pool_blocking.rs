@@ -15,6 +15,10 @@
 //! - `pool_blocking/threads=32,size=8,hold=1ms`: each lease held across
 //!   `std::thread::sleep(1 ms)`; targets throughput ≥ 0.98 × r2d2's, p99 ≤ 0.5 × r2d2's.
 //!
+//! With `--features allocs`, every row reports allocator calls per operation: exact for
+//! `threads=1` (counted around the loop); the others count a whole repetition, a thread
+//! start and a latency buffer per thread included, spread over its operations.
+//!
 //! Configurations (same size, timeout and pre-warming): tenure
 //! `PoolConfig { max_size: S, validation: Validation::Never, ..default }` built outside any
 //! runtime (its no-op manager is sync), pre-warmed by taking S leases at once; r2d2 0.8
@@ -207,12 +211,14 @@ pub fn run(h: &mut Harness) {
                 Mode::Smoke => 1,
             };
             case = case
+                .allocs()
                 .param("hold", "1ms")
                 .target(0.98)
                 .p99_target(0.5)
                 .max_reps(reps);
             8
         } else {
+            case = case.allocs();
             1
         };
         if !h.would_run(&case) {
