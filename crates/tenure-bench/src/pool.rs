@@ -46,7 +46,10 @@
 //! - bb8 0.9: `Pool::builder().max_size(S).test_on_check_out(false)`, connection timeout
 //!   30 s, its default lifetime (30 min) and idle timeout (10 min), FIFO queue strategy
 //!   (default), `build_unchecked` then pre-warmed like the others; `connect` / `is_valid`
-//!   no-op, `has_broken` false; leases through `Pool::get` (the borrowing one).
+//!   no-op, `has_broken` false; leases through `Pool::get` (the borrowing one). bb8's
+//!   default features include `parking_lot`, which turns on tokio's `parking_lot` feature
+//!   for every side of this binary (tokio's internal locks); a build with it off gave the
+//!   same ratios within noise (2026-12-02, two processes).
 //!
 //! The scenarios (cancellation storm, backend down) are in [`crate::pool_scenarios`] and
 //! run from here, after the rows.
