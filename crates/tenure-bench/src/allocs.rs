@@ -34,6 +34,12 @@ mod counter {
     #[global_allocator]
     static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
+    /// Allocator calls that obtained memory so far, on every thread.
+    pub(super) fn calls() -> Option<u64> {
+        let stats = GLOBAL.stats();
+        Some((stats.allocations + stats.reallocations) as u64)
+    }
+
     /// Allocator calls that obtained memory while `f` ran.
     pub(super) fn count(f: impl FnOnce()) -> Option<u64> {
         let region = Region::new(GLOBAL);
@@ -45,6 +51,10 @@ mod counter {
 
 #[cfg(not(feature = "allocs"))]
 mod counter {
+    pub(super) fn calls() -> Option<u64> {
+        None
+    }
+
     pub(super) fn count(f: impl FnOnce()) -> Option<u64> {
         f();
         None
@@ -58,6 +68,13 @@ pub const ENABLED: bool = cfg!(feature = "allocs");
 /// thread; `None` when the binary was built without the counter (feature `allocs`).
 pub fn count(f: impl FnOnce()) -> Option<u64> {
     counter::count(f)
+}
+
+/// Allocator calls (`alloc`, `alloc_zeroed`, `realloc`) made so far by the whole process;
+/// the difference of two readings counts what ran between them, which lets a loop that
+/// awaits (a pool row's task) count itself without its set-up. `None` without the counter.
+pub fn calls() -> Option<u64> {
+    counter::calls()
 }
 
 /// Allocator calls per operation over `ops` operations of `f` (at least one), its results

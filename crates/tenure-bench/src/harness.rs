@@ -78,6 +78,34 @@ impl Mode {
     }
 }
 
+impl Mode {
+    /// The budget of [`Harness::compare_runs`]: its sides run whole repetitions of many
+    /// tasks or threads, so repetitions are longer (a task or thread start-up per
+    /// repetition stays small beside them) and fewer.
+    fn run_budget(self) -> Budget {
+        match self {
+            Mode::Full => Budget {
+                warmup: Duration::from_millis(400),
+                rep: Duration::from_millis(20),
+                reps: 101,
+                min_ops: 1,
+            },
+            Mode::Quick => Budget {
+                warmup: Duration::from_millis(100),
+                rep: Duration::from_millis(10),
+                reps: 21,
+                min_ops: 1,
+            },
+            Mode::Smoke => Budget {
+                warmup: Duration::ZERO,
+                rep: Duration::ZERO,
+                reps: 1,
+                min_ops: 1,
+            },
+        }
+    }
+}
+
 /// Where finished rows go as they are produced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Output {
@@ -106,6 +134,7 @@ pub struct Case {
     /// Every parameter, for the JSON `params` object.
     params: Map<String, Value>,
     target: Option<f64>,
+    p99_target: Option<f64>,
     max_reps: Option<usize>,
     allocs: bool,
 }
@@ -120,6 +149,7 @@ impl Case {
             named: Vec::new(),
             params: Map::new(),
             target: None,
+            p99_target: None,
             max_reps: None,
             allocs: false,
         }
@@ -145,6 +175,16 @@ impl Case {
     /// The ratio (`peer_ns / tenure_ns`) this comparison should reach or beat.
     pub fn target(mut self, ratio: f64) -> Self {
         self.target = Some(ratio);
+        self
+    }
+
+    /// The largest `p99_ns / peer_p99_ns` this comparison should show (e.g. 1.1: tenure's
+    /// p99 at most 1.1 × the peer's). Also recorded in `params` as `p99_target`, and
+    /// checked in the table beside the ratio's target.
+    pub fn p99_target(mut self, max: f64) -> Self {
+        self.p99_target = Some(max);
+        self.params
+            .insert("p99_target".to_string(), Value::from(max));
         self
     }
 
@@ -220,6 +260,10 @@ pub struct Row {
     /// `BENCHMARKS.md` has no field for it.
     #[serde(skip)]
     pub peer_allocs_per_op: Option<f64>,
+    /// The largest `p99_ns / peer_p99_ns` wanted ([`Case::p99_target`]); in the JSON line
+    /// it is `params.p99_target`.
+    #[serde(skip)]
+    pub p99_target: Option<f64>,
 }
 
 impl Row {
@@ -227,6 +271,59 @@ impl Row {
     pub fn passes(&self) -> Option<bool> {
         self.target.map(|t| self.ratio >= t)
     }
+
+    /// `p99_ns / peer_p99_ns`, when both are known.
+    pub fn p99_ratio(&self) -> Option<f64> {
+        match (self.p99_ns, self.peer_p99_ns) {
+            (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+            _ => None,
+        }
+    }
+
+    /// Whether tenure's p99 is within the p99 target (`None` without one, or without both
+    /// p99s).
+    pub fn passes_p99(&self) -> Option<bool> {
+        let max = self.p99_target?;
+        self.p99_ratio().map(|r| r <= max)
+    }
+}
+
+/// What one repetition of a side of [`Harness::compare_runs`] measured: a side that drives
+/// its own loop (tasks on a runtime, threads) and times itself.
+#[derive(Debug, Clone, Default)]
+pub struct Rep {
+    /// Operations done (at least the count asked for, rounded as the side needs).
+    pub ops: u64,
+    /// Wall time of all of them.
+    pub elapsed: Duration,
+    /// One latency per operation, in ns (for pool rows: from the call to `get` to the
+    /// lease in hand). Empty when the side does not record them; the row then has no p99.
+    pub latencies: Vec<u64>,
+    /// Allocator calls the side counted around its measured loop alone (e.g. with
+    /// [`crate::allocs::calls`]), without its set-up (spawning tasks); `None` lets the
+    /// harness count the whole repetition.
+    pub allocs: Option<u64>,
+}
+
+impl Rep {
+    fn ns_per_op(&self) -> f64 {
+        self.elapsed.as_nanos() as f64 / self.ops.max(1) as f64
+    }
+}
+
+/// A side of [`Harness::compare_runs`]: runs one repetition of about `ops` operations.
+pub type RunSide<'a> = &'a mut dyn FnMut(u64) -> Rep;
+
+/// A result that is not a timing comparison (a pool scenario's counts), reported beside
+/// the table: in a table run, one `scenario name: k=v, …` line; with `--json`, one object
+/// `{"scenario": name, …fields}` (no `bench` key, so readers of bench rows skip it).
+#[derive(Debug, Clone, Serialize)]
+pub struct Scenario {
+    /// The scenario's name (`pool_scenario/cancel_storm`); the filter applies to it.
+    pub scenario: String,
+    /// Its figures.
+    #[serde(flatten)]
+    pub fields: Map<String, Value>,
 }
 
 /// Runs comparisons and collects their [`Row`]s, printing each as it is produced.
@@ -236,6 +333,7 @@ pub struct Harness {
     output: Output,
     filter: Option<String>,
     rows: Vec<Row>,
+    scenarios: Vec<Scenario>,
     header_printed: bool,
 }
 
@@ -248,6 +346,7 @@ impl Harness {
             output,
             filter,
             rows: Vec::new(),
+            scenarios: Vec::new(),
             header_printed: false,
         }
     }
@@ -288,6 +387,14 @@ impl Harness {
             Mode::Smoke => n.min(8),
             _ => n,
         }
+    }
+
+    /// Whether the filter lets `case` run (list mode included): a module checks this before
+    /// costly set-up (building pools) for rows that would be skipped.
+    pub fn would_run(&self, case: &Case) -> bool {
+        self.filter
+            .as_ref()
+            .is_none_or(|f| case.name().contains(f.as_str()))
     }
 
     /// Whether `case` should run at all; in list mode, records its name instead.
@@ -395,21 +502,199 @@ impl Harness {
     ) {
         let (tenure_ns, p99_ns) = median_p99(a);
         let (peer_ns, peer_p99_ns) = median_p99(b);
+        self.push_row(
+            case,
+            (tenure_ns, Some(p99_ns)),
+            (peer_ns, Some(peer_p99_ns)),
+            allocs_a,
+            allocs_b,
+        );
+    }
+
+    /// Records a row from each side's median and p99 (ns).
+    fn push_row(
+        &mut self,
+        case: Case,
+        (tenure_ns, p99_ns): (f64, Option<f64>),
+        (peer_ns, peer_p99_ns): (f64, Option<f64>),
+        allocs_a: Option<f64>,
+        allocs_b: Option<f64>,
+    ) {
         let row = Row {
             bench: case.name(),
             peer: case.peer.to_string(),
             tenure_ns: round3(tenure_ns),
             peer_ns: round3(peer_ns),
             ratio: round3(peer_ns / tenure_ns),
-            p99_ns: Some(round3(p99_ns)),
-            peer_p99_ns: Some(round3(peer_p99_ns)),
+            p99_ns: p99_ns.map(round3),
+            peer_p99_ns: peer_p99_ns.map(round3),
             params: case.params,
             target: case.target,
             allocs_per_op: allocs_a.map(round3),
             peer_allocs_per_op: allocs_b.map(round3),
+            p99_target: case.p99_target,
         };
         self.print(&row);
         self.rows.push(row);
+    }
+
+    /// Times `tenure` against one or more peers whose sides drive their own loops (tasks
+    /// on a runtime, threads) and time themselves, returning a [`Rep`] each: the pool rows.
+    /// `peers[i]` pairs a side with the [`Case`] of its row; every side runs in the same
+    /// interleaved rounds (A B C A B C …) after a warm-up that calibrates each side's
+    /// operation count to the mode's repetition time (at most `max_reps` of any case caps
+    /// the rounds). Each row reports the medians of ns per operation over the repetitions
+    /// and, when the sides record per-operation latencies, `p99_ns` / `peer_p99_ns`: the
+    /// 99th percentile (nearest rank) over **every operation** of every timed repetition.
+    /// A case marked [`Case::allocs`] also gets `allocs_per_op` from one more untimed
+    /// repetition of each side.
+    pub fn compare_runs(&mut self, tenure: RunSide<'_>, peers: Vec<(Case, RunSide<'_>)>) {
+        let peers: Vec<(Case, RunSide<'_>)> = peers
+            .into_iter()
+            .filter(|(c, _)| self.selected(c))
+            .collect();
+        if peers.is_empty() {
+            return;
+        }
+        let budget = self.mode.run_budget();
+        let reps = peers
+            .iter()
+            .filter_map(|(c, _)| c.max_reps)
+            .fold(budget.reps, usize::min);
+        let mut sides: Vec<RunSide<'_>> = Vec::with_capacity(peers.len() + 1);
+        let mut cases = Vec::with_capacity(peers.len());
+        sides.push(tenure);
+        for (c, side) in peers {
+            cases.push(c);
+            sides.push(side);
+        }
+        // Warm-up and calibration: double each side's count until a repetition lasts
+        // `budget.rep`, for at least `budget.warmup` per side in all.
+        let mut ops = vec![1_u64; sides.len()];
+        let mut done = vec![false; sides.len()];
+        let start = Instant::now();
+        loop {
+            for (i, side) in sides.iter_mut().enumerate() {
+                let rep = side(ops[i]);
+                if !done[i] {
+                    if rep.elapsed >= budget.rep {
+                        done[i] = true;
+                        ops[i] = rep.ops.max(1);
+                    } else {
+                        ops[i] = rep.ops.max(ops[i]).saturating_mul(2);
+                    }
+                }
+            }
+            let all_done = done.iter().all(|d| *d);
+            if all_done && start.elapsed() >= budget.warmup * sides.len() as u32 {
+                break;
+            }
+        }
+        let mut per_op: Vec<Vec<f64>> = vec![Vec::with_capacity(reps); sides.len()];
+        let mut latencies: Vec<Vec<u64>> = vec![Vec::new(); sides.len()];
+        for _ in 0..reps {
+            for (i, side) in sides.iter_mut().enumerate() {
+                let rep = side(ops[i]);
+                per_op[i].push(rep.ns_per_op());
+                latencies[i].extend_from_slice(&rep.latencies);
+            }
+        }
+        let counted: Vec<Option<f64>> = sides
+            .iter_mut()
+            .enumerate()
+            .map(|(i, side)| {
+                let wanted =
+                    i == 0 && cases.iter().any(|c| c.allocs) || i > 0 && cases[i - 1].allocs;
+                if !(allocs::ENABLED && wanted) {
+                    return None;
+                }
+                let mut rep = Rep::default();
+                let whole = allocs::count(|| rep = side(ops[i]));
+                let calls = rep.allocs.or(whole)?;
+                Some(calls as f64 / rep.ops.max(1) as f64)
+            })
+            .collect();
+        let summary = |i: usize| -> (f64, Option<f64>) {
+            let (median, _) = median_p99(&per_op[i]);
+            (median, p99_of(&mut latencies[i].clone()))
+        };
+        let tenure_summary = summary(0);
+        let peer_summaries: Vec<_> = (1..sides.len()).map(summary).collect();
+        drop(sides);
+        for (i, case) in cases.into_iter().enumerate() {
+            let allocs_b = counted[i + 1];
+            self.push_row(
+                case,
+                tenure_summary,
+                peer_summaries[i],
+                counted[0],
+                allocs_b,
+            );
+        }
+    }
+
+    /// Reports a [`Scenario`] (counts, not timings) beside the table, unless the filter
+    /// leaves `name` out. `fields` is a list of `(key, value)`.
+    pub fn scenario(&mut self, name: &str, fields: Vec<(&str, Value)>) {
+        if !self.scenario_selected(name) {
+            return;
+        }
+        // The table keeps the module's order; the JSON object is a map.
+        let figures: Vec<String> = fields
+            .iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => format!("{k}={s}"),
+                v => format!("{k}={v}"),
+            })
+            .collect();
+        let scenario = Scenario {
+            scenario: name.to_string(),
+            fields: fields
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        };
+        let mut out = std::io::stdout().lock();
+        let _ = match self.output {
+            Output::Json => serde_json::to_writer(&mut out, &scenario)
+                .map_err(std::io::Error::from)
+                .and_then(|()| writeln!(out)),
+            Output::Table => writeln!(
+                out,
+                "scenario {}: {}",
+                scenario.scenario,
+                figures.join(", ")
+            ),
+            Output::Silent | Output::List => Ok(()),
+        };
+        let _ = out.flush();
+        self.scenarios.push(scenario);
+    }
+
+    /// Whether a scenario named `name` should run (the filter); in list mode, records its
+    /// name instead. Scenario code calls this before doing its (long) work.
+    pub fn scenario_selected(&self, name: &str) -> bool {
+        if let Some(f) = &self.filter {
+            if !name.contains(f.as_str()) {
+                return false;
+            }
+        }
+        if self.output == Output::List {
+            say(format_args!("{name:<40} (scenario)"));
+            return false;
+        }
+        true
+    }
+
+    /// The scenarios reported so far.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub fn scenarios(&self) -> &[Scenario] {
+        &self.scenarios
+    }
+
+    /// The measuring mode.
+    pub fn mode(&self) -> Mode {
+        self.mode
     }
 
     fn print(&mut self, row: &Row) {
@@ -437,13 +722,15 @@ impl Harness {
             return;
         }
         if self.rows().is_empty() {
-            say(format_args!("no bench matched"));
+            if self.scenarios.is_empty() {
+                say(format_args!("no bench matched"));
+            }
             return;
         }
         let missed: Vec<&Row> = self
             .rows
             .iter()
-            .filter(|r| r.passes() == Some(false))
+            .filter(|r| r.passes() == Some(false) || r.passes_p99() == Some(false))
             .collect();
         say(format_args!(
             "\n{} rows; ratio = peer time / tenure time (>1: tenure faster); {} below target{}",
@@ -452,13 +739,24 @@ impl Harness {
             if missed.is_empty() { "" } else { ":" }
         ));
         for r in missed {
-            say(format_args!(
-                "  {} vs {}: {:.3} < {}",
-                r.bench,
-                r.peer,
-                r.ratio,
-                r.target.unwrap_or(0.0)
-            ));
+            if r.passes() == Some(false) {
+                say(format_args!(
+                    "  {} vs {}: {:.3} < {}",
+                    r.bench,
+                    r.peer,
+                    r.ratio,
+                    r.target.unwrap_or(0.0)
+                ));
+            }
+            if let (Some(false), Some(x)) = (r.passes_p99(), r.p99_ratio()) {
+                say(format_args!(
+                    "  {} vs {}: p99 {:.2}x the peer's > {}",
+                    r.bench,
+                    r.peer,
+                    x,
+                    r.p99_target.unwrap_or(0.0)
+                ));
+            }
         }
         if self.mode == Mode::Smoke {
             say(format_args!(
@@ -561,6 +859,17 @@ fn median_p99(samples: &[f64]) -> (f64, f64) {
     (median, s[rank - 1])
 }
 
+/// The 99th percentile (nearest rank) of `samples`, in ns; `None` when there are none.
+fn p99_of(samples: &mut [u64]) -> Option<f64> {
+    if samples.is_empty() {
+        return None;
+    }
+    let n = samples.len();
+    let rank = ((0.99 * n as f64).ceil() as usize).clamp(1, n);
+    let (_, p99, _) = samples.select_nth_unstable(rank - 1);
+    Some(*p99 as f64)
+}
+
 fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
@@ -581,6 +890,18 @@ impl Display for Ns {
             format!("{:.2} ms", ns / 1e6)
         };
         f.pad(&s)
+    }
+}
+
+/// [`Ns`], or `—` when there is no figure (a pool row without latencies).
+struct OptNs(Option<f64>);
+
+impl Display for OptNs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(ns) => Ns(ns).fmt(f),
+            None => f.pad("—"),
+        }
     }
 }
 
@@ -631,16 +952,23 @@ impl Display for TableRow<'_> {
             r.bench,
             r.peer,
             Ns(r.tenure_ns),
-            Ns(r.p99_ns.unwrap_or(f64::NAN)),
+            OptNs(r.p99_ns),
             Ns(r.peer_ns),
-            Ns(r.peer_p99_ns.unwrap_or(f64::NAN)),
+            OptNs(r.peer_p99_ns),
             r.ratio,
         )?;
         if allocs::ENABLED {
             let (a, b) = (Allocs(r.allocs_per_op), Allocs(r.peer_allocs_per_op));
-            write!(f, "{target:<11} {a:>8} {b:>8}")
+            write!(f, "{target:<11} {a:>8} {b:>8}")?;
         } else {
-            write!(f, "{target}")
+            write!(f, "{target:<11}")?;
+        }
+        // A p99 target (pool rows): tenure's p99 / the peer's, against the largest wanted.
+        match (r.p99_target, r.p99_ratio(), r.passes_p99()) {
+            (Some(t), Some(x), Some(true)) => write!(f, "  p99 {x:.2}x ≤{t} pass"),
+            (Some(t), Some(x), _) => write!(f, "  p99 {x:.2}x ≤{t} MISS"),
+            (Some(t), None, _) => write!(f, "  p99 ≤{t} (no p99)"),
+            (None, ..) => Ok(()),
         }
     }
 }
@@ -704,6 +1032,51 @@ mod tests {
             assert!(v["allocs_per_op"].as_f64().is_some(), "{line}");
             assert!(v.get("peer_allocs_per_op").is_none(), "{line}");
         }
+    }
+
+    #[test]
+    fn runs_report_latency_p99_over_every_operation() {
+        let mut h = Harness::smoke();
+        let side = |scale: u64| {
+            move |ops: u64| Rep {
+                ops: ops * 100,
+                elapsed: Duration::from_nanos(ops * 100 * scale),
+                latencies: (1..=100).map(|x| x * scale).collect(),
+                allocs: Some(0),
+            }
+        };
+        let (mut a, mut b) = (side(1), side(3));
+        let case = Case::new("pool", "deadpool")
+            .param("tasks", 4)
+            .p99_target(1.1);
+        h.compare_runs(&mut a, vec![(case, &mut b)]);
+        let r = &h.rows()[0];
+        assert_eq!(r.bench, "pool/tasks=4");
+        assert_eq!((r.tenure_ns, r.peer_ns, r.ratio), (1.0, 3.0, 3.0));
+        assert_eq!((r.p99_ns, r.peer_p99_ns), (Some(99.0), Some(297.0)));
+        assert_eq!(r.passes_p99(), Some(true));
+        assert_eq!(r.params["p99_target"], Value::from(1.1));
+        // A side without latencies has no p99.
+        let mut c = |ops: u64| Rep {
+            ops,
+            elapsed: Duration::from_nanos(ops),
+            ..Rep::default()
+        };
+        h.compare_runs(&mut c, vec![(Case::new("pool", "bb8"), &mut b)]);
+        assert_eq!(h.rows()[1].p99_ns, None);
+        assert!(!serde_json::to_string(&h.rows()[1])
+            .unwrap()
+            .contains("\"p99_ns\""));
+    }
+
+    #[test]
+    fn scenarios_are_lines_of_their_own() {
+        let mut h = Harness::smoke();
+        h.scenario("pool_scenario/x", vec![("violations", Value::from(0))]);
+        let line = serde_json::to_string(&h.scenarios()[0]).unwrap();
+        assert_eq!(line, r#"{"scenario":"pool_scenario/x","violations":0}"#);
+        let h = Harness::new(Mode::Smoke, Output::Silent, Some("stack".into()));
+        assert!(!h.scenario_selected("pool_scenario/x"));
     }
 
     #[test]

@@ -43,6 +43,9 @@ mod async_stack;
 mod guard;
 mod harness;
 mod meter;
+mod pool;
+mod pool_blocking;
+mod pool_scenarios;
 mod python;
 mod stack;
 
@@ -58,6 +61,8 @@ const BENCHES: &[(&str, Run)] = &[
     ("async_stack", async_stack::run),
     ("accumulate", accumulate::run),
     ("meter", meter::run),
+    ("pool", pool::run),
+    ("pool_blocking", pool_blocking::run),
     // Later modules: one line each, above this comment.
 ];
 
