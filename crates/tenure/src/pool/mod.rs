@@ -498,7 +498,7 @@ impl<M: Manager> Pool<M> {
     /// ```
     pub fn get_timeout(&self, timeout: Duration) -> Acquire<M> {
         Acquire {
-            shared: self.shared.clone(),
+            shared: Some(self.shared.clone()),
             state: AcquireState::Start,
             timeout,
             started: None,
@@ -584,11 +584,11 @@ impl<M: Manager> Pool<M> {
             // Bound first: the guard must be gone before `waited` locks again.
             let polled = shared.lock().waiters.poll(ticket, me);
             if let Some(r) = polled {
-                return waited(shared, r, start, site);
+                return waited(shared.clone(), r, start, site);
             }
             let now = std::time::Instant::now();
             if now >= deadline {
-                return give_up(shared, ticket, start, began.elapsed(), site);
+                return give_up(shared.clone(), ticket, start, began.elapsed(), site);
             }
             crate::sync::thread::park_timeout(deadline - now);
         }
@@ -756,7 +756,7 @@ impl<M: Manager> Pool<M> {
 
 /// A waiter's outcome: the lease (its wait recorded, its slot registered) or the error.
 fn waited<M: Manager>(
-    shared: &Arc<Shared<M>>,
+    shared: Arc<Shared<M>>,
     r: Result<Conn<M::Resource>, PoolError<M::Error>>,
     start: clock::Instant,
     site: &'static Location<'static>,
@@ -772,12 +772,12 @@ fn waited<M: Manager>(
     #[cfg(feature = "metrics")]
     shared.metrics.wait(wait);
     tracing::trace!(target: "tenure", pool = shared.config.name, wait_us = wait.as_micros() as u64, %site, "acquired after waiting");
-    Ok(Lease::new(shared.clone(), conn, slot, site))
+    Ok(Lease::new(shared, conn, slot, site))
 }
 
 /// The deadline passed: leave the line — unless served meanwhile, then take it.
 fn give_up<M: Manager>(
-    shared: &Arc<Shared<M>>,
+    shared: Arc<Shared<M>>,
     ticket: Ticket,
     start: clock::Instant,
     waited_for: Duration,
@@ -822,7 +822,8 @@ pin_project_lite::pin_project! {
     /// ```
     #[must_use = "futures do nothing unless awaited"]
     pub struct Acquire<M: Manager> {
-        shared: Arc<Shared<M>>,
+        // Moved into the lease when it is served (`None` once done).
+        shared: Option<Arc<Shared<M>>>,
         state: AcquireState,
         timeout: Duration,
         // When the acquire began, by the pool's clock (its wait time).
@@ -837,8 +838,7 @@ pin_project_lite::pin_project! {
     impl<M: Manager> PinnedDrop for Acquire<M> {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
-            if let AcquireState::Waiting(t) = *this.state {
-                let shared = &*this.shared;
+            if let (AcquireState::Waiting(t), Some(shared)) = (*this.state, this.shared.as_ref()) {
                 let mut after = After::new();
                 {
                     let mut st = shared.lock();
@@ -868,65 +868,66 @@ impl<M: Manager> Future for Acquire<M> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        let shared = &*this.shared;
-        loop {
-            match *this.state {
-                AcquireState::Done => panic!("Acquire polled after it finished"),
-                AcquireState::Start => {
-                    let now = shared.now();
-                    *this.started = Some(now);
-                    let mut after = After::new();
-                    let step = shared.begin(
-                        now,
-                        || Wake::Task(cx.waker().clone()),
-                        this.site,
-                        &mut after,
-                    );
-                    run_after(shared, after);
-                    match step {
-                        Step::Ready(conn, slot) => {
-                            *this.state = AcquireState::Done;
-                            return Poll::Ready(Ok(Lease::new(
-                                shared.clone(),
-                                conn,
-                                slot,
-                                this.site,
-                            )));
-                        }
-                        Step::Fail(e) => {
-                            *this.state = AcquireState::Done;
-                            return Poll::Ready(Err(e));
-                        }
-                        Step::Wait(t) => *this.state = AcquireState::Waiting(t),
-                    }
-                }
-                AcquireState::Waiting(t) => {
-                    let start = this.started.unwrap_or_else(|| shared.now());
-                    let polled = shared
-                        .lock()
-                        .waiters
-                        .poll(t, || Wake::Task(cx.waker().clone()));
-                    if let Some(r) = polled {
+        let Some(shared) = this.shared.as_ref() else {
+            panic!("Acquire polled after it finished");
+        };
+        match *this.state {
+            AcquireState::Done => panic!("Acquire polled after it finished"),
+            AcquireState::Start => {
+                let now = shared.now();
+                *this.started = Some(now);
+                let mut after = After::new();
+                let step = shared.begin(
+                    now,
+                    || Wake::Task(cx.waker().clone()),
+                    this.site,
+                    &mut after,
+                );
+                run_after(shared, after);
+                match step {
+                    Step::Ready(conn, slot) => {
                         *this.state = AcquireState::Done;
-                        return Poll::Ready(waited(shared, r, start, this.site));
+                        let shared = this.shared.take().expect("checked above");
+                        return Poll::Ready(Ok(Lease::new(shared, conn, slot, this.site)));
                     }
-                    // Loom models have no timers: an acquire there waits untimed.
-                    if cfg!(loom) {
-                        return Poll::Pending;
+                    Step::Fail(e) => {
+                        *this.state = AcquireState::Done;
+                        *this.shared = None;
+                        return Poll::Ready(Err(e));
                     }
-                    if this.sleep.is_none() {
-                        let timeout = *this.timeout;
-                        this.sleep.set(Some(tokio::time::sleep(timeout)));
-                    }
-                    let sleep = this.sleep.as_mut().as_pin_mut().expect("armed above");
-                    if sleep.poll(cx).is_pending() {
-                        return Poll::Pending;
-                    }
-                    *this.state = AcquireState::Done;
-                    return Poll::Ready(give_up(shared, t, start, *this.timeout, this.site));
+                    Step::Wait(t) => *this.state = AcquireState::Waiting(t),
                 }
             }
+            AcquireState::Waiting(_) => {}
         }
+        let AcquireState::Waiting(t) = *this.state else {
+            unreachable!("the other states returned above")
+        };
+        let start = this.started.unwrap_or_else(|| shared.now());
+        let polled = shared
+            .lock()
+            .waiters
+            .poll(t, || Wake::Task(cx.waker().clone()));
+        if let Some(r) = polled {
+            *this.state = AcquireState::Done;
+            let shared = this.shared.take().expect("checked above");
+            return Poll::Ready(waited(shared, r, start, this.site));
+        }
+        // Loom models have no timers: an acquire there waits untimed.
+        if cfg!(loom) {
+            return Poll::Pending;
+        }
+        if this.sleep.is_none() {
+            let timeout = *this.timeout;
+            this.sleep.set(Some(tokio::time::sleep(timeout)));
+        }
+        let sleep = this.sleep.as_mut().as_pin_mut().expect("armed above");
+        if sleep.poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        *this.state = AcquireState::Done;
+        let shared = this.shared.take().expect("checked above");
+        Poll::Ready(give_up(shared, t, start, *this.timeout, this.site))
     }
 }
 

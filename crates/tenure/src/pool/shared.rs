@@ -148,10 +148,61 @@ pub(super) enum Step<M: Manager> {
     Fail(PoolError<M::Error>),
 }
 
+/// A few values inline, more on the heap: a handoff's wakes (the waiter and a relay) and
+/// a return's job allocate nothing.
+pub(super) struct Few<T> {
+    first: Option<T>,
+    second: Option<T>,
+    more: Vec<T>,
+}
+
+impl<T> Few<T> {
+    const fn new() -> Self {
+        Few {
+            first: None,
+            second: None,
+            more: Vec::new(),
+        }
+    }
+
+    pub(super) fn push(&mut self, value: T) {
+        if self.first.is_none() {
+            self.first = Some(value);
+        } else if self.second.is_none() {
+            self.second = Some(value);
+        } else {
+            self.more.push(value);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+}
+
+impl<T> Extend<T> for Few<T> {
+    fn extend<I: IntoIterator<Item = T>>(&mut self, values: I) {
+        for v in values {
+            self.push(v);
+        }
+    }
+}
+
+impl<T> IntoIterator for Few<T> {
+    type Item = T;
+    type IntoIter = std::iter::Chain<
+        std::iter::Chain<std::option::IntoIter<T>, std::option::IntoIter<T>>,
+        std::vec::IntoIter<T>,
+    >;
+    fn into_iter(self) -> Self::IntoIter {
+        self.first.into_iter().chain(self.second).chain(self.more)
+    }
+}
+
 /// Work to start and wakes to call once the lock is released.
 pub(super) struct After<M: Manager> {
-    pub(super) jobs: Vec<Job<M>>,
-    pub(super) wakes: Vec<Wake>,
+    pub(super) jobs: Few<Job<M>>,
+    pub(super) wakes: Few<Wake>,
     pub(super) leaks: Vec<Leaked>,
     /// Spawn an empty task after the wakes (a relay when none is idle).
     pub(super) spawn_relay: bool,
@@ -170,8 +221,8 @@ pub(super) enum Job<M: Manager> {
 impl<M: Manager> After<M> {
     pub(super) fn new() -> Self {
         After {
-            jobs: Vec::new(),
-            wakes: Vec::new(),
+            jobs: Few::new(),
+            wakes: Few::new(),
             leaks: Vec::new(),
             spawn_relay: false,
         }
@@ -374,7 +425,21 @@ impl<M: Manager> Shared<M> {
 }
 
 /// Runs what `after` collected: the wakes first, then each job on its way.
+#[inline]
 pub(super) fn run_after<M: Manager>(shared: &Arc<Shared<M>>, after: After<M>) {
+    if after.wakes.is_empty() && after.jobs.is_empty() && after.leaks.is_empty() {
+        // The steady state: a lease lent or returned, nothing else to do. Nothing was
+        // pushed, so nothing was allocated: skip the drop glue.
+        debug_assert!(after.wakes.more.capacity() == 0 && after.jobs.more.capacity() == 0);
+        debug_assert!(after.leaks.capacity() == 0);
+        std::mem::forget(after);
+        return;
+    }
+    run_after_slow(shared, after);
+}
+
+#[inline(never)]
+fn run_after_slow<M: Manager>(shared: &Arc<Shared<M>>, after: After<M>) {
     for w in after.wakes {
         w.wake();
     }
