@@ -718,6 +718,32 @@ impl<M: Manager> Pool<M> {
         .await
     }
 
+    /// [`close`](Self::close), waiting at most `timeout` for the lent resources to come
+    /// back and every resource to be closed; `true` when all were. Past the deadline the
+    /// pool stays closed and the leases still out are closed when they come back.
+    ///
+    /// ```
+    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
+    /// # struct Unit;
+    /// # impl Manager for Unit {
+    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
+    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
+    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    /// let pool = Pool::new(Unit, PoolConfig::default())?;
+    /// let held = pool.get().await?;
+    /// assert!(!pool.close_timeout(Duration::from_millis(10)).await, "a lease is still out");
+    /// drop(held); // closed as it comes back
+    /// assert_eq!(pool.status().size, 0);
+    /// # Ok(()) }
+    /// ```
+    pub async fn close_timeout(&self, timeout: Duration) -> bool {
+        tokio::time::timeout(timeout, self.close()).await.is_ok()
+    }
+
     /// [`close`](Self::close) for a thread, waiting at most `timeout` for the resources to
     /// come back; `true` when every resource was closed.
     ///
