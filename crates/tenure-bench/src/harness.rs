@@ -314,16 +314,25 @@ impl Rep {
 /// A side of [`Harness::compare_runs`]: runs one repetition of about `ops` operations.
 pub type RunSide<'a> = &'a mut dyn FnMut(u64) -> Rep;
 
-/// A result that is not a timing comparison (a pool scenario's counts), reported beside
-/// the table: in a table run, one `scenario name: k=v, …` line; with `--json`, one object
-/// `{"scenario": name, …fields}` (no `bench` key, so readers of bench rows skip it).
+/// A result that is mostly counts, not one timing (a pool scenario), reported beside the
+/// table: in a table run, one `scenario name: k=v, …` line; with `--json`, a line of the
+/// contract's shape — `bench` (`pool/scenario=cancel_storm`), `peer`, `tenure_ns` /
+/// `peer_ns` (the scenario's headline time, named in `params.headline`), `ratio` (peer /
+/// tenure) — with every count in `params`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Scenario {
-    /// The scenario's name (`pool_scenario/cancel_storm`); the filter applies to it.
-    pub scenario: String,
-    /// Its figures.
-    #[serde(flatten)]
-    pub fields: Map<String, Value>,
+    /// The scenario's name (`pool/scenario=cancel_storm`); the filter applies to it.
+    pub bench: String,
+    /// The peer it is compared with.
+    pub peer: String,
+    /// tenure's headline time, ns.
+    pub tenure_ns: f64,
+    /// The peer's headline time, ns.
+    pub peer_ns: f64,
+    /// `peer_ns / tenure_ns`.
+    pub ratio: f64,
+    /// What the headline time is, and every count.
+    pub params: Map<String, Value>,
 }
 
 /// Runs comparisons and collects their [`Row`]s, printing each as it is produced.
@@ -635,10 +644,19 @@ impl Harness {
 
     /// Reports a [`Scenario`] (counts, not timings) beside the table, unless the filter
     /// leaves `name` out. `fields` is a list of `(key, value)`.
-    pub fn scenario(&mut self, name: &str, fields: Vec<(&str, Value)>) {
+    pub fn scenario(
+        &mut self,
+        name: &str,
+        peer: &str,
+        headline: (&str, f64, f64),
+        fields: Vec<(&str, Value)>,
+    ) {
         if !self.scenario_selected(name) {
             return;
         }
+        let (what, tenure_ns, peer_ns) = headline;
+        let mut fields = fields;
+        fields.insert(0, ("headline", Value::from(what)));
         // The table keeps the module's order; the JSON object is a map.
         let figures: Vec<String> = fields
             .iter()
@@ -648,8 +666,16 @@ impl Harness {
             })
             .collect();
         let scenario = Scenario {
-            scenario: name.to_string(),
-            fields: fields
+            bench: name.to_string(),
+            peer: peer.to_string(),
+            tenure_ns,
+            peer_ns,
+            ratio: if tenure_ns > 0.0 {
+                peer_ns / tenure_ns
+            } else {
+                0.0
+            },
+            params: fields
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v))
                 .collect(),
@@ -661,8 +687,9 @@ impl Harness {
                 .and_then(|()| writeln!(out)),
             Output::Table => writeln!(
                 out,
-                "scenario {}: {}",
-                scenario.scenario,
+                "scenario {} vs {}: {}",
+                scenario.bench,
+                scenario.peer,
                 figures.join(", ")
             ),
             Output::Silent | Output::List => Ok(()),
@@ -1072,11 +1099,19 @@ mod tests {
     #[test]
     fn scenarios_are_lines_of_their_own() {
         let mut h = Harness::smoke();
-        h.scenario("pool_scenario/x", vec![("violations", Value::from(0))]);
+        h.scenario(
+            "pool/scenario=x",
+            "deadpool",
+            ("fresh get", 2.0, 4.0),
+            vec![("violations", Value::from(0))],
+        );
         let line = serde_json::to_string(&h.scenarios()[0]).unwrap();
-        assert_eq!(line, r#"{"scenario":"pool_scenario/x","violations":0}"#);
+        assert_eq!(
+            line,
+            r#"{"bench":"pool/scenario=x","peer":"deadpool","tenure_ns":2.0,"peer_ns":4.0,"ratio":2.0,"params":{"headline":"fresh get","violations":0}}"#
+        );
         let h = Harness::new(Mode::Smoke, Output::Silent, Some("stack".into()));
-        assert!(!h.scenario_selected("pool_scenario/x"));
+        assert!(!h.scenario_selected("pool/scenario=x"));
     }
 
     #[test]

@@ -470,8 +470,8 @@ mod tests {
         }
         let hold = rows.iter().find(|r| r.bench.ends_with("hold=1ms")).unwrap();
         assert!(hold.params.contains_key("p99_target"), "{hold:?}");
-        let names: Vec<&str> = h.scenarios().iter().map(|s| s.scenario.as_str()).collect();
-        assert!(names.contains(&"pool_scenario/cancel_storm"), "{names:?}");
-        assert!(names.contains(&"pool_scenario/backend_down"), "{names:?}");
+        let names: Vec<&str> = h.scenarios().iter().map(|s| s.bench.as_str()).collect();
+        assert!(names.contains(&"pool/scenario=cancel_storm"), "{names:?}");
+        assert!(names.contains(&"pool/scenario=backend_down"), "{names:?}");
     }
 }

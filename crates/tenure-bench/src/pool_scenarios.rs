@@ -4,7 +4,7 @@
 //! (tokio multi-thread, 2 workers), tenure against deadpool 0.13 (configured as in
 //! [`crate::pool`]: the same size and 30 s wait / create timeouts).
 //!
-//! - `pool_scenario/cancel_storm`: an async manager whose create takes 1 ms (a tokio
+//! - `pool/scenario=cancel_storm`: an async manager whose create takes 1 ms (a tokio
 //!   sleep; close and checks inline), `max_size` 8, validation off. 256 tasks each run a
 //!   number of rounds; a round picks at random (seeded, the same sequence for both pools)
 //!   one of: `get()` under `tokio::time::timeout` of 0–200 µs, under a timeout of 0–3 ms,
@@ -18,7 +18,7 @@
 //!   Also reported: creates started, creates that finished, and creates **abandoned** (the
 //!   create's future dropped before it finished: deadpool drops the create of a cancelled
 //!   `get`; tenure finishes it into the pool).
-//! - `pool_scenario/backend_down`: a manager whose create fails after 1 ms ("connection
+//! - `pool/scenario=backend_down`: a manager whose create fails after 1 ms ("connection
 //!   refused"). 64 callers loop for the outage window (300 ms with `--quick`, 1 s without,
 //!   50 ms in tests): `get()`, time to its error, then a 1 ms pause (a client's retry
 //!   pacing). Reported: calls, how many ended in an error, and of which kind, the median,
@@ -299,7 +299,7 @@ fn storm<P: StormPool>(
             }
             if Instant::now() >= settle {
                 eprintln!(
-                    "pool_scenario/cancel_storm: not settled after 2 s: size {size}, lent \
+                    "pool/scenario=cancel_storm: not settled after 2 s: size {size}, lent \
                      {lent}, waiting {waiting}, idle {idle}, live {live}, creating {creating}"
                 );
                 total.violations += 1;
@@ -319,7 +319,7 @@ fn storm<P: StormPool>(
 
 /// The cancellation storm, on tenure then on deadpool.
 fn cancel_storm(h: &mut Harness, rt: &Runtime) {
-    let name = "pool_scenario/cancel_storm";
+    let name = "pool/scenario=cancel_storm";
     if !h.scenario_selected(name) {
         return;
     }
@@ -348,6 +348,12 @@ fn cancel_storm(h: &mut Harness, rt: &Runtime) {
     let c = |a: &AtomicU64| Value::from(Counts::get(a));
     h.scenario(
         name,
+        "deadpool",
+        (
+            "a fresh get after the storm",
+            t.fresh_get_us.unwrap_or(0.0) * 1e3,
+            d.fresh_get_us.unwrap_or(0.0) * 1e3,
+        ),
         vec![
             ("tasks", Value::from(tasks)),
             ("rounds", Value::from(t.rounds)),
@@ -361,7 +367,6 @@ fn cancel_storm(h: &mut Harness, rt: &Runtime) {
             ("creates_abandoned", c(&tc.abandoned)),
             ("timeouts_counted", Value::from(stats.timeouts)),
             ("fresh_get_us", Value::from(round1(t.fresh_get_us))),
-            ("peer", Value::from("deadpool")),
             ("peer_violations", Value::from(d.violations)),
             ("peer_max_size_seen", Value::from(d.max_size_seen)),
             ("peer_leases", Value::from(d.leases)),
@@ -443,7 +448,7 @@ fn spread_us(ns: &mut [u64]) -> (f64, f64, f64) {
 
 /// The backend-down scenario, on tenure then on deadpool.
 fn backend_down(h: &mut Harness, rt: &Runtime) {
-    let name = "pool_scenario/backend_down";
+    let name = "pool/scenario=backend_down";
     if !h.scenario_selected(name) {
         return;
     }
@@ -501,6 +506,8 @@ fn backend_down(h: &mut Harness, rt: &Runtime) {
     };
     h.scenario(
         name,
+        "deadpool",
+        ("p50 time to a typed error", t50 * 1e3, d50 * 1e3),
         vec![
             ("callers", Value::from(callers)),
             ("window_ms", Value::from(window.as_millis() as u64)),
@@ -512,7 +519,6 @@ fn backend_down(h: &mut Harness, rt: &Runtime) {
             ("to_error_max_us", Value::from(tmax)),
             ("creates", Value::from(tenure_creates)),
             ("error_display", Value::from(example)),
-            ("peer", Value::from("deadpool")),
             ("peer_calls", Value::from(d.calls)),
             ("peer_errors", Value::from(d.errors)),
             ("peer_error_kinds", kinds(&d)),
