@@ -930,10 +930,7 @@ impl<M: Manager> Future for Acquire<M> {
             unreachable!("the other states returned above")
         };
         let start = this.started.unwrap_or_else(|| shared.now());
-        let polled = shared
-            .lock()
-            .waiters
-            .poll(t, || Wake::Task(cx.waker().clone()));
+        let polled = shared.lock().waiters.poll_task(t, cx.waker());
         if let Some(r) = polled {
             *this.state = AcquireState::Done;
             let shared = this.shared.take().expect("checked above");

@@ -139,10 +139,26 @@ impl<T, F> Waiters<T, F> {
     /// A waiter looks at its slot: `Some` once served or failed (the slot is freed), else
     /// its wake is updated.
     pub(super) fn poll(&mut self, t: Ticket, wake: impl FnOnce() -> Wake) -> Option<Result<T, F>> {
+        self.poll_with(t, |w| *w = wake())
+    }
+
+    /// [`poll`](Self::poll) for a task: its waker is cloned only if it changed.
+    pub(super) fn poll_task(
+        &mut self,
+        t: Ticket,
+        waker: &std::task::Waker,
+    ) -> Option<Result<T, F>> {
+        self.poll_with(t, |w| match w {
+            Wake::Task(old) if old.will_wake(waker) => {}
+            w => *w = Wake::Task(waker.clone()),
+        })
+    }
+
+    fn poll_with(&mut self, t: Ticket, update: impl FnOnce(&mut Wake)) -> Option<Result<T, F>> {
         let slot = self.slot(t)?;
         match slot {
             Slot::Waiting(w) => {
-                *w = wake();
+                update(w);
                 None
             }
             Slot::Served(_) | Slot::Failed(_) => {
