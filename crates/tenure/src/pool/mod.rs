@@ -62,6 +62,17 @@
 //! | a multi-thread runtime's `spawn_blocking` thread | blocks (`block_in_place` is a no-op there) |
 //! | a current-thread runtime's thread, or its `spawn_blocking` threads | [`PoolError::WouldBlockRuntime`] (tokio cannot tell these apart, and blocking the first would stop the runtime the pool may need) |
 
+//! # Handoff on a multi-thread runtime
+//!
+//! A waiter woken from a runtime worker goes to that worker's LIFO slot, which no other
+//! worker may steal from (tokio #4941; the stealing added in 1.51 was reverted in #8100):
+//! a holder that hands its resource over and then keeps the worker busy would keep the
+//! waiter from running for as long. The pool wakes one of its two idle *relay* tasks right
+//! after the waiter (or spawns an empty task if none is idle): the relay takes the slot,
+//! and the waiter moves to the worker's stealable queue with a notification that wakes an
+//! idle worker. `tests/pool_lifo.rs` hands over from a task that then spins for 300 ms:
+//! the waiter is served by the other worker meanwhile.
+
 mod clock;
 mod config;
 mod error;
