@@ -56,6 +56,22 @@ mod with_tokio {
     /// Whether `handle`'s runtime was built with its time driver, asked without printing
     /// anything.
     pub(crate) fn has_timers(handle: &tokio::runtime::Handle) -> bool {
+        let _entered = handle.enter();
+        probe(|| drop(tokio::time::sleep(Duration::ZERO)))
+    }
+
+    /// Whether this thread may block inside a current-thread runtime's context: `false` on
+    /// the runtime's own thread (in `block_on` or a task: blocking there stops the
+    /// runtime), `true` on its `spawn_blocking` threads. Tokio has no query for it, but
+    /// `block_in_place` refuses (panics, before doing anything) exactly on the former and is
+    /// a no-op on the latter; asked without printing anything.
+    #[cfg(feature = "pool")]
+    pub(crate) fn may_block_on_current_thread_runtime() -> bool {
+        probe(|| tokio::task::block_in_place(|| ()))
+    }
+
+    /// Runs `f`, `false` if it panicked — silently (see the module docs).
+    fn probe(f: impl FnOnce() + panic::UnwindSafe) -> bool {
         static QUIET_HOOK: Once = Once::new();
         QUIET_HOOK.call_once(|| {
             let previous = panic::take_hook();
@@ -65,9 +81,8 @@ mod with_tokio {
                 }
             }));
         });
-        let _entered = handle.enter();
         PROBING.with(|p| p.set(true));
-        let ok = panic::catch_unwind(|| drop(tokio::time::sleep(Duration::ZERO))).is_ok();
+        let ok = panic::catch_unwind(f).is_ok();
         PROBING.with(|p| p.set(false));
         ok
     }

@@ -262,6 +262,18 @@ fn get_blocking_on_a_current_thread_runtime_is_a_typed_error_not_a_deadlock() {
     let pool = rt.block_on(async { Pool::new(Test::<false>::new(&ledger), config(1)).unwrap() });
     let r = rt.block_on(async { pool.get_blocking().map(drop) });
     assert!(matches!(r, Err(PoolError::WouldBlockRuntime)), "{r:?}");
+    // In a task on that thread: the same.
+    let p = pool.clone();
+    let r = rt.block_on(async { tokio::spawn(async move { p.get_blocking().map(drop) }).await });
+    assert!(matches!(r, Ok(Err(PoolError::WouldBlockRuntime))), "{r:?}");
+    // On one of its spawn_blocking threads it blocks, and works.
+    let p = pool.clone();
+    let served = rt.block_on(async {
+        tokio::task::spawn_blocking(move || p.get_blocking().map(drop))
+            .await
+            .unwrap()
+    });
+    assert!(served.is_ok(), "{served:?}");
     // On a multi-thread runtime's worker it works (block_in_place).
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)

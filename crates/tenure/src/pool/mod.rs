@@ -59,8 +59,12 @@
 //! |---|---|
 //! | a plain thread (no runtime) | blocks (parks) |
 //! | a multi-thread runtime's worker (inside a task) | blocks through `block_in_place` |
-//! | a multi-thread runtime's `spawn_blocking` thread | blocks (`block_in_place` is a no-op there) |
-//! | a current-thread runtime's thread, or its `spawn_blocking` threads | [`PoolError::WouldBlockRuntime`] (tokio cannot tell these apart, and blocking the first would stop the runtime the pool may need) |
+//! | a `spawn_blocking` thread (of either kind of runtime) | blocks |
+//! | a current-thread runtime's own thread (in `block_on` or a task) | [`PoolError::WouldBlockRuntime`]: blocking it would stop the runtime the pool may need |
+//!
+//! Tokio has no "may this thread block" query; the pool asks `block_in_place`, which
+//! refuses on exactly the last kind of thread (quietly: the refusal is a panic, caught and
+//! not printed).
 
 //! # Handoff on a multi-thread runtime
 //!
@@ -522,11 +526,10 @@ impl<M: Manager> Pool<M> {
     /// up to `acquire_timeout`.
     ///
     /// Inside a tokio runtime: on a multi-thread runtime's worker it blocks through
-    /// `block_in_place`; on a current-thread runtime's own thread it would stop the runtime
-    /// the pool may need, so it fails with [`PoolError::WouldBlockRuntime`] (tokio cannot
-    /// tell that thread from the runtime's `spawn_blocking` threads, which therefore get
-    /// the same error: use `get().await` there). See the table in the [module
-    /// docs](self#where-get_blocking-may-be-called).
+    /// `block_in_place`; on a `spawn_blocking` thread it simply blocks; on a current-thread
+    /// runtime's own thread it would stop the runtime the pool may need, so it fails with
+    /// [`PoolError::WouldBlockRuntime`] (use `get().await` there). See the table in the
+    /// [module docs](self#where-get_blocking-may-be-called).
     ///
     /// ```
     /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
@@ -565,7 +568,13 @@ impl<M: Manager> Pool<M> {
         let site = Location::caller();
         if let Ok(h) = tokio::runtime::Handle::try_current() {
             return match h.runtime_flavor() {
-                tokio::runtime::RuntimeFlavor::CurrentThread => Err(PoolError::WouldBlockRuntime),
+                tokio::runtime::RuntimeFlavor::CurrentThread => {
+                    if crate::runtime::may_block_on_current_thread_runtime() {
+                        self.wait_blocking(timeout, site) // one of its spawn_blocking threads
+                    } else {
+                        Err(PoolError::WouldBlockRuntime) // its own thread
+                    }
+                }
                 _ => tokio::task::block_in_place(|| self.wait_blocking(timeout, site)),
             };
         }
