@@ -981,3 +981,29 @@ impl<M: Manager> std::fmt::Debug for Pool<M> {
             .finish()
     }
 }
+
+impl<M: Manager> std::fmt::Debug for Acquire<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match self.state {
+            AcquireState::Start => "not polled yet",
+            AcquireState::Waiting(_) => "waiting in line",
+            AcquireState::Done => "done",
+        };
+        f.debug_struct("Acquire")
+            .field("state", &state)
+            .field("timeout", &self.timeout)
+            .field("site", &self.site)
+            .finish()
+    }
+}
+
+impl<M: Manager> std::fmt::Debug for PoolBuilder<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PoolBuilder")
+            .field("config", &self.config)
+            .field("runtime", &self.runtime.is_some())
+            .field("sink", &self.sink.is_some())
+            .field("clock", &self.clock)
+            .finish()
+    }
+}
