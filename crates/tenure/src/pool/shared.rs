@@ -376,6 +376,9 @@ impl<M: Manager> Shared<M> {
             return self.retire(st, conn, Retire::Resized, after);
         }
         conn.idle_since = now;
+        if st.waiters.waiting() == 0 {
+            return st.idle.push(conn); // the steady state
+        }
         match st.waiters.serve(conn) {
             Ok(wake) => {
                 st.in_use += 1;
