@@ -623,3 +623,92 @@ fn bad_configurations_and_runtimes_are_refused_at_build_time() {
         .unwrap_err();
     assert_eq!(e, BuildError::NoTimers);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiters_are_woken_with_closed_when_the_pool_closes() {
+    let (pool, _, _) = pool_with(PoolConfig {
+        max_size: 1,
+        acquire_timeout: Duration::from_secs(600),
+        ..base()
+    });
+    let held = pool.get().await.unwrap();
+    let waiters: Vec<_> = (0..3)
+        .map(|_| {
+            let pool = pool.clone();
+            tokio::spawn(async move { pool.get().await.map(drop) })
+        })
+        .collect();
+    while pool.status().waiting < 3 {
+        tokio::task::yield_now().await;
+    }
+    let closing = {
+        let pool = pool.clone();
+        tokio::spawn(async move { pool.close().await })
+    };
+    for w in waiters {
+        // Woken at once (bounded here so that a lost wake-up fails instead of hanging).
+        let r = tokio::time::timeout(Duration::from_secs(10), w)
+            .await
+            .expect("a waiter was not woken by the close");
+        assert!(matches!(r.unwrap(), Err(PoolError::Closed)));
+    }
+    drop(held);
+    tokio::time::timeout(Duration::from_secs(10), closing)
+        .await
+        .expect("close resolves once the lease is back")
+        .unwrap();
+}
+
+#[test]
+fn a_lease_debugs_as_its_resource_and_site() {
+    let (pool, _, _) = pool_with(base());
+    let lease = pool.get_blocking().unwrap();
+    let text = format!("{lease:?}");
+    assert!(
+        text.starts_with("Lease { resource: Some(1), site: "),
+        "{text}"
+    );
+    assert!(text.contains("pool_rules.rs"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_backend_goes_down_every_waiter_fails_at_once_with_the_cause() {
+    let m = Arc::new(Counting::<true>::default());
+    m.fail_creates.store(true, Ordering::SeqCst);
+    m.create_delay_ms.store(50, Ordering::SeqCst);
+    let pool = Pool::new(
+        Mgr(m.clone()),
+        PoolConfig {
+            max_size: 1,
+            max_concurrent_creates: 1,
+            acquire_timeout: Duration::from_secs(600),
+            maintenance_interval: None,
+            ..base()
+        },
+    )
+    .unwrap();
+    let waiters: Vec<_> = (0..3)
+        .map(|_| {
+            let pool = pool.clone();
+            tokio::spawn(async move { pool.get().await.map(drop) })
+        })
+        .collect();
+    let mut kinds = Vec::new();
+    for w in waiters {
+        let r = tokio::time::timeout(Duration::from_secs(10), w)
+            .await
+            .expect("a waiter was not woken when the create failed");
+        kinds.push(match r.unwrap() {
+            Err(PoolError::Create(e)) | Err(PoolError::Unavailable { cause: e, .. }) => {
+                e.to_string()
+            }
+            other => panic!("{other:?}"),
+        });
+    }
+    assert_eq!(kinds, ["connection refused"; 3]);
+    assert_eq!(
+        pool.statistics().create_failures,
+        1,
+        "one create for three callers"
+    );
+}
