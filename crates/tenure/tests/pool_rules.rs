@@ -712,3 +712,45 @@ async fn when_the_backend_goes_down_every_waiter_fails_at_once_with_the_cause() 
         "one create for three callers"
     );
 }
+
+/// The pool's one timer serves waiters of different timeouts: a later waiter with a
+/// shorter timeout gives up first, each exactly at its own deadline.
+#[tokio::test(start_paused = true)]
+async fn waiters_with_different_timeouts_each_give_up_at_their_own_deadline() {
+    let pool = Pool::new(
+        Mgr(Arc::new(Counting::<true>::default())),
+        PoolConfig {
+            max_size: 1,
+            ..base()
+        },
+    )
+    .unwrap();
+    let _held = pool.get().await.unwrap();
+    let started = tokio::time::Instant::now();
+    let long = {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            let e = pool.get_timeout(Duration::from_secs(10)).await.unwrap_err();
+            (started.elapsed(), e.to_string())
+        })
+    };
+    tokio::task::yield_now().await;
+    let short = {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            let e = pool.get_timeout(Duration::from_secs(1)).await.unwrap_err();
+            (started.elapsed(), e.to_string())
+        })
+    };
+    let (at, text) = short.await.unwrap();
+    assert_eq!(at, Duration::from_secs(1));
+    assert_eq!(
+        text,
+        "timed out after 1s waiting for a resource (1 of 1 in use, 2 waiting)"
+    );
+    let (at, text) = long.await.unwrap();
+    assert_eq!(at, Duration::from_secs(10));
+    assert!(text.starts_with("timed out after 10s"), "{text}");
+    assert_eq!(pool.statistics().timeouts, 2);
+    assert_eq!(pool.status().waiting, 0);
+}

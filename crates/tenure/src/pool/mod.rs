@@ -412,6 +412,8 @@ impl<M: Manager> Pool<M> {
             drained: Vec::new(),
             relays: Vec::with_capacity(shared::RELAYS),
             retry_armed: false,
+            timer_at: None,
+            timer_waker: None,
             stats: Statistics::default(),
             created_total: 0,
         };
@@ -428,6 +430,7 @@ impl<M: Manager> Pool<M> {
         });
         shared::start_driver(&shared);
         shared::start_relays(&shared);
+        shared::start_timer(&shared);
         Ok(Pool { shared })
     }
 
@@ -590,7 +593,8 @@ impl<M: Manager> Pool<M> {
         let start = shared.now();
         let me = || Wake::Thread(crate::sync::thread::current());
         let mut after = After::new();
-        let step = shared.begin(start, me, site, &mut after);
+        // A thread bounds its own wait (it parks with a timeout).
+        let step = shared.begin(start, || (me(), None), site, &mut after);
         run_after(shared, after);
         let ticket = match step {
             Step::Ready(conn, slot) => return Ok(Lease::new(shared.clone(), conn, slot, site)),
@@ -874,9 +878,9 @@ pin_project_lite::pin_project! {
         timeout: Duration,
         // When the acquire began, by the pool's clock (its wait time).
         started: Option<clock::Instant>,
-        // The timeout, armed when it first waits (inline: waiting allocates nothing).
-        #[pin]
-        sleep: Option<tokio::time::Sleep>,
+        // The timeout of a pool without a runtime (a sync manager built outside one),
+        // armed when it first waits; with a runtime the pool's timer task enforces it.
+        sleep: Option<Pin<Box<tokio::time::Sleep>>>,
         site: &'static Location<'static>,
     }
 
@@ -913,7 +917,7 @@ impl<M: Manager> Future for Acquire<M> {
     type Output = Result<Lease<M>, PoolError<M::Error>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
+        let this = self.project();
         let Some(shared) = this.shared.as_ref() else {
             panic!("Acquire polled after it finished");
         };
@@ -923,9 +927,15 @@ impl<M: Manager> Future for Acquire<M> {
                 let now = shared.now();
                 *this.started = Some(now);
                 let mut after = After::new();
+                let timeout = *this.timeout;
+                let timed_by_pool = shared.runtime.is_some() && !cfg!(loom);
                 let step = shared.begin(
                     now,
-                    || Wake::Task(cx.waker().clone()),
+                    || {
+                        let deadline =
+                            timed_by_pool.then(|| (tokio::time::Instant::now() + timeout, timeout));
+                        (Wake::Task(cx.waker().clone()), deadline)
+                    },
                     this.site,
                     &mut after,
                 );
@@ -956,16 +966,16 @@ impl<M: Manager> Future for Acquire<M> {
             let shared = this.shared.take().expect("checked above");
             return Poll::Ready(waited(shared, r, start, this.site));
         }
-        // Loom models have no timers: an acquire there waits untimed.
-        if cfg!(loom) {
+        // Loom models have no timers: an acquire there waits untimed. With a runtime, the
+        // pool's timer task fails the slot at the deadline and wakes this task.
+        if cfg!(loom) || shared.runtime.is_some() {
             return Poll::Pending;
         }
-        if this.sleep.is_none() {
-            let timeout = *this.timeout;
-            this.sleep.set(Some(tokio::time::sleep(timeout)));
-        }
-        let sleep = this.sleep.as_mut().as_pin_mut().expect("armed above");
-        if sleep.poll(cx).is_pending() {
+        let timeout = *this.timeout;
+        let sleep = this
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        if sleep.as_mut().poll(cx).is_pending() {
             return Poll::Pending;
         }
         *this.state = AcquireState::Done;

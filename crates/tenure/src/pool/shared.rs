@@ -13,7 +13,7 @@ use std::time::Duration;
 use super::clock::{Clock, Instant};
 use super::error::{PoolError, Status};
 use super::manager::{Checked, Manager, Work};
-use super::waiters::{Waiters, Wake};
+use super::waiters::{Deadline, Waiters, Wake};
 use super::{PoolConfig, Statistics, Validation};
 use crate::error::{BoxError, Error};
 use crate::sink::{DropReport, SharedSink};
@@ -120,6 +120,10 @@ pub(super) struct State<M: Manager> {
     pub(super) drained: Vec<Waker>,
     /// A [`Job::RetryAfter`] is pending.
     pub(super) retry_armed: bool,
+    /// The pool's timer task (see [`start_timer`]): the deadline it sleeps until, and its
+    /// waker while it sleeps.
+    pub(super) timer_at: Option<tokio::time::Instant>,
+    pub(super) timer_waker: Option<Waker>,
     /// The wakers of the pool's idle relay tasks (see [`start_relays`]).
     pub(super) relays: Vec<Waker>,
     pub(super) stats: Statistics,
@@ -282,7 +286,7 @@ impl<M: Manager> Shared<M> {
     pub(super) fn begin(
         &self,
         now: Instant,
-        wake: impl FnOnce() -> Wake,
+        wake: impl FnOnce() -> (Wake, Option<Deadline>),
         site: &'static Location<'static>,
         after: &mut After<M>,
     ) -> Step<M> {
@@ -320,7 +324,17 @@ impl<M: Manager> Shared<M> {
         if let Some(e) = self.unavailable(&st, now) {
             return Step::Fail(e);
         }
-        Step::Wait(st.waiters.push(wake()))
+        let (wake, deadline) = wake();
+        if let Some((at, _)) = deadline {
+            // A deadline earlier than the timer's: wake it to sleep less.
+            if st.timer_at.is_none_or(|t| at < t) {
+                st.timer_at = Some(at);
+                if let Some(w) = st.timer_waker.take() {
+                    after.wakes.push(Wake::Task(w));
+                }
+            }
+        }
+        Step::Wait(st.waiters.push(wake, deadline))
     }
 
     /// Nothing idle, nothing lent or under way that could come back, and the next create
@@ -767,6 +781,9 @@ impl<M: Manager> Shared<M> {
             after
                 .wakes
                 .extend(st.waiters.fail_all(|| PoolError::Closed));
+            if let Some(w) = st.timer_waker.take() {
+                after.wakes.push(Wake::Task(w)); // to see the close and end
+            }
             for conn in std::mem::take(&mut st.idle) {
                 this.retire(&mut st, conn, Retire::Closed, &mut after);
             }
@@ -918,3 +935,66 @@ fn retry_after<M: Manager>(shared: &Arc<Shared<M>>, wait: Duration) {
 /// Loom models have no time: a retry is never armed there (their creates do not fail).
 #[cfg(loom)]
 fn retry_after<M: Manager>(_: &Arc<Shared<M>>, _: Duration) {}
+
+/// Starts the pool's timer task: one tokio timer for every async waiter's timeout, instead
+/// of one per waiter (registering and removing a timer per waited acquire costs as much as
+/// the handoff itself). It sleeps until the earliest deadline of those waiting, fails the
+/// waiters whose deadline passed with [`PoolError::Timeout`], and sleeps again; a waiter
+/// that joins with an earlier deadline wakes it. It holds the pool weakly and ends with it.
+#[cfg(not(loom))]
+pub(super) fn start_timer<M: Manager>(shared: &Arc<Shared<M>>) {
+    let Some(rt) = &shared.runtime else { return };
+    let weak = Arc::downgrade(shared);
+    drop(rt.spawn(async move {
+        let mut sleep = std::pin::pin!(tokio::time::sleep(Duration::ZERO));
+        std::future::poll_fn(move |cx| loop {
+            let Some(s) = weak.upgrade() else {
+                return std::task::Poll::Ready(());
+            };
+            let now = tokio::time::Instant::now();
+            let mut after = After::new();
+            let next = {
+                let mut st = s.lock();
+                if st.closed {
+                    return std::task::Poll::Ready(());
+                }
+                // The pool as the expiring waiters saw it, themselves still in line.
+                let status = Shared::status_of(&st);
+                let last = st.last_error.clone();
+                let expired = st.waiters.expire(
+                    now,
+                    |waited| PoolError::Timeout {
+                        waited,
+                        status,
+                        last_create_error: last.clone(),
+                    },
+                    &mut after.wakes,
+                );
+                if expired > 0 {
+                    st.stats.timeouts += expired as u64;
+                    tracing::debug!(target: "tenure", pool = s.config.name, "{expired} acquire(s) timed out ({status})");
+                }
+                let next = st.waiters.next_deadline();
+                st.timer_at = next;
+                st.timer_waker = Some(cx.waker().clone());
+                next
+            };
+            run_after(&s, after);
+            drop(s);
+            match next {
+                None => return std::task::Poll::Pending,
+                Some(at) => {
+                    sleep.as_mut().reset(at);
+                    if std::future::Future::poll(sleep.as_mut(), cx).is_pending() {
+                        return std::task::Poll::Pending;
+                    }
+                }
+            }
+        })
+        .await
+    }));
+}
+
+/// Loom models have no timers.
+#[cfg(loom)]
+pub(super) fn start_timer<M: Manager>(_: &Arc<Shared<M>>) {}

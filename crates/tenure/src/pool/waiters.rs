@@ -40,8 +40,14 @@ pub(super) struct Ticket {
     generation: u32,
 }
 
+/// When an async waiter gives up: its deadline (tokio's clock, so paused time applies) and
+/// its timeout (the `waited` of its error). Enforced by the pool's timer task.
+pub(super) type Deadline = (tokio::time::Instant, std::time::Duration);
+
 pub(super) struct Waiters<T, F> {
     slots: Vec<(u32, Slot<T, F>)>,
+    /// Each slot's deadline, if the pool's timer enforces one for it.
+    deadlines: Vec<Option<Deadline>>,
     free: Vec<u32>,
     /// Waiting tickets, oldest first; tickets whose slot moved on are skipped lazily.
     order: VecDeque<Ticket>,
@@ -52,6 +58,7 @@ impl<T, F> Waiters<T, F> {
     pub(super) fn new() -> Self {
         Waiters {
             slots: Vec::new(),
+            deadlines: Vec::new(),
             free: Vec::new(),
             order: VecDeque::new(),
             waiting: 0,
@@ -64,14 +71,16 @@ impl<T, F> Waiters<T, F> {
     }
 
     /// Joins the back of the queue.
-    pub(super) fn push(&mut self, wake: Wake) -> Ticket {
+    pub(super) fn push(&mut self, wake: Wake, deadline: Option<Deadline>) -> Ticket {
         let index = match self.free.pop() {
             Some(i) => i,
             None => {
                 self.slots.push((0, Slot::Free));
+                self.deadlines.push(None);
                 (self.slots.len() - 1) as u32
             }
         };
+        self.deadlines[index as usize] = deadline;
         let slot = &mut self.slots[index as usize];
         slot.0 = slot.0.wrapping_add(1);
         slot.1 = Slot::Waiting(wake);
@@ -174,6 +183,43 @@ impl<T, F> Waiters<T, F> {
         }
     }
 
+    /// Fails every waiter whose deadline is at or before `now` with `error(its timeout)`;
+    /// the wakes to call.
+    pub(super) fn expire(
+        &mut self,
+        now: tokio::time::Instant,
+        error: impl Fn(std::time::Duration) -> F,
+        wakes: &mut impl Extend<Wake>,
+    ) -> usize {
+        let mut expired = 0;
+        for (i, (_, slot)) in self.slots.iter_mut().enumerate() {
+            let Some((at, timeout)) = self.deadlines[i] else {
+                continue;
+            };
+            if at <= now && matches!(slot, Slot::Waiting(_)) {
+                let Slot::Waiting(wake) = std::mem::replace(slot, Slot::Failed(error(timeout)))
+                else {
+                    unreachable!("matched above")
+                };
+                self.deadlines[i] = None;
+                self.waiting -= 1;
+                expired += 1;
+                wakes.extend(Some(wake));
+            }
+        }
+        expired
+    }
+
+    /// The earliest deadline of a waiter still waiting.
+    pub(super) fn next_deadline(&self) -> Option<tokio::time::Instant> {
+        self.slots
+            .iter()
+            .zip(&self.deadlines)
+            .filter(|((_, slot), _)| matches!(slot, Slot::Waiting(_)))
+            .filter_map(|(_, d)| d.map(|(at, _)| at))
+            .min()
+    }
+
     /// A waiter leaves (cancelled, timed out). If it had been served meanwhile, the value
     /// comes back, for the caller to hand on.
     pub(super) fn cancel(&mut self, t: Ticket) -> Option<T> {
@@ -206,9 +252,9 @@ mod tests {
     #[test]
     fn serves_the_oldest_waiter_first_and_skips_the_ones_that_left() {
         let mut w: Waiters<u32, ()> = Waiters::new();
-        let a = w.push(Wake::None);
-        let b = w.push(Wake::None);
-        let c = w.push(Wake::None);
+        let a = w.push(Wake::None, None);
+        let b = w.push(Wake::None, None);
+        let c = w.push(Wake::None, None);
         assert_eq!(w.waiting(), 3);
         assert!(w.cancel(a).is_none());
         assert!(w.serve(1).is_ok());
@@ -222,10 +268,10 @@ mod tests {
     #[test]
     fn a_served_waiter_that_leaves_gives_the_value_back_and_slots_are_reused() {
         let mut w: Waiters<u32, ()> = Waiters::new();
-        let a = w.push(Wake::None);
+        let a = w.push(Wake::None, None);
         assert!(w.serve(9).is_ok());
         assert_eq!(w.cancel(a), Some(9));
-        let b = w.push(Wake::None);
+        let b = w.push(Wake::None, None);
         assert_eq!(w.slots.len(), 1, "the slot was reused");
         assert_ne!(a, b, "a new generation");
         assert!(
