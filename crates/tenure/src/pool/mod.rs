@@ -410,13 +410,13 @@ impl<M: Manager> Pool<M> {
             failures_in_a_row: 0,
             next_create_at: None,
             drained: Vec::new(),
-            relays: Vec::with_capacity(shared::RELAYS),
             retry_armed: false,
             timer_at: None,
             timer_waker: None,
             stats: Statistics::default(),
             created_total: 0,
         };
+        let relays = shared::relays(runtime.as_ref());
         let shared = Arc::new(Shared {
             #[cfg(feature = "metrics")]
             metrics: metrics::Handles::new(config.name),
@@ -425,6 +425,7 @@ impl<M: Manager> Pool<M> {
             runtime,
             sink,
             clock: clock.unwrap_or_default(),
+            relays,
             handles: AtomicUsize::new(1),
             state: Mutex::new(state),
         });

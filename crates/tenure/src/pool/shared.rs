@@ -124,8 +124,6 @@ pub(super) struct State<M: Manager> {
     /// waker while it sleeps.
     pub(super) timer_at: Option<tokio::time::Instant>,
     pub(super) timer_waker: Option<Waker>,
-    /// The wakers of the pool's idle relay tasks (see [`start_relays`]).
-    pub(super) relays: Vec<Waker>,
     pub(super) stats: Statistics,
     /// A counter that gives each resource its own lifetime jitter.
     pub(super) created_total: u64,
@@ -137,6 +135,8 @@ pub(super) struct Shared<M: Manager> {
     pub(super) runtime: Option<tokio::runtime::Handle>,
     pub(super) sink: Option<SharedSink>,
     pub(super) clock: Clock,
+    /// The relay tasks (a multi-thread runtime's pool only).
+    pub(super) relays: Vec<std::sync::Arc<Relay>>,
     /// `Pool` handles alive; the last one dropped closes the pool (leases do not count).
     pub(super) handles: AtomicUsize,
     #[cfg(feature = "metrics")]
@@ -208,8 +208,8 @@ pub(super) struct After<M: Manager> {
     pub(super) jobs: Few<Job<M>>,
     pub(super) wakes: Few<Wake>,
     pub(super) leaks: Vec<Leaked>,
-    /// Spawn an empty task after the wakes (a relay when none is idle).
-    pub(super) spawn_relay: bool,
+    /// Wake a relay after the wakes (see [`Relay`]).
+    pub(super) relay: bool,
 }
 
 pub(super) enum Job<M: Manager> {
@@ -228,7 +228,7 @@ impl<M: Manager> After<M> {
             jobs: Few::new(),
             wakes: Few::new(),
             leaks: Vec::new(),
-            spawn_relay: false,
+            relay: false,
         }
     }
 }
@@ -406,12 +406,7 @@ impl<M: Manager> Shared<M> {
                 // stealable queue, with a notification that wakes an idle worker.
                 // No relay idle (the pool just started, or they are all on their way):
                 // an empty task spawned from here does the same, at an allocation's cost.
-                if task {
-                    match st.relays.pop() {
-                        Some(relay) => after.wakes.push(Wake::Task(relay)),
-                        None => after.spawn_relay = true,
-                    }
-                }
+                after.relay |= task;
             }
             Err(conn) => st.idle.push(conn),
         }
@@ -461,12 +456,8 @@ fn run_after_slow<M: Manager>(shared: &Arc<Shared<M>>, after: After<M>) {
         w.wake();
     }
     #[cfg(not(loom))]
-    if after.spawn_relay {
-        if let Some(rt) = &shared.runtime {
-            if rt.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
-                drop(rt.spawn(async {}));
-            }
-        }
+    if after.relay {
+        shared.relay();
     }
     for leak in after.leaks {
         shared.report_leak(leak);
@@ -784,6 +775,7 @@ impl<M: Manager> Shared<M> {
             if let Some(w) = st.timer_waker.take() {
                 after.wakes.push(Wake::Task(w)); // to see the close and end
             }
+            this.end_relays();
             for conn in std::mem::take(&mut st.idle) {
                 this.retire(&mut st, conn, Retire::Closed, &mut after);
             }
@@ -857,28 +849,74 @@ pub(super) fn start_driver<M: Manager>(shared: &Arc<Shared<M>>) {
 /// make in one poll before the next relay has run again.
 pub(super) const RELAYS: usize = 2;
 
-/// Starts the relay tasks of a pool on a multi-thread runtime: tasks that do nothing but
-/// offer their waker to the pool, which wakes one after each handoff to a task (see
-/// [`Shared::deliver`]). They hold the pool weakly and end with it.
+/// A relay: a task that does nothing when polled but say it is idle again. Woken right
+/// after a waiter that a runtime worker woke (see [`Shared::deliver`]), it takes that
+/// worker's LIFO slot, which moves the waiter to the worker's stealable queue with a
+/// notification that wakes an idle worker (tokio #4941, #8100). Idle relays are found
+/// without the pool's lock: a flag and the task's waker, kept once.
+#[derive(Default)]
+pub(super) struct Relay {
+    idle: std::sync::atomic::AtomicBool,
+    waker: std::sync::OnceLock<Waker>,
+    done: std::sync::atomic::AtomicBool,
+}
+
+/// The relays for a pool on `runtime`: none unless it is a multi-thread runtime (one
+/// thread has nothing to steal).
+pub(super) fn relays(runtime: Option<&tokio::runtime::Handle>) -> Vec<std::sync::Arc<Relay>> {
+    match runtime {
+        Some(rt)
+            if !cfg!(loom) && rt.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread =>
+        {
+            (0..RELAYS).map(|_| Default::default()).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+impl<M: Manager> Shared<M> {
+    /// Wakes an idle relay; spawns an empty task (which does the same, at an allocation's
+    /// cost) if none is idle (the pool just started, or they are all on their way).
+    #[cfg(not(loom))]
+    fn relay(&self) {
+        use std::sync::atomic::Ordering::AcqRel;
+        for r in &self.relays {
+            if r.idle.swap(false, AcqRel) {
+                if let Some(w) = r.waker.get() {
+                    w.wake_by_ref();
+                }
+                return;
+            }
+        }
+        if let (Some(rt), false) = (&self.runtime, self.relays.is_empty()) {
+            drop(rt.spawn(async {}));
+        }
+    }
+
+    /// Ends the relays (the pool closed).
+    pub(super) fn end_relays(&self) {
+        for r in &self.relays {
+            r.done.store(true, std::sync::atomic::Ordering::Release);
+            if let Some(w) = r.waker.get() {
+                w.wake_by_ref();
+            }
+        }
+    }
+}
+
+/// Starts the relay tasks.
 #[cfg(not(loom))]
 pub(super) fn start_relays<M: Manager>(shared: &Arc<Shared<M>>) {
     let Some(rt) = &shared.runtime else { return };
-    if rt.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread {
-        return; // one thread: nothing to steal, nothing to relay
-    }
-    for _ in 0..RELAYS {
-        let weak = Arc::downgrade(shared);
+    for relay in &shared.relays {
+        let relay = relay.clone();
         drop(rt.spawn(std::future::poll_fn(move |cx| {
-            let Some(s) = weak.upgrade() else {
-                return std::task::Poll::Ready(());
-            };
-            let mut st = s.lock();
-            if st.closed {
+            use std::sync::atomic::Ordering::{Acquire, Release};
+            if relay.done.load(Acquire) {
                 return std::task::Poll::Ready(());
             }
-            if !st.relays.iter().any(|w| w.will_wake(cx.waker())) {
-                st.relays.push(cx.waker().clone());
-            }
+            let _ = relay.waker.get_or_init(|| cx.waker().clone());
+            relay.idle.store(true, Release);
             std::task::Poll::Pending
         })));
     }
