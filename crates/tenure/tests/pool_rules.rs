@@ -754,3 +754,10 @@ async fn waiters_with_different_timeouts_each_give_up_at_their_own_deadline() {
     assert_eq!(pool.statistics().timeouts, 2);
     assert_eq!(pool.status().waiting, 0);
 }
+
+#[test]
+fn acquire_is_unpin_and_small() {
+    fn unpin<T: Unpin>() {}
+    unpin::<tenure::pool::Acquire<Mgr<false>>>();
+    assert!(std::mem::size_of::<tenure::pool::Acquire<Mgr<false>>>() <= 96);
+}
