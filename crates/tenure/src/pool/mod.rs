@@ -203,8 +203,10 @@ impl<M: Manager> PoolBuilder<M> {
     }
 
     /// The tokio runtime the pool's work runs on (async creates, the blocking work of async
-    /// callers, the background driver); blocking callers of an async manager wait for it
-    /// there. Default: the runtime current at `build`, if any.
+    /// callers, the background driver, the timer that bounds async waits, the relays);
+    /// blocking callers of an async manager wait for it there. Default: the runtime current
+    /// at `build`, if any. The runtime must outlive the pool's use: once it shuts down,
+    /// nothing creates, closes or times out for the pool any more.
     ///
     /// ```
     /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
