@@ -761,3 +761,25 @@ fn acquire_is_unpin_and_small() {
     unpin::<tenure::pool::Acquire<Mgr<false>>>();
     assert!(std::mem::size_of::<tenure::pool::Acquire<Mgr<false>>>() <= 96);
 }
+
+#[test]
+fn destroyed_total_sums_every_reason() {
+    let mut d = tenure::pool::Destroyed::default();
+    d.broken = 1;
+    d.expired = 2;
+    d.idle = 4;
+    d.invalid = 8;
+    d.reset_failed = 16;
+    d.panicked = 32;
+    d.resized = 64;
+    d.closed = 128;
+    d.discarded = 256;
+    assert_eq!(d.total(), 511);
+}
+
+#[test]
+fn clocks_debug_without_their_internals() {
+    let (clock, time) = Clock::manual();
+    assert_eq!(format!("{clock:?}"), "Clock");
+    assert!(format!("{time:?}").starts_with("ManualClock { now_ns: "));
+}
