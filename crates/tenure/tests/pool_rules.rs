@@ -140,10 +140,10 @@ fn an_expired_resource_is_retired_at_checkout_at_return_and_by_maintenance() {
     assert_eq!(pool.status().idle, 0);
     // By maintenance: an idle one past its lifetime.
     drop(pool.get_blocking().unwrap()); // #3
-    pool.maintain();
+    pool.maintain(std::time::Instant::now());
     assert_eq!(pool.status().idle, 1, "not expired yet");
     time.advance(10 * MIN);
-    pool.maintain();
+    pool.maintain(std::time::Instant::now());
     assert_eq!(m.closed(), [1, 2, 3]);
     assert_eq!(pool.statistics().destroyed.expired, 3);
     assert_eq!(pool.status().size, 0);
@@ -161,18 +161,18 @@ fn lifetimes_are_jittered_by_at_most_two_and_a_half_percent() {
     drop(leases);
     // Nothing expires before 97.5 % of the lifetime...
     time.advance(life * 975 / 1000 - Duration::from_millis(1));
-    pool.maintain();
+    pool.maintain(std::time::Instant::now());
     assert!(m.closed().is_empty(), "expired early: {:?}", m.closed());
     // ...some (not all) expire within the jitter window, all of them at 100 %.
     time.advance(life * 15 / 1000);
-    pool.maintain();
+    pool.maintain(std::time::Instant::now());
     let some = m.closed().len();
     assert!(
         some > 0 && some < 40,
         "{some} of 40 expired in the middle of the window"
     );
     time.advance(life);
-    pool.maintain();
+    pool.maintain(std::time::Instant::now());
     assert_eq!(m.closed().len(), 40);
 }
 
@@ -188,10 +188,10 @@ fn an_idle_timeout_retires_idle_resources_but_keeps_min_idle() {
     drop(leases);
     assert_eq!(pool.status().idle, 3);
     time.advance(MIN - Duration::from_millis(1));
-    pool.maintain();
+    pool.maintain(std::time::Instant::now());
     assert_eq!(pool.status().idle, 3, "not idle long enough yet");
     time.advance(Duration::from_millis(1));
-    pool.maintain();
+    pool.maintain(std::time::Instant::now());
     assert_eq!(pool.status().idle, 1, "min_idle is kept");
     assert_eq!(m.closed().len(), 2);
     assert_eq!(pool.statistics().destroyed.idle, 2);
@@ -201,7 +201,7 @@ fn an_idle_timeout_retires_idle_resources_but_keeps_min_idle() {
     let lease = pool.get_blocking().unwrap();
     assert_eq!(*lease, 4, "the stale one was retired, a new one created");
     assert_eq!(m.closed().len(), 3);
-    pool.maintain();
+    pool.maintain(std::time::Instant::now());
     assert_eq!(pool.status().idle, 1, "min_idle made up");
 }
 
@@ -213,11 +213,11 @@ fn maintenance_creates_up_to_min_idle_within_the_size() {
         ..base()
     });
     assert_eq!(pool.status().size, 0, "nothing before the first round");
-    pool.maintain();
+    pool.maintain(std::time::Instant::now());
     assert_eq!((pool.status().idle, m.next.load(Ordering::SeqCst)), (2, 2));
     let a = pool.get_blocking().unwrap();
     let b = pool.get_blocking().unwrap();
-    pool.maintain();
+    pool.maintain(std::time::Instant::now());
     assert_eq!(pool.status().size, 3, "one more, up to max_size");
     drop((a, b));
 }
@@ -358,11 +358,11 @@ fn a_lease_held_past_the_leak_threshold_is_reported_with_its_line_while_held_and
     let lease = pool.get_blocking().unwrap();
     assert_eq!(Lease::site(&lease).line(), line);
     time.advance(Duration::from_secs(29));
-    pool.maintain();
+    pool.maintain(std::time::Instant::now());
     assert!(leak_reports(&sink).is_empty(), "not yet");
     time.advance(Duration::from_secs(1));
-    pool.maintain();
-    pool.maintain(); // reported once while held, however many rounds
+    pool.maintain(std::time::Instant::now());
+    pool.maintain(std::time::Instant::now()); // reported once while held, however many rounds
     assert_eq!(
         leak_reports(&sink),
         [(line, false, Duration::from_secs(30))]
@@ -386,7 +386,7 @@ fn a_lease_held_past_the_leak_threshold_is_reported_with_its_line_while_held_and
     let lease = pool.get_blocking().unwrap();
     time.advance(Duration::from_secs(29));
     drop(lease);
-    pool.maintain();
+    pool.maintain(std::time::Instant::now());
     assert!(leak_reports(&sink).is_empty());
 }
 
@@ -782,4 +782,28 @@ fn clocks_debug_without_their_internals() {
     let (clock, time) = Clock::manual();
     assert_eq!(format!("{clock:?}"), "Clock");
     assert!(format!("{time:?}").starts_with("ManualClock { now_ns: "));
+}
+
+/// `maintain(now)` with a time ahead of the present, on the system clock: the round runs
+/// as if that much time had passed.
+#[test]
+fn maintain_ahead_of_the_present_runs_as_if_that_time_had_passed() {
+    let m = Arc::new(Counting::<false>::default());
+    let pool = Pool::new(
+        Mgr(m.clone()),
+        PoolConfig {
+            max_lifetime: Some(30 * MIN),
+            maintenance_interval: None,
+            ..base()
+        },
+    )
+    .unwrap();
+    drop(pool.get_blocking().unwrap());
+    pool.maintain(std::time::Instant::now() + 29 * MIN);
+    assert!(m.closed().is_empty(), "not expired at 29 min");
+    pool.maintain(std::time::Instant::now());
+    pool.maintain(std::time::Instant::now() - MIN); // the past counts as the present
+    assert!(m.closed().is_empty());
+    pool.maintain(std::time::Instant::now() + 31 * MIN);
+    assert_eq!(m.closed(), [1], "expired at 31 min");
 }

@@ -32,7 +32,7 @@ pub(super) type Instant = quanta::Instant;
 /// let pool = Pool::builder(Unit).config(config).clock(clock).build()?;
 /// drop(pool.get_blocking()?);
 /// time.advance(Duration::from_secs(61));
-/// pool.maintain();
+/// pool.maintain(std::time::Instant::now());
 /// assert_eq!(pool.statistics().destroyed.idle, 1);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```

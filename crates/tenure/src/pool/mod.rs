@@ -686,12 +686,16 @@ impl<M: Manager> Pool<M> {
         run_after(&self.shared, after);
     }
 
-    /// One round of maintenance, now by the pool's clock: retires idle resources past their
-    /// lifetime or idle timeout (keeping `min_idle`), creates resources up to `min_idle`,
-    /// reports leases held past `leak_threshold` and (feature `metrics`) publishes the
-    /// gauges. The background driver calls it every `maintenance_interval`; correctness
-    /// never depends on it (expiry is also checked at checkout and return). Tests that
-    /// turn the driver off call it after moving a [`Clock::manual`].
+    /// One round of maintenance as of `now`: retires idle resources past their lifetime or
+    /// idle timeout (keeping `min_idle`), creates resources up to `min_idle`, reports leases
+    /// held past `leak_threshold` and (feature `metrics`) publishes the gauges. The
+    /// background driver runs it every `maintenance_interval` with the present time;
+    /// correctness never depends on it (expiry is also checked at checkout and return).
+    ///
+    /// Tests tick it by hand: a `now` ahead of the present runs the round as if that much
+    /// time had passed (the pool's clock plus the difference), so an hour of idling needs
+    /// no waiting; a `now` in the past counts as the present. With a [`Clock::manual`],
+    /// move the clock and pass `Instant::now()`.
     ///
     /// ```
     /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
@@ -701,14 +705,27 @@ impl<M: Manager> Pool<M> {
     /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
     /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
     /// # }
-    /// let config = PoolConfig { min_idle: 2, maintenance_interval: None, ..Default::default() };
+    /// use std::time::{Duration, Instant};
+    /// let config = PoolConfig {
+    ///     min_idle: 1,
+    ///     idle_timeout: Some(Duration::from_secs(600)),
+    ///     maintenance_interval: None,
+    ///     ..Default::default()
+    /// };
     /// let pool = Pool::new(Unit, config)?;
-    /// pool.maintain(); // creates two (here at once: Work::ready)
-    /// assert_eq!(pool.status().idle, 2);
+    /// pool.maintain(Instant::now()); // creates min_idle (here at once: Work::ready)
+    /// assert_eq!(pool.status().idle, 1);
+    /// let (a, b) = (pool.get_blocking()?, pool.get_blocking()?);
+    /// drop((a, b));
+    /// pool.maintain(Instant::now() + Duration::from_secs(601)); // as if 10 minutes passed
+    /// assert_eq!(pool.status().idle, 1, "the extra idle one retired, min_idle kept");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn maintain(&self) {
-        Shared::maintain(&self.shared);
+    pub fn maintain(&self, now: std::time::Instant) {
+        // Ahead of the present: that much later on the pool's clock; not behind it (a
+        // round never runs in the past, and `Instant::now()` passed in is "now").
+        let ahead = now.saturating_duration_since(std::time::Instant::now());
+        Shared::maintain_at(&self.shared, self.shared.now() + ahead);
     }
 
     /// Closes the pool: new acquires fail with [`PoolError::Closed`] at once, waiters are

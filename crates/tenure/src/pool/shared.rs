@@ -723,7 +723,11 @@ fn backoff(config: &PoolConfig, failures: u32, salt: u64) -> Duration {
 impl<M: Manager> Shared<M> {
     /// One round of maintenance (see [`Pool::maintain`](super::Pool::maintain)).
     pub(super) fn maintain(this: &Arc<Self>) {
-        let now = this.now();
+        Self::maintain_at(this, this.now());
+    }
+
+    /// One round of maintenance as if the pool's clock read `now`.
+    pub(super) fn maintain_at(this: &Arc<Self>, now: Instant) {
         let config = &this.config;
         let mut after = After::new();
         {
