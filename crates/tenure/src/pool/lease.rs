@@ -142,7 +142,7 @@ impl<M: Manager> Lease<M> {
                 Some(Retire::Panicked)
             } else if shared.manager.is_broken(&mut conn.resource) {
                 Some(Retire::Broken)
-            } else if conn.expires_at.is_some_and(|t| now >= t) {
+            } else if shared.expired(&conn, now) {
                 Some(Retire::Expired)
             } else {
                 None

@@ -948,7 +948,7 @@ impl<M: Manager> Future for Acquire<M> {
                 *this.started = Some(now);
                 let mut after = After::new();
                 let timeout = *this.timeout;
-                let timed_by_pool = shared.runtime.is_some() && !cfg!(loom);
+                let timed_by_pool = shared.times_async_waits();
                 let step = shared.begin(
                     now,
                     || {
@@ -988,7 +988,7 @@ impl<M: Manager> Future for Acquire<M> {
         }
         // Loom models have no timers: an acquire there waits untimed. With a runtime, the
         // pool's timer task fails the slot at the deadline and wakes this task.
-        if cfg!(loom) || shared.runtime.is_some() {
+        if cfg!(loom) || shared.times_async_waits() {
             return Poll::Pending;
         }
         let timeout = *this.timeout;

@@ -242,6 +242,12 @@ impl<M: Manager> Shared<M> {
         self.clock.now()
     }
 
+    /// Whether the pool's timer task bounds async waits (it runs on the pool's runtime);
+    /// without one, each waiting `Acquire` arms a timer of its own.
+    pub(super) fn times_async_waits(&self) -> bool {
+        self.runtime.is_some() && !cfg!(loom)
+    }
+
     /// Registers a lease taken at `site` now; its slot index.
     pub(super) fn lend(st: &mut State<M>, site: &'static Location<'static>, now: Instant) -> u32 {
         st.leases.insert(Held {
@@ -261,7 +267,7 @@ impl<M: Manager> Shared<M> {
         }
     }
 
-    fn expired(&self, c: &Conn<M::Resource>, now: Instant) -> bool {
+    pub(super) fn expired(&self, c: &Conn<M::Resource>, now: Instant) -> bool {
         c.expires_at.is_some_and(|t| now >= t)
     }
 
@@ -360,18 +366,26 @@ impl<M: Manager> Shared<M> {
         extra: usize,
         after: &mut After<M>,
     ) {
-        if st.closed || st.next_create_at.is_some_and(|t| t > now) {
-            return;
-        }
         let demand = st.waiters.waiting() + extra;
-        while demand > st.creating + st.checking
+        while demand > st.creating + st.checking && self.may_create(st, now) {
+            Self::start_create(st, after);
+        }
+    }
+
+    /// Whether one more create may start now: the pool open, the backoff passed, room
+    /// within `max_size` and `max_concurrent_creates`.
+    fn may_create(&self, st: &State<M>, now: Instant) -> bool {
+        !st.closed
+            && st.next_create_at.is_none_or(|t| t <= now)
             && st.size < st.max_size
             && st.creating < self.config.max_concurrent_creates
-        {
-            st.size += 1;
-            st.creating += 1;
-            after.jobs.push(Job::Create);
-        }
+    }
+
+    /// Starts a create; its slot counts in `size` from now on.
+    fn start_create(st: &mut State<M>, after: &mut After<M>) {
+        st.size += 1;
+        st.creating += 1;
+        after.jobs.push(Job::Create);
     }
 
     /// Hands `conn` to the oldest waiter, else makes it idle (or retires it if the pool
@@ -543,14 +557,7 @@ fn run_work<M: Manager, T: Send + 'static>(
         Work::Ready(v) => done(&s, Some(v)),
         Work::Blocking(f) => match &shared.runtime {
             Some(rt) => drop(rt.spawn_blocking(move || done(&s, Some(f())))),
-            None => {
-                let spawned = std::thread::Builder::new()
-                    .name("tenure-pool".into())
-                    .spawn(move || done(&s, Some(f())));
-                if let Err(e) = spawned {
-                    tracing::error!(target: "tenure", "the pool cannot start a thread for its work: {e}");
-                }
-            }
+            None => spawn_thread("tenure-pool", "its work", move || done(&s, Some(f()))),
         },
         Work::Future(fut) => {
             let task = async move {
@@ -743,15 +750,11 @@ impl<M: Manager> Shared<M> {
                 }
             }
             let want = config.min_idle.saturating_sub(st.idle.len() + st.creating);
-            if !st.closed && st.next_create_at.is_none_or(|t| t <= now) {
-                for _ in 0..want {
-                    if st.size >= st.max_size || st.creating >= config.max_concurrent_creates {
-                        break;
-                    }
-                    st.size += 1;
-                    st.creating += 1;
-                    after.jobs.push(Job::Create);
+            for _ in 0..want {
+                if !this.may_create(&st, now) {
+                    break;
                 }
+                Self::start_create(&mut st, &mut after);
             }
             if let Some(threshold) = config.leak_threshold {
                 st.leases.overdue(now, threshold, &mut after.leaks);
@@ -834,17 +837,12 @@ pub(super) fn start_driver<M: Manager>(shared: &Arc<Shared<M>>) {
             }
         })),
         None => {
-            let spawned = std::thread::Builder::new()
-                .name("tenure-pool-maintenance".into())
-                .spawn(move || loop {
-                    std::thread::sleep(every);
-                    if !round() {
-                        break;
-                    }
-                });
-            if let Err(e) = spawned {
-                tracing::error!(target: "tenure", "the pool cannot start its maintenance thread: {e}");
-            }
+            spawn_thread("tenure-pool-maintenance", "its maintenance", move || loop {
+                std::thread::sleep(every);
+                if !round() {
+                    break;
+                }
+            });
         }
     }
 }
@@ -961,15 +959,10 @@ fn retry_after<M: Manager>(shared: &Arc<Shared<M>>, wait: Duration) {
             fire();
         })),
         None => {
-            let spawned = std::thread::Builder::new()
-                .name("tenure-pool-retry".into())
-                .spawn(move || {
-                    std::thread::sleep(wait);
-                    fire();
-                });
-            if let Err(e) = spawned {
-                tracing::error!(target: "tenure", "the pool cannot start a thread to retry creating: {e}");
-            }
+            spawn_thread("tenure-pool-retry", "retrying a create", move || {
+                std::thread::sleep(wait);
+                fire();
+            });
         }
     }
 }
@@ -1040,3 +1033,11 @@ pub(super) fn start_timer<M: Manager>(shared: &Arc<Shared<M>>) {
 /// Loom models have no timers.
 #[cfg(loom)]
 pub(super) fn start_timer<M: Manager>(_: &Arc<Shared<M>>) {}
+
+/// Starts a named thread for the pool's `what`; a failure to start one is logged (nothing
+/// can return it: the caller is a `Drop` or a completion).
+fn spawn_thread(name: &str, what: &str, f: impl FnOnce() + Send + 'static) {
+    if let Err(e) = std::thread::Builder::new().name(name.into()).spawn(f) {
+        tracing::error!(target: "tenure", "the pool cannot start a thread for {what}: {e}");
+    }
+}
