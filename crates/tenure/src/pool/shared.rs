@@ -729,6 +729,7 @@ fn backoff(config: &PoolConfig, failures: u32, salt: u64) -> Duration {
 
 impl<M: Manager> Shared<M> {
     /// One round of maintenance (see [`Pool::maintain`](super::Pool::maintain)).
+    #[cfg_attr(loom, allow(dead_code))] // the driver's; loom models have none
     pub(super) fn maintain(this: &Arc<Self>) {
         Self::maintain_at(this, this.now());
     }
@@ -858,6 +859,7 @@ pub(super) const RELAYS: usize = 2;
 /// without the pool's lock: a flag and the task's waker, kept once.
 #[derive(Default)]
 pub(super) struct Relay {
+    #[cfg_attr(loom, allow(dead_code))] // loom models have no relays
     idle: std::sync::atomic::AtomicBool,
     waker: std::sync::OnceLock<Waker>,
     done: std::sync::atomic::AtomicBool,

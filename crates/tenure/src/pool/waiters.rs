@@ -185,6 +185,7 @@ impl<T, F> Waiters<T, F> {
 
     /// Fails every waiter whose deadline is at or before `now` with `error(its timeout)`;
     /// the wakes to call.
+    #[cfg_attr(loom, allow(dead_code))] // the timer task's; loom models have none
     pub(super) fn expire(
         &mut self,
         now: tokio::time::Instant,
@@ -211,6 +212,7 @@ impl<T, F> Waiters<T, F> {
     }
 
     /// The earliest deadline of a waiter still waiting.
+    #[cfg_attr(loom, allow(dead_code))] // the timer task's; loom models have none
     pub(super) fn next_deadline(&self) -> Option<tokio::time::Instant> {
         self.slots
             .iter()
