@@ -58,6 +58,8 @@ pub mod error;
 mod exit_rules;
 pub mod guard;
 mod handle;
+#[cfg(any(feature = "pool", feature = "stream"))]
+mod histogram;
 pub mod orphan;
 pub mod outcome;
 #[cfg(feature = "pool")]

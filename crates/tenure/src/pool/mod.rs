@@ -470,7 +470,7 @@ impl<M: Manager> Pool<M> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn statistics(&self) -> Statistics {
-        self.shared.lock().stats.clone()
+        self.shared.lock().stats.snapshot()
     }
 
     /// Acquires a resource, waiting in line (first come, first served) up to

@@ -1,108 +1,44 @@
-//! A small log-linear histogram of inter-chunk gaps.
-//!
-//! Why not `hdrhistogram`: at 3 significant digits over a useful range it allocates 36–264 KiB
-//! per histogram, and a process may meter thousands of concurrent streams. Latency
-//! percentiles need a few percent of relative precision, not three digits: here each power
-//! of two is split into 32 linear buckets (values below 32 are exact), so a percentile is
-//! within 1/64 (1.6 %) of a value that was recorded, and min and max are kept exactly. The
-//! buckets grow on demand up to the largest gap seen: gaps up to ~1 s of TSC ticks need
-//! ~900 buckets (7 KiB), sub-millisecond streams a few hundred. Recording is a
-//! `leading_zeros`, two shifts and an increment — no allocation once the range is reached,
-//! no atomics.
+//! The stream meter's histogram of inter-chunk gaps ([`crate::histogram::LogHistogram`]
+//! with 32 buckets per power of two: a percentile within 1/64, 1.6 %, of a recorded gap; gaps
+//! up to ~1 s of TSC ticks need ~900 buckets, 7 KiB) and its public view, [`Gaps`].
 
 use std::time::Duration;
 
+/// Buckets per power of two: `2^SUB_BITS`.
 const SUB_BITS: u32 = 5;
-const SUB: u64 = 1 << SUB_BITS;
 
-#[derive(Debug, Clone)]
-pub(crate) struct Histogram {
-    counts: Vec<u64>,
-    total: u64,
-    min: u64,
-    max: u64,
-}
+pub(crate) type Histogram = crate::histogram::LogHistogram<SUB_BITS>;
 
-impl Default for Histogram {
-    fn default() -> Self {
-        Histogram {
-            counts: Vec::new(),
-            total: 0,
-            min: u64::MAX,
-            max: 0,
-        }
-    }
-}
-
-#[inline]
+#[cfg(test)]
 fn index(v: u64) -> usize {
-    if v < SUB {
-        return v as usize;
-    }
-    let exp = 63 - v.leading_zeros(); // >= SUB_BITS
-    let shift = exp - SUB_BITS;
-    let mantissa = (v >> shift) - SUB; // 0..SUB
-    (SUB + u64::from(shift) * SUB + mantissa) as usize
+    Histogram::index(v)
 }
 
-/// The half-open range `[low, high)` of values that land in bucket `i` (`high` saturates at
-/// `u64::MAX` for the top bucket).
+#[cfg(test)]
 fn bounds(i: usize) -> (u64, u64) {
-    let i = i as u64;
-    if i < SUB {
-        return (i, i + 1);
-    }
-    let shift = (i - SUB) / SUB;
-    let mantissa = (i - SUB) % SUB;
-    let low = (SUB + mantissa) << shift;
-    (low, low.saturating_add(1u64 << shift))
+    Histogram::bounds(i)
 }
 
 impl Histogram {
-    #[inline]
-    pub(crate) fn record(&mut self, v: u64) {
-        let i = index(v);
-        if i >= self.counts.len() {
-            self.grow(i);
-        }
-        self.counts[i] += 1;
-        self.min = self.min.min(v);
-        self.max = self.max.max(v);
-        self.total += 1;
-    }
-
-    #[cold]
-    fn grow(&mut self, i: usize) {
-        // Grow by whole powers of two so a slowly rising gap does not reallocate each time.
-        let want = (i + 1).next_multiple_of(SUB as usize).max(4 * SUB as usize);
-        self.counts.resize(want, 0);
-    }
-
     /// The public view, with every tick value converted by `to_nanos` (linear, so bucket
     /// bounds convert as values do).
     pub(crate) fn view(&self, to_nanos: impl Fn(u64) -> u64) -> Gaps {
         let ns = |t: u64| Duration::from_nanos(to_nanos(t));
-        if self.total == 0 {
+        let (Some(min), Some(max)) = (self.min(), self.max()) else {
             return Gaps::default();
-        }
+        };
         let buckets = self
-            .counts
-            .iter()
-            .enumerate()
-            .filter(|&(_, &c)| c > 0)
-            .map(|(i, &count)| {
-                let (low, high) = bounds(i);
-                GapBucket {
-                    low: ns(low),
-                    high: ns(high),
-                    count,
-                }
+            .buckets()
+            .map(|(low, high, count)| GapBucket {
+                low: ns(low),
+                high: ns(high),
+                count,
             })
             .collect();
         Gaps {
-            count: self.total,
-            min: ns(self.min),
-            max: ns(self.max),
+            count: self.count(),
+            min: ns(min),
+            max: ns(max),
             buckets,
         }
     }
@@ -110,7 +46,7 @@ impl Histogram {
     /// Heap bytes held by the buckets.
     #[cfg(test)]
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.counts.capacity() * std::mem::size_of::<u64>()
+        self.buckets_capacity() * std::mem::size_of::<u64>()
     }
 }
 
