@@ -608,10 +608,14 @@ impl<M: Manager> Pool<M> {
         let began = std::time::Instant::now();
         let deadline = began + timeout;
         loop {
-            // Bound first: the guard must be gone before `waited` locks again.
-            let polled = shared.lock().waiters.poll(ticket, me);
+            let now = shared.now();
+            let polled = {
+                let mut st = shared.lock();
+                let r = st.waiters.poll(ticket, me);
+                r.map(|r| served(&mut st, r, start, now, site))
+            };
             if let Some(r) = polled {
-                return waited(shared.clone(), r, start, site);
+                return waited(shared.clone(), r, site);
             }
             let now = std::time::Instant::now();
             if now >= deadline {
@@ -824,21 +828,37 @@ impl<M: Manager> Pool<M> {
     }
 }
 
-/// A waiter's outcome: the lease (its wait recorded, its slot registered) or the error.
-fn waited<M: Manager>(
-    shared: Arc<Shared<M>>,
+/// A waiter's outcome taken from the line (under the lock that took it, so a waited acquire
+/// locks twice — to join, to leave served — not three times): the wait recorded and the
+/// lease's slot registered, or the error.
+fn served<M: Manager>(
+    st: &mut State<M>,
     r: Result<Conn<M::Resource>, PoolError<M::Error>>,
     start: clock::Instant,
+    now: clock::Instant,
+    site: &'static Location<'static>,
+) -> Result<Served<M>, PoolError<M::Error>> {
+    let conn = r?;
+    let wait = now.saturating_duration_since(start);
+    st.stats.wait_time.record(wait);
+    let slot = Shared::lend(st, site, now);
+    Ok(Served { conn, slot, wait })
+}
+
+/// A resource served to a waiter, with its lease slot and how long it waited.
+struct Served<M: Manager> {
+    conn: Conn<M::Resource>,
+    slot: u32,
+    wait: Duration,
+}
+
+/// The lease of a served waiter (the lock released): its wait published.
+fn waited<M: Manager>(
+    shared: Arc<Shared<M>>,
+    served: Result<Served<M>, PoolError<M::Error>>,
     site: &'static Location<'static>,
 ) -> Result<Lease<M>, PoolError<M::Error>> {
-    let conn = r?;
-    let now = shared.now();
-    let wait = now.saturating_duration_since(start);
-    let slot = {
-        let mut st = shared.lock();
-        st.stats.wait_time.record(wait);
-        Shared::lend(&mut st, site, now)
-    };
+    let Served { conn, slot, wait } = served?;
     #[cfg(feature = "metrics")]
     shared.metrics.wait(wait);
     tracing::trace!(target: "tenure", pool = shared.config.name, wait_us = wait.as_micros() as u64, %site, "acquired after waiting");
@@ -853,10 +873,12 @@ fn give_up<M: Manager>(
     waited_for: Duration,
     site: &'static Location<'static>,
 ) -> Result<Lease<M>, PoolError<M::Error>> {
+    let now = shared.now();
     let mut st = shared.lock();
     if let Some(r) = st.waiters.poll(ticket, || Wake::None) {
+        let r = served(&mut st, r, start, now, site);
         drop(st);
-        return waited(shared, r, start, site);
+        return waited(shared, r, site);
     }
     // The pool as this caller saw it, itself still in line.
     let status = Shared::status_of(&st);
@@ -979,12 +1001,17 @@ impl<M: Manager> Future for Acquire<M> {
         let AcquireState::Waiting(t) = *this.state else {
             unreachable!("the other states returned above")
         };
-        let start = this.started.unwrap_or_else(|| shared.now());
-        let polled = shared.lock().waiters.poll_task(t, cx.waker());
+        let now = shared.now();
+        let start = this.started.unwrap_or(now);
+        let polled = {
+            let mut st = shared.lock();
+            let r = st.waiters.poll_task(t, cx.waker());
+            r.map(|r| served(&mut st, r, start, now, this.site))
+        };
         if let Some(r) = polled {
             *this.state = AcquireState::Done;
             let shared = this.shared.take().expect("checked above");
-            return Poll::Ready(waited(shared, r, start, this.site));
+            return Poll::Ready(waited(shared, r, this.site));
         }
         // Loom models have no timers: an acquire there waits untimed. With a runtime, the
         // pool's timer task fails the slot at the deadline and wakes this task.
