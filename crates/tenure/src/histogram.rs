@@ -201,6 +201,16 @@ mod tests {
         assert_eq!(a, b);
         b.record(8);
         assert_ne!(a, b);
+        // Same count, sum, min and max; different values in between.
+        let (mut c, mut d) = (H::default(), H::with_range(1 << 40));
+        for v in [1, 4, 6, 9] {
+            c.record(v);
+        }
+        for v in [1, 5, 5, 9] {
+            d.record(v);
+        }
+        assert_ne!(c, d);
+        assert_eq!(c, c.clone());
     }
 
     #[test]
