@@ -807,3 +807,68 @@ fn maintain_ahead_of_the_present_runs_as_if_that_time_had_passed() {
     pool.maintain(std::time::Instant::now() + 31 * MIN);
     assert_eq!(m.closed(), [1], "expired at 31 min");
 }
+
+/// A manager whose resets all fail: every returned resource is retired as `reset_failed`
+/// and closed, never reused.
+struct FailingReset(Arc<Mutex<Vec<u32>>>, AtomicU32);
+
+impl Manager for FailingReset {
+    type Resource = u32;
+    type Error = std::io::Error;
+    const ASYNC: bool = false;
+    fn create(&self) -> Work<Result<u32, std::io::Error>> {
+        Work::ready(Ok(self.1.fetch_add(1, Ordering::SeqCst) + 1))
+    }
+    fn close(&self, r: u32) -> Work<Result<(), BoxError>> {
+        self.0.lock().unwrap().push(r);
+        Work::ready(Ok(()))
+    }
+    fn needs_reset(&self, _: &u32) -> bool {
+        true
+    }
+    fn reset(&self, r: u32) -> Checked<Self> {
+        Work::ready((r, Err(std::io::Error::other("rollback failed"))))
+    }
+}
+
+#[test]
+fn a_failed_reset_retires_and_closes_the_resource() {
+    let closed = Arc::new(Mutex::new(Vec::new()));
+    let pool = Pool::new(
+        FailingReset(closed.clone(), Default::default()),
+        PoolConfig {
+            maintenance_interval: None,
+            ..PoolConfig::default()
+        },
+    )
+    .unwrap();
+    drop(pool.get_blocking().unwrap());
+    drop(pool.get_blocking().unwrap());
+    let s = pool.statistics();
+    assert_eq!(
+        (s.created, s.destroyed.reset_failed, s.destroyed.total()),
+        (2, 2, 2)
+    );
+    assert_eq!(*closed.lock().unwrap(), [1, 2], "each closed, none reused");
+    assert_eq!(pool.status().size, 0);
+}
+
+#[test]
+fn shrinking_retires_idle_extras_at_once_and_lent_ones_on_return() {
+    let (pool, m, _time) = pool_with(PoolConfig {
+        max_size: 3,
+        ..base()
+    });
+    let leases: Vec<_> = (0..3).map(|_| pool.get_blocking().unwrap()).collect();
+    let mut leases = leases.into_iter();
+    drop(leases.next()); // idle: retired at once by the resize below
+    pool.resize(1);
+    assert_eq!(pool.statistics().destroyed.resized, 1);
+    drop(leases.next()); // comes back over the new size: retired, not reused
+    let s = pool.statistics();
+    assert_eq!((s.destroyed.resized, s.destroyed.total()), (2, 2));
+    assert_eq!(m.closed().len(), 2);
+    drop(leases);
+    assert_eq!(pool.status().size, 1, "the one within the new size stays");
+    assert_eq!(pool.status().idle, 1);
+}

@@ -93,7 +93,7 @@ use std::panic::Location;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 
-use crate::sync::{Arc, AtomicUsize, Mutex};
+use crate::sync::{Arc, AtomicUsize, StateLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -429,7 +429,7 @@ impl<M: Manager> Pool<M> {
             clock: clock.unwrap_or_default(),
             relays,
             handles: AtomicUsize::new(1),
-            state: Mutex::new(state),
+            state: StateLock::new(state),
         });
         shared::start_driver(&shared);
         shared::start_relays(&shared);

@@ -1,11 +1,11 @@
 //! The pool's state and the rules that move resources between idle, lent, waiting callers,
 //! and the work (create, validate, reset, close) the pool runs on its own behalf.
 //!
-//! One lock guards it all; every wake and every job is started after the lock is released.
+//! One lock (`parking_lot`'s, see `crate::sync::StateLock`) guards it all; every wake and every job is started after the lock is released.
 //! `size` counts every resource that exists — idle, lent, handed to a waiter, being
 //! created, validated, reset or closed — so `max_size` bounds them all.
 
-use crate::sync::{Arc, AtomicUsize, Mutex, MutexGuard};
+use crate::sync::{Arc, AtomicUsize, StateGuard, StateLock};
 use std::panic::Location;
 use std::task::Waker;
 use std::time::Duration;
@@ -141,7 +141,7 @@ pub(super) struct Shared<M: Manager> {
     pub(super) handles: AtomicUsize,
     #[cfg(feature = "metrics")]
     pub(super) metrics: super::metrics::Handles,
-    pub(super) state: Mutex<State<M>>,
+    pub(super) state: StateLock<State<M>>,
 }
 
 /// What an acquire does next.
@@ -234,8 +234,8 @@ impl<M: Manager> After<M> {
 }
 
 impl<M: Manager> Shared<M> {
-    pub(super) fn lock(&self) -> MutexGuard<'_, State<M>> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    pub(super) fn lock(&self) -> StateGuard<'_, State<M>> {
+        self.state.lock()
     }
 
     pub(super) fn now(&self) -> Instant {
