@@ -872,3 +872,31 @@ fn shrinking_retires_idle_extras_at_once_and_lent_ones_on_return() {
     assert_eq!(pool.status().size, 1, "the one within the new size stays");
     assert_eq!(pool.status().idle, 1);
 }
+
+#[test]
+fn a_panicking_retain_predicate_loses_no_resource() {
+    let (pool, m, _time) = pool_with(PoolConfig {
+        max_size: 3,
+        ..base()
+    });
+    let leases: Vec<_> = (0..3).map(|_| pool.get_blocking().unwrap()).collect();
+    drop(leases);
+    let mut seen = 0;
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        pool.retain(|_| {
+            seen += 1;
+            match seen {
+                1 => false, // retired
+                2 => panic!("a predicate that panics"),
+                _ => true,
+            }
+        })
+    }));
+    assert!(panicked.is_err(), "the panic reaches the caller");
+    let s = pool.status();
+    assert_eq!((s.size, s.idle), (2, 2), "the unjudged ones stay idle");
+    assert_eq!(pool.statistics().destroyed.discarded, 1);
+    assert_eq!(m.closed().len(), 1);
+    assert!(pool.close_blocking(Duration::from_secs(5)));
+    assert_eq!(m.closed().len(), 3, "every resource closed once");
+}

@@ -657,7 +657,10 @@ impl<M: Manager> Pool<M> {
         run_after(&self.shared, after);
     }
 
-    /// Retires every idle resource for which `keep` returns `false`.
+    /// Retires every idle resource for which `keep` returns `false`. `keep` runs under the
+    /// pool's lock: keep it short. If it panics, the panic goes on to the caller, the
+    /// resources it had not judged yet (and the one it panicked on) stay idle, and those it
+    /// rejected are retired.
     ///
     /// ```
     /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
@@ -677,13 +680,24 @@ impl<M: Manager> Pool<M> {
         let mut after = After::new();
         {
             let mut st = self.shared.lock();
-            let idle = std::mem::take(&mut st.idle);
-            for conn in idle {
-                if keep(&conn.resource) {
-                    st.idle.push(conn);
-                } else {
-                    self.shared
-                        .retire(&mut st, conn, Retire::Discarded, &mut after);
+            let mut idle = std::mem::take(&mut st.idle).into_iter();
+            while let Some(conn) = idle.next() {
+                let verdict =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| keep(&conn.resource)));
+                match verdict {
+                    Ok(true) => st.idle.push(conn),
+                    Ok(false) => self
+                        .shared
+                        .retire(&mut st, conn, Retire::Discarded, &mut after),
+                    Err(panic) => {
+                        // The predicate panicked: this one and those not looked at yet
+                        // stay idle (nothing lost), the retirements so far go ahead.
+                        st.idle.push(conn);
+                        st.idle.extend(idle);
+                        drop(st);
+                        run_after(&self.shared, after);
+                        std::panic::resume_unwind(panic);
+                    }
                 }
             }
         }
