@@ -281,6 +281,34 @@ mod tests {
             "the old ticket reaches nothing"
         );
         assert!(w.fail_oldest(()).is_ok());
+        // Its slot now holds b's outcome: the old ticket still reaches nothing.
+        assert!(w.poll(a, || Wake::None).is_none());
+        assert!(w.cancel(a).is_none());
         assert_eq!(w.poll(b, || Wake::None).map(|r| r.is_err()), Some(true));
+    }
+
+    /// Counts its wakes.
+    struct Count(std::sync::atomic::AtomicUsize);
+
+    impl std::task::Wake for Count {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_waiter_polled_from_another_task_is_woken_there() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let (a, b) = (
+            std::sync::Arc::new(Count(Default::default())),
+            std::sync::Arc::new(Count(Default::default())),
+        );
+        let (wa, wb) = (Waker::from(a.clone()), Waker::from(b.clone()));
+        let mut w: Waiters<u32, ()> = Waiters::new();
+        let t = w.push(Wake::Task(wa.clone()), None);
+        assert!(w.poll_task(t, &wa).is_none(), "same task: kept");
+        assert!(w.poll_task(t, &wb).is_none(), "moved to another task");
+        w.serve(1).expect("one waiter").wake();
+        assert_eq!((a.0.load(SeqCst), b.0.load(SeqCst)), (0, 1));
     }
 }
