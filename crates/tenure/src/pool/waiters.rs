@@ -259,6 +259,11 @@ mod tests {
         let c = w.push(Wake::None, None);
         assert_eq!(w.waiting(), 3);
         assert!(w.cancel(a).is_none());
+        assert_eq!(
+            w.order.len(),
+            2,
+            "the one that left at the front is dropped at once"
+        );
         assert!(w.serve(1).is_ok());
         assert!(w.serve(2).is_ok());
         assert_eq!(w.serve(3).err(), Some(3), "nobody left");
