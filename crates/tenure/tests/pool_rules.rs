@@ -900,3 +900,23 @@ fn a_panicking_retain_predicate_loses_no_resource() {
     assert!(pool.close_blocking(Duration::from_secs(5)));
     assert_eq!(m.closed().len(), 3, "every resource closed once");
 }
+
+#[test]
+fn min_idle_may_equal_max_size_but_not_exceed_it() {
+    let build = |min_idle, max_size| {
+        Pool::new(
+            Mgr(Arc::new(Counting::<false>::default())),
+            PoolConfig {
+                min_idle,
+                max_size,
+                ..base()
+            },
+        )
+        .map(|_| ())
+    };
+    assert_eq!(build(4, 4), Ok(()));
+    assert_eq!(
+        build(5, 4),
+        Err(BuildError::Config("min_idle must not exceed max_size"))
+    );
+}
