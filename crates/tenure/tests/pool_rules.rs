@@ -920,3 +920,63 @@ fn min_idle_may_equal_max_size_but_not_exceed_it() {
         Err(BuildError::Config("min_idle must not exceed max_size"))
     );
 }
+
+#[test]
+fn a_blocking_acquire_times_out_counted_and_out_of_line() {
+    let (pool, _m, _time) = pool_with(PoolConfig {
+        max_size: 1,
+        ..base()
+    });
+    let _held = pool.get_blocking().unwrap();
+    let e = pool
+        .get_blocking_timeout(Duration::from_millis(20))
+        .unwrap_err();
+    assert!(matches!(e, PoolError::Timeout { .. }), "{e}");
+    assert_eq!(pool.status().waiting, 0, "it left the line");
+    assert_eq!(pool.statistics().timeouts, 1);
+}
+
+#[tokio::test]
+async fn close_timeout_says_whether_everything_was_closed() {
+    let pool = Pool::new(
+        Mgr(Arc::new(Counting::<true>::default())),
+        PoolConfig {
+            max_size: 2,
+            ..base()
+        },
+    )
+    .unwrap();
+    let held = pool.get().await.unwrap();
+    drop(pool.get().await.unwrap());
+    assert!(
+        !pool.close_timeout(Duration::from_millis(20)).await,
+        "a lease is still out"
+    );
+    drop(held);
+    assert!(
+        pool.close_timeout(Duration::from_secs(5)).await,
+        "all closed"
+    );
+}
+
+#[test]
+fn debug_output_names_what_it_shows() {
+    let (pool, _m, _time) = pool_with(base());
+    let shown = format!("{pool:?}");
+    assert!(
+        shown.starts_with("Pool") && shown.contains("max_size"),
+        "{shown}"
+    );
+    let acquire = pool.get();
+    let shown = format!("{acquire:?}");
+    assert!(
+        shown.contains("not polled yet") && shown.contains("site"),
+        "{shown}"
+    );
+    let builder = Pool::builder(Mgr(Arc::new(Counting::<false>::default())));
+    let shown = format!("{builder:?}");
+    assert!(
+        shown.starts_with("PoolBuilder") && shown.contains("runtime"),
+        "{shown}"
+    );
+}
