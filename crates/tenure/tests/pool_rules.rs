@@ -980,3 +980,24 @@ fn debug_output_names_what_it_shows() {
         "{shown}"
     );
 }
+
+/// A pool built outside any runtime has no timer task: an async waiter there bounds its
+/// own wait.
+#[test]
+fn an_async_waiter_of_a_pool_without_a_runtime_still_times_out() {
+    let (pool, _m, _time) = pool_with(PoolConfig {
+        max_size: 1,
+        ..base()
+    });
+    let _held = pool.get_blocking().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let e = rt
+        .block_on(pool.get_timeout(Duration::from_millis(20)))
+        .unwrap_err();
+    assert!(matches!(e, PoolError::Timeout { .. }), "{e}");
+    assert_eq!(pool.status().waiting, 0, "it left the line");
+    assert_eq!(pool.statistics().timeouts, 1);
+}
