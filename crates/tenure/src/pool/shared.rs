@@ -1,7 +1,8 @@
 //! The pool's state and the rules that move resources between idle, lent, waiting callers,
 //! and the work (create, validate, reset, close) the pool runs on its own behalf.
 //!
-//! One lock (`parking_lot`'s, see `crate::sync::StateLock`) guards it all; every wake and every job is started after the lock is released.
+//! One lock (`parking_lot`'s, see `crate::sync::StateLock`) guards it all; every wake and
+//! every job is started after the lock is released.
 //! `size` counts every resource that exists — idle, lent, handed to a waiter, being
 //! created, validated, reset or closed — so `max_size` bounds them all.
 
