@@ -22,6 +22,21 @@
 //!   2 workers and no await under a lease at most 2 leases are out at once, so no size here
 //!   runs out and no task waits (beyond an OS preemption of a worker that holds a lease):
 //!   these rows measure the fast path under two-thread contention, not the handoff.
+//!   **Read them with tokio's cooperative budget in mind.** deadpool's `get` spends the
+//!   budget (tokio's `Semaphore`), tenure's and bb8's do not: a deadpool task that makes
+//!   more than 128 acquires in one poll is made to yield, and from then on deadpool runs
+//!   about 2× slower with a long tail (p99 100–450 µs). Measured 2026-12-02 (`--quick`,
+//!   size 2, ops per task forced by a patched harness): deadpool 0.60–0.65 µs/op at 32 or
+//!   100 ops per task, 1.1–1.3 µs/op at 140, 256 or 1024, at T = 64 and T = 256 alike
+//!   (the step is at 128); with its acquire wrapped in `tokio::task::unconstrained`, 0.60
+//!   µs/op (T = 64) and 0.63 (T = 256) at 1024 ops per task — tenure's figure (0.60–0.69).
+//!   The calibration here gives each task 256 ops per repetition at T ≤ 64 (deadpool
+//!   yields: the ≈ 2× rows) and 32–64 at T = 256 (it does not: ≈ 1×). So under two-core
+//!   contention tenure's fast path costs what deadpool's does without the budget — both
+//!   are bound by the cache lines the two cores pass back and forth (tenure's own cost is
+//!   120–135 ns/op in the runs where one worker happens to run every task) — while it
+//!   also keeps statistics and leak tracking; the 2× is deadpool's yield. See the module
+//!   docs of `tenure::pool` ("Cooperative scheduling") for why tenure does not spend it.
 //! - `pool/tasks=T,size=S,hold=yield`, T ∈ {16, 256}: each lease held across one
 //!   `tokio::task::yield_now()` (one scheduler turn): more tasks hold leases than there
 //!   are resources, so every operation goes through the waiter queue — on tenure a FIFO
