@@ -218,6 +218,17 @@ async fn too_many_waiters_are_refused_at_once() {
         e.to_string(),
         "too many callers waiting for a resource (the limit is 1)"
     );
+    assert!(matches!(
+        pool.get_timeout(Duration::from_secs(1)).await,
+        Err(PoolError::Saturated { max_waiters: 1 })
+    ));
+    let stats = pool.statistics();
+    assert_eq!(stats.refused, 2, "each refusal counted");
+    assert_eq!(
+        stats.acquired_direct + stats.acquired_waited,
+        1,
+        "{stats:?}"
+    );
 }
 
 #[test]

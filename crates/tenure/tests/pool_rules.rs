@@ -1001,3 +1001,49 @@ fn an_async_waiter_of_a_pool_without_a_runtime_still_times_out() {
     assert_eq!(pool.status().waiting, 0, "it left the line");
     assert_eq!(pool.statistics().timeouts, 1);
 }
+
+/// A failed create fails its waiter, but the next waiter keeps waiting while another create
+/// is still under way — and is served by it — instead of failing as "unavailable".
+#[tokio::test(start_paused = true)]
+async fn a_create_still_under_way_keeps_the_next_waiter_waiting_after_another_fails() {
+    let m = Arc::new(Counting::<true>::default());
+    let pool = Pool::new(
+        Mgr(m.clone()),
+        PoolConfig {
+            max_size: 2,
+            max_concurrent_creates: 2,
+            create_backoff: Duration::from_secs(5),
+            acquire_timeout: Duration::from_secs(60),
+            maintenance_interval: None,
+            ..base()
+        },
+    )
+    .unwrap();
+    // The first create fails after 10 ms; the second succeeds after 100 ms.
+    m.fail_creates.store(true, Ordering::SeqCst);
+    m.create_delay_ms.store(10, Ordering::SeqCst);
+    let p = pool.clone();
+    let first = tokio::spawn(async move { p.get().await.map(|l| *l) });
+    tokio::task::yield_now().await;
+    m.fail_creates.store(false, Ordering::SeqCst);
+    m.create_delay_ms.store(100, Ordering::SeqCst);
+    let p = pool.clone();
+    let second = tokio::spawn(async move { p.get().await.map(|l| *l) });
+    tokio::task::yield_now().await;
+    assert_eq!(pool.status().waiting, 2);
+    assert!(matches!(first.await.unwrap(), Err(PoolError::Create(_))));
+    // Within the backoff, with the second create still coming: a newcomer waits too.
+    let p = pool.clone();
+    let third = tokio::spawn(async move { p.get_timeout(Duration::from_secs(1)).await.map(drop) });
+    tokio::task::yield_now().await;
+    assert_eq!(
+        second.await.unwrap().unwrap(),
+        1,
+        "served by the create under way"
+    );
+    assert!(
+        third.await.unwrap().is_ok(),
+        "served when the second returned"
+    );
+    assert_eq!(pool.statistics().create_failures, 1);
+}
