@@ -1047,3 +1047,45 @@ async fn a_create_still_under_way_keeps_the_next_waiter_waiting_after_another_fa
     );
     assert_eq!(pool.statistics().create_failures, 1);
 }
+
+/// Demand beyond `max_concurrent_creates` waits for a create to finish before the next
+/// one starts, even with room in `max_size`.
+#[tokio::test(start_paused = true)]
+async fn no_more_creates_run_at_once_than_max_concurrent_creates() {
+    let m = Arc::new(Counting::<true>::default());
+    m.create_delay_ms.store(100, Ordering::SeqCst);
+    let pool = Pool::new(
+        Mgr(m.clone()),
+        PoolConfig {
+            max_size: 4,
+            max_concurrent_creates: 2,
+            maintenance_interval: None,
+            ..base()
+        },
+    )
+    .unwrap();
+    let waiters: Vec<_> = (0..4)
+        .map(|_| {
+            let p = pool.clone();
+            tokio::spawn(async move { p.get().await })
+        })
+        .collect();
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(m.next.load(Ordering::SeqCst), 2, "two creates at once");
+    assert_eq!(pool.status().waiting, 4);
+    tokio::time::sleep(Duration::from_millis(101)).await;
+    assert_eq!(
+        m.next.load(Ordering::SeqCst),
+        4,
+        "two more once those finished"
+    );
+    let mut leases = Vec::new();
+    for w in waiters {
+        leases.push(w.await.unwrap().unwrap());
+    }
+    let mut got: Vec<u32> = leases.iter().map(|l| **l).collect();
+    got.sort_unstable();
+    assert_eq!(got, [1, 2, 3, 4]);
+}
