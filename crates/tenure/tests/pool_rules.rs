@@ -26,6 +26,8 @@ struct Counting<const ASYNC: bool = false> {
     hang_resets: AtomicBool,
     /// Async managers only: creates take this long (tokio time).
     create_delay_ms: AtomicU32,
+    /// Async managers only: closes take this long (tokio time).
+    close_delay_ms: AtomicU32,
 }
 
 impl<const A: bool> Counting<A> {
@@ -68,7 +70,15 @@ impl<const A: bool> Manager for Mgr<A> {
 
     fn close(&self, r: u32) -> Work<Result<(), BoxError>> {
         self.closed.lock().unwrap().push(r);
-        Work::ready(Ok(()))
+        let delay = self.close_delay_ms.load(Ordering::SeqCst);
+        if A && delay > 0 {
+            Work::future(async move {
+                tokio::time::sleep(Duration::from_millis(u64::from(delay))).await;
+                Ok(())
+            })
+        } else {
+            Work::ready(Ok(()))
+        }
     }
 
     fn validate(&self, r: u32) -> Checked<Self> {
@@ -1088,4 +1098,34 @@ async fn no_more_creates_run_at_once_than_max_concurrent_creates() {
     let mut got: Vec<u32> = leases.iter().map(|l| **l).collect();
     got.sort_unstable();
     assert_eq!(got, [1, 2, 3, 4]);
+}
+
+/// A resource still being closed counts in `size` until its close ends, but does not make
+/// a returned resource look like an extra beyond `max_size`.
+#[tokio::test(start_paused = true)]
+async fn a_resource_still_closing_does_not_push_a_returned_one_out() {
+    let m = Arc::new(Counting::<true>::default());
+    m.close_delay_ms.store(100, Ordering::SeqCst);
+    let pool = Pool::new(
+        Mgr(m.clone()),
+        PoolConfig {
+            max_size: 2,
+            maintenance_interval: None,
+            ..base()
+        },
+    )
+    .unwrap();
+    let a = pool.get().await.unwrap();
+    let b = pool.get().await.unwrap();
+    Lease::discard(a);
+    tokio::task::yield_now().await;
+    assert_eq!(pool.status().size, 2, "its close has not ended");
+    drop(b);
+    let status = pool.status();
+    assert_eq!((status.idle, status.size), (1, 2), "{status:?}");
+    assert_eq!(pool.statistics().destroyed.resized, 0);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let status = pool.status();
+    assert_eq!((status.idle, status.size), (1, 1), "{status:?}");
+    assert_eq!(*pool.get().await.unwrap(), 2, "the returned one is reused");
 }
