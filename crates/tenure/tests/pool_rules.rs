@@ -28,6 +28,7 @@ struct Counting<const ASYNC: bool = false> {
     create_delay_ms: AtomicU32,
     /// Async managers only: closes take this long (tokio time).
     close_delay_ms: AtomicU32,
+    fail_closes: AtomicBool,
 }
 
 impl<const A: bool> Counting<A> {
@@ -70,6 +71,9 @@ impl<const A: bool> Manager for Mgr<A> {
 
     fn close(&self, r: u32) -> Work<Result<(), BoxError>> {
         self.closed.lock().unwrap().push(r);
+        if self.fail_closes.load(Ordering::SeqCst) {
+            return Work::ready(Err("socket already reset".into()));
+        }
         let delay = self.close_delay_ms.load(Ordering::SeqCst);
         if A && delay > 0 {
             Work::future(async move {
@@ -1128,4 +1132,79 @@ async fn a_resource_still_closing_does_not_push_a_returned_one_out() {
     let status = pool.status();
     assert_eq!((status.idle, status.size), (1, 1), "{status:?}");
     assert_eq!(*pool.get().await.unwrap(), 2, "the returned one is reused");
+}
+
+/// A failed close is reported to the sink with what was being closed: a resource retired
+/// while the pool runs, or one closed because the pool closed.
+#[test]
+fn a_failed_close_is_reported_saying_why_the_resource_was_closed() {
+    let manager = Arc::new(Counting::<false>::default());
+    let sink = Arc::new(CollectingSink::new(16));
+    let (clock, _time) = Clock::manual();
+    let pool = Pool::builder(Mgr(manager.clone()))
+        .config(PoolConfig {
+            maintenance_interval: None,
+            ..base()
+        })
+        .clock(clock)
+        .sink(sink.clone())
+        .build()
+        .unwrap();
+    manager.fail_closes.store(true, Ordering::SeqCst);
+    let (a, b) = (pool.get_blocking().unwrap(), pool.get_blocking().unwrap());
+    Lease::discard(a);
+    drop(b);
+    assert!(pool.close_blocking(Duration::from_secs(1)));
+    let contexts: Vec<String> = sink
+        .take()
+        .iter()
+        .map(|r| {
+            let cause = std::error::Error::source(r.error().unwrap()).unwrap();
+            format!("{} | {cause}", r.context())
+        })
+        .collect();
+    assert_eq!(
+        contexts,
+        [
+            "pool: closing a retired resource | socket already reset",
+            "pool: closing a resource (pool closed) | socket already reset",
+        ]
+    );
+    assert_eq!(pool.statistics().close_failures, 2);
+    assert_eq!(manager.closed(), [1, 2]);
+}
+
+/// The backoff after a failed create is spread per pool history (up to 25 % less than the
+/// base), so that pools that failed together do not retry together.
+#[test]
+fn the_create_backoff_is_jittered_within_a_quarter() {
+    let mut waits = Vec::new();
+    for created in 0..8 {
+        let (pool, m, _time) = pool_with(PoolConfig {
+            max_size: 10,
+            create_backoff: Duration::from_millis(100),
+            acquire_timeout: Duration::from_millis(1),
+            ..base()
+        });
+        // Created, then taken out of the pool: its history differs, nothing is left in it.
+        for _ in 0..created {
+            Lease::detach(pool.get_blocking().unwrap());
+        }
+        m.fail_creates.store(true, Ordering::SeqCst);
+        assert!(matches!(pool.get_blocking(), Err(PoolError::Create(_))));
+        match pool.get_blocking() {
+            Err(PoolError::Unavailable { retry_in, .. }) => waits.push(retry_in),
+            other => panic!("{other:?}"),
+        }
+    }
+    for w in &waits {
+        assert!(
+            (Duration::from_millis(75)..=Duration::from_millis(100)).contains(w),
+            "{waits:?}"
+        );
+    }
+    let mut distinct = waits.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert!(distinct.len() >= 3, "spread: {waits:?}");
 }
