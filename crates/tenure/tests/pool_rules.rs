@@ -554,6 +554,10 @@ async fn the_background_driver_keeps_min_idle_and_stops_with_the_pool() {
     assert_eq!(pool.status().idle, 0);
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(pool.status().idle, 2, "the driver created min_idle");
+    Lease::detach(pool.get().await.unwrap());
+    assert_eq!(pool.status().idle, 1);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(pool.status().idle, 2, "and keeps it up, round after round");
     let weak_probe = pool.clone();
     drop(pool);
     drop(weak_probe);
@@ -561,9 +565,33 @@ async fn the_background_driver_keeps_min_idle_and_stops_with_the_pool() {
     assert_eq!(m.closed().len(), 2, "the last handle closed the pool");
     assert_eq!(
         m.next.load(Ordering::SeqCst),
-        2,
+        3,
         "no creates after the close"
     );
+}
+
+/// `close()` stops the driver (and the pool's timer) even while handles remain.
+#[tokio::test(start_paused = true)]
+async fn a_closed_pool_leaves_no_task_running_while_its_handles_live() {
+    let m = Arc::new(Counting::<true>::default());
+    let pool = Pool::new(
+        Mgr(m.clone()),
+        PoolConfig {
+            max_size: 4,
+            min_idle: 1,
+            maintenance_interval: Some(Duration::from_millis(100)),
+            ..base()
+        },
+    )
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert_eq!(pool.status().idle, 1);
+    let metrics = tokio::runtime::Handle::current().metrics();
+    assert!(metrics.num_alive_tasks() >= 1, "the driver runs");
+    pool.close().await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(metrics.num_alive_tasks(), 0, "every task of the pool ended");
+    assert_eq!(m.closed(), [1]);
 }
 
 #[test]
@@ -581,6 +609,14 @@ fn a_blocking_pool_has_a_driver_thread() {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while pool.status().idle < 1 {
         assert!(std::time::Instant::now() < deadline, "the driver never ran");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Lease::detach(pool.get_blocking().unwrap());
+    while pool.status().idle < 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the driver ran only once"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
 }
@@ -1207,4 +1243,37 @@ fn the_create_backoff_is_jittered_within_a_quarter() {
     distinct.sort_unstable();
     distinct.dedup();
     assert!(distinct.len() >= 3, "spread: {waits:?}");
+}
+
+/// Maintenance counts the creates under way toward `min_idle`: rounds that come while
+/// they run start no more.
+#[tokio::test(start_paused = true)]
+async fn maintenance_counts_creates_under_way_toward_min_idle() {
+    let m = Arc::new(Counting::<true>::default());
+    m.create_delay_ms.store(100, Ordering::SeqCst);
+    let pool = Pool::new(
+        Mgr(m.clone()),
+        PoolConfig {
+            max_size: 8,
+            min_idle: 2,
+            max_concurrent_creates: 8,
+            maintenance_interval: None,
+            ..base()
+        },
+    )
+    .unwrap();
+    for _ in 0..3 {
+        pool.maintain(std::time::Instant::now());
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(
+        m.next.load(Ordering::SeqCst),
+        2,
+        "two creates for min_idle 2"
+    );
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(pool.status().idle, 2);
+    pool.maintain(std::time::Instant::now());
+    tokio::task::yield_now().await;
+    assert_eq!(m.next.load(Ordering::SeqCst), 2, "min_idle met: none more");
 }
