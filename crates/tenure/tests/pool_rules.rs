@@ -1277,3 +1277,40 @@ async fn maintenance_counts_creates_under_way_toward_min_idle() {
     tokio::task::yield_now().await;
     assert_eq!(m.next.load(Ordering::SeqCst), 2, "min_idle met: none more");
 }
+
+/// The two relay tasks (see the module docs, "Handoff on a multi-thread runtime") exist only
+/// on a multi-thread runtime: a current-thread runtime has no other worker to hand over to.
+#[test]
+fn relay_tasks_run_only_on_a_multi_thread_runtime() {
+    let alive_with_a_pool = |rt: tokio::runtime::Runtime| {
+        let m = Arc::new(Counting::<true>::default());
+        let before = rt.metrics().num_alive_tasks();
+        let pool = Pool::with_runtime(
+            Mgr(m),
+            PoolConfig {
+                maintenance_interval: None,
+                ..base()
+            },
+            rt.handle().clone(),
+        )
+        .unwrap();
+        let alive = rt.metrics().num_alive_tasks() - before;
+        drop(pool);
+        alive
+    };
+    let current = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let multi = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (one, two) = (alive_with_a_pool(current), alive_with_a_pool(multi));
+    assert_eq!(
+        two,
+        one + 2,
+        "current-thread: {one} tasks, multi-thread: {two}"
+    );
+}
