@@ -1295,7 +1295,17 @@ fn relay_tasks_run_only_on_a_multi_thread_runtime() {
         )
         .unwrap();
         let alive = rt.metrics().num_alive_tasks() - before;
-        drop(pool);
+        drop(pool); // the last handle: the pool closes, and its tasks end
+        rt.block_on(async {
+            let ended = async {
+                while rt.metrics().num_alive_tasks() > before {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            };
+            tokio::time::timeout(Duration::from_secs(10), ended)
+                .await
+                .expect("a task outlived its pool");
+        });
         alive
     };
     let current = tokio::runtime::Builder::new_current_thread()
@@ -1313,4 +1323,46 @@ fn relay_tasks_run_only_on_a_multi_thread_runtime() {
         one + 2,
         "current-thread: {one} tasks, multi-thread: {two}"
     );
+}
+
+/// The retry after a failed create runs by the pool's clock: when that clock (here a
+/// manual one) has not reached the end of the backoff when tokio's timer fires, the retry
+/// waits again instead of being dropped, and a waiter still in line is served by it.
+#[tokio::test(start_paused = true)]
+async fn a_create_retry_waits_for_the_pools_own_clock() {
+    let m = Arc::new(Counting::<true>::default());
+    let (clock, time) = Clock::manual();
+    let pool = Pool::builder(Mgr(m.clone()))
+        .config(PoolConfig {
+            max_size: 2,
+            max_concurrent_creates: 1,
+            create_backoff: Duration::from_millis(100),
+            acquire_timeout: Duration::from_secs(60),
+            maintenance_interval: None,
+            ..base()
+        })
+        .clock(clock)
+        .build()
+        .unwrap();
+    let held = pool.get().await.unwrap(); // something is lent: waiters keep waiting
+    m.fail_creates.store(true, Ordering::SeqCst);
+    let spawn_get = || {
+        let p = pool.clone();
+        tokio::spawn(async move { p.get().await.map(|l| *l) })
+    };
+    let (first, second) = (spawn_get(), spawn_get());
+    assert!(matches!(first.await.unwrap(), Err(PoolError::Create(_))));
+    assert_eq!(pool.status().waiting, 1, "the second still waits");
+    m.fail_creates.store(false, Ordering::SeqCst);
+    // tokio's timer passes the backoff, the pool's clock does not: no create yet.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(m.next.load(Ordering::SeqCst), 1);
+    // Now the pool's clock passes it too: the retry, armed again, creates.
+    time.advance(Duration::from_millis(150));
+    let got = tokio::time::timeout(Duration::from_secs(1), second)
+        .await
+        .expect("the retry was dropped")
+        .unwrap();
+    assert_eq!(got.unwrap(), 2, "served by the retried create");
+    drop(held);
 }
