@@ -1366,3 +1366,19 @@ async fn a_create_retry_waits_for_the_pools_own_clock() {
     assert_eq!(got.unwrap(), 2, "served by the retried create");
     drop(held);
 }
+
+/// An acquire served from the idle set counts as direct; one that waited for a create
+/// (or a return) as waited.
+#[test]
+fn acquires_are_counted_as_direct_or_waited() {
+    let (pool, _m, _) = pool_with(base());
+    drop(pool.get_blocking().unwrap()); // nothing idle: waits for its create
+    drop(pool.get_blocking().unwrap()); // the idle one
+    drop(pool.get_blocking().unwrap());
+    let s = pool.statistics();
+    assert_eq!(
+        (s.acquired_direct, s.acquired_waited, s.created),
+        (2, 1, 1),
+        "{s:?}"
+    );
+}
