@@ -37,6 +37,20 @@ impl<const A: bool> Counting<A> {
     }
 }
 
+/// `value`, after `delay_ms` of tokio time for an async manager (ready at once otherwise,
+/// or when no delay is set).
+fn after_delay<const ASYNC: bool, T: Send + 'static>(delay_ms: &AtomicU32, value: T) -> Work<T> {
+    let delay = delay_ms.load(Ordering::SeqCst);
+    if ASYNC && delay > 0 {
+        Work::future(async move {
+            tokio::time::sleep(Duration::from_millis(u64::from(delay))).await;
+            value
+        })
+    } else {
+        Work::ready(value)
+    }
+}
+
 /// The manager: a handle on the counts, which the test keeps too.
 struct Mgr<const A: bool>(Arc<Counting<A>>);
 
@@ -58,15 +72,7 @@ impl<const A: bool> Manager for Mgr<A> {
         } else {
             Ok(self.next.fetch_add(1, Ordering::SeqCst) + 1)
         };
-        let delay = self.create_delay_ms.load(Ordering::SeqCst);
-        if A && delay > 0 {
-            Work::future(async move {
-                tokio::time::sleep(Duration::from_millis(u64::from(delay))).await;
-                result
-            })
-        } else {
-            Work::ready(result)
-        }
+        after_delay::<A, _>(&self.create_delay_ms, result)
     }
 
     fn close(&self, r: u32) -> Work<Result<(), BoxError>> {
@@ -74,15 +80,7 @@ impl<const A: bool> Manager for Mgr<A> {
         if self.fail_closes.load(Ordering::SeqCst) {
             return Work::ready(Err("socket already reset".into()));
         }
-        let delay = self.close_delay_ms.load(Ordering::SeqCst);
-        if A && delay > 0 {
-            Work::future(async move {
-                tokio::time::sleep(Duration::from_millis(u64::from(delay))).await;
-                Ok(())
-            })
-        } else {
-            Work::ready(Ok(()))
-        }
+        after_delay::<A, _>(&self.close_delay_ms, Ok(()))
     }
 
     fn validate(&self, r: u32) -> Checked<Self> {
