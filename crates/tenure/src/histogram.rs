@@ -103,6 +103,22 @@ impl<const SUB_BITS: u32> LogHistogram<SUB_BITS> {
         self.counts.resize(want, 0);
     }
 
+    #[cfg_attr(not(feature = "pool"), allow(dead_code))] // one feature's use
+    /// Adds every value `other` holds (the pool's per-shard hold times, merged for a
+    /// snapshot).
+    pub(crate) fn merge(&mut self, other: &Self) {
+        if other.counts.len() > self.counts.len() {
+            self.counts.resize(other.counts.len(), 0);
+        }
+        for (mine, theirs) in self.counts.iter_mut().zip(&other.counts) {
+            *mine += theirs;
+        }
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+        self.count += other.count;
+        self.sum = self.sum.saturating_add(other.sum);
+    }
+
     /// How many values were recorded.
     pub(crate) fn count(&self) -> u64 {
         self.count
@@ -187,6 +203,29 @@ mod tests {
             (10_000, Some(1000), Some(10_000_000))
         );
         assert_eq!(h.sum(), 1000 * 10_000 * 10_001 / 2);
+    }
+
+    #[test]
+    fn a_merge_holds_what_both_held() {
+        let (mut a, mut b, mut both) = (H::default(), H::with_range(1 << 40), H::default());
+        for v in [3, 700, 90_000] {
+            a.record(v);
+            both.record(v);
+        }
+        for v in [1, 700, 5_000_000_000] {
+            b.record(v);
+            both.record(v);
+        }
+        let mut merged = a.clone();
+        merged.merge(&b); // the other one's buckets reach further
+        assert_eq!(merged, both);
+        assert_eq!((merged.min(), merged.max()), (Some(1), Some(5_000_000_000)));
+        let mut back = b.clone();
+        back.merge(&a);
+        assert_eq!(back, both);
+        let mut empty = H::default();
+        empty.merge(&H::default());
+        assert_eq!((empty.count(), empty.min()), (0, None));
     }
 
     #[test]

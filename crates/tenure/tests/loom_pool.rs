@@ -9,7 +9,10 @@
 //!     cargo test -p tenure --no-default-features --features pool --test loom_pool --release
 //! ```
 //!
-//! **Covered** (every interleaving with up to 3 preemptions; `LOOM_MAX_PREEMPTIONS` sets another bound): a release
+//! **Covered** (every interleaving with up to 3 preemptions; `LOOM_MAX_PREEMPTIONS` sets another bound),
+//! with the pool's two shards under loom (a model's main thread and its second thread use
+//! shard 0, its first thread shard 1, so most releases below race a waiter on the other
+//! shard): a resource cached in one shard serving an acquire on the other; a release
 //! handed to an async waiter (`loom::future::block_on`: a lost wake-up is a deadlock loom
 //! reports) and to a blocked thread (parked: the same); a waiter cancelled while the
 //! resource is being handed to it (the resource is not lost: it is idle afterwards and a
@@ -104,6 +107,28 @@ fn a_release_is_handed_to_an_async_waiter() {
         };
         thread::spawn(move || drop(lease)).join().unwrap();
         assert_eq!(waiter.join().unwrap(), 1);
+        assert_eq!(pool.status(), idle(1, 1));
+    });
+}
+
+/// Under loom a pool has two shards; the model's main thread uses shard 0, its first
+/// thread shard 1 (`src/pool/shared.rs`, `thread_index`). A resource taken back into
+/// shard 0's cache serves an acquire on shard 1 — found there, or handed over when the
+/// main thread, which took it again, lets it go — and nothing else is created.
+#[test]
+fn a_resource_cached_in_one_shard_serves_another() {
+    model(|| {
+        let (pool, counts) = pool(1);
+        drop(pool.get_blocking().unwrap()); // into shard 0's cache
+        let other = {
+            let pool = pool.clone();
+            thread::spawn(move || *pool.get_blocking().unwrap())
+        };
+        let mine = pool.get_blocking().unwrap();
+        assert_eq!(*mine, 1);
+        drop(mine);
+        assert_eq!(other.join().unwrap(), 1);
+        assert_eq!(counts.next.load(Ordering::SeqCst), 1, "one create");
         assert_eq!(pool.status(), idle(1, 1));
     });
 }

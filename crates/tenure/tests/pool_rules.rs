@@ -1380,3 +1380,119 @@ fn acquires_are_counted_as_direct_or_waited() {
         "{s:?}"
     );
 }
+
+/// Leases taken and returned on several threads (each thread lends from and takes back
+/// into a shard of its own) are all counted: status, statistics, leak reports; and a
+/// resource cached by one thread serves another instead of a new one being created.
+#[test]
+fn leases_on_many_threads_are_all_counted_and_shared() {
+    const THREADS: usize = 4;
+    let sink = Arc::new(CollectingSink::new(16));
+    let (clock, time) = Clock::manual();
+    let counts = Arc::new(Counting::<false>::default());
+    let pool = Pool::builder(Mgr(counts.clone()))
+        .config(PoolConfig {
+            max_size: THREADS,
+            leak_threshold: Some(Duration::from_secs(30)),
+            maintenance_interval: None,
+            ..base()
+        })
+        .clock(clock)
+        .sink(sink.clone())
+        .build()
+        .unwrap();
+    let held = Arc::new(std::sync::Barrier::new(THREADS + 1));
+    let go = Arc::new(std::sync::Barrier::new(THREADS + 1));
+    let threads: Vec<_> = (0..THREADS)
+        .map(|_| {
+            let (pool, held, go) = (pool.clone(), held.clone(), go.clone());
+            std::thread::spawn(move || {
+                let lease = pool.get_blocking().unwrap();
+                held.wait();
+                go.wait();
+                drop(lease); // into this thread's shard
+                drop(pool.get_blocking().unwrap()); // again, from there
+            })
+        })
+        .collect();
+    held.wait();
+    let status = pool.status();
+    assert_eq!(
+        (status.size, status.in_use, status.idle),
+        (THREADS, THREADS, 0)
+    );
+    time.advance(Duration::from_secs(31));
+    pool.maintain(std::time::Instant::now()); // every shard's leases are looked at
+    assert_eq!(leak_reports(&sink).len(), THREADS);
+    go.wait();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(
+        leak_reports(&sink).len(),
+        THREADS,
+        "reported again on return"
+    );
+    let status = pool.status();
+    assert_eq!(
+        (status.size, status.in_use, status.idle),
+        (THREADS, 0, THREADS)
+    );
+    let stats = pool.statistics();
+    // The first get of each thread waited for its create; the second was direct.
+    assert_eq!(stats.acquired_direct, THREADS as u64);
+    assert_eq!(stats.acquired_waited, THREADS as u64);
+    assert_eq!(stats.hold_time.count, 2 * THREADS as u64);
+    assert_eq!(stats.hold_time.max, Duration::from_secs(31));
+    assert_eq!(stats.leaks, THREADS as u64, "each lease counted once");
+
+    // This thread takes every resource, wherever it is cached: none is created.
+    let all: Vec<_> = (0..THREADS).map(|_| pool.get_blocking().unwrap()).collect();
+    let mut got: Vec<u32> = all.iter().map(|l| **l).collect();
+    got.sort_unstable();
+    assert_eq!(got, (1..=THREADS as u32).collect::<Vec<_>>());
+    assert_eq!(pool.statistics().created, THREADS as u64);
+    // And a waiter is served by a return on another thread.
+    let waiter = {
+        let pool = pool.clone();
+        std::thread::spawn(move || *pool.get_blocking().unwrap())
+    };
+    while pool.status().waiting == 0 {
+        std::thread::yield_now();
+    }
+    let first = *all[0];
+    drop(all);
+    assert_eq!(
+        waiter.join().unwrap(),
+        first,
+        "the first one back, handed over"
+    );
+
+    // Closing closes what every shard holds, once each.
+    drop(pool);
+    let mut closed = counts.closed();
+    closed.sort_unstable();
+    assert_eq!(closed, (1..=THREADS as u32).collect::<Vec<_>>());
+}
+
+/// A resource resting in one thread's shard is checked like any other: past its lifetime
+/// another thread's acquire retires it rather than lending it.
+#[test]
+fn an_expired_resource_cached_by_another_thread_is_retired_not_lent() {
+    let (pool, counts, time) = pool_with(PoolConfig {
+        max_size: 1,
+        max_lifetime: Some(MIN),
+        ..base()
+    });
+    {
+        let pool = pool.clone();
+        std::thread::spawn(move || drop(pool.get_blocking().unwrap()))
+            .join()
+            .unwrap();
+    }
+    time.advance(2 * MIN);
+    let lease = pool.get_blocking().unwrap();
+    assert_eq!(*lease, 2, "a new one");
+    assert_eq!(counts.closed(), [1]);
+    assert_eq!(pool.statistics().destroyed.expired, 1);
+}

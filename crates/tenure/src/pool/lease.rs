@@ -7,7 +7,7 @@ use std::panic::Location;
 
 use super::config::Validation;
 use super::manager::Manager;
-use super::shared::{run_after, After, Conn, Job, Leaked, Retire, Shared};
+use super::shared::{run_after, After, Conn, Job, Retire, Shared};
 
 /// A resource lent by a [`Pool`](super::Pool). Derefs to the resource; goes back to the
 /// pool when dropped — synchronously, no task spawned — unless the manager says it needs a
@@ -36,7 +36,9 @@ use super::shared::{run_after, After, Conn, Job, Leaked, Retire, Shared};
 pub struct Lease<M: Manager> {
     pub(super) shared: Arc<Shared<M>>,
     conn: Option<Conn<M::Resource>>,
-    /// Its entry in the pool's table of leases out (the leak detector's).
+    /// The shard it was lent from, and its entry in that shard's table of leases out (the
+    /// leak detector's).
+    shard: u32,
     slot: u32,
     site: &'static Location<'static>,
 }
@@ -45,12 +47,13 @@ impl<M: Manager> Lease<M> {
     pub(super) fn new(
         shared: Arc<Shared<M>>,
         conn: Conn<M::Resource>,
-        slot: u32,
+        (shard, slot): (u32, u32),
         site: &'static Location<'static>,
     ) -> Self {
         Lease {
             shared,
             conn: Some(conn),
+            shard,
             slot,
             site,
         }
@@ -81,10 +84,13 @@ impl<M: Manager> Lease<M> {
         let mut after = After::new();
         {
             let mut st = this.shared.lock();
-            st.in_use -= 1;
+            {
+                let mut ss = this.shared.shards[this.shard as usize].lock();
+                ss.in_use -= 1;
+                ss.leases.remove(this.slot);
+            }
             st.size -= 1;
             st.stats.detached += 1;
-            st.leases.remove(this.slot);
             this.shared.maybe_create(&mut st, now, 0, &mut after);
             this.shared.wake_if_drained(&mut st);
         }
@@ -134,6 +140,7 @@ impl<M: Manager> Lease<M> {
         this.site
     }
 
+    #[inline]
     fn give_back(&self, mut conn: Conn<M::Resource>, retire: Option<Retire>) {
         let shared = &self.shared;
         let now = shared.now();
@@ -149,25 +156,34 @@ impl<M: Manager> Lease<M> {
             }
         });
         let reset = retire.is_none() && shared.manager.needs_reset(&conn.resource);
+        if retire.is_none() && !reset {
+            // The steady state: back into its shard.
+            match shared.try_take_back(self.shard, self.slot, conn, now) {
+                Ok(()) => return,
+                Err(c) => conn = c,
+            }
+        }
+        self.give_back_slowly(conn, retire, reset, now);
+    }
+
+    #[inline(never)]
+    fn give_back_slowly(
+        &self,
+        conn: Conn<M::Resource>,
+        retire: Option<Retire>,
+        reset: bool,
+        now: super::clock::Instant,
+    ) {
+        let shared = &self.shared;
         let mut after = After::new();
         {
             let mut st = shared.lock();
-            st.in_use -= 1;
-            let held = st.leases.remove(self.slot);
-            let hold = now.saturating_duration_since(held.since);
-            st.stats.hold_time.record(hold);
-            #[cfg(feature = "metrics")]
-            shared.metrics.hold(hold);
-            if shared.config.leak_threshold.is_some_and(|t| hold >= t) {
-                if !held.reported {
-                    st.stats.leaks += 1;
-                }
-                after.leaks.push(Leaked {
-                    site: held.site,
-                    held: hold,
-                    returned: true,
-                });
-            }
+            let leak = shared.end_lease(
+                &mut shared.shards[self.shard as usize].lock(),
+                self.slot,
+                now,
+            );
+            after.leaks.extend(leak);
             match retire {
                 Some(why) => shared.retire(&mut st, conn, why, &mut after),
                 None if reset => {

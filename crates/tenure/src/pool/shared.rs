@@ -1,13 +1,17 @@
 //! The pool's state and the rules that move resources between idle, lent, waiting callers,
 //! and the work (create, validate, reset, close) the pool runs on its own behalf.
 //!
-//! One lock (`parking_lot`'s, see `crate::sync::StateLock`) guards it all; every wake and
-//! every job is started after the lock is released.
+//! The state lock (`parking_lot`'s, see `crate::sync::StateLock`) guards the pool's
+//! state — size, waiters, creates, checks, retirements, close; every wake and every job is
+//! started after it is released. The steady state (a resource lent at once and taken back
+//! with nobody waiting) runs on the calling thread's [`Shard`] instead, under that
+//! shard's own lock, while the [`Gate`] is open.
 //! `size` counts every resource that exists — idle, lent, handed to a waiter, being
 //! created, validated, reset or closed — so `max_size` bounds them all.
 
 use crate::sync::{Arc, AtomicUsize, StateGuard, StateLock};
 use std::panic::Location;
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::task::Waker;
 use std::time::Duration;
 
@@ -103,11 +107,12 @@ pub(super) struct Leaked {
 
 pub(super) struct State<M: Manager> {
     pub(super) idle: Vec<Conn<M::Resource>>,
-    pub(super) leases: Leases,
     pub(super) size: usize,
     pub(super) creating: usize,
     /// Validations and resets under way (their resources are counted in `size`).
     pub(super) checking: usize,
+    /// Resources handed to a waiter that has not picked its up yet (a lease's resource
+    /// counts in its shard's `in_use`).
     pub(super) in_use: usize,
     /// Retired resources being closed (still counted in `size`).
     pub(super) closing: usize,
@@ -142,13 +147,151 @@ pub(super) struct Shared<M: Manager> {
     pub(super) handles: AtomicUsize,
     #[cfg(feature = "metrics")]
     pub(super) metrics: super::metrics::Handles,
+    /// 0 while the shards' fast paths may lend and take back on their own: nobody waits,
+    /// the pool is open and within its size. Set under the state lock (see [`Locked`]).
+    pub(super) gate: Gate,
     pub(super) state: StateLock<State<M>>,
+    /// The per-thread fast paths (see [`Shard`]).
+    pub(super) shards: Box<[Shard<M::Resource>]>,
+}
+
+/// [`Shared::gate`], on a cache line of its own: read by every fast path, written only
+/// when the pool leaves or enters its steady state.
+#[repr(align(128))]
+pub(super) struct Gate(AtomicUsize);
+
+impl Gate {
+    pub(super) fn new() -> Self {
+        Gate(AtomicUsize::new(0))
+    }
+
+    fn open(&self) -> bool {
+        self.0.load(SeqCst) == 0
+    }
+
+    fn set(&self, closed: bool) {
+        let v = usize::from(closed);
+        if self.0.load(Relaxed) != v {
+            self.0.store(v, SeqCst);
+        }
+    }
+}
+
+/// One shard of the pool's steady state: a cache of idle resources, the leases lent from
+/// it and their counters, under a lock of its own, on cache lines of its own. Each thread
+/// uses one shard (by a per-thread index), so two runtime workers that lend and take back
+/// at once do not pass one lock and its data between their cores.
+///
+/// The rule that keeps it fair: a shard lends from its cache and takes a resource back
+/// into it only while [`Shared::gate`] is open, read under the shard's lock. Everything
+/// else — waiters, creates, checks, retirements, close, resize, maintenance — goes
+/// through the state lock, and whatever needs the idle set whole first closes the gate and
+/// then moves every shard's cache into it ([`Shared::flush`]), taking each shard's lock: a
+/// return that saw the gate open finished its push before that lock was taken (so the
+/// flush finds it), and one after it sees the gate closed (and goes the slow way). So no
+/// resource sits in a shard while anyone waits, and a newcomer never takes one ahead of a
+/// waiter. Lock order: the state lock, then a shard's.
+#[repr(align(128))]
+pub(super) struct Shard<R> {
+    pub(super) state: StateLock<ShardState<R>>,
+}
+
+pub(super) struct ShardState<R> {
+    pub(super) idle: Vec<Conn<R>>,
+    pub(super) leases: Leases,
+    /// Leases out from this shard.
+    pub(super) in_use: usize,
+    pub(super) acquired_direct: u64,
+    pub(super) leaks: u64,
+    pub(super) hold_time: super::stats::Durations,
+}
+
+impl<R> Shard<R> {
+    pub(super) fn new() -> Self {
+        Shard {
+            state: StateLock::new(ShardState {
+                idle: Vec::new(),
+                leases: Leases::default(),
+                in_use: 0,
+                acquired_direct: 0,
+                leaks: 0,
+                hold_time: Default::default(),
+            }),
+        }
+    }
+
+    pub(super) fn lock(&self) -> StateGuard<'_, ShardState<R>> {
+        self.state.lock()
+    }
+}
+
+/// How many shards a pool has: twice the machine's parallelism (so that runtime workers,
+/// given consecutive thread indices, seldom share one), a power of two, at most 32.
+pub(super) fn shard_count() -> usize {
+    if cfg!(loom) {
+        return 2;
+    }
+    let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (2 * n).next_power_of_two().min(32)
+}
+
+/// The shard index of the calling thread (taken modulo a pool's shard count): threads are
+/// numbered in the order they first use a pool.
+#[cfg(not(loom))]
+pub(super) fn thread_index() -> usize {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    thread_local! {
+        static INDEX: usize = NEXT.fetch_add(1, Relaxed);
+    }
+    // A thread past its thread-locals' end (a get from another thread-local's `Drop`)
+    // uses shard 0.
+    INDEX.try_with(|i| *i).unwrap_or(0)
+}
+
+/// Under loom, loom's thread number (0 for a model's main thread, then 1, 2, … in the
+/// order it spawns them): with two shards, a model's main thread and its second thread
+/// share shard 0 and its first thread has shard 1, in every execution.
+#[cfg(loom)]
+pub(super) fn thread_index() -> usize {
+    let id = format!("{:?}", loom::thread::current().id()); // "ThreadId(N)"
+    id.trim_start_matches("ThreadId(")
+        .trim_end_matches(')')
+        .parse()
+        .expect("loom's ThreadId prints as ThreadId(N)")
+}
+
+/// The state lock held: when it is let go, the gate is set from the state (see
+/// [`Shard`]).
+pub(super) struct Locked<'a, M: Manager> {
+    guard: StateGuard<'a, State<M>>,
+    gate: &'a Gate,
+}
+
+impl<M: Manager> std::ops::Deref for Locked<'_, M> {
+    type Target = State<M>;
+    fn deref(&self) -> &State<M> {
+        &self.guard
+    }
+}
+
+impl<M: Manager> std::ops::DerefMut for Locked<'_, M> {
+    fn deref_mut(&mut self) -> &mut State<M> {
+        &mut self.guard
+    }
+}
+
+impl<M: Manager> Drop for Locked<'_, M> {
+    fn drop(&mut self) {
+        let st = &*self.guard;
+        let steady = st.waiters.waiting() == 0 && !st.closed && st.size - st.closing <= st.max_size;
+        self.gate.set(!steady);
+    }
 }
 
 /// What an acquire does next.
 pub(super) enum Step<M: Manager> {
-    /// Lent at once: the resource and its lease slot.
-    Ready(Conn<M::Resource>, u32),
+    /// Lent at once: the resource, its shard and its lease slot.
+    Ready(Conn<M::Resource>, u32, u32),
     Wait(super::waiters::Ticket),
     Fail(PoolError<M::Error>),
 }
@@ -235,8 +378,124 @@ impl<M: Manager> After<M> {
 }
 
 impl<M: Manager> Shared<M> {
-    pub(super) fn lock(&self) -> StateGuard<'_, State<M>> {
-        self.state.lock()
+    pub(super) fn lock(&self) -> Locked<'_, M> {
+        Locked {
+            guard: self.state.lock(),
+            gate: &self.gate,
+        }
+    }
+
+    /// The calling thread's shard and its index.
+    #[inline]
+    pub(super) fn shard_here(&self) -> (u32, &Shard<M::Resource>) {
+        let i = thread_index() & (self.shards.len() - 1);
+        (i as u32, &self.shards[i])
+    }
+
+    /// Closes the gate and moves every shard's cache into the idle set (see [`Shard`]):
+    /// what a caller that needs the idle set whole, or may queue, does first.
+    pub(super) fn flush(&self, st: &mut State<M>) {
+        self.gate.0.store(1, SeqCst);
+        for shard in self.shards.iter() {
+            st.idle.append(&mut shard.lock().idle);
+        }
+    }
+
+    /// The fast path of an acquire: the calling thread's shard lends the resource on top
+    /// of its cache, if the gate is open and that resource needs no check. `None`: take
+    /// the slow path ([`Shared::begin`]).
+    #[inline]
+    pub(super) fn try_lend(
+        &self,
+        now: Instant,
+        site: &'static Location<'static>,
+    ) -> Option<(Conn<M::Resource>, u32, u32)> {
+        let (i, shard) = self.shard_here();
+        let mut ss = shard.lock();
+        let conn = ss.idle.last()?;
+        if !self.gate.open()
+            || self.expired(conn, now)
+            || self.idle_too_long(conn, now)
+            || self.needs_validation(conn, now)
+        {
+            return None;
+        }
+        let conn = ss.idle.pop()?;
+        ss.acquired_direct += 1;
+        let slot = Self::lend(&mut ss, site, now);
+        Some((conn, i, slot))
+    }
+
+    /// The fast path of a clean return: back into the lease's shard's cache if the gate
+    /// is open (read under the shard's lock: see [`Shard`]). `Err` gives the resource back
+    /// for the slow path.
+    #[inline]
+    pub(super) fn try_take_back(
+        &self,
+        shard: u32,
+        slot: u32,
+        mut conn: Conn<M::Resource>,
+        now: Instant,
+    ) -> Result<(), Conn<M::Resource>> {
+        let leak = {
+            let mut ss = self.shards[shard as usize].lock();
+            if !self.gate.open() {
+                return Err(conn);
+            }
+            let leak = self.end_lease(&mut ss, slot, now);
+            conn.idle_since = now;
+            ss.idle.push(conn);
+            leak
+        };
+        if let Some(leak) = leak {
+            self.report_leak(leak);
+        }
+        Ok(())
+    }
+
+    /// Ends lease `slot` of a shard: its hold time recorded, and a leak report if it was
+    /// held past `leak_threshold`.
+    pub(super) fn end_lease(
+        &self,
+        ss: &mut ShardState<M::Resource>,
+        slot: u32,
+        now: Instant,
+    ) -> Option<Leaked> {
+        ss.in_use -= 1;
+        let held = ss.leases.remove(slot);
+        let hold = now.saturating_duration_since(held.since);
+        ss.hold_time.record(hold);
+        #[cfg(feature = "metrics")]
+        self.metrics.hold(hold);
+        if self.config.leak_threshold.is_some_and(|t| hold >= t) {
+            if !held.reported {
+                ss.leaks += 1;
+            }
+            return Some(Leaked {
+                site: held.site,
+                held: hold,
+                returned: true,
+            });
+        }
+        None
+    }
+
+    /// Lends on the calling thread's shard (the state lock held); the shard and slot.
+    pub(super) fn lend_here(&self, site: &'static Location<'static>, now: Instant) -> (u32, u32) {
+        let (i, shard) = self.shard_here();
+        (i, Self::lend(&mut shard.lock(), site, now))
+    }
+
+    /// The statistics, every shard's merged in, settled for a snapshot.
+    pub(super) fn statistics_of(&self, st: &State<M>) -> Statistics {
+        let mut s = st.stats.clone();
+        for shard in self.shards.iter() {
+            let ss = shard.lock();
+            s.acquired_direct += ss.acquired_direct;
+            s.leaks += ss.leaks;
+            s.hold_time.merge(&ss.hold_time);
+        }
+        s.snapshot()
     }
 
     pub(super) fn now(&self) -> Instant {
@@ -249,20 +508,31 @@ impl<M: Manager> Shared<M> {
         self.runtime.is_some() && !cfg!(loom)
     }
 
-    /// Registers a lease taken at `site` now; its slot index.
-    pub(super) fn lend(st: &mut State<M>, site: &'static Location<'static>, now: Instant) -> u32 {
-        st.leases.insert(Held {
+    /// Registers a lease taken at `site` now on a shard; its slot index.
+    pub(super) fn lend(
+        ss: &mut ShardState<M::Resource>,
+        site: &'static Location<'static>,
+        now: Instant,
+    ) -> u32 {
+        ss.in_use += 1;
+        ss.leases.insert(Held {
             site,
             since: now,
             reported: false,
         })
     }
 
-    pub(super) fn status_of(st: &State<M>) -> Status {
+    pub(super) fn status_of(&self, st: &State<M>) -> Status {
+        let (mut idle, mut in_use) = (st.idle.len(), st.in_use);
+        for shard in self.shards.iter() {
+            let ss = shard.lock();
+            idle += ss.idle.len();
+            in_use += ss.in_use;
+        }
         Status {
             size: st.size,
-            idle: st.idle.len(),
-            in_use: st.in_use,
+            idle,
+            in_use,
             waiting: st.waiters.waiting(),
             max_size: st.max_size,
         }
@@ -302,6 +572,7 @@ impl<M: Manager> Shared<M> {
             return Step::Fail(PoolError::Closed);
         }
         if st.waiters.waiting() == 0 {
+            self.flush(&mut st);
             while let Some(conn) = st.idle.pop() {
                 if self.expired(&conn, now) {
                     self.retire(&mut st, conn, Retire::Expired, after);
@@ -314,10 +585,9 @@ impl<M: Manager> Shared<M> {
                     after.jobs.push(Job::Validate(conn));
                     break;
                 } else {
-                    st.in_use += 1;
                     st.stats.acquired_direct += 1;
-                    let slot = Self::lend(&mut st, site, now);
-                    return Step::Ready(conn, slot);
+                    let (shard, slot) = self.lend_here(site, now);
+                    return Step::Ready(conn, shard, slot);
                 }
             }
         }
@@ -347,8 +617,12 @@ impl<M: Manager> Shared<M> {
     /// Nothing idle, nothing lent or under way that could come back, and the next create
     /// held back by the backoff: waiting would only end in a timeout.
     fn unavailable(&self, st: &State<M>, now: Instant) -> Option<PoolError<M::Error>> {
-        let coming = st.creating + st.checking + st.in_use + st.idle.len();
         let held = st.next_create_at.filter(|t| *t > now)?;
+        let mut coming = st.creating + st.checking + st.in_use + st.idle.len();
+        for shard in self.shards.iter() {
+            let ss = shard.lock();
+            coming += ss.in_use + ss.idle.len();
+        }
         match (&st.last_error, coming) {
             (Some(cause), 0) => Some(PoolError::Unavailable {
                 cause: cause.clone(),
@@ -741,6 +1015,7 @@ impl<M: Manager> Shared<M> {
         let mut after = After::new();
         {
             let mut st = this.lock();
+            this.flush(&mut st);
             let idle = std::mem::take(&mut st.idle);
             for conn in idle {
                 if this.expired(&conn, now) {
@@ -759,11 +1034,17 @@ impl<M: Manager> Shared<M> {
                 Self::start_create(&mut st, &mut after);
             }
             if let Some(threshold) = config.leak_threshold {
-                st.leases.overdue(now, threshold, &mut after.leaks);
+                for shard in this.shards.iter() {
+                    shard
+                        .lock()
+                        .leases
+                        .overdue(now, threshold, &mut after.leaks);
+                }
                 st.stats.leaks += after.leaks.len() as u64;
             }
             #[cfg(feature = "metrics")]
-            this.metrics.publish(&Self::status_of(&st), &st.stats);
+            this.metrics
+                .publish(&this.status_of(&st), &this.statistics_of(&st));
         }
         run_after(this, after);
     }
@@ -785,6 +1066,7 @@ impl<M: Manager> Shared<M> {
                 after.wakes.push(Wake::Task(w)); // to see the close and end
             }
             this.end_relays();
+            this.flush(&mut st);
             for conn in std::mem::take(&mut st.idle) {
                 this.retire(&mut st, conn, Retire::Closed, &mut after);
             }
@@ -997,7 +1279,7 @@ pub(super) fn start_timer<M: Manager>(shared: &Arc<Shared<M>>) {
                     return std::task::Poll::Ready(());
                 }
                 // The pool as the expiring waiters saw it, themselves still in line.
-                let status = Shared::status_of(&st);
+                let status = s.status_of(&st);
                 let last = st.last_error.clone();
                 let expired = st.waiters.expire(
                     now,

@@ -147,6 +147,11 @@ impl Durations {
     }
 
     /// Fills in `count`, `total` and `max` from the histogram.
+    /// Adds what `other` recorded.
+    pub(crate) fn merge(&mut self, other: &Durations) {
+        self.histogram.merge(&other.histogram);
+    }
+
     pub(crate) fn settle(&mut self) {
         self.count = self.histogram.count();
         self.total = Duration::from_nanos(self.histogram.sum());
