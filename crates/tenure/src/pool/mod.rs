@@ -614,7 +614,15 @@ impl<M: Manager> Pool<M> {
                         Err(PoolError::WouldBlockRuntime) // its own thread
                     }
                 }
-                _ => tokio::task::block_in_place(|| self.wait_blocking(timeout, site)),
+                _ => {
+                    // Served at once blocks nothing: no `block_in_place` (which hands the
+                    // worker's other tasks to another thread) unless it must wait.
+                    let shared = &self.shared;
+                    if let Some((conn, shard, slot)) = shared.try_lend(shared.now(), site) {
+                        return Ok(Lease::new(shared.clone(), conn, (shard, slot), site));
+                    }
+                    tokio::task::block_in_place(|| self.wait_blocking(timeout, site))
+                }
             };
         }
         self.wait_blocking(timeout, site)

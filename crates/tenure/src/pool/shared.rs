@@ -239,13 +239,21 @@ pub(super) fn shard_count() -> usize {
 /// numbered in the order they first use a pool.
 #[cfg(not(loom))]
 pub(super) fn thread_index() -> usize {
+    use std::cell::Cell;
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     thread_local! {
-        static INDEX: usize = NEXT.fetch_add(1, Relaxed);
+        // Const-initialised and without drop glue: a plain thread-local load, usable from
+        // any other thread-local's `Drop`.
+        static INDEX: Cell<usize> = const { Cell::new(usize::MAX) };
     }
-    // A thread past its thread-locals' end (a get from another thread-local's `Drop`)
-    // uses shard 0.
-    INDEX.try_with(|i| *i).unwrap_or(0)
+    INDEX.with(|i| match i.get() {
+        usize::MAX => {
+            let n = NEXT.fetch_add(1, Relaxed) % (usize::MAX / 2);
+            i.set(n);
+            n
+        }
+        n => n,
+    })
 }
 
 /// Under loom, loom's thread number (0 for a model's main thread, then 1, 2, … in the
@@ -395,6 +403,11 @@ impl<M: Manager> Shared<M> {
     /// Closes the gate and moves every shard's cache into the idle set (see [`Shard`]):
     /// what a caller that needs the idle set whole, or may queue, does first.
     pub(super) fn flush(&self, st: &mut State<M>) {
+        // Already closed: it closed in a flush (a waiter, a close and a resize each flush
+        // first), and no shard has taken a resource back since.
+        if self.gate.0.load(Relaxed) != 0 {
+            return;
+        }
         self.gate.0.store(1, SeqCst);
         for shard in self.shards.iter() {
             st.idle.append(&mut shard.lock().idle);
