@@ -45,6 +45,7 @@ mod harness;
 mod meter;
 mod pool;
 mod pool_blocking;
+mod pool_floor;
 mod pool_scenarios;
 mod python;
 mod stack;

@@ -22,21 +22,23 @@
 //!   2 workers and no await under a lease at most 2 leases are out at once, so no size here
 //!   runs out and no task waits (beyond an OS preemption of a worker that holds a lease):
 //!   these rows measure the fast path under two-thread contention, not the handoff.
-//!   **Read them with tokio's cooperative budget in mind.** deadpool's `get` spends the
-//!   budget (tokio's `Semaphore`), tenure's and bb8's do not: a deadpool task that makes
-//!   more than 128 acquires in one poll is made to yield, and from then on deadpool runs
-//!   about 2× slower with a long tail (p99 100–450 µs). Measured 2026-12-02 (`--quick`,
-//!   size 2, ops per task forced by a patched harness): deadpool 0.60–0.65 µs/op at 32 or
-//!   100 ops per task, 1.1–1.3 µs/op at 140, 256 or 1024, at T = 64 and T = 256 alike
-//!   (the step is at 128); with its acquire wrapped in `tokio::task::unconstrained`, 0.60
-//!   µs/op (T = 64) and 0.63 (T = 256) at 1024 ops per task — tenure's figure (0.60–0.69).
-//!   The calibration here gives each task 256 ops per repetition at T ≤ 64 (deadpool
-//!   yields: the ≈ 2× rows) and 32–64 at T = 256 (it does not: ≈ 1×). So under two-core
-//!   contention tenure's fast path costs what deadpool's does without the budget — both
-//!   are bound by the cache lines the two cores pass back and forth (tenure's own cost is
-//!   120–135 ns/op in the runs where one worker happens to run every task) — while it
-//!   also keeps statistics and leak tracking; the 2× is deadpool's yield. See the module
-//!   docs of `tenure::pool` ("Cooperative scheduling") for why tenure does not spend it.
+//!   Since 2026-12-02 tenure runs this steady state on per-thread shards (see "Threads
+//!   and shards" in `tenure::pool`): the two workers share no lock and no data but the
+//!   pool's reference count, and a row costs 150–180 ns/op, against 560–710 ns/op with
+//!   one lock the day before (same machine, same day's peers 600–1340 ns/op).
+//!   **Read deadpool's figures with tokio's cooperative budget in mind.** deadpool's `get`
+//!   spends the budget (tokio's `Semaphore`), tenure's and bb8's do not: a deadpool task
+//!   that makes more than 128 acquires in one poll is made to yield, and from then on
+//!   deadpool runs about 2× slower with a long tail (p99 100–450 µs). Measured 2026-12-02
+//!   (`--quick`, size 2, ops per task forced by a patched harness): deadpool 0.60–0.65
+//!   µs/op at 32 or 100 ops per task, 1.1–1.3 µs/op at 140, 256 or 1024, at T = 64 and
+//!   T = 256 alike (the step is at 128); with its acquire wrapped in
+//!   `tokio::task::unconstrained`, 0.60 µs/op (T = 64) and 0.63 (T = 256) at 1024 ops per
+//!   task. The calibration here gives each task 256 ops per repetition at T ≤ 64
+//!   (deadpool yields: its 1.1–1.3 µs rows) and 32–64 at T = 256 (it does not: its
+//!   0.6–0.7 µs rows). The `T = 256` rows are therefore the fair comparison of the two
+//!   fast paths: 3.6–4.5× there (2026-12-02, two processes). See the module docs of
+//!   `tenure::pool` ("Cooperative scheduling") for why tenure does not spend the budget.
 //! - `pool/tasks=T,size=S,hold=yield`, T ∈ {16, 256}: each lease held across one
 //!   `tokio::task::yield_now()` (one scheduler turn): more tasks hold leases than there
 //!   are resources, so every operation goes through the waiter queue — on tenure a FIFO
@@ -136,7 +138,7 @@ impl deadpool::managed::Manager for DeadpoolNoop {
 }
 
 /// bb8's no-op manager.
-struct Bb8Noop;
+pub(crate) struct Bb8Noop;
 
 impl bb8::ManageConnection for Bb8Noop {
     type Connection = u64;
@@ -297,12 +299,7 @@ fn pools(rt: &Runtime, size: usize) -> Pools {
             .build()
             .expect("a valid deadpool configuration");
         let deadpool = Box::leak(Box::new(deadpool));
-        let bb8 = bb8::Pool::builder()
-            .max_size(size as u32)
-            .test_on_check_out(false)
-            .connection_timeout(TIMEOUT)
-            .build_unchecked(Bb8Noop);
-        let bb8 = Box::leak(Box::new(bb8));
+        let bb8 = Box::leak(Box::new(bb8_pool(size)));
         prewarm(tenure, size).await;
         prewarm(deadpool, size).await;
         prewarm(bb8, size).await;
@@ -312,6 +309,15 @@ fn pools(rt: &Runtime, size: usize) -> Pools {
             bb8,
         }
     })
+}
+
+/// A bb8 pool of `size` no-op connections as the rows configure it (not pre-warmed).
+pub(crate) fn bb8_pool(size: usize) -> bb8::Pool<Bb8Noop> {
+    bb8::Pool::builder()
+        .max_size(size as u32)
+        .test_on_check_out(false)
+        .connection_timeout(TIMEOUT)
+        .build_unchecked(Bb8Noop)
 }
 
 /// The runtime every async row runs on: multi-thread, 2 workers, timers.
@@ -450,6 +456,7 @@ pub fn run(h: &mut Harness) {
         );
     }
     crate::pool_scenarios::run(h, &rt);
+    crate::pool_floor::run(h, &rt);
 }
 
 #[cfg(test)]

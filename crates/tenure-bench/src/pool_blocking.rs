@@ -41,7 +41,7 @@ use crate::pool::{tenure_pool, Noop, SIZES, TIMEOUT};
 const THREADS: [usize; 3] = [2, 8, 32];
 
 /// r2d2's no-op manager.
-struct R2d2Noop;
+pub(crate) struct R2d2Noop;
 
 impl r2d2::ManageConnection for R2d2Noop {
     type Connection = u64;
@@ -161,7 +161,7 @@ fn threads_rep<P: BlockingPool>(
 }
 
 /// A tenure pool and an r2d2 pool of `size`, both pre-warmed.
-fn pools(size: usize) -> (Pool<Noop>, r2d2::Pool<R2d2Noop>) {
+pub(crate) fn pools(size: usize) -> (Pool<Noop>, r2d2::Pool<R2d2Noop>) {
     let tenure = tenure_pool(size);
     let held: Vec<_> = (0..size)
         .map(|_| tenure.get_blocking().expect("a no-op pool serves"))
