@@ -58,7 +58,7 @@
 //! | thread | `get_blocking` |
 //! |---|---|
 //! | a plain thread (no runtime) | blocks (parks) |
-//! | a multi-thread runtime's worker (inside a task) | blocks through `block_in_place` |
+//! | a multi-thread runtime's worker (inside a task) | served at once if a resource is idle; else waits through `block_in_place` |
 //! | a `spawn_blocking` thread (of either kind of runtime) | blocks |
 //! | a current-thread runtime's own thread (in `block_on` or a task) | [`PoolError::WouldBlockRuntime`]: blocking it would stop the runtime the pool may need |
 //!
@@ -564,8 +564,8 @@ impl<M: Manager> Pool<M> {
     /// Acquires a resource from a thread, blocking it (in the same line as async callers)
     /// up to `acquire_timeout`.
     ///
-    /// Inside a tokio runtime: on a multi-thread runtime's worker it blocks through
-    /// `block_in_place`; on a `spawn_blocking` thread it simply blocks; on a current-thread
+    /// Inside a tokio runtime: on a multi-thread runtime's worker it takes an idle resource
+    /// at once, and waits (if it must) through `block_in_place`; on a `spawn_blocking` thread it simply blocks; on a current-thread
     /// runtime's own thread it would stop the runtime the pool may need, so it fails with
     /// [`PoolError::WouldBlockRuntime`] (use `get().await` there). See the table in the
     /// [module docs](self#where-get_blocking-may-be-called).
