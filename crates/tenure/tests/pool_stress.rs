@@ -1097,3 +1097,115 @@ fn validation_always_validates_a_resource_handed_to_a_waiter() {
         "the handed-off checkout was not validated"
     );
 }
+
+/// A trivial manager for the shard stress below: numbered `u32`s, created and closed inline,
+/// every close counted.
+struct Plain {
+    next: AtomicUsize,
+    closed: AtomicUsize,
+}
+
+/// The manager: a handle on the counts, which the test keeps too.
+struct PlainMgr(Arc<Plain>);
+
+impl Manager for PlainMgr {
+    type Resource = u32;
+    type Error = std::io::Error;
+    const ASYNC: bool = false;
+    fn create(&self) -> Work<Result<u32, std::io::Error>> {
+        Work::ready(Ok(self.0.next.fetch_add(1, Ordering::SeqCst) as u32))
+    }
+    fn close(&self, _: u32) -> Work<Result<(), BoxError>> {
+        self.0.closed.fetch_add(1, Ordering::SeqCst);
+        Work::ready(Ok(()))
+    }
+}
+
+/// The per-thread shards under load: eight threads and a multi-thread runtime's tasks get
+/// and drop on a pool of two with no hold at all (the steady state a shard serves alone),
+/// a tiny hold, or a yield — so returns into a shard's cache race waiters joining from
+/// every other shard all the time. A resource left resting in a shard while someone waits
+/// would leave that waiter to time out: every acquire must succeed (generous timeout), no
+/// more than two resources are ever made, each acquire is counted once as direct or
+/// waited, and afterwards both are idle and a close closes each once.
+#[test]
+fn shards_never_keep_a_resource_from_a_waiter() {
+    const THREADS: usize = 8;
+    const TASKS: usize = 8;
+    const OPS: usize = 2_000;
+    let plain = Arc::new(Plain {
+        next: AtomicUsize::new(0),
+        closed: AtomicUsize::new(0),
+    });
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let pool = rt.block_on(async {
+        Pool::new(
+            PlainMgr(plain.clone()),
+            PoolConfig {
+                max_size: 2,
+                validation: Validation::Never,
+                acquire_timeout: Duration::from_secs(5),
+                ..PoolConfig::default()
+            },
+        )
+        .unwrap()
+    });
+    let threads: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let pool = pool.clone();
+            std::thread::spawn(move || {
+                for i in 0..OPS {
+                    let lease = pool.get_blocking().expect("served within the timeout");
+                    match (t + i) % 8 {
+                        0 => std::thread::sleep(Duration::from_micros(20)),
+                        1 => std::thread::yield_now(),
+                        _ => {}
+                    }
+                    drop(lease);
+                }
+            })
+        })
+        .collect();
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|t| {
+            let pool = pool.clone();
+            rt.spawn(async move {
+                for i in 0..OPS {
+                    let lease = pool.get().await.expect("served within the timeout");
+                    if (t + i) % 4 == 0 {
+                        tokio::task::yield_now().await;
+                    }
+                    drop(lease);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    rt.block_on(async {
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+    let stats = pool.statistics();
+    assert_eq!(stats.created, 2, "never more than the pool's two");
+    assert_eq!(
+        stats.acquired_direct + stats.acquired_waited,
+        ((THREADS + TASKS) * OPS) as u64,
+        "every acquire counted once"
+    );
+    assert_eq!(stats.hold_time.count, ((THREADS + TASKS) * OPS) as u64);
+    assert_eq!((stats.timeouts, stats.destroyed.total()), (0, 0));
+    let status = pool.status();
+    assert_eq!(
+        (status.size, status.idle, status.in_use, status.waiting),
+        (2, 2, 0, 0)
+    );
+    rt.block_on(pool.close());
+    assert_eq!(plain.closed.load(Ordering::SeqCst), 2, "each closed once");
+}
