@@ -26,7 +26,6 @@ use crate::sink::{DropReport, SharedSink};
 /// A resource and its times.
 pub(super) struct Conn<R> {
     pub(super) resource: R,
-    pub(super) created: Instant,
     pub(super) expires_at: Option<Instant>,
     pub(super) idle_since: Instant,
 }
@@ -53,38 +52,59 @@ pub(super) struct Held {
 }
 
 /// The leases out, in a slab of reused slots (no allocation in the steady state): what the
-/// leak detector scans. A lease keeps its slot's index.
-#[derive(Default)]
+/// leak detector scans. A lease keeps its slot's index; the free slots form a list through
+/// the slots themselves.
 pub(super) struct Leases {
-    slots: Vec<Option<Held>>,
-    free: Vec<u32>,
+    slots: Vec<Slot>,
+    /// The first free slot, or [`Leases::NONE`].
+    free: u32,
+}
+
+enum Slot {
+    Held(Held),
+    /// Free; the next free slot.
+    Free(u32),
+}
+
+impl Default for Leases {
+    fn default() -> Self {
+        Leases {
+            slots: Vec::new(),
+            free: Self::NONE,
+        }
+    }
 }
 
 impl Leases {
+    const NONE: u32 = u32::MAX;
+
     pub(super) fn insert(&mut self, held: Held) -> u32 {
-        match self.free.pop() {
-            Some(i) => {
-                self.slots[i as usize] = Some(held);
-                i
-            }
-            None => {
-                self.slots.push(Some(held));
-                (self.slots.len() - 1) as u32
-            }
+        let i = self.free;
+        if i == Self::NONE {
+            self.slots.push(Slot::Held(held));
+            return (self.slots.len() - 1) as u32;
         }
+        match std::mem::replace(&mut self.slots[i as usize], Slot::Held(held)) {
+            Slot::Free(next) => self.free = next,
+            Slot::Held(_) => unreachable!("the free list holds free slots only"),
+        }
+        i
     }
 
     pub(super) fn remove(&mut self, i: u32) -> Held {
-        let held = self.slots[i as usize]
-            .take()
-            .expect("a lease's slot is taken until it returns");
-        self.free.push(i);
-        held
+        match std::mem::replace(&mut self.slots[i as usize], Slot::Free(self.free)) {
+            Slot::Held(held) => {
+                self.free = i;
+                held
+            }
+            Slot::Free(_) => panic!("a lease's slot is taken until it returns"),
+        }
     }
 
     /// Marks and returns the leases held at least `threshold` and not yet reported.
     fn overdue(&mut self, now: Instant, threshold: Duration, out: &mut Vec<Leaked>) {
-        for held in self.slots.iter_mut().flatten() {
+        for slot in &mut self.slots {
+            let Slot::Held(held) = slot else { continue };
             let for_ = now.saturating_duration_since(held.since);
             if !held.reported && for_ >= threshold {
                 held.reported = true;
@@ -812,7 +832,6 @@ fn check<M: Manager>(
 ) {
     let Conn {
         resource,
-        created,
         expires_at,
         idle_since,
     } = conn;
@@ -821,7 +840,6 @@ fn check<M: Manager>(
         Some((resource, verdict)) => {
             let conn = Conn {
                 resource,
-                created,
                 expires_at,
                 idle_since,
             };
@@ -879,7 +897,6 @@ impl<M: Manager> Shared<M> {
                     let expires_at = this.expiry(&mut st, now);
                     let conn = Conn {
                         resource,
-                        created: now,
                         expires_at,
                         idle_since: now,
                     };
