@@ -155,7 +155,7 @@ impl bb8::ManageConnection for Bb8Noop {
 }
 
 /// A pool as the async rows use it: acquire a lease (a `u64` behind it).
-trait AsyncPool: Send + Sync + 'static {
+pub(crate) trait AsyncPool: Send + Sync + 'static {
     type Lease<'a>: std::ops::Deref<Target = u64> + Send
     where
         Self: 'a;
@@ -495,5 +495,25 @@ mod tests {
         let names: Vec<&str> = h.scenarios().iter().map(|s| s.bench.as_str()).collect();
         assert!(names.contains(&"pool/scenario=cancel_storm"), "{names:?}");
         assert!(names.contains(&"pool/scenario=backend_down"), "{names:?}");
+        // The floor: every figure measured, against bb8, and the ratios it bounds.
+        let floor = h
+            .scenarios()
+            .iter()
+            .find(|s| s.bench == "pool/scenario=floor")
+            .expect("the floor scenario ran");
+        assert_eq!(floor.peer, "bb8");
+        for key in [
+            "floor_ns",
+            "floor_without_clock_ns",
+            "two_clock_reads_ns",
+            "floor_blocking_ns",
+            "tenure_blocking_ns",
+            "r2d2_ns",
+            "max_ratio_vs_bb8",
+            "max_ratio_vs_r2d2",
+        ] {
+            let v = floor.params[key].as_f64().unwrap_or(0.0);
+            assert!(v > 0.0, "{key}: {floor:?}");
+        }
     }
 }

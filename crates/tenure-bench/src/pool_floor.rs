@@ -30,11 +30,38 @@ use serde_json::Value;
 use tokio::runtime::Runtime;
 
 use crate::harness::{Harness, Mode};
+use crate::pool::AsyncPool;
 
 /// The reduced pool.
 struct Floor {
     idle: Mutex<Vec<u64>>,
     clock: quanta::Clock,
+}
+
+impl Floor {
+    /// One get + drop of the reduced pool, from an `Arc` of it.
+    fn get_drop(self: &Arc<Self>) {
+        let p = black_box(self.clone());
+        let since = p.clock.now();
+        let r = p.idle.lock().pop().expect("two idle");
+        black_box(p.clock.now().saturating_duration_since(since)); // the hold time
+        p.idle.lock().push(black_box(r));
+    }
+}
+
+/// ns per operation of `n` uncontended `get().await` + drop on `pool`, in one task.
+fn async_per_op<P: AsyncPool>(rt: &Runtime, pool: &'static P, n: u64) -> f64 {
+    rt.block_on(async {
+        tokio::spawn(async move {
+            let t0 = Instant::now();
+            for _ in 0..n {
+                drop(black_box(pool.acquire().await));
+            }
+            t0.elapsed().as_nanos() as f64 / n as f64
+        })
+        .await
+        .expect("the loop does not panic")
+    })
 }
 
 /// Median of `v` (sorted in place).
@@ -70,8 +97,8 @@ pub fn run(h: &mut Harness, rt: &Runtime) {
     let (tenure, bb8) = rt.block_on(async {
         let t: &'static _ = Box::leak(Box::new(crate::pool::tenure_pool(2)));
         let b: &'static _ = Box::leak(Box::new(crate::pool::bb8_pool(2)));
-        drop(t.get().await.expect("a no-op pool serves"));
-        drop(b.get().await.expect("a no-op pool serves"));
+        drop(t.acquire().await);
+        drop(b.acquire().await);
         (t, b)
     });
     let (tenure_blocking, r2d2) = crate::pool_blocking::pools(2);
@@ -81,12 +108,7 @@ pub fn run(h: &mut Harness, rt: &Runtime) {
         fb.push(per_op(n, || {
             // What `get_blocking` adds: is this thread inside a runtime, and of which kind?
             black_box(tokio::runtime::Handle::try_current().is_ok());
-            let p = black_box(floor.clone());
-            let since = p.clock.now();
-            let r = p.idle.lock().pop().expect("two idle");
-            let held = p.clock.now().saturating_duration_since(since);
-            black_box(held);
-            p.idle.lock().push(black_box(r));
+            floor.get_drop();
         }));
         tb.push(per_op(n, || {
             drop(black_box(
@@ -96,14 +118,7 @@ pub fn run(h: &mut Harness, rt: &Runtime) {
         r.push(per_op(n, || {
             drop(black_box(r2d2.get().expect("a no-op pool serves")));
         }));
-        f.push(per_op(n, || {
-            let p = black_box(floor.clone());
-            let since = p.clock.now();
-            let r = p.idle.lock().pop().expect("two idle");
-            let held = p.clock.now().saturating_duration_since(since);
-            black_box(held);
-            p.idle.lock().push(black_box(r));
-        }));
+        f.push(per_op(n, || floor.get_drop()));
         bare.push(per_op(n, || {
             let p = black_box(floor.clone());
             let r = p.idle.lock().pop().expect("two idle");
@@ -113,28 +128,8 @@ pub fn run(h: &mut Harness, rt: &Runtime) {
             black_box(floor.clock.now());
             black_box(floor.clock.now());
         }));
-        t.push(rt.block_on(async {
-            tokio::spawn(async move {
-                let t0 = Instant::now();
-                for _ in 0..n {
-                    drop(black_box(tenure.get().await.expect("a no-op pool serves")));
-                }
-                t0.elapsed().as_nanos() as f64 / n as f64
-            })
-            .await
-            .expect("the loop does not panic")
-        }));
-        b.push(rt.block_on(async {
-            tokio::spawn(async move {
-                let t0 = Instant::now();
-                for _ in 0..n {
-                    drop(black_box(bb8.get().await.expect("a no-op pool serves")));
-                }
-                t0.elapsed().as_nanos() as f64 / n as f64
-            })
-            .await
-            .expect("the loop does not panic")
-        }));
+        t.push(async_per_op(rt, tenure, n));
+        b.push(async_per_op(rt, bb8, n));
     }
     let (f, bare, clock, t, b) = (
         median(&mut f),

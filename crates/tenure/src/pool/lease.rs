@@ -7,7 +7,7 @@ use std::panic::Location;
 
 use super::config::Validation;
 use super::manager::Manager;
-use super::shared::{run_after, After, Conn, Job, Retire, Shared};
+use super::shared::{run_after, After, Conn, Job, LeaseAt, Retire, Shared};
 
 /// A resource lent by a [`Pool`](super::Pool). Derefs to the resource; goes back to the
 /// pool when dropped — synchronously, no task spawned — unless the manager says it needs a
@@ -47,7 +47,7 @@ impl<M: Manager> Lease<M> {
     pub(super) fn new(
         shared: Arc<Shared<M>>,
         conn: Conn<M::Resource>,
-        (shard, slot): (u32, u32),
+        (shard, slot): LeaseAt,
         site: &'static Location<'static>,
     ) -> Self {
         Lease {

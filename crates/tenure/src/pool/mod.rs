@@ -605,27 +605,30 @@ impl<M: Manager> Pool<M> {
     #[track_caller]
     pub fn get_blocking_timeout(&self, timeout: Duration) -> Result<Lease<M>, PoolError<M::Error>> {
         let site = Location::caller();
-        if let Ok(h) = tokio::runtime::Handle::try_current() {
-            return match h.runtime_flavor() {
+        // Inside a multi-thread runtime's worker, a wait goes through `block_in_place`.
+        let in_place = match tokio::runtime::Handle::try_current() {
+            Err(_) => false, // no runtime
+            Ok(h) => match h.runtime_flavor() {
                 tokio::runtime::RuntimeFlavor::CurrentThread => {
-                    if crate::runtime::may_block_on_current_thread_runtime() {
-                        self.wait_blocking(timeout, site) // one of its spawn_blocking threads
-                    } else {
-                        Err(PoolError::WouldBlockRuntime) // its own thread
+                    if !crate::runtime::may_block_on_current_thread_runtime() {
+                        return Err(PoolError::WouldBlockRuntime); // its own thread
                     }
+                    false // one of its spawn_blocking threads
                 }
-                _ => {
-                    // Served at once blocks nothing: no `block_in_place` (which hands the
-                    // worker's other tasks to another thread) unless it must wait.
-                    let shared = &self.shared;
-                    if let Some((conn, shard, slot)) = shared.try_lend(shared.now(), site) {
-                        return Ok(Lease::new(shared.clone(), conn, (shard, slot), site));
-                    }
-                    tokio::task::block_in_place(|| self.wait_blocking(timeout, site))
-                }
-            };
+                _ => true,
+            },
+        };
+        // Served at once blocks nothing (and needs no `block_in_place`, which hands the
+        // worker's other tasks to another thread).
+        let shared = &self.shared;
+        if let Some((conn, slot)) = shared.try_lend(shared.now(), site) {
+            return Ok(Lease::new(shared.clone(), conn, slot, site));
         }
-        self.wait_blocking(timeout, site)
+        if in_place {
+            tokio::task::block_in_place(|| self.wait_blocking(timeout, site))
+        } else {
+            self.wait_blocking(timeout, site)
+        }
     }
 
     fn wait_blocking(
@@ -635,18 +638,13 @@ impl<M: Manager> Pool<M> {
     ) -> Result<Lease<M>, PoolError<M::Error>> {
         let shared = &self.shared;
         let start = shared.now();
-        if let Some((conn, shard, slot)) = shared.try_lend(start, site) {
-            return Ok(Lease::new(shared.clone(), conn, (shard, slot), site));
-        }
         let me = || Wake::Thread(crate::sync::thread::current());
         let mut after = After::new();
         // A thread bounds its own wait (it parks with a timeout).
         let step = shared.begin(start, || (me(), None), site, &mut after);
         run_after(shared, after);
         let ticket = match step {
-            Step::Ready(conn, shard, slot) => {
-                return Ok(Lease::new(shared.clone(), conn, (shard, slot), site))
-            }
+            Step::Ready(conn, slot) => return Ok(Lease::new(shared.clone(), conn, slot, site)),
             Step::Fail(e) => return Err(e),
             Step::Wait(t) => t,
         };
@@ -913,7 +911,7 @@ fn served<M: Manager>(
 /// A resource served to a waiter, with its lease slot and how long it waited.
 struct Served<M: Manager> {
     conn: Conn<M::Resource>,
-    slot: (u32, u32),
+    slot: shared::LeaseAt,
     wait: Duration,
 }
 
@@ -1032,10 +1030,10 @@ impl<M: Manager> Future for Acquire<M> {
             AcquireState::Done => panic!("Acquire polled after it finished"),
             AcquireState::Start => {
                 let now = shared.now();
-                if let Some((conn, shard, slot)) = shared.try_lend(now, this.site) {
+                if let Some((conn, slot)) = shared.try_lend(now, this.site) {
                     *this.state = AcquireState::Done;
                     let shared = this.shared.take().expect("checked above");
-                    let lease = Lease::new(shared, conn, (shard, slot), this.site);
+                    let lease = Lease::new(shared, conn, slot, this.site);
                     return Poll::Ready(Ok(lease));
                 }
                 *this.started = Some(now);
@@ -1054,10 +1052,10 @@ impl<M: Manager> Future for Acquire<M> {
                 );
                 run_after(shared, after);
                 match step {
-                    Step::Ready(conn, shard, slot) => {
+                    Step::Ready(conn, slot) => {
                         *this.state = AcquireState::Done;
                         let shared = this.shared.take().expect("checked above");
-                        let lease = Lease::new(shared, conn, (shard, slot), this.site);
+                        let lease = Lease::new(shared, conn, slot, this.site);
                         return Poll::Ready(Ok(lease));
                     }
                     Step::Fail(e) => {

@@ -316,10 +316,13 @@ impl<M: Manager> Drop for Locked<'_, M> {
     }
 }
 
+/// Where a lease is recorded: its shard and its slot in that shard's lease table.
+pub(super) type LeaseAt = (u32, u32);
+
 /// What an acquire does next.
 pub(super) enum Step<M: Manager> {
-    /// Lent at once: the resource, its shard and its lease slot.
-    Ready(Conn<M::Resource>, u32, u32),
+    /// Lent at once: the resource, and its shard and lease slot.
+    Ready(Conn<M::Resource>, LeaseAt),
     Wait(super::waiters::Ticket),
     Fail(PoolError<M::Error>),
 }
@@ -442,10 +445,12 @@ impl<M: Manager> Shared<M> {
         &self,
         now: Instant,
         site: &'static Location<'static>,
-    ) -> Option<(Conn<M::Resource>, u32, u32)> {
+    ) -> Option<(Conn<M::Resource>, LeaseAt)> {
         let (i, shard) = self.shard_here();
         let mut ss = shard.lock();
         let conn = ss.idle.last()?;
+        // (A resource is in a shard's cache only while the gate stayed open since it was
+        // put there; the gate is checked anyway, so that this path stands on its own.)
         if !self.gate.open()
             || self.expired(conn, now)
             || self.idle_too_long(conn, now)
@@ -456,7 +461,7 @@ impl<M: Manager> Shared<M> {
         let conn = ss.idle.pop()?;
         ss.acquired_direct += 1;
         let slot = Self::lend(&mut ss, site, now);
-        Some((conn, i, slot))
+        Some((conn, (i, slot)))
     }
 
     /// The fast path of a clean return: back into the lease's shard's cache if the gate
@@ -514,7 +519,7 @@ impl<M: Manager> Shared<M> {
     }
 
     /// Lends on the calling thread's shard (the state lock held); the shard and slot.
-    pub(super) fn lend_here(&self, site: &'static Location<'static>, now: Instant) -> (u32, u32) {
+    pub(super) fn lend_here(&self, site: &'static Location<'static>, now: Instant) -> LeaseAt {
         let (i, shard) = self.shard_here();
         (i, Self::lend(&mut shard.lock(), site, now))
     }
@@ -619,8 +624,7 @@ impl<M: Manager> Shared<M> {
                     break;
                 } else {
                     st.stats.acquired_direct += 1;
-                    let (shard, slot) = self.lend_here(site, now);
-                    return Step::Ready(conn, shard, slot);
+                    return Step::Ready(conn, self.lend_here(site, now));
                 }
             }
         }
