@@ -15,6 +15,7 @@
 //! | explicit, narrow suppression | [`suppress`] | `contextlib.suppress`, `__exit__` returning `True` |
 //! | O(n) stream accumulation, UTF-8 across chunks | [`stream`] | `StreamingResult`, `"".join(chunks)` |
 //! | timed blocks via `tracing` | [`timed`] | a `timed_block` context manager |
+//! | transactions: the traits adapters implement, their states, retry and errors | [`tx`] | a `database_transaction` context manager |
 //! | leak ledger and fault injection | `testing` (feature `testing`) | — |
 //!
 //! Every item lives at its module path (`tenure::close::Closing`, `tenure::stack::Handle`,
@@ -78,6 +79,7 @@ mod sync;
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 pub mod timed;
+pub mod tx;
 
 // The handful of items nearly every user names; everything else lives at its module path
 // (`tenure::close::Closing`, `tenure::stack::Handle`, `tenure::stream::Meter`, ...).
