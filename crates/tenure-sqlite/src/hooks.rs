@@ -1,0 +1,155 @@
+//! The test hooks (feature `testing`): a manager built with
+//! [`Builder::hooks`](crate::Builder::hooks) consults a [`Faults`](tenure::testing::Faults)
+//! before it opens, validates, resets and closes a connection, and records every connection
+//! it opens in a [`Ledger`](tenure::testing::Ledger) under the kind [`KIND`] — so a test
+//! (or `tenure demo --fail-at`) injects failures into real pool operations on a real file,
+//! and the ledger counts real connections. Without the feature the hooks are a zero-sized
+//! no-op.
+
+use std::sync::Arc;
+
+use crate::error::Error;
+#[cfg(feature = "testing")]
+use crate::error::Operation;
+
+/// The [`Ledger`](tenure::testing::Ledger) kind of a SQLite connection, and the kind
+/// [`Faults`](tenure::testing::Faults) are planned for.
+///
+/// ```
+/// assert_eq!(tenure_sqlite::hooks::KIND, "sqlite");
+/// ```
+pub const KIND: &str = "sqlite";
+
+/// An operation a fault can be injected into.
+#[derive(Debug, Clone, Copy)]
+#[cfg_attr(not(feature = "testing"), allow(dead_code))]
+pub(crate) enum Hook {
+    /// `Op::Acquire`: a pool's create (or [`Manager::open`](crate::Manager::open)).
+    Create,
+    /// `Op::Validate`.
+    Validate,
+    /// `Op::Reset`: the rollback of a connection returned inside a transaction.
+    Reset,
+    /// `Op::Close`.
+    Close,
+}
+
+#[cfg(feature = "testing")]
+impl Hook {
+    fn operation(self) -> Operation {
+        match self {
+            Hook::Create => Operation::Open,
+            Hook::Validate => Operation::Validate,
+            Hook::Reset => Operation::Rollback,
+            Hook::Close => Operation::Close,
+        }
+    }
+}
+
+/// What a manager consults.
+#[cfg(feature = "testing")]
+#[derive(Clone, Default)]
+pub(crate) struct Hooks(Option<(tenure::testing::Faults, tenure::testing::Ledger)>);
+
+#[cfg(not(feature = "testing"))]
+#[derive(Clone, Default)]
+pub(crate) struct Hooks;
+
+/// What a connection carries: the faults, and its ledger entry.
+#[cfg(feature = "testing")]
+#[derive(Default)]
+pub(crate) struct ConnHooks(Option<(tenure::testing::Faults, tenure::testing::Token)>);
+
+#[cfg(not(feature = "testing"))]
+#[derive(Default)]
+pub(crate) struct ConnHooks;
+
+#[cfg(feature = "testing")]
+fn op(hook: Hook) -> tenure::testing::Op {
+    use tenure::testing::Op;
+    match hook {
+        Hook::Create => Op::Acquire,
+        Hook::Validate => Op::Validate,
+        Hook::Reset => Op::Reset,
+        Hook::Close => Op::Close,
+    }
+}
+
+#[cfg(feature = "testing")]
+impl Hooks {
+    pub(crate) fn new(faults: tenure::testing::Faults, ledger: tenure::testing::Ledger) -> Self {
+        Hooks(Some((faults, ledger)))
+    }
+
+    /// Applies the fault planned for this call of `hook`, if any.
+    pub(crate) fn check(&self, hook: Hook, database: &Arc<str>) -> Result<(), Error> {
+        match &self.0 {
+            Some((faults, _)) => faults
+                .check(op(hook), KIND)
+                .map_err(|f| Error::injected(database, hook.operation(), f)),
+            None => Ok(()),
+        }
+    }
+
+    /// The hooks a newly opened connection carries (it is now live in the ledger).
+    #[track_caller]
+    pub(crate) fn opened(&self) -> ConnHooks {
+        ConnHooks(
+            self.0
+                .as_ref()
+                .map(|(faults, ledger)| (faults.clone(), ledger.track(KIND))),
+        )
+    }
+}
+
+#[cfg(feature = "testing")]
+impl ConnHooks {
+    pub(crate) fn check(&self, hook: Hook, database: &Arc<str>) -> Result<(), Error> {
+        match &self.0 {
+            Some((faults, _)) => faults
+                .check(op(hook), KIND)
+                .map_err(|f| Error::injected(database, hook.operation(), f)),
+            None => Ok(()),
+        }
+    }
+
+    /// After the real connection is closed: records the release, then applies the close
+    /// fault planned for this call, if any (the connection is gone either way).
+    pub(crate) fn closed(self, database: &Arc<str>) -> Result<(), Error> {
+        match self.0 {
+            Some((faults, token)) => {
+                token.release();
+                faults
+                    .check(op(Hook::Close), KIND)
+                    .map_err(|f| Error::injected(database, Operation::Close, f))
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(not(feature = "testing"))]
+impl Hooks {
+    #[inline]
+    pub(crate) fn check(&self, _: Hook, _: &Arc<str>) -> Result<(), Error> {
+        Ok(())
+    }
+
+    #[inline]
+    pub(crate) fn opened(&self) -> ConnHooks {
+        ConnHooks
+    }
+}
+
+#[cfg(not(feature = "testing"))]
+impl ConnHooks {
+    #[inline]
+    pub(crate) fn check(&self, _: Hook, _: &Arc<str>) -> Result<(), Error> {
+        Ok(())
+    }
+
+    #[inline]
+    pub(crate) fn closed(self, _: &Arc<str>) -> Result<(), Error> {
+        Ok(())
+    }
+}
