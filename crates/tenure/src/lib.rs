@@ -15,7 +15,7 @@
 //! | explicit, narrow suppression | [`suppress`] | `contextlib.suppress`, `__exit__` returning `True` |
 //! | O(n) stream accumulation, UTF-8 across chunks | [`stream`] | `StreamingResult`, `"".join(chunks)` |
 //! | timed blocks via `tracing` | [`timed`] | a `timed_block` context manager |
-//! | transactions: the traits adapters implement, their states, retry and errors | [`tx`] | a `database_transaction` context manager |
+//! | transactions: commit on `Ok`, roll back on error, panic and cancellation; savepoints; retry | [`tx`] | a `database_transaction` context manager |
 //! | leak ledger and fault injection | `testing` (feature `testing`) | — |
 //!
 //! Every item lives at its module path (`tenure::close::Closing`, `tenure::stack::Handle`,
@@ -25,7 +25,8 @@
 //!
 //! Features: `tokio` (default: orphaned async cleanup runs as a task on the current
 //! runtime), `stream` (default: [`stream`]), `futures`, `bytes`, `serde` (stream adapters),
-//! `tempfile` (`Close` for `tempfile`'s types), `testing` (the ledger and fault injection).
+//! `tempfile` (`Close` for `tempfile`'s types), `testing` (the ledger, fault injection and
+//! [`tx`]'s scripted connection), `anyhow` ([`tx`]'s retry sees inside `anyhow::Error`s).
 //!
 //! ```
 //! use tenure::{ExitStack, ScopeError};

@@ -26,6 +26,20 @@ pub enum Op {
     Reset,
     /// Closing / releasing.
     Close,
+    /// A transaction's `BEGIN` (`tenure::testing::tx`'s scripted connection: its reply).
+    Begin,
+    /// A transaction's `COMMIT`.
+    Commit,
+    /// A transaction's `ROLLBACK`.
+    Rollback,
+    /// Creating a savepoint (`SAVEPOINT`).
+    Savepoint,
+    /// Releasing a savepoint (`RELEASE SAVEPOINT`).
+    ReleaseSavepoint,
+    /// Rolling back to a savepoint (`ROLLBACK TO SAVEPOINT`).
+    RollbackToSavepoint,
+    /// A statement inside a transaction's body (the scripted connection's `insert`).
+    Statement,
 }
 
 impl fmt::Display for Op {
@@ -35,6 +49,13 @@ impl fmt::Display for Op {
             Op::Validate => "validate",
             Op::Reset => "reset",
             Op::Close => "close",
+            Op::Begin => "begin",
+            Op::Commit => "commit",
+            Op::Rollback => "rollback",
+            Op::Savepoint => "savepoint",
+            Op::ReleaseSavepoint => "release savepoint",
+            Op::RollbackToSavepoint => "rollback to savepoint",
+            Op::Statement => "statement",
         })
     }
 }

@@ -25,6 +25,7 @@
 
 mod faults;
 mod ledger;
+pub mod tx;
 
 pub use faults::{Fault, Faults, InjectedFault, Op};
 pub use ledger::{Ending, Event, Leaks, Ledger, Live, NotClosed, TestResource, Token};

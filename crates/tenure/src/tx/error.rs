@@ -37,8 +37,9 @@ pub struct TxError<E, D> {
 ///
 /// ```
 /// use tenure::tx::{Failure, State};
-/// let f: Failure<std::io::Error, std::io::Error> = Failure::NotIdle(State::Open { depth: 1 });
-/// assert!(matches!(f, Failure::NotIdle(State::Open { .. })));
+/// let f: Failure<std::io::Error, std::io::Error> =
+///     Failure::NotReady { expected: State::Idle, found: State::Open { depth: 1 } };
+/// assert!(matches!(f, Failure::NotReady { found: State::Open { .. }, .. }));
 /// ```
 #[derive(Debug)]
 #[non_exhaustive]
@@ -56,11 +57,17 @@ pub enum Failure<E, D> {
     /// reads [`State::Unknown`] after it): the transaction may or may not be committed.
     /// Never retried; the connection is not rolled back (it cannot be reached).
     CommitUnknown(D),
-    /// A top-level transaction was asked of a connection that is not
-    /// [`Idle`](State::Idle) (this state): nothing was sent. Nest through the transaction's
-    /// handle; roll a connection left open back by hand (a pool's reset
-    /// does it for pooled ones).
-    NotIdle(State),
+    /// The connection was not in the state a transaction begins from
+    /// ([`Session::begins_from`](super::Session::begins_from): [`Idle`](State::Idle) for a
+    /// connection, the enclosing transaction's state for a nested one): nothing was sent.
+    /// Nest through the transaction's handle ([`Tx`](super::Tx)); roll a connection left
+    /// open back by hand (a pool's reset does it for pooled ones).
+    NotReady {
+        /// The state a transaction begins from.
+        expected: State,
+        /// The state the connection was in.
+        found: State,
+    },
     /// The body returned `Ok`, but the connection was no longer in the state `BEGIN` left
     /// it in (a nested transaction inside was dropped unfinished, or the database ended the
     /// transaction on its own): it was not committed, and was rolled back.
@@ -92,13 +99,11 @@ impl<E, D> TxError<E, D> {
         Self::new(Failure::CommitUnknown(error))
     }
 
-    #[allow(dead_code)] // until the transaction functions land
     pub(crate) fn with_cleanup(mut self, cleanup: Option<Error>) -> Self {
         self.cleanup = cleanup;
         self
     }
 
-    #[allow(dead_code)] // until the transaction functions land
     pub(crate) fn set_attempts(&mut self, attempts: u32) {
         self.attempts = attempts;
     }
@@ -191,9 +196,9 @@ impl<E: fmt::Display, D> fmt::Display for TxError<E, D> {
             Failure::CommitUnknown(_) => f.write_str(
                 "COMMIT was sent but no reply came: the transaction may or may not be committed",
             )?,
-            Failure::NotIdle(state) => write!(
+            Failure::NotReady { expected, found } => write!(
                 f,
-                "cannot begin a transaction on a connection {state}: nothing was sent"
+                "cannot begin a transaction: the connection is {found}, not {expected}; nothing was sent"
             )?,
             Failure::StateChanged { expected, found } => write!(
                 f,
@@ -227,7 +232,7 @@ impl<E: StdError + 'static, D: StdError + 'static> StdError for TxError<E, D> {
         match &self.failure {
             Failure::Body(e) => e.source(),
             Failure::Begin(d) | Failure::Commit(d) | Failure::CommitUnknown(d) => Some(d),
-            Failure::NotIdle(_) | Failure::StateChanged { .. } => None,
+            Failure::NotReady { .. } | Failure::StateChanged { .. } => None,
         }
     }
 }
@@ -276,10 +281,13 @@ mod tests {
 
     #[test]
     fn state_failures_name_the_states() {
-        let e = E::new(Failure::NotIdle(State::Unknown));
+        let e = E::new(Failure::NotReady {
+            expected: State::Idle,
+            found: State::Unknown,
+        });
         assert_eq!(
             e.to_string(),
-            "cannot begin a transaction on a connection in an unknown transaction state: nothing was sent"
+            "cannot begin a transaction: the connection is in an unknown transaction state, not idle; nothing was sent"
         );
         assert!(e.source().is_none());
         let s = E::new(Failure::StateChanged {

@@ -32,6 +32,24 @@
 //! blocking connection or [`AsyncTransactional`] for an async one — six control statements.
 //! The example on [`Transactional`] is a complete one.
 //!
+//! # Cancellation: the contract with adapters
+//!
+//! When a transaction's future is dropped — at any await point: in `BEGIN`, in the body, in
+//! `COMMIT` or in a rollback — nothing can be awaited any more, so nothing is sent: the
+//! connection keeps the state its adapter last set, [`State::Unknown`] if a control
+//! statement was in flight (set before it was sent), else `Open`. It is never `Idle` while
+//! a transaction may be open on the server. A pooled connection is then rolled back by the
+//! pool's reset (the adapter's `Manager::needs_reset` returns `state() != State::Idle`;
+//! its `reset` rolls back and confirms, or fails and the connection is retired) while the
+//! pool still holds its slot, so no one else ever leases it inside a transaction. A bare
+//! connection is refused by the next transaction ([`Failure::NotReady`]) until its owner
+//! rolls it back.
+//!
+//! An adapter's `reset` therefore: if `state()` is not `Idle`, sends `ROLLBACK` and takes
+//! an answer of [`Class::NoTransaction`] as success (a `COMMIT` whose reply was lost may
+//! have landed; the database may have ended the transaction itself); it succeeds only if
+//! `state()` then reads `Idle`.
+//!
 //! # Errors: the body's first, never a cleanup error lost
 //!
 //! [`TxError`] keeps the body's error primary and a rollback failure attached beside it (the
@@ -41,11 +59,17 @@
 //! [`Failure::CommitUnknown`], never retried), and says how many attempts ran.
 
 mod error;
+mod handle;
 mod options;
+mod run;
+mod run_async;
 mod traits;
 
 pub use error::{Failure, TxError};
+pub use handle::Tx;
 pub use options::{Options, Retry};
+pub use run::{transaction, transaction_dyn};
+pub use run_async::{transaction_async, transaction_async_dyn};
 pub use traits::{AsyncTransactional, Session, Transactional};
 
 use std::fmt;

@@ -115,7 +115,6 @@ impl Retry {
     }
 
     /// `attempts`, with 0 taken as 1.
-    #[allow(dead_code)] // until the transaction functions land
     pub(crate) fn max_attempts(&self) -> u32 {
         self.attempts.max(1)
     }

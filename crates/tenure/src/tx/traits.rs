@@ -51,6 +51,22 @@ pub trait Session {
 
     /// What `error` means to a transaction (retryable, already ended, connection lost...).
     fn classify(&self, error: &Self::Error) -> Class;
+
+    /// The state a transaction run on this connection begins from, and goes back to when it
+    /// ends: [`State::Idle`] — the default, which adapters keep. A transaction's handle
+    /// ([`Tx`](super::Tx)) answers the state its own transaction is in, because a
+    /// transaction run on it is a savepoint inside that one. A transaction refuses to begin
+    /// on a connection whose [`state`](Session::state) differs
+    /// ([`Failure::NotReady`](super::Failure::NotReady)).
+    ///
+    /// ```
+    /// use tenure::tx::{Session, State};
+    /// let conn = tenure::testing::tx::Server::new().connect();
+    /// assert_eq!(conn.begins_from(), State::Idle);
+    /// ```
+    fn begins_from(&self) -> State {
+        State::Idle
+    }
 }
 
 /// A blocking connection that can run transactions: six control statements over
