@@ -150,7 +150,7 @@ impl<R: Close> Close for Vec<R> {
         if let Some(payload) = panic {
             if let Some(e) = error {
                 // A Vec carries no sink: the process default takes it.
-                crate::error::report_dropped(None, e, "Vec::close (resuming a close panic)");
+                crate::sink::report_dropped(None, e, "Vec::close (resuming a close panic)");
             }
             std::panic::resume_unwind(payload);
         }
@@ -437,7 +437,7 @@ impl<R: Close> Drop for Closing<R> {
             resource.close().err().map(|e| Error::close(name, e))
         };
         if let Some(e) = error {
-            crate::error::report_dropped(self.sink.as_ref(), e, "Closing::drop");
+            crate::sink::report_dropped(self.sink.as_ref(), e, "Closing::drop");
         }
     }
 }

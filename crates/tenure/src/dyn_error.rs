@@ -3,7 +3,9 @@
 use std::error::Error as StdError;
 use std::fmt;
 
-use crate::error::BoxError;
+/// [`BoxError`](crate::error::BoxError), spelled out: this module sits above `error`, which
+/// re-exports [`DynError`], and imports nothing from it.
+type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
 /// A type-erased error that is itself an [`std::error::Error`]: the body error of
 /// [`ExitStack::scope_dyn`](crate::ExitStack::scope_dyn) and

@@ -34,7 +34,6 @@ use std::fmt;
 use std::time::Duration;
 
 pub use crate::dyn_error::DynError;
-use crate::sink::{DropReport, SharedSink};
 
 /// A boxed error that can cross threads; the cause carried by an [`Error`].
 ///
@@ -167,7 +166,7 @@ impl Error {
     /// assert_eq!(e.to_string(), "cleanup panicked in `close conn`: boom");
     /// ```
     pub fn panicked(name: impl Into<Cow<'static, str>>, payload: Box<dyn Any + Send>) -> Self {
-        let msg = crate::outcome::panic_message(&*payload)
+        let msg = panic_message(&*payload)
             .unwrap_or("<non-string panic payload>")
             .to_string();
         Self::build(ErrorKind::Panic, name.into(), None, Some(msg))
@@ -494,44 +493,6 @@ pub(crate) fn chain<'a>(error: &'a (dyn StdError + 'static)) -> impl fmt::Displa
     Chain(error)
 }
 
-/// Reports a cleanup error that nothing can return (a `Drop`, an orphaned cleanup) to
-/// `sink`, else the process-wide default sink, else through `tracing`.
-pub(crate) fn report_dropped(sink: Option<&SharedSink>, error: Error, context: &'static str) {
-    crate::sink::emit(sink, DropReport::Cleanup { context, error });
-}
-
-/// Logs `error` as `tracing` warnings, one per member, nested stacks' members included.
-pub(crate) fn trace_each(error: &Error, context: &'static str, primary: &mut bool) {
-    for e in error.iter() {
-        // A nested stack's errors travel as this error's cause: this line stops before
-        // them, and they follow on lines of their own (each message once).
-        let mut line = e.to_string();
-        let mut nested = None;
-        let mut next = StdError::source(e);
-        while let Some(link) = next {
-            if let Some(group) = link.downcast_ref::<Error>() {
-                nested = Some(group);
-                break;
-            }
-            line.push_str(": ");
-            line.push_str(&link.to_string());
-            next = link.source();
-        }
-        tracing::warn!(
-            target: "tenure",
-            context,
-            resource = e.resource(),
-            kind = ?e.kind(),
-            suppressed = !*primary,
-            "cleanup error with nowhere to return it: {line}"
-        );
-        *primary = false;
-        if let Some(group) = nested {
-            trace_each(group, context, primary);
-        }
-    }
-}
-
 /// A per-link predicate: does this one error (not its chain) match a rule?
 pub(crate) type LinkMatch<'p> = &'p dyn Fn(&(dyn StdError + 'static)) -> bool;
 
@@ -605,4 +566,12 @@ impl Error {
         }
         false
     }
+}
+
+/// The message of a panic payload, when it is a `&str` or a `String`.
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> Option<&str> {
+    payload
+        .downcast_ref::<&'static str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
 }

@@ -15,7 +15,7 @@
 
 use std::any::Any;
 use std::borrow::Cow;
-use std::panic::{self, Location};
+use std::panic::{self, AssertUnwindSafe, Location};
 
 use crate::error::Error;
 use crate::sink::DropReport;
@@ -84,6 +84,14 @@ impl<B: Ended> Unwinding<B> {
         match result {
             Ok(exit) => self.apply(exit),
             Err(e) => self.errors.push(e),
+        }
+    }
+
+    /// Runs the synchronous part of the entry called `name`, `f`: a panic in it is recorded
+    /// under that name (the loop that drives the entries only knows "an entry").
+    pub(crate) fn run_named(&mut self, name: Name, f: impl FnOnce(&mut Self, &Name)) {
+        if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| f(self, &name))) {
+            self.record_panic(name.into_cow(), payload);
         }
     }
 

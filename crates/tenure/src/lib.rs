@@ -71,6 +71,7 @@ mod runtime;
 mod scope_error;
 pub mod sink;
 pub mod stack;
+mod stack_base;
 #[cfg(feature = "stream")]
 #[cfg_attr(docsrs, doc(cfg(feature = "stream")))]
 pub mod stream;

@@ -106,7 +106,7 @@ impl<'a> Outcome<'a> {
     /// ```
     pub fn panic_message(&self) -> Option<&'a str> {
         match self {
-            Outcome::Panic(p) => panic_message(*p),
+            Outcome::Panic(p) => crate::error::panic_message(*p),
             _ => None,
         }
     }
@@ -191,12 +191,4 @@ pub enum Exit {
     /// Suppress the error the callback was shown. Panics and cancellation cannot be
     /// suppressed; for them this is the same as `Propagate`.
     Suppress,
-}
-
-/// The message of a panic payload, when it is a `&str` or a `String`.
-pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> Option<&str> {
-    payload
-        .downcast_ref::<&'static str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
 }

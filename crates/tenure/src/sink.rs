@@ -209,9 +209,7 @@ impl Sink for TracingSink {
 pub(crate) fn trace(report: &DropReport) {
     {
         match report {
-            DropReport::Cleanup { context, error } => {
-                crate::error::trace_each(error, context, &mut true)
-            }
+            DropReport::Cleanup { context, error } => trace_each(error, context, &mut true),
             DropReport::BodyErrorLost { context, message } => tracing::warn!(
                 target: "tenure",
                 context,
@@ -229,6 +227,44 @@ pub(crate) fn trace(report: &DropReport) {
                 held_ms = held.as_millis() as u64,
                 "{report}"
             ),
+        }
+    }
+}
+
+/// Reports a cleanup error that nothing can return (a `Drop`, an orphaned cleanup) to
+/// `sink`, else the process-wide default sink, else through `tracing`.
+pub(crate) fn report_dropped(sink: Option<&SharedSink>, error: Error, context: &'static str) {
+    emit(sink, DropReport::Cleanup { context, error });
+}
+
+/// Logs `error` as `tracing` warnings, one per member, nested stacks' members included.
+pub(crate) fn trace_each(error: &Error, context: &'static str, primary: &mut bool) {
+    for e in error.iter() {
+        // A nested stack's errors travel as this error's cause: this line stops before
+        // them, and they follow on lines of their own (each message once).
+        let mut line = e.to_string();
+        let mut nested = None;
+        let mut next = std::error::Error::source(e);
+        while let Some(link) = next {
+            if let Some(group) = link.downcast_ref::<Error>() {
+                nested = Some(group);
+                break;
+            }
+            line.push_str(": ");
+            line.push_str(&link.to_string());
+            next = link.source();
+        }
+        tracing::warn!(
+            target: "tenure",
+            context,
+            resource = e.resource(),
+            kind = ?e.kind(),
+            suppressed = !*primary,
+            "cleanup error with nowhere to return it: {line}"
+        );
+        *primary = false;
+        if let Some(group) = nested {
+            trace_each(group, context, primary);
         }
     }
 }

@@ -97,11 +97,10 @@ impl AsyncExitStack {
         owns_body: bool,
     ) -> Unwinding<B> {
         let mut pending = Pending {
-            entries: std::mem::take(&mut self.entries),
+            entries: self.entries.take_to_run(),
             current: None,
             to: self.to.clone(),
         };
-        self.id = 0;
         // Dropped before `pending` if this future is: logs what was collected so far.
         let mut in_progress = InProgress {
             state: Some(Unwinding::new(body)),
@@ -115,7 +114,7 @@ impl AsyncExitStack {
         })
         .await;
         // Keep the allocation for reuse.
-        self.entries = std::mem::take(&mut pending.entries);
+        self.entries.restore(std::mem::take(&mut pending.entries));
         in_progress
             .state
             .take()
@@ -133,7 +132,8 @@ impl Drop for AsyncExitStack {
         let panicking = std::thread::panicking();
         let jobs = self
             .entries
-            .drain(..)
+            .take_to_run()
+            .into_iter()
             .rev()
             .filter_map(|e| e.into_job(panicking))
             .collect();

@@ -3,7 +3,7 @@
 
 use std::any::Any;
 use std::future::Future;
-use std::panic::Location;
+use std::panic::{self, AssertUnwindSafe, Location};
 use std::pin::Pin;
 
 use crate::async_close::AsyncClose;
@@ -12,6 +12,7 @@ use crate::error::{BoxError, Error};
 use crate::exit_rules::Name;
 use crate::orphan::Job;
 use crate::outcome::{Exit, Outcome};
+use crate::stack_base::Slot;
 use crate::suppress::{BoxedPredicate, Suppress};
 
 pub(super) type EntryFuture = Pin<Box<dyn Future<Output = Result<Exit, Error>> + Send>>;
@@ -21,6 +22,14 @@ pub(super) type EntryFuture = Pin<Box<dyn Future<Output = Result<Exit, Error>> +
 pub(super) enum Started {
     Done(Result<Exit, Error>),
     Running(Name, EntryFuture),
+    /// The entry's synchronous part panicked: the panic is the entry's, kept with its name
+    /// (the loop that drives the entries only knows "an entry").
+    Panicked(Name, Box<dyn Any + Send>),
+}
+
+/// Runs an entry's synchronous part, catching its panic for [`Started::Panicked`].
+fn catch<T>(f: impl FnOnce() -> T) -> Result<T, Box<dyn Any + Send>> {
+    panic::catch_unwind(AssertUnwindSafe(f))
 }
 
 /// An entry that needs the outcome, holds a resource, is named or is synchronous.
@@ -46,6 +55,21 @@ pub(super) enum Entry {
     /// A narrow suppression rule, applied to the unwinding's state when its turn comes
     /// (boxed: an entry stays two words and a tag, as small as the common kinds).
     Rule(Box<Suppress<BoxedPredicate>>),
+}
+
+impl Slot for Entry {
+    fn resource_ref(&self) -> Option<&dyn Any> {
+        match self {
+            Entry::Dyn(e) => e.resource_ref(),
+            Entry::Callback(..) | Entry::Future(..) | Entry::Rule(_) => None,
+        }
+    }
+    fn resource_mut(&mut self) -> Option<&mut dyn Any> {
+        match self {
+            Entry::Dyn(e) => e.resource(),
+            Entry::Callback(..) | Entry::Future(..) | Entry::Rule(_) => None,
+        }
+    }
 }
 
 /// An unnamed async callback's future, which knows where it was pushed: the location
@@ -113,6 +137,7 @@ impl Entry {
                     match started {
                         Started::Done(r) => r.map(drop),
                         Started::Running(_, fut) => fut.await.map(drop),
+                        Started::Panicked(_, payload) => panic::resume_unwind(payload),
                     }
                 }),
             ),
@@ -129,8 +154,11 @@ impl<F: FnOnce() + Send + 'static> AsyncEntry for Callback<F> {
         self.name.clone()
     }
     fn start(self: Box<Self>, _: &Outcome<'_>) -> Started {
-        (self.f)();
-        Started::Done(Ok(Exit::Propagate))
+        let Callback { f, name } = *self;
+        match catch(f) {
+            Ok(()) => Started::Done(Ok(Exit::Propagate)),
+            Err(payload) => Started::Panicked(name, payload),
+        }
     }
 }
 
@@ -148,10 +176,14 @@ where
     }
     fn start(self: Box<Self>, _: &Outcome<'_>) -> Started {
         let TryCallback { f, name } = *self;
-        Started::Done(
-            f().map(|()| Exit::Propagate)
-                .map_err(|e| Error::callback(name.into_cow(), e)),
-        )
+        match catch(f) {
+            Ok(result) => Started::Done(
+                result
+                    .map(|()| Exit::Propagate)
+                    .map_err(|e| Error::callback(name.into_cow(), e)),
+            ),
+            Err(payload) => Started::Panicked(name, payload),
+        }
     }
 }
 
@@ -199,7 +231,10 @@ where
     }
     fn start(self: Box<Self>, outcome: &Outcome<'_>) -> Started {
         let ExitCallback { f, name } = *self;
-        Started::Done(f(outcome).map_err(|e| Error::callback(name.into_cow(), e)))
+        match catch(|| f(outcome)) {
+            Ok(result) => Started::Done(result.map_err(|e| Error::callback(name.into_cow(), e))),
+            Err(payload) => Started::Panicked(name, payload),
+        }
     }
 }
 
@@ -219,7 +254,10 @@ where
     }
     fn start(self: Box<Self>, outcome: &Outcome<'_>) -> Started {
         let AsyncExitCallback { f, name } = *self;
-        let fut = f(outcome);
+        let fut = match catch(|| f(outcome)) {
+            Ok(fut) => fut,
+            Err(payload) => return Started::Panicked(name, payload),
+        };
         let reported = name.clone();
         Started::Running(
             name,
@@ -270,12 +308,14 @@ impl<R: Close + Send + 'static> AsyncEntry for SyncClosed<R> {
     }
     fn start(self: Box<Self>, _: &Outcome<'_>) -> Started {
         let SyncClosed { resource, name } = *self;
-        Started::Done(
-            resource
-                .close()
-                .map(|()| Exit::Propagate)
-                .map_err(|e| Error::close(name.into_cow(), e)),
-        )
+        match catch(|| resource.close()) {
+            Ok(result) => Started::Done(
+                result
+                    .map(|()| Exit::Propagate)
+                    .map_err(|e| Error::close(name.into_cow(), e)),
+            ),
+            Err(payload) => Started::Panicked(name, payload),
+        }
     }
     fn resource(&mut self) -> Option<&mut dyn Any> {
         Some(&mut self.resource)

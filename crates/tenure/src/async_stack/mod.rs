@@ -65,6 +65,7 @@ use crate::error::{BoxError, Error};
 use crate::exit_rules::Name;
 use crate::orphan::{Orphaning, Orphans};
 use crate::outcome::{Exit, Outcome};
+use crate::stack_base::Entries;
 use crate::suppress::Suppress;
 
 /// A dynamic stack of async resources and cleanup callbacks, released last-in first-out,
@@ -88,14 +89,10 @@ use crate::suppress::Suppress;
 /// # Ok(()) }
 /// ```
 pub struct AsyncExitStack {
-    entries: Vec<Entry>,
-    /// 0 until a handle is issued; then the id those handles carry.
-    id: u64,
+    entries: Entries<Entry>,
     /// Deadline and tracker of what runs orphaned (the global tracker unless set: resolved
     /// lazily, so that `new` costs nothing).
     to: Orphaning,
-    /// The name [`named`](Self::named) gave the next entry.
-    next_name: Option<Cow<'static, str>>,
 }
 
 impl Default for AsyncExitStack {
@@ -122,10 +119,8 @@ impl AsyncExitStack {
     /// ```
     pub fn with_capacity(capacity: usize) -> Self {
         AsyncExitStack {
-            entries: Vec::with_capacity(capacity),
-            id: 0,
+            entries: Entries::with_capacity(capacity),
             to: Orphaning::default(),
-            next_name: None,
         }
     }
 
@@ -200,13 +195,8 @@ impl AsyncExitStack {
     /// ```
     #[must_use = "the name applies to the entry pushed next: `stack.named(..).enter(..)`"]
     pub fn named(&mut self, name: impl Into<Cow<'static, str>>) -> &mut Self {
-        self.next_name = Some(name.into());
+        self.entries.name_next(name.into());
         self
-    }
-
-    /// The next entry's name: the one given with `named`, else what `ty` and `at` say.
-    fn take_name(&mut self, ty: Option<&'static str>, at: &'static Location<'static>) -> Name {
-        Name::new(self.next_name.take(), ty, at)
     }
 
     fn push_dyn(&mut self, entry: impl entry::AsyncEntry + 'static) {
@@ -225,7 +215,7 @@ impl AsyncExitStack {
     /// ```
     #[track_caller]
     pub fn callback<F: FnOnce() + Send + 'static>(&mut self, f: F) {
-        let name = self.take_name(None, Location::caller());
+        let name = self.entries.take_name(None, Location::caller());
         self.push_dyn(Callback { f, name });
     }
 
@@ -245,7 +235,7 @@ impl AsyncExitStack {
         F: FnOnce() -> Result<(), E> + Send + 'static,
         E: Into<BoxError>,
     {
-        let name = self.take_name(None, Location::caller());
+        let name = self.entries.take_name(None, Location::caller());
         self.push_dyn(TryCallback { f, name });
     }
 
@@ -269,7 +259,7 @@ impl AsyncExitStack {
         Fut: Future<Output = ()> + Send + 'static,
     {
         let at = Location::caller();
-        match self.next_name.take() {
+        match self.entries.take_given_name() {
             None => self.entries.push(Entry::Callback(Box::pin(At {
                 at,
                 fut: async move { f().await },
@@ -305,7 +295,7 @@ impl AsyncExitStack {
         E: Into<BoxError>,
     {
         let at = Location::caller();
-        match self.next_name.take() {
+        match self.entries.take_given_name() {
             None => self.entries.push(Entry::Future(Box::pin(At {
                 at,
                 fut: async move {
@@ -361,7 +351,7 @@ impl AsyncExitStack {
         F: FnOnce(&Outcome<'_>) -> Result<Exit, E> + Send + 'static,
         E: Into<BoxError>,
     {
-        let name = self.take_name(None, Location::caller());
+        let name = self.entries.take_name(None, Location::caller());
         self.push_dyn(ExitCallback { f, name });
     }
 
@@ -420,7 +410,7 @@ impl AsyncExitStack {
         Fut: Future<Output = Result<Exit, E>> + Send + 'static,
         E: Into<BoxError>,
     {
-        let name = self.take_name(None, Location::caller());
+        let name = self.entries.take_name(None, Location::caller());
         self.push_dyn(AsyncExitCallback { f, name });
     }
 
@@ -443,9 +433,7 @@ impl AsyncExitStack {
     /// # Ok(()) }
     /// ```
     pub fn splice(&mut self, mut inner: AsyncExitStack) {
-        self.next_name = None;
-        self.entries.append(&mut inner.entries);
-        inner.id = 0;
+        self.entries.splice(&mut inner.entries);
     }
 
     /// Pushes an explicit, narrow suppression (see [`crate::suppress`]); the same rules as
@@ -467,8 +455,8 @@ impl AsyncExitStack {
     where
         P: Fn(&(dyn StdError + 'static)) -> bool + Send + 'static,
     {
-        self.next_name = None;
-        self.entries.push(Entry::Rule(Box::new(rule.boxed())));
+        self.entries
+            .push_unnamed(Entry::Rule(Box::new(rule.boxed())));
     }
 
     /// Moves every entry into a new stack (with the same deadline and tracker) and leaves
@@ -487,10 +475,8 @@ impl AsyncExitStack {
     /// ```
     pub fn pop_all(&mut self) -> AsyncExitStack {
         AsyncExitStack {
-            entries: std::mem::take(&mut self.entries),
-            id: std::mem::take(&mut self.id),
+            entries: self.entries.pop_all(),
             to: self.to.clone(),
-            next_name: None,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Resources an [`AsyncExitStack`] owns until it closes them, and
 //! the handles that reach them meanwhile.
 
-use std::any::{type_name, Any};
+use std::any::type_name;
 use std::ops::{Index, IndexMut};
 use std::panic::Location;
 
@@ -32,9 +32,11 @@ impl AsyncExitStack {
     /// ```
     #[track_caller]
     pub fn enter<R: AsyncClose + Send + 'static>(&mut self, resource: R) -> Handle<R> {
-        let name = self.take_name(Some(type_name::<R>()), Location::caller());
-        self.push_dyn(Closed { resource, name });
-        Handle::issue(&mut self.id, self.entries.len() - 1)
+        let name = self
+            .entries
+            .take_name(Some(type_name::<R>()), Location::caller());
+        self.entries
+            .push_resource(Entry::Dyn(Box::new(Closed { resource, name })))
     }
 
     /// Takes ownership of a resource with a synchronous [`Close`]; it is closed in its turn.
@@ -51,16 +53,11 @@ impl AsyncExitStack {
     /// ```
     #[track_caller]
     pub fn enter_sync<R: Close + Send + 'static>(&mut self, resource: R) -> Handle<R> {
-        let name = self.take_name(Some(type_name::<R>()), Location::caller());
-        self.push_dyn(SyncClosed { resource, name });
-        Handle::issue(&mut self.id, self.entries.len() - 1)
-    }
-
-    fn slot(&self, index: usize) -> Option<&dyn Any> {
-        match self.entries.get(index)? {
-            Entry::Dyn(e) => e.resource_ref(),
-            Entry::Callback(..) | Entry::Future(..) | Entry::Rule(_) => None,
-        }
+        let name = self
+            .entries
+            .take_name(Some(type_name::<R>()), Location::caller());
+        self.entries
+            .push_resource(Entry::Dyn(Box::new(SyncClosed { resource, name })))
     }
 
     /// The resource behind `handle`, or an [`ErrorKind::Closed`](crate::ErrorKind::Closed)
@@ -78,7 +75,7 @@ impl AsyncExitStack {
     /// # Ok(()) }
     /// ```
     pub fn get<R: 'static>(&self, handle: Handle<R>) -> Result<&R, Error> {
-        handle.resolve(self.id, |i| self.slot(i))
+        self.entries.get(handle)
     }
 
     /// The resource behind `handle`, mutably; an error once the stack was closed.
@@ -92,11 +89,7 @@ impl AsyncExitStack {
     /// # Ok::<(), tenure::Error>(())
     /// ```
     pub fn get_mut<R: 'static>(&mut self, handle: Handle<R>) -> Result<&mut R, Error> {
-        let entries = &mut self.entries;
-        handle.resolve_mut(self.id, |i| match entries.get_mut(i)? {
-            Entry::Dyn(e) => e.resource(),
-            Entry::Callback(..) | Entry::Future(..) | Entry::Rule(_) => None,
-        })
+        self.entries.get_mut(handle)
     }
 }
 

@@ -176,7 +176,7 @@ impl AsyncExitStack {
             }
         };
         // Hand the (empty) allocation back for reuse.
-        std::mem::swap(&mut self.entries, &mut inner.entries);
+        self.entries.restore(inner.entries.take_to_run());
         scoped
     }
 }

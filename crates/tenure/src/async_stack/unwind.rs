@@ -69,7 +69,7 @@ impl<B: Ended> Unwinding<B> {
             to.report(DropReport::BodyErrorLost { context, message });
         }
         if let Some(p) = &self.panic {
-            let msg = crate::outcome::panic_message(&**p).unwrap_or("<non-string panic payload>");
+            let msg = crate::error::panic_message(&**p).unwrap_or("<non-string panic payload>");
             let message = format!("a cleanup panicked: {msg}");
             to.report(DropReport::PanicLost { context, message });
         }
@@ -169,6 +169,9 @@ impl Pending {
                 Some(Entry::Dyn(entry)) => match entry.start(&state.outcome()) {
                     Started::Done(result) => state.record(result),
                     Started::Running(name, fut) => self.current = Some((name, fut)),
+                    Started::Panicked(name, payload) => {
+                        state.record_panic(name.into_cow(), payload)
+                    }
                 },
             }
         }

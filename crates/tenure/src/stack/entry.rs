@@ -7,6 +7,7 @@ use crate::close::Close;
 use crate::error::{BoxError, Error};
 use crate::exit_rules::{Name, Unwinding};
 use crate::outcome::{Exit, Outcome};
+use crate::stack_base::Slot;
 use crate::suppress::Suppress;
 
 /// The unwinding state of a sync stack: the body's outcome as the caller gave it.
@@ -20,6 +21,15 @@ pub(super) trait Entry<'a> {
     }
     fn resource_ref(&self) -> Option<&dyn Any> {
         None
+    }
+}
+
+impl<'a> Slot for Box<dyn Entry<'a> + 'a> {
+    fn resource_ref(&self) -> Option<&dyn Any> {
+        (**self).resource_ref()
+    }
+    fn resource_mut(&mut self) -> Option<&mut dyn Any> {
+        (**self).resource()
     }
 }
 
@@ -42,9 +52,13 @@ where
 {
     fn run(self: Box<Self>, state: &mut State<'_>) {
         let TryCallback { f, name } = *self;
-        if let Err(e) = f() {
-            state.errors.push(Error::callback(name.into_cow(), e));
-        }
+        state.run_named(name, |state, name| {
+            if let Err(e) = f() {
+                state
+                    .errors
+                    .push(Error::callback(name.clone().into_cow(), e));
+            }
+        });
     }
 }
 
@@ -71,8 +85,11 @@ where
 {
     fn run(self: Box<Self>, state: &mut State<'_>) {
         let TryExitCallback { f, name } = *self;
-        let result = f(&state.outcome()).map_err(|e| Error::callback(name.into_cow(), e));
-        state.record(result);
+        state.run_named(name, |state, name| {
+            let result =
+                f(&state.outcome()).map_err(|e| Error::callback(name.clone().into_cow(), e));
+            state.record(result);
+        });
     }
 }
 
@@ -83,9 +100,11 @@ pub(super) struct Closed<R> {
 impl<'a, R: Close + 'static> Entry<'a> for Closed<R> {
     fn run(self: Box<Self>, state: &mut State<'_>) {
         let Closed { resource, name } = *self;
-        if let Err(e) = resource.close() {
-            state.errors.push(Error::close(name.into_cow(), e));
-        }
+        state.run_named(name, |state, name| {
+            if let Err(e) = resource.close() {
+                state.errors.push(Error::close(name.clone().into_cow(), e));
+            }
+        });
     }
     fn resource(&mut self) -> Option<&mut dyn Any> {
         Some(&mut self.resource)

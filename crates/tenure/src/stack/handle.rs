@@ -37,9 +37,11 @@ impl<'a> ExitStack<'a> {
     /// ```
     #[track_caller]
     pub fn enter<R: Close + 'static>(&mut self, resource: R) -> Handle<R> {
-        let name = self.take_name(Some(type_name::<R>()), Location::caller());
-        self.entries.push(Box::new(Closed { resource, name }));
-        Handle::issue(&mut self.id, self.entries.len() - 1)
+        let name = self
+            .entries
+            .take_name(Some(type_name::<R>()), Location::caller());
+        self.entries
+            .push_resource(Box::new(Closed { resource, name }))
     }
 
     /// The resource behind `handle`, or an [`ErrorKind::Closed`](crate::ErrorKind::Closed)
@@ -56,7 +58,7 @@ impl<'a> ExitStack<'a> {
     /// # Ok::<(), tenure::Error>(())
     /// ```
     pub fn get<R: 'static>(&self, handle: Handle<R>) -> Result<&R, Error> {
-        handle.resolve(self.id, |i| self.entries.get(i)?.resource_ref())
+        self.entries.get(handle)
     }
 
     /// The resource behind `handle`, mutably; an error once the stack was closed.
@@ -70,8 +72,7 @@ impl<'a> ExitStack<'a> {
     /// # Ok::<(), tenure::Error>(())
     /// ```
     pub fn get_mut<R: 'static>(&mut self, handle: Handle<R>) -> Result<&mut R, Error> {
-        let entries = &mut self.entries;
-        handle.resolve_mut(self.id, |i| entries.get_mut(i)?.resource())
+        self.entries.get_mut(handle)
     }
 }
 

@@ -78,6 +78,7 @@
 //! — the place it was pushed (`src/report.rs:12:9`).
 
 use std::borrow::Cow;
+use std::convert::Infallible;
 use std::error::Error as StdError;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe, Location};
@@ -92,10 +93,11 @@ use entry::{Callback, Entry, ExitCallback, Rule, State, TryCallback, TryExitCall
 pub use scope::ScopeResultExt;
 
 use crate::close::Close;
-use crate::error::{report_dropped, BoxError, Error};
+use crate::error::{BoxError, Error};
 use crate::exit_rules::{finish, Name, Unwinding};
 use crate::outcome::{Exit, Outcome};
-use crate::sink::{emit, SharedSink};
+use crate::sink::{emit, report_dropped, SharedSink};
+use crate::stack_base::Entries;
 use crate::suppress::Suppress;
 
 /// A dynamic stack of resources and cleanup callbacks, released last-in first-out.
@@ -117,11 +119,7 @@ use crate::suppress::Suppress;
 /// # Ok::<(), tenure::Error>(())
 /// ```
 pub struct ExitStack<'a> {
-    entries: Vec<Box<dyn Entry<'a> + 'a>>,
-    /// 0 until a handle is issued; then the id those handles carry.
-    id: u64,
-    /// The name [`named`](Self::named) gave the next entry.
-    next_name: Option<Cow<'static, str>>,
+    entries: Entries<Box<dyn Entry<'a> + 'a>>,
     /// Where drop-time reports go (see [`crate::sink`]); `None`: the process default.
     sink: Option<SharedSink>,
 }
@@ -150,9 +148,7 @@ impl<'a> ExitStack<'a> {
     /// ```
     pub fn with_capacity(capacity: usize) -> Self {
         ExitStack {
-            entries: Vec::with_capacity(capacity),
-            id: 0,
-            next_name: None,
+            entries: Entries::with_capacity(capacity),
             sink: None,
         }
     }
@@ -214,16 +210,12 @@ impl<'a> ExitStack<'a> {
     /// ```
     #[must_use = "the name applies to the entry pushed next: `stack.named(..).enter(..)`"]
     pub fn named(&mut self, name: impl Into<Cow<'static, str>>) -> &mut Self {
-        self.next_name = Some(name.into());
+        self.entries.name_next(name.into());
         self
     }
 
-    /// The next entry's name: the one given with `named`, else what `ty` and `at` say.
-    fn take_name(&mut self, ty: Option<&'static str>, at: &'static Location<'static>) -> Name {
-        Name::new(self.next_name.take(), ty, at)
-    }
-
-    /// Pushes a callback that cannot fail (Python's `ExitStack.callback`).
+    /// Pushes a callback that cannot fail (Python's `ExitStack.callback`). Given a name
+    /// with [`named`](Self::named), a panic in it is reported under that name.
     ///
     /// ```
     /// let mut s = tenure::ExitStack::new();
@@ -233,8 +225,17 @@ impl<'a> ExitStack<'a> {
     /// ```
     #[inline]
     pub fn callback<F: FnOnce() + 'a>(&mut self, f: F) {
-        self.next_name = None;
-        self.entries.push(Box::new(Callback(f)));
+        match self.entries.take_given_name() {
+            None => self.entries.push(Box::new(Callback(f))),
+            Some(name) => {
+                let name = Name::Given(name);
+                let f = move || {
+                    f();
+                    Ok::<(), Infallible>(())
+                };
+                self.entries.push(Box::new(TryCallback { f, name }));
+            }
+        }
     }
 
     /// Pushes a callback that can fail; its error is collected by `close`, under the name
@@ -253,14 +254,15 @@ impl<'a> ExitStack<'a> {
         F: FnOnce() -> Result<(), E> + 'a,
         E: Into<BoxError>,
     {
-        let name = self.take_name(None, Location::caller());
+        let name = self.entries.take_name(None, Location::caller());
         self.entries.push(Box::new(TryCallback { f, name }));
     }
 
     /// Pushes an exit callback (Python's `ExitStack.push`): it sees how the scope ended —
     /// the body's outcome, or the latest cleanup error if the body succeeded — and may
     /// suppress that error by returning [`Exit::Suppress`]. For one that can fail, see
-    /// [`try_push_exit`](Self::try_push_exit).
+    /// [`try_push_exit`](Self::try_push_exit). Given a name with [`named`](Self::named), a
+    /// panic in it is reported under that name.
     ///
     /// ```
     /// use tenure::{Exit, ExitStack, Outcome};
@@ -274,8 +276,14 @@ impl<'a> ExitStack<'a> {
     where
         F: FnOnce(&Outcome<'_>) -> Exit + 'a,
     {
-        self.next_name = None;
-        self.entries.push(Box::new(ExitCallback(f)));
+        match self.entries.take_given_name() {
+            None => self.entries.push(Box::new(ExitCallback(f))),
+            Some(name) => {
+                let name = Name::Given(name);
+                let f = move |o: &Outcome<'_>| Ok::<_, Infallible>(f(o));
+                self.entries.push(Box::new(TryExitCallback { f, name }));
+            }
+        }
     }
 
     /// [`push_exit`](Self::push_exit) for a callback that can fail; its error is collected
@@ -293,7 +301,7 @@ impl<'a> ExitStack<'a> {
         F: FnOnce(&Outcome<'_>) -> Result<Exit, E> + 'a,
         E: Into<BoxError>,
     {
-        let name = self.take_name(None, Location::caller());
+        let name = self.entries.take_name(None, Location::caller());
         self.entries.push(Box::new(TryExitCallback { f, name }));
     }
 
@@ -314,9 +322,7 @@ impl<'a> ExitStack<'a> {
     /// # Ok::<(), tenure::Error>(())
     /// ```
     pub fn splice(&mut self, mut inner: ExitStack<'a>) {
-        self.next_name = None;
-        self.entries.append(&mut inner.entries);
-        inner.id = 0;
+        self.entries.splice(&mut inner.entries);
     }
 
     /// Pushes an explicit, narrow suppression (see [`crate::suppress`]): Python's
@@ -338,8 +344,7 @@ impl<'a> ExitStack<'a> {
     where
         P: Fn(&(dyn StdError + 'static)) -> bool + 'a,
     {
-        self.next_name = None;
-        self.entries.push(Box::new(Rule(rule)));
+        self.entries.push_unnamed(Box::new(Rule(rule)));
     }
 
     /// Moves every entry into a new stack and leaves this one empty (Python's
@@ -361,9 +366,7 @@ impl<'a> ExitStack<'a> {
     /// ```
     pub fn pop_all(&mut self) -> ExitStack<'a> {
         ExitStack {
-            entries: std::mem::take(&mut self.entries),
-            id: std::mem::take(&mut self.id),
-            next_name: None,
+            entries: self.entries.pop_all(),
             sink: self.sink.clone(),
         }
     }
@@ -424,9 +427,7 @@ impl<'a> ExitStack<'a> {
 
     /// Runs every entry, LIFO, exactly once, catching panics so that none is skipped.
     fn run_entries<'o>(&mut self, body: Outcome<'o>) -> State<'o> {
-        let mut entries = std::mem::take(&mut self.entries);
-        self.id = 0;
-        self.next_name = None;
+        let mut entries = self.entries.take_to_run();
         let mut state = Unwinding::new(body);
         while !entries.is_empty() {
             // One catch_unwind per panic, not per entry: the loop resumes after the entry
@@ -441,7 +442,7 @@ impl<'a> ExitStack<'a> {
             }
         }
         // Keep the allocation for reuse.
-        self.entries = entries;
+        self.entries.restore(entries);
         state
     }
 }

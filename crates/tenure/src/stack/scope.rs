@@ -5,10 +5,10 @@ use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 
 use super::{ExitStack, ScopeError};
-use crate::error::{report_dropped, BoxError, DynError, Error};
+use crate::error::{BoxError, DynError, Error};
 use crate::exit_rules::{finish, settle_body_error};
 use crate::outcome::Outcome;
-use crate::sink::emit;
+use crate::sink::{emit, report_dropped};
 
 impl<'a> ExitStack<'a> {
     /// Runs `body` with a fresh stack, then closes the stack with the body's outcome.
