@@ -61,7 +61,7 @@ use std::hint::black_box;
 
 use tenure::stream::{Accumulate, Accumulator, Content, Utf8Accumulator};
 
-use crate::harness::{Case, Harness};
+use crate::harness::{cpython, op, Case, Harness};
 use crate::python::Snippet;
 
 /// Growth workload sizes (chunks).
@@ -96,15 +96,17 @@ pub fn run(h: &mut Harness) {
             case = case.target(t);
         }
         h.compare(
-            case,
-            || accumulate::<str>(black_box(&chunks)),
-            || {
-                let mut s = String::new();
-                for c in black_box(&chunks) {
-                    s.push_str(c);
-                }
-                s.len()
-            },
+            op(|| accumulate::<str>(black_box(&chunks))),
+            vec![(
+                case,
+                op(|| {
+                    let mut s = String::new();
+                    for c in black_box(&chunks) {
+                        s.push_str(c);
+                    }
+                    s.len()
+                }),
+            )],
         );
     }
 
@@ -115,27 +117,29 @@ pub fn run(h: &mut Harness) {
         .repeat(h.size(4_000_000) / 64 + 1);
     let bytes: Vec<&[u8]> = text.as_bytes()[..h.size(4_000_000)].chunks(size).collect();
     h.compare(
-        Case::new("accumulate", "plain")
-            .allocs()
-            .param("mode", "utf8")
-            .param("chunks", bytes.len())
-            .param("size", size)
-            .info("capacity", "grow"),
-        || {
+        op(|| {
             let mut acc = Utf8Accumulator::new();
             for c in black_box(&bytes) {
                 acc.push(c).unwrap();
             }
             acc.finalize().map(str::len).unwrap_or(0)
-        },
-        || {
-            let mut v = Vec::new();
-            for c in black_box(&bytes) {
-                v.extend_from_slice(c);
-            }
-            // Only the whole of it: a prefix may end mid-character.
-            String::from_utf8(v).map(|s| s.len()).unwrap_or(0)
-        },
+        }),
+        vec![(
+            Case::new("accumulate", "plain")
+                .allocs()
+                .param("mode", "utf8")
+                .param("chunks", bytes.len())
+                .param("size", size)
+                .info("capacity", "grow"),
+            op(|| {
+                let mut v = Vec::new();
+                for c in black_box(&bytes) {
+                    v.extend_from_slice(c);
+                }
+                // Only the whole of it: a prefix may end mid-character.
+                String::from_utf8(v).map(|s| s.len()).unwrap_or(0)
+            }),
+        )],
     );
     drop(bytes);
 
@@ -144,20 +148,22 @@ pub fn run(h: &mut Harness) {
     let block = vec![0xA5u8; 64 * 1024];
     let big: Vec<&[u8]> = (0..n).map(|_| &block[..]).collect();
     h.compare(
-        Case::new("accumulate", "plain")
-            .allocs()
-            .param("chunks", n)
-            .param("size", 65536)
-            .info("capacity", "grow")
-            .target(0.9),
-        || accumulate::<[u8]>(black_box(&big)),
-        || {
-            let mut v = Vec::new();
-            for c in black_box(&big) {
-                v.extend_from_slice(c);
-            }
-            v.len()
-        },
+        op(|| accumulate::<[u8]>(black_box(&big))),
+        vec![(
+            Case::new("accumulate", "plain")
+                .allocs()
+                .param("chunks", n)
+                .param("size", 65536)
+                .info("capacity", "grow")
+                .target(0.9),
+            op(|| {
+                let mut v = Vec::new();
+                for c in black_box(&big) {
+                    v.extend_from_slice(c);
+                }
+                v.len()
+            }),
+        )],
     );
 
     // The accumulated view at every step: O(n) in tenure, O(n²) in the seed.
@@ -167,24 +173,26 @@ pub fn run(h: &mut Harness) {
         let text = ascii(n * 16);
         let chunks: Vec<&str> = (0..n).map(|i| &text[i * 16..i * 16 + 16]).collect();
         h.compare(
-            Case::new("accumulate", "plain")
-                .allocs()
-                .param("mode", "view_per_step")
-                .param("chunks", n)
-                .info("size", 16)
-                .target(0.9),
-            || view_per_step(black_box(&chunks)),
-            || {
-                let mut s = String::new();
-                let mut total = 0;
-                for c in black_box(&chunks) {
-                    s.push_str(c);
-                    let (accumulated, chunk) = (&s[..], &s[s.len() - c.len()..]);
-                    total += accumulated.len() + usize::from(accumulated.as_bytes()[0]);
-                    total += chunk.len();
-                }
-                total
-            },
+            op(|| view_per_step(black_box(&chunks))),
+            vec![(
+                Case::new("accumulate", "plain")
+                    .allocs()
+                    .param("mode", "view_per_step")
+                    .param("chunks", n)
+                    .info("size", 16)
+                    .target(0.9),
+                op(|| {
+                    let mut s = String::new();
+                    let mut total = 0;
+                    for c in black_box(&chunks) {
+                        s.push_str(c);
+                        let (accumulated, chunk) = (&s[..], &s[s.len() - c.len()..]);
+                        total += accumulated.len() + usize::from(accumulated.as_bytes()[0]);
+                        total += chunk.len();
+                    }
+                    total
+                }),
+            )],
         );
         sizes.push(n);
     }
@@ -215,7 +223,10 @@ pub fn run(h: &mut Harness) {
         if let Some(r) = reps {
             case = case.max_reps(r);
         }
-        h.compare_cpython(case, || view_per_step(black_box(&chunks)), &seed(n));
+        h.compare(
+            op(|| view_per_step(black_box(&chunks))),
+            vec![(case, cpython(&seed(n)))],
+        );
         if let Some(r) = h.rows().last().filter(|r| r.peer == "cpython") {
             python.push((n as f64, r.peer_ns));
         }

@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tenure::AsyncExitStack;
 
-use crate::harness::{Case, Harness};
+use crate::harness::{cpython, op, Case, Harness};
 use crate::python::Snippet;
 
 /// Async callbacks per operation, as in `BENCHMARKS.md`.
@@ -50,12 +50,14 @@ pub fn run(h: &mut Harness) {
     };
 
     h.compare(
-        Case::new("async_stack", "vec_box_future")
-            .info("callbacks", n)
-            .info("executor", "tokio current_thread block_on")
-            .target(0.8),
-        || rt.block_on(tenure_stack(n)),
-        || rt.block_on(vec_box_future(n)),
+        op(|| rt.block_on(tenure_stack(n))),
+        vec![(
+            Case::new("async_stack", "vec_box_future")
+                .info("callbacks", n)
+                .info("executor", "tokio current_thread block_on")
+                .target(0.8),
+            op(|| rt.block_on(vec_box_future(n))),
+        )],
     );
 
     let snippet = Snippet {
@@ -69,12 +71,14 @@ pub fn run(h: &mut Harness) {
             .replace("range(N)", &format!("range({n})")),
         op: "loop.run_until_complete(work())".to_string(),
     };
-    h.compare_cpython(
-        Case::new("async_stack", "cpython")
-            .info("callbacks", n)
-            .target(30.0),
-        || rt.block_on(tenure_stack(n)),
-        &snippet,
+    h.compare(
+        op(|| rt.block_on(tenure_stack(n))),
+        vec![(
+            Case::new("async_stack", "cpython")
+                .info("callbacks", n)
+                .target(30.0),
+            cpython(&snippet),
+        )],
     );
 
     black_box(COUNTER.load(Ordering::Relaxed));

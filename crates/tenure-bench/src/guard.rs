@@ -23,7 +23,7 @@ use std::hint::black_box;
 use scopeguard::ScopeGuard;
 use tenure::guard::{on_failure, on_success, Guard};
 
-use crate::harness::{Case, Harness};
+use crate::harness::{op, Case, Harness};
 
 /// The ratio every guard row should reach.
 const TARGET: f64 = 0.95;
@@ -34,51 +34,59 @@ pub fn run(h: &mut Harness) {
     let bump = |c: &Cell<u64>| c.set(c.get() + 1);
 
     h.compare(
-        case().param("strategy", "always"),
-        || {
+        op(|| {
             let _g = tenure::guard::always(black_box(&counter), bump);
-        },
-        || {
-            let _g = scopeguard::guard(black_box(&counter), bump);
-        },
+        }),
+        vec![(
+            case().param("strategy", "always"),
+            op(|| {
+                let _g = scopeguard::guard(black_box(&counter), bump);
+            }),
+        )],
     );
 
     h.compare(
-        case().param("form", "defer"),
-        || {
+        op(|| {
             let c = black_box(&counter);
             tenure::defer! { c.set(c.get() + 1); }
-        },
-        || {
-            let c = black_box(&counter);
-            scopeguard::defer! { c.set(c.get() + 1); }
-        },
+        }),
+        vec![(
+            case().param("form", "defer"),
+            op(|| {
+                let c = black_box(&counter);
+                scopeguard::defer! { c.set(c.get() + 1); }
+            }),
+        )],
     );
 
     h.compare(
-        case().param("strategy", "on_success"),
-        || {
+        op(|| {
             let _g = on_success(black_box(&counter), bump);
-        },
-        || {
-            let _g = scopeguard::guard_on_success(black_box(&counter), bump);
-        },
+        }),
+        vec![(
+            case().param("strategy", "on_success"),
+            op(|| {
+                let _g = scopeguard::guard_on_success(black_box(&counter), bump);
+            }),
+        )],
     );
 
     h.compare(
-        case()
-            .param("strategy", "on_failure")
-            .param("defused", true),
-        || {
+        op(|| {
             let g = on_failure(black_box(&counter), |c| c.set(0));
             bump(&g);
             Guard::into_inner(g).get()
-        },
-        || {
-            let g = scopeguard::guard_on_unwind(black_box(&counter), |c| c.set(0));
-            bump(&g);
-            ScopeGuard::into_inner(g).get()
-        },
+        }),
+        vec![(
+            case()
+                .param("strategy", "on_failure")
+                .param("defused", true),
+            op(|| {
+                let g = scopeguard::guard_on_unwind(black_box(&counter), |c| c.set(0));
+                bump(&g);
+                ScopeGuard::into_inner(g).get()
+            }),
+        )],
     );
 
     black_box(counter.get());

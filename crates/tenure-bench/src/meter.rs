@@ -22,7 +22,7 @@ use std::time::Instant;
 
 use tenure::stream::{Clock, InstantClock, Meter, TscClock};
 
-use crate::harness::{Case, Harness};
+use crate::harness::{cpython, op, Case, Harness};
 use crate::python::Snippet;
 
 /// Chunks per operation.
@@ -60,15 +60,13 @@ pub fn run(h: &mut Harness) {
             .info("instant_now_ns", format!("{instant_read:.2}"));
         if clock == "tsc" {
             h.compare(
-                case,
-                || metered(Meter::with_clock(black_box(&chunks).iter(), tsc.clone())),
-                || plain(black_box(&chunks)),
+                op(|| metered(Meter::with_clock(black_box(&chunks).iter(), tsc.clone()))),
+                vec![(case, op(|| plain(black_box(&chunks))))],
             );
         } else {
             h.compare(
-                case,
-                || metered(Meter::with_clock(black_box(&chunks).iter(), instant)),
-                || plain(black_box(&chunks)),
+                op(|| metered(Meter::with_clock(black_box(&chunks).iter(), instant))),
+                vec![(case, op(|| plain(black_box(&chunks))))],
             );
         }
         if let Some(r) = h
@@ -89,14 +87,16 @@ pub fn run(h: &mut Harness) {
         }
     }
 
-    h.compare_cpython(
-        Case::new("meter", "cpython")
-            .param("clock", "tsc")
-            .info("chunks", n)
-            .info("chunk_bytes", SIZE)
-            .target(5.0),
-        || metered(Meter::with_clock(black_box(&chunks).iter(), tsc.clone())),
-        &seed(n),
+    h.compare(
+        op(|| metered(Meter::with_clock(black_box(&chunks).iter(), tsc.clone()))),
+        vec![(
+            Case::new("meter", "cpython")
+                .param("clock", "tsc")
+                .info("chunks", n)
+                .info("chunk_bytes", SIZE)
+                .target(5.0),
+            cpython(&seed(n)),
+        )],
     );
 }
 

@@ -118,15 +118,15 @@ impl Peer {
         Ok(peer)
     }
 
-    /// Times one repetition in Python: ns per operation.
-    pub fn rep(&mut self) -> Result<f64, String> {
+    /// Times one repetition in Python: the operations it ran and how long they took.
+    pub fn rep(&mut self) -> Result<(u64, Duration), String> {
         let stdin = self.stdin.as_mut().ok_or("the python peer was closed")?;
         writeln!(stdin, "rep")
             .and_then(|()| stdin.flush())
             .map_err(|e| self.failure(&format!("cannot write to `{PYTHON}`: {e}")))?;
         let line = self.line()?;
         let ns: u64 = parse_field(&line, "ns")?;
-        Ok(ns as f64 / self.loops as f64)
+        Ok((self.loops, Duration::from_nanos(ns)))
     }
 
     /// The next line of the driver's output; on EOF, what Python said on stderr.

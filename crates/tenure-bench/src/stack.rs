@@ -27,7 +27,7 @@ use std::hint::black_box;
 
 use tenure::ExitStack;
 
-use crate::harness::{Case, Harness};
+use crate::harness::{cpython, op, Case, Harness};
 use crate::python::Snippet;
 
 /// Callbacks per operation, as in `BENCHMARKS.md`.
@@ -39,23 +39,27 @@ pub fn run(h: &mut Harness) {
     let counter = Cell::new(0_u64);
 
     h.compare(
-        Case::new("stack", "vec_box_fnonce")
-            .allocs()
-            .info("callbacks", n)
-            .info("capacity", "grow")
-            .target(0.85),
-        || tenure_stack(ExitStack::new(), n, &counter),
-        || vec_box_fnonce(Vec::new(), n, &counter),
+        op(|| tenure_stack(ExitStack::new(), n, &counter)),
+        vec![(
+            Case::new("stack", "vec_box_fnonce")
+                .allocs()
+                .info("callbacks", n)
+                .info("capacity", "grow")
+                .target(0.85),
+            op(|| vec_box_fnonce(Vec::new(), n, &counter)),
+        )],
     );
 
     h.compare(
-        Case::new("stack", "vec_box_fnonce")
-            .allocs()
-            .param("capacity", n)
-            .info("callbacks", n)
-            .target(0.85),
-        || tenure_stack(ExitStack::with_capacity(n), n, &counter),
-        || vec_box_fnonce(Vec::with_capacity(n), n, &counter),
+        op(|| tenure_stack(ExitStack::with_capacity(n), n, &counter)),
+        vec![(
+            Case::new("stack", "vec_box_fnonce")
+                .allocs()
+                .param("capacity", n)
+                .info("callbacks", n)
+                .target(0.85),
+            op(|| vec_box_fnonce(Vec::with_capacity(n), n, &counter)),
+        )],
     );
 
     let snippet = Snippet {
@@ -70,13 +74,15 @@ pub fn run(h: &mut Harness) {
              s.close()"
         ),
     };
-    h.compare_cpython(
-        Case::new("stack", "cpython")
-            .allocs()
-            .info("callbacks", n)
-            .target(50.0),
-        || tenure_stack(ExitStack::new(), n, &counter),
-        &snippet,
+    h.compare(
+        op(|| tenure_stack(ExitStack::new(), n, &counter)),
+        vec![(
+            Case::new("stack", "cpython")
+                .allocs()
+                .info("callbacks", n)
+                .target(50.0),
+            cpython(&snippet),
+        )],
     );
 
     black_box(counter.get());

@@ -1,7 +1,7 @@
 //! `pool_blocking`: blocking get + drop from threads on a pool of a no-op resource, tenure
 //! (`Pool::get_blocking`) against r2d2.
 //!
-//! Rows (names as in `shared/BENCHMARKS.md`):
+//! Rows (names as in `docs/BENCHMARKS.md`):
 //! - `pool_blocking/threads=1,size=S`, S ∈ {2, 8}: uncontended, on the bench's own thread
 //!   (a loop of get + drop, no clock read per operation; allocator calls counted around
 //!   the loop with `--features allocs`); target ≥ 2.
@@ -27,81 +27,14 @@
 //! idle timeout 10 min (as tenure's defaults), no error handler or customizer beyond the
 //! defaults; `connect` / `is_valid` no-op, `has_broken` false.
 
-use std::hint::black_box;
-use std::io;
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
-use tenure::pool::Pool;
-
-use crate::harness::{Case, Harness, Mode, Rep};
-use crate::pool::{tenure_pool, Noop, SIZES, TIMEOUT};
+use super::fixtures::{blocking_pools, BlockingPool, SIZES};
+use crate::harness::{runs, Case, Harness, Mode, Rep};
 
 /// Thread counts of the contended zero-hold rows.
 const THREADS: [usize; 3] = [2, 8, 32];
-
-/// r2d2's no-op manager.
-pub(crate) struct R2d2Noop;
-
-impl r2d2::ManageConnection for R2d2Noop {
-    type Connection = u64;
-    type Error = io::Error;
-    fn connect(&self) -> Result<u64, io::Error> {
-        Ok(0)
-    }
-    fn is_valid(&self, _: &mut u64) -> Result<(), io::Error> {
-        Ok(())
-    }
-    fn has_broken(&self, _: &mut u64) -> bool {
-        false
-    }
-}
-
-/// A pool as the blocking rows use it.
-trait BlockingPool: Sync {
-    /// One get, a hold of `hold` (if any) and the drop; returns the acquire latency.
-    fn op(&self, hold: Option<Duration>) -> Duration;
-    /// One get and drop, no clock read.
-    fn op_untimed(&self);
-}
-
-impl BlockingPool for Pool<Noop> {
-    fn op(&self, hold: Option<Duration>) -> Duration {
-        let t0 = Instant::now();
-        let lease = self
-            .get_blocking()
-            .expect("a no-op pool serves within its timeout");
-        let latency = t0.elapsed();
-        if let Some(d) = hold {
-            std::thread::sleep(d);
-        }
-        black_box(*lease);
-        latency
-    }
-    fn op_untimed(&self) {
-        let lease = self
-            .get_blocking()
-            .expect("a no-op pool serves within its timeout");
-        black_box(*lease);
-    }
-}
-
-impl BlockingPool for r2d2::Pool<R2d2Noop> {
-    fn op(&self, hold: Option<Duration>) -> Duration {
-        let t0 = Instant::now();
-        let lease = self.get().expect("a no-op pool serves within its timeout");
-        let latency = t0.elapsed();
-        if let Some(d) = hold {
-            std::thread::sleep(d);
-        }
-        black_box(*lease);
-        latency
-    }
-    fn op_untimed(&self) {
-        let lease = self.get().expect("a no-op pool serves within its timeout");
-        black_box(*lease);
-    }
-}
 
 /// One repetition of the uncontended row: `ops` get + drop on this thread, no clock read
 /// per operation; the allocator calls of the loop (`--features allocs`).
@@ -160,22 +93,6 @@ fn threads_rep<P: BlockingPool>(
     })
 }
 
-/// A tenure pool and an r2d2 pool of `size`, both pre-warmed.
-pub(crate) fn pools(size: usize) -> (Pool<Noop>, r2d2::Pool<R2d2Noop>) {
-    let tenure = tenure_pool(size);
-    let held: Vec<_> = (0..size)
-        .map(|_| tenure.get_blocking().expect("a no-op pool serves"))
-        .collect();
-    drop(held);
-    let r2d2 = r2d2::Pool::builder()
-        .max_size(size as u32)
-        .test_on_check_out(false)
-        .connection_timeout(TIMEOUT)
-        .build(R2d2Noop)
-        .expect("an r2d2 pool of no-op connections builds");
-    (tenure, r2d2)
-}
-
 /// Runs the `pool_blocking` comparisons.
 pub fn run(h: &mut Harness) {
     for size in SIZES {
@@ -187,10 +104,10 @@ pub fn run(h: &mut Harness) {
         if !h.would_run(&case) {
             continue;
         }
-        let (tenure, r2d2) = pools(size);
-        h.compare_runs(
-            &mut |ops| single_rep(&tenure, ops),
-            vec![(case, &mut |ops| single_rep(&r2d2, ops))],
+        let (tenure, r2d2) = blocking_pools(size);
+        h.compare(
+            runs(|ops| single_rep(&tenure, ops)),
+            vec![(case, runs(|ops| single_rep(&r2d2, ops)))],
         );
     }
     let mut shapes: Vec<(usize, usize, Option<Duration>)> = Vec::new();
@@ -224,10 +141,13 @@ pub fn run(h: &mut Harness) {
         if !h.would_run(&case) {
             continue;
         }
-        let (tenure, r2d2) = pools(size);
-        h.compare_runs(
-            &mut |ops| threads_rep(&tenure, threads, ops, min, hold),
-            vec![(case, &mut |ops| threads_rep(&r2d2, threads, ops, min, hold))],
+        let (tenure, r2d2) = blocking_pools(size);
+        h.compare(
+            runs(|ops| threads_rep(&tenure, threads, ops, min, hold)),
+            vec![(
+                case,
+                runs(|ops| threads_rep(&r2d2, threads, ops, min, hold)),
+            )],
         );
     }
 }
@@ -238,7 +158,11 @@ mod tests {
 
     #[test]
     fn smoke() {
-        let rows = Harness::smoke_rows(super::run, "pool_blocking/threads=", &["r2d2"]);
+        let rows = Harness::smoke_rows(
+            super::super::run_blocking,
+            "pool_blocking/threads=",
+            &["r2d2"],
+        );
         // 2 uncontended + 6 contended + 1 hold.
         assert_eq!(rows.len(), 9, "{rows:?}");
         let names: Vec<&str> = rows.iter().map(|r| r.bench.as_str()).collect();

@@ -16,8 +16,8 @@
 //! runtime's own thread; tokio answers through `Handle::try_current`): `floor_blocking_ns`
 //! is the floor plus that question, and `max_ratio_vs_r2d2` is r2d2's time over it (that
 //! target is 2; r2d2 has no async callers, so nothing to ask).
-//! Each side is timed over the same number of operations, five times interleaved; the
-//! medians are reported. `max_ratio_vs_bb8` is bb8's time over the floor's: the most that
+//! All eight loops are measured together by the harness's engine, as the sides of one
+//! comparison ([`Harness::medians`]: calibrated, interleaved); the medians are reported. `max_ratio_vs_bb8` is bb8's time over the floor's: the most that
 //! any pool with those features could show against bb8 on this machine (the issue's
 //! uncontended target is 3).
 
@@ -29,8 +29,8 @@ use parking_lot::Mutex;
 use serde_json::Value;
 use tokio::runtime::Runtime;
 
-use crate::harness::{Harness, Mode};
-use crate::pool::AsyncPool;
+use super::fixtures::{self, AsyncPool};
+use crate::harness::{op, runs, Harness, Rep};
 
 /// The reduced pool.
 struct Floor {
@@ -49,34 +49,24 @@ impl Floor {
     }
 }
 
-/// ns per operation of `n` uncontended `get().await` + drop on `pool`, in one task.
-fn async_per_op<P: AsyncPool>(rt: &Runtime, pool: &'static P, n: u64) -> f64 {
-    rt.block_on(async {
+/// One repetition of `ops` uncontended `get().await` + drop on `pool`, in one task.
+fn async_rep<P: AsyncPool>(rt: &Runtime, pool: &'static P, ops: u64) -> Rep {
+    let elapsed = rt.block_on(async {
         tokio::spawn(async move {
             let t0 = Instant::now();
-            for _ in 0..n {
+            for _ in 0..ops {
                 drop(black_box(pool.acquire().await));
             }
-            t0.elapsed().as_nanos() as f64 / n as f64
+            t0.elapsed()
         })
         .await
         .expect("the loop does not panic")
-    })
-}
-
-/// Median of `v` (sorted in place).
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-/// ns per operation of `n` runs of `f`.
-fn per_op(n: u64, mut f: impl FnMut()) -> f64 {
-    let t = Instant::now();
-    for _ in 0..n {
-        f();
+    });
+    Rep {
+        ops,
+        elapsed,
+        ..Rep::default()
     }
-    t.elapsed().as_nanos() as f64 / n as f64
 }
 
 /// Runs the scenario.
@@ -85,67 +75,53 @@ pub fn run(h: &mut Harness, rt: &Runtime) {
     if !h.scenario_selected(name) {
         return;
     }
-    let n: u64 = match h.mode() {
-        Mode::Full => 2_000_000,
-        Mode::Quick => 300_000,
-        Mode::Smoke => 1_000,
-    };
     let floor = Arc::new(Floor {
         idle: Mutex::new(vec![0, 1]),
         clock: quanta::Clock::new(),
     });
     let (tenure, bb8) = rt.block_on(async {
-        let t: &'static _ = Box::leak(Box::new(crate::pool::tenure_pool(2)));
-        let b: &'static _ = Box::leak(Box::new(crate::pool::bb8_pool(2)));
+        let t: &'static _ = Box::leak(Box::new(fixtures::tenure_noop(2)));
+        let b: &'static _ = Box::leak(Box::new(fixtures::bb8_noop(2)));
         drop(t.acquire().await);
         drop(b.acquire().await);
         (t, b)
     });
-    let (tenure_blocking, r2d2) = crate::pool_blocking::pools(2);
-    let (mut f, mut bare, mut clock, mut t, mut b) = (vec![], vec![], vec![], vec![], vec![]);
-    let (mut tb, mut r, mut fb) = (vec![], vec![], vec![]);
-    for _ in 0..5 {
-        fb.push(per_op(n, || {
-            // What `get_blocking` adds: is this thread inside a runtime, and of which kind?
-            black_box(tokio::runtime::Handle::try_current().is_ok());
-            floor.get_drop();
-        }));
-        tb.push(per_op(n, || {
-            drop(black_box(
-                tenure_blocking.get_blocking().expect("a no-op pool serves"),
-            ));
-        }));
-        r.push(per_op(n, || {
-            drop(black_box(r2d2.get().expect("a no-op pool serves")));
-        }));
-        f.push(per_op(n, || floor.get_drop()));
-        bare.push(per_op(n, || {
+    let (tenure_blocking, r2d2) = fixtures::blocking_pools(2);
+    let sides = vec![
+        op(|| floor.get_drop()),
+        op(|| {
             let p = black_box(floor.clone());
             let r = p.idle.lock().pop().expect("two idle");
             p.idle.lock().push(black_box(r));
-        }));
-        clock.push(per_op(n, || {
+        }),
+        op(|| {
             black_box(floor.clock.now());
             black_box(floor.clock.now());
-        }));
-        t.push(async_per_op(rt, tenure, n));
-        b.push(async_per_op(rt, bb8, n));
-    }
-    let (f, bare, clock, t, b) = (
-        median(&mut f),
-        median(&mut bare),
-        median(&mut clock),
-        median(&mut t),
-        median(&mut b),
-    );
-    let (tb, r, fb) = (median(&mut tb), median(&mut r), median(&mut fb));
+        }),
+        runs(|ops| async_rep(rt, tenure, ops)),
+        runs(|ops| async_rep(rt, bb8, ops)),
+        op(|| {
+            drop(black_box(
+                tenure_blocking.get_blocking().expect("a no-op pool serves"),
+            ));
+        }),
+        op(|| drop(black_box(r2d2.get().expect("a no-op pool serves")))),
+        op(|| {
+            // What `get_blocking` adds: is this thread inside a runtime, and of which kind?
+            black_box(tokio::runtime::Handle::try_current().is_ok());
+            floor.get_drop();
+        }),
+    ];
+    let Some(m) = h.medians(name, sides) else {
+        return;
+    };
+    let (f, bare, clock, t, b, tb, r, fb) = (m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7]);
     let round = |x: f64| Value::from((x * 10.0).round() / 10.0);
     h.scenario(
         name,
         "bb8",
         ("uncontended get + drop (tasks=1, size=2)", t, b),
         vec![
-            ("ops", Value::from(n)),
             ("floor_ns", round(f)),
             ("floor_without_clock_ns", round(bare)),
             ("two_clock_reads_ns", round(clock)),

@@ -6,7 +6,7 @@
 //! row spawns `T` tasks (from the main thread, which then waits in `block_on` and takes no
 //! CPU) that each loop `get().await` → hold → drop `k` times; ns/op is the repetition's
 //! wall time / (T × k), the harness's median over repetitions (A B C A B C … interleaved,
-//! [`Harness::compare_runs`]). In the contended rows each task also reads the clock
+//! [`Harness::compare`] with [`runs`] sides). In the contended rows each task also reads the clock
 //! around every `get().await` (the same two `Instant::now()` on every side): `p99_ns` /
 //! `peer_p99_ns` are the 99th percentile of that acquire latency over every operation of
 //! the run. The uncontended rows (`tasks=1`) read no clock per operation (ns/op only).
@@ -15,7 +15,7 @@
 //! repetition, so their figure includes about 2 × T calls of set-up (a spawn and a
 //! latency buffer per task) spread over the repetition's operations.
 //!
-//! Rows (names as in `shared/BENCHMARKS.md`):
+//! Rows (names as in `docs/BENCHMARKS.md`):
 //! - `pool/tasks=1,size=S`, S ∈ {2, 8}: uncontended; targets ≥ 3 vs both peers.
 //! - `pool/tasks=T,size=S`, T ∈ {4, 16, 64, 256}: zero-length hold (nothing awaited while
 //!   the lease is held); targets where T ≥ S: ≥ 2 vs deadpool, ≥ 1 vs bb8. Note that with
@@ -49,144 +49,24 @@
 //!   latency ≤ 1.1 × deadpool's and ≤ 0.5 × bb8's (`p99_target` in `params`, checked in the
 //!   table).
 //!
-//! Configurations (the same sizes, timeouts and pre-warming on every side; checks that
-//! tenure does not run here are off in the peers too):
-//! - tenure: `PoolConfig { max_size: S, validation: Validation::Never, ..default }` — as
-//!   a user gets it otherwise: statistics on, acquire and create timeouts 30 s, lifetime
-//!   30 min, idle timeout 10 min, `max_concurrent_creates` 2; `Pool::new` inside the
-//!   runtime. Its manager is a sync no-op (`Work::ready`).
-//! - deadpool 0.13 (`managed`, feature `rt_tokio_1`): `Pool::builder(m).max_size(S)`,
-//!   wait and create timeouts 30 s on `Runtime::Tokio1`, no recycle timeout, FIFO queue
-//!   mode (its default), no hooks; its manager's `create` and `recycle` are no-op
-//!   `async fn`s returning `Ok` (deadpool always calls `recycle` on checkout: that is its
-//!   check, and it costs one poll of a ready future).
-//! - bb8 0.9: `Pool::builder().max_size(S).test_on_check_out(false)`, connection timeout
-//!   30 s, its default lifetime (30 min) and idle timeout (10 min), FIFO queue strategy
-//!   (default), `build_unchecked` then pre-warmed like the others; `connect` / `is_valid`
-//!   no-op, `has_broken` false; leases through `Pool::get` (the borrowing one). bb8's
-//!   default features include `parking_lot`, which turns on tokio's `parking_lot` feature
-//!   for every side of this binary (tokio's internal locks); a build with it off gave the
-//!   same ratios within noise (2026-12-02, two processes).
-//!
-//! The scenarios (cancellation storm, backend down) are in [`crate::pool_scenarios`] and
-//! run from here, after the rows.
+//! The pools, their configurations and the runtime are in [`super::fixtures`] (listed in
+//! [`super`]).
 
-use std::future::Future;
 use std::hint::black_box;
-use std::io;
 use std::time::{Duration, Instant};
 
-use tenure::error::BoxError;
-use tenure::pool::{Manager, Pool, PoolConfig, Validation, Work};
 use tokio::runtime::Runtime;
 
+use super::fixtures::{AsyncPool, AsyncPools, SIZES};
 use crate::allocs;
-use crate::harness::{Case, Harness, Mode, Rep};
+use crate::harness::{runs, Case, Harness, Mode, Rep};
 
-/// Pool sizes of every row.
-pub(crate) const SIZES: [usize; 2] = [2, 8];
 /// Task counts of the contended zero-hold rows.
 const TASKS: [usize; 4] = [4, 16, 64, 256];
 /// Task counts of the `hold=yield` rows.
 const YIELD_TASKS: [usize; 2] = [16, 256];
 /// Task counts of the `hold=1ms` rows (size 8).
 const HOLD_TASKS: [usize; 2] = [64, 256];
-/// The acquire (and create) timeout of every pool, as tenure's default.
-pub(crate) const TIMEOUT: Duration = Duration::from_secs(30);
-
-/// tenure's no-op manager: a `u64`, created and closed inline.
-pub(crate) struct Noop;
-
-impl Manager for Noop {
-    type Resource = u64;
-    type Error = io::Error;
-    const ASYNC: bool = false;
-    fn create(&self) -> Work<Result<u64, io::Error>> {
-        Work::ready(Ok(0))
-    }
-    fn close(&self, _: u64) -> Work<Result<(), BoxError>> {
-        Work::ready(Ok(()))
-    }
-}
-
-/// A tenure pool of `size` no-op resources, validation off, otherwise the defaults.
-pub(crate) fn tenure_pool(size: usize) -> Pool<Noop> {
-    let config = PoolConfig {
-        max_size: size,
-        validation: Validation::Never,
-        ..PoolConfig::default()
-    };
-    Pool::new(Noop, config).expect("a valid pool configuration")
-}
-
-/// deadpool's no-op manager.
-struct DeadpoolNoop;
-
-impl deadpool::managed::Manager for DeadpoolNoop {
-    type Type = u64;
-    type Error = io::Error;
-    async fn create(&self) -> Result<u64, io::Error> {
-        Ok(0)
-    }
-    async fn recycle(
-        &self,
-        _: &mut u64,
-        _: &deadpool::managed::Metrics,
-    ) -> deadpool::managed::RecycleResult<io::Error> {
-        Ok(())
-    }
-}
-
-/// bb8's no-op manager.
-pub(crate) struct Bb8Noop;
-
-impl bb8::ManageConnection for Bb8Noop {
-    type Connection = u64;
-    type Error = io::Error;
-    async fn connect(&self) -> Result<u64, io::Error> {
-        Ok(0)
-    }
-    async fn is_valid(&self, _: &mut u64) -> Result<(), io::Error> {
-        Ok(())
-    }
-    fn has_broken(&self, _: &mut u64) -> bool {
-        false
-    }
-}
-
-/// A pool as the async rows use it: acquire a lease (a `u64` behind it).
-pub(crate) trait AsyncPool: Send + Sync + 'static {
-    type Lease<'a>: std::ops::Deref<Target = u64> + Send
-    where
-        Self: 'a;
-    fn acquire(&self) -> impl Future<Output = Self::Lease<'_>> + Send;
-}
-
-impl AsyncPool for Pool<Noop> {
-    type Lease<'a> = tenure::pool::Lease<Noop>;
-    fn acquire(&self) -> impl Future<Output = Self::Lease<'_>> + Send {
-        let get = self.get();
-        async move { get.await.expect("a no-op pool serves within its timeout") }
-    }
-}
-
-impl AsyncPool for deadpool::managed::Pool<DeadpoolNoop> {
-    type Lease<'a> = deadpool::managed::Object<DeadpoolNoop>;
-    async fn acquire(&self) -> Self::Lease<'_> {
-        self.get()
-            .await
-            .expect("a no-op pool serves within its timeout")
-    }
-}
-
-impl AsyncPool for bb8::Pool<Bb8Noop> {
-    type Lease<'a> = bb8::PooledConnection<'a, Bb8Noop>;
-    async fn acquire(&self) -> Self::Lease<'_> {
-        self.get()
-            .await
-            .expect("a no-op pool serves within its timeout")
-    }
-}
 
 /// What a task does while it holds a lease.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -271,70 +151,6 @@ fn async_rep<P: AsyncPool>(
     })
 }
 
-/// Takes `size` leases at once, then drops them: every resource exists and is idle.
-async fn prewarm<P: AsyncPool>(pool: &P, size: usize) {
-    let mut held = Vec::with_capacity(size);
-    for _ in 0..size {
-        held.push(pool.acquire().await);
-    }
-    drop(held);
-}
-
-/// The three pools of one size, built inside `rt` and pre-warmed. Leaked: the rows borrow
-/// them from spawned tasks (`'static`), and a bench process is short-lived.
-struct Pools {
-    tenure: &'static Pool<Noop>,
-    deadpool: &'static deadpool::managed::Pool<DeadpoolNoop>,
-    bb8: &'static bb8::Pool<Bb8Noop>,
-}
-
-fn pools(rt: &Runtime, size: usize) -> Pools {
-    rt.block_on(async {
-        let tenure = Box::leak(Box::new(tenure_pool(size)));
-        let deadpool = deadpool::managed::Pool::builder(DeadpoolNoop)
-            .max_size(size)
-            .wait_timeout(Some(TIMEOUT))
-            .create_timeout(Some(TIMEOUT))
-            .runtime(deadpool::Runtime::Tokio1)
-            .build()
-            .expect("a valid deadpool configuration");
-        let deadpool = Box::leak(Box::new(deadpool));
-        let bb8 = Box::leak(Box::new(bb8_pool(size)));
-        prewarm(tenure, size).await;
-        prewarm(deadpool, size).await;
-        prewarm(bb8, size).await;
-        Pools {
-            tenure,
-            deadpool,
-            bb8,
-        }
-    })
-}
-
-/// A bb8 pool of `size` no-op connections as the rows configure it (not pre-warmed).
-pub(crate) fn bb8_pool(size: usize) -> bb8::Pool<Bb8Noop> {
-    bb8::Pool::builder()
-        .max_size(size as u32)
-        .test_on_check_out(false)
-        .connection_timeout(TIMEOUT)
-        .build_unchecked(Bb8Noop)
-}
-
-/// The runtime every async row runs on: multi-thread, 2 workers, timers.
-pub(crate) fn runtime() -> Option<Runtime> {
-    match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => Some(rt),
-        Err(e) => {
-            eprintln!("pool: cannot build a tokio runtime, skipped: {e}");
-            None
-        }
-    }
-}
-
 /// One row shape: tasks, hold, and the targets.
 struct Shape {
     tasks: usize,
@@ -393,9 +209,8 @@ impl Shape {
     }
 }
 
-/// Runs the `pool` comparisons, then the pool scenarios.
-pub fn run(h: &mut Harness) {
-    let Some(rt) = runtime() else { return };
+/// Runs the `pool/tasks=…` comparisons on `rt`.
+pub fn run(h: &mut Harness, rt: &Runtime) {
     let mut shapes = Vec::new();
     for size in SIZES {
         shapes.push(Shape {
@@ -438,82 +253,22 @@ pub fn run(h: &mut Harness) {
         }
         let p = by_size
             .entry(shape.size)
-            .or_insert_with(|| pools(&rt, shape.size));
+            .or_insert_with(|| AsyncPools::new(rt, shape.size));
         let (tasks, hold, min) = (shape.tasks, shape.hold, shape.min_per_task());
         let record = tasks > 1;
         let (t, d, b) = (p.tenure, p.deadpool, p.bb8);
-        let rt = &rt;
-        h.compare_runs(
-            &mut |ops| async_rep(rt, t, tasks, ops, min, hold, record),
+        h.compare(
+            runs(move |ops| async_rep(rt, t, tasks, ops, min, hold, record)),
             vec![
-                (dp, &mut |ops| {
-                    async_rep(rt, d, tasks, ops, min, hold, record)
-                }),
-                (bb, &mut |ops| {
-                    async_rep(rt, b, tasks, ops, min, hold, record)
-                }),
+                (
+                    dp,
+                    runs(move |ops| async_rep(rt, d, tasks, ops, min, hold, record)),
+                ),
+                (
+                    bb,
+                    runs(move |ops| async_rep(rt, b, tasks, ops, min, hold, record)),
+                ),
             ],
         );
-    }
-    crate::pool_scenarios::run(h, &rt);
-    crate::pool_floor::run(h, &rt);
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::harness::Harness;
-
-    #[test]
-    fn smoke() {
-        let mut h = Harness::smoke();
-        super::run(&mut h);
-        let rows = h.rows();
-        // 2 uncontended + 8 contended + 4 yield + 2 hold shapes, two peers each.
-        assert_eq!(rows.len(), 32, "{rows:?}");
-        for r in rows {
-            assert!(r.bench.starts_with("pool/tasks="), "{}", r.bench);
-            assert!(["deadpool", "bb8"].contains(&r.peer.as_str()), "{}", r.peer);
-            assert!(
-                r.tenure_ns > 0.0 && r.peer_ns > 0.0 && r.ratio > 0.0,
-                "{r:?}"
-            );
-        }
-        let names: Vec<&str> = rows.iter().map(|r| r.bench.as_str()).collect();
-        assert!(names.contains(&"pool/tasks=1,size=2"), "{names:?}");
-        assert!(names.contains(&"pool/tasks=8,size=8,hold=1ms"), "{names:?}");
-        assert!(names.contains(&"pool/tasks=4,size=2"), "{names:?}");
-        // Contended rows carry both acquire-latency p99s; uncontended ones none.
-        for r in rows
-            .iter()
-            .filter(|r| !r.bench.starts_with("pool/tasks=1,"))
-        {
-            assert!(r.p99_ns.is_some_and(|p| p >= 0.0), "{r:?}");
-            assert!(r.peer_p99_ns.is_some(), "{r:?}");
-        }
-        let hold = rows.iter().find(|r| r.bench.ends_with("hold=1ms")).unwrap();
-        assert!(hold.params.contains_key("p99_target"), "{hold:?}");
-        let names: Vec<&str> = h.scenarios().iter().map(|s| s.bench.as_str()).collect();
-        assert!(names.contains(&"pool/scenario=cancel_storm"), "{names:?}");
-        assert!(names.contains(&"pool/scenario=backend_down"), "{names:?}");
-        // The floor: every figure measured, against bb8, and the ratios it bounds.
-        let floor = h
-            .scenarios()
-            .iter()
-            .find(|s| s.bench == "pool/scenario=floor")
-            .expect("the floor scenario ran");
-        assert_eq!(floor.peer, "bb8");
-        for key in [
-            "floor_ns",
-            "floor_without_clock_ns",
-            "two_clock_reads_ns",
-            "floor_blocking_ns",
-            "tenure_blocking_ns",
-            "r2d2_ns",
-            "max_ratio_vs_bb8",
-            "max_ratio_vs_r2d2",
-        ] {
-            let v = floor.params[key].as_f64().unwrap_or(0.0);
-            assert!(v > 0.0, "{key}: {floor:?}");
-        }
     }
 }

@@ -2,7 +2,7 @@
 //! [`Harness::scenario`] for the output: a `scenario …` line in the table, an object with a
 //! `scenario` key instead of `bench` with `--json`). Both run on the `pool` rows' runtime
 //! (tokio multi-thread, 2 workers), tenure against deadpool 0.13 (configured as in
-//! [`crate::pool`]: the same size and 30 s wait / create timeouts).
+//! [`super::fixtures`]: the same size and 30 s wait / create timeouts).
 //!
 //! - `pool/scenario=cancel_storm`: an async manager whose create takes 1 ms (a tokio
 //!   sleep; close and checks inline), `max_size` 8, validation off. 256 tasks each run a
@@ -31,11 +31,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tenure::error::BoxError;
-use tenure::pool::{Manager, Pool, PoolConfig, PoolError, Validation, Work};
+use tenure::pool::{Manager, Pool, PoolError, Work};
 use tokio::runtime::Runtime;
 
+use super::fixtures;
 use crate::harness::{Harness, Mode};
-use crate::pool::TIMEOUT;
 
 /// The pool size of both scenarios.
 const MAX: usize = 8;
@@ -132,16 +132,11 @@ impl deadpool::managed::Manager for DeadpoolSlow {
 type DeadpoolPool = deadpool::managed::Pool<DeadpoolSlow>;
 
 fn tenure_pool(counts: &Arc<Counts>, fail: bool) -> Pool<Slow> {
-    let config = PoolConfig {
-        max_size: MAX,
-        validation: Validation::Never,
-        ..PoolConfig::default()
-    };
     let manager = Slow {
         counts: counts.clone(),
         fail,
     };
-    Pool::new(manager, config).expect("built inside the runtime")
+    fixtures::tenure(manager, MAX)
 }
 
 fn deadpool_pool(counts: &Arc<Counts>, fail: bool) -> DeadpoolPool {
@@ -149,13 +144,7 @@ fn deadpool_pool(counts: &Arc<Counts>, fail: bool) -> DeadpoolPool {
         counts: counts.clone(),
         fail,
     };
-    deadpool::managed::Pool::builder(manager)
-        .max_size(MAX)
-        .wait_timeout(Some(TIMEOUT))
-        .create_timeout(Some(TIMEOUT))
-        .runtime(deadpool::Runtime::Tokio1)
-        .build()
-        .expect("a valid deadpool configuration")
+    fixtures::deadpool(manager, MAX)
 }
 
 /// What the storm needs of a pool.
