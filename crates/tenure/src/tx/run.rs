@@ -196,9 +196,9 @@ where
         Err(payload) => {
             let cleanup = panic::catch_unwind(AssertUnwindSafe(|| rollback(conn, from)));
             match cleanup {
-                Ok(Some(error)) => crate::error::report_dropped(None, error, PANIC_CONTEXT),
+                Ok(Some(error)) => crate::sink::report_dropped(None, error, PANIC_CONTEXT),
                 Ok(None) => {}
-                Err(second) => crate::error::report_dropped(
+                Err(second) => crate::sink::report_dropped(
                     None,
                     Error::panicked("transaction", second),
                     PANIC_CONTEXT,

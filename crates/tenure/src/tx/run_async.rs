@@ -202,9 +202,9 @@ where
     match result {
         Err(payload) => {
             match catch_unwind(rollback(conn, from)).await {
-                Ok(Some(error)) => crate::error::report_dropped(None, error, PANIC_CONTEXT),
+                Ok(Some(error)) => crate::sink::report_dropped(None, error, PANIC_CONTEXT),
                 Ok(None) => {}
-                Err(second) => crate::error::report_dropped(
+                Err(second) => crate::sink::report_dropped(
                     None,
                     Error::panicked("transaction", second),
                     PANIC_CONTEXT,
