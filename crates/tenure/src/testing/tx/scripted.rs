@@ -451,6 +451,18 @@ impl ScriptedConnection {
         self.send_async(Stmt::Insert(value))
     }
 
+    /// The faults its replies consult (to plan more after connecting).
+    ///
+    /// ```
+    /// use tenure::testing::Op;
+    /// let conn = tenure::testing::tx::Server::new().connect();
+    /// conn.faults().fail_nth(Op::Commit, "conn", 1);
+    /// assert_eq!(conn.faults().count(Op::Commit, "conn"), 0);
+    /// ```
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
     /// Whether the connection was lost (an injected [`Fault::Error`](crate::testing::Fault::Error) on a reply): every
     /// statement fails with [`Class::ConnectionLost`] from then on.
     ///
