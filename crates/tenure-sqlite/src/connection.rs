@@ -2,7 +2,8 @@
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};
-use std::sync::Arc;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{mpsc, Arc};
 
 use tenure::Close;
 
@@ -32,11 +33,20 @@ use crate::hooks::{ConnHooks, Hook};
 pub struct Connection {
     conn: rusqlite::Connection,
     database: Arc<str>,
-    // Read by `run` (the async slice, next).
-    #[allow(dead_code)]
     interrupt: Arc<rusqlite::InterruptHandle>,
     pub(crate) hooks: ConnHooks,
+    /// A control statement was started and has not returned (it panicked, say): the
+    /// transaction state is unknown until a rollback is confirmed.
+    pub(crate) unknown: bool,
+    /// 1 + open savepoints, while a transaction this adapter began is open.
+    pub(crate) depth: u32,
+    /// The connection's own thread for async callers ([`run`](crate::run)), started by
+    /// the first `run`; it ends when this sender is dropped with the connection.
+    worker: Option<mpsc::Sender<Job>>,
 }
+
+/// Work sent to a connection's thread.
+pub(crate) type Job = Box<dyn FnOnce() + Send>;
 
 impl Connection {
     pub(crate) fn new(conn: rusqlite::Connection, database: Arc<str>, hooks: ConnHooks) -> Self {
@@ -46,7 +56,29 @@ impl Connection {
             database,
             interrupt,
             hooks,
+            unknown: false,
+            depth: 0,
+            worker: None,
         }
+    }
+
+    /// The connection's thread, started now if it has none (`None` if the OS refuses a
+    /// thread: `run` then uses tokio's blocking pool).
+    pub(crate) fn worker(this: &mut Self) -> Option<mpsc::Sender<Job>> {
+        if this.worker.is_none() {
+            let (tx, rx) = mpsc::channel::<Job>();
+            let spawned = std::thread::Builder::new()
+                .name("tenure-sqlite".into())
+                .spawn(move || {
+                    while let Ok(job) = rx.recv() {
+                        // A panicking closure must not end the thread; `run` has already
+                        // sent the panic to its caller.
+                        let _ = catch_unwind(AssertUnwindSafe(job));
+                    }
+                });
+            this.worker = spawned.ok().map(|_| tx);
+        }
+        this.worker.clone()
     }
 
     /// The database this connection is open on: its path as given, or `memory:NAME`.
@@ -65,7 +97,6 @@ impl Connection {
         &this.database
     }
 
-    #[allow(dead_code)]
     pub(crate) fn interrupt_handle(this: &Self) -> Arc<rusqlite::InterruptHandle> {
         this.interrupt.clone()
     }
@@ -76,10 +107,14 @@ impl Connection {
     pub(crate) fn roll_back_all(&mut self) -> Result<(), Error> {
         self.hooks.check(Hook::Reset, &self.database)?;
         if self.conn.is_autocommit() {
+            self.unknown = false;
+            self.depth = 0;
             return Ok(());
         }
         let rolled = self.conn.execute_batch("ROLLBACK");
         if self.conn.is_autocommit() {
+            self.unknown = false;
+            self.depth = 0;
             return Ok(());
         }
         Err(match rolled {
@@ -124,6 +159,9 @@ impl Close for Connection {
             database,
             interrupt: _,
             hooks,
+            unknown: _,
+            depth: _,
+            worker: _,
         } = self;
         let closed = conn
             .close()

@@ -36,6 +36,9 @@ pub enum Operation {
     RollbackToSavepoint,
     /// Closing a connection.
     Close,
+    /// A statement of the caller's (a transaction body's `?` on a `rusqlite::Error`
+    /// converts into this, so that a retry can classify it).
+    Statement,
 }
 
 impl fmt::Display for Operation {
@@ -52,6 +55,7 @@ impl fmt::Display for Operation {
             Operation::ReleaseSavepoint => f.write_str("release a savepoint"),
             Operation::RollbackToSavepoint => f.write_str("roll back to a savepoint"),
             Operation::Close => f.write_str("close"),
+            Operation::Statement => f.write_str("run a statement"),
         }
     }
 }
@@ -65,6 +69,9 @@ pub(crate) enum Detail {
     /// `PRAGMA journal_mode=WAL` answered another mode (a read-only file, say).
     #[error("SQLite kept journal mode `{0}` instead of `wal`")]
     JournalMode(String),
+    /// An [`AsyncConnection`](crate::AsyncConnection) step was dropped before it finished.
+    #[error("an earlier step on this connection was dropped before it finished; its lease went back to the pool from there")]
+    LeaseGone,
     /// A memory database name that does not fit in a URI unescaped.
     #[error("a memory database name is 1 to 200 ASCII letters, digits, `-`, `_` or `.`")]
     BadMemoryName,
@@ -223,8 +230,31 @@ pub(crate) fn is_busy_snapshot(e: &rusqlite::Error) -> bool {
         if f.extended_code == rusqlite::ffi::SQLITE_BUSY_SNAPSHOT)
 }
 
+/// A statement's error, for a transaction body that returns this crate's [`Error`]: its
+/// `?` converts rusqlite's, and [`Retry`](tenure::tx::Retry) can then classify it (a
+/// `SQLITE_BUSY_SNAPSHOT` from the body is retried). The database is not known here: its
+/// `database()` is empty.
+///
+/// ```
+/// let e = tenure_sqlite::Error::from(rusqlite::Error::InvalidQuery);
+/// assert_eq!(e.operation(), tenure_sqlite::Operation::Statement);
+/// assert_eq!(e.to_string(), "could not run a statement on SQLite");
+/// ```
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error {
+            database: Arc::from(""),
+            op: Operation::Statement,
+            cause: Cause::Sqlite(e),
+        }
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.database.is_empty() {
+            return write!(f, "could not {} on SQLite", self.op);
+        }
         match self.op {
             Operation::Open => write!(f, "could not open SQLite database `{}`", self.database),
             op => write!(f, "could not {op} on SQLite database `{}`", self.database),

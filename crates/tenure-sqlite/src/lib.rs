@@ -10,7 +10,9 @@
 //! | which database, the settings, the pool's create / reset / close | [`Manager`], [`Builder`] |
 //! | the pooled connection (derefs to `rusqlite::Connection`, [`Close`](tenure::Close)) | [`Connection`] |
 //! | the pool configuration SQLite wants | [`pool_config`] |
+//! | transactions: `BEGIN IMMEDIATE` for writes, savepoints, the state read from SQLite | [`tenure::tx::Transactional`] for [`Connection`] |
 //! | errors naming the database and the operation | [`Error`], [`Operation`] |
+//! | async code: a closure on a blocking thread, interrupted if the caller gives up | [`run()`], [`AsyncConnection`] |
 //! | test hooks (feature `testing`): faults and a ledger of real connections | [`hooks`] |
 //!
 //! ```
@@ -40,14 +42,21 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod async_connection;
 mod connection;
 mod error;
 pub mod hooks;
 mod manager;
+mod run;
+mod tx;
 
+pub use async_connection::AsyncConnection;
 pub use connection::Connection;
 pub use error::{Error, Operation};
 pub use manager::{Builder, Manager, Synchronous};
+pub use run::run;
+#[doc(hidden)]
+pub use run::{run_on, Hop};
 
 use tenure::pool::{PoolConfig, Validation};
 

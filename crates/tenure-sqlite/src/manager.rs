@@ -9,6 +9,7 @@ use std::time::Duration;
 use rusqlite::OpenFlags;
 use tenure::error::BoxError;
 use tenure::pool::{Checked, Work};
+use tenure::tx::{Session, State};
 use tenure::Close;
 
 use crate::connection::Connection;
@@ -464,7 +465,7 @@ impl tenure::pool::Manager for Manager {
     }
 
     fn needs_reset(&self, conn: &Connection) -> bool {
-        !conn.is_autocommit()
+        conn.state() != State::Idle
     }
 
     fn reset(&self, mut conn: Connection) -> Checked<Self> {
@@ -475,7 +476,7 @@ impl tenure::pool::Manager for Manager {
     }
 
     fn reuse_after_panic(&self, conn: &Connection) -> bool {
-        conn.is_autocommit()
+        conn.state() == State::Idle
     }
 }
 
