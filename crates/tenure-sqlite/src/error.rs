@@ -102,7 +102,12 @@ pub(crate) enum Cause {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
-pub struct Error {
+pub struct Error(Box<Inner>);
+
+/// Boxed: an `Error` is one pointer wide, so results (and transaction errors that carry
+/// two of them) stay small.
+#[derive(Debug)]
+struct Inner {
     database: Arc<str>,
     op: Operation,
     cause: Cause,
@@ -110,19 +115,19 @@ pub struct Error {
 
 impl Error {
     pub(crate) fn sqlite(database: &Arc<str>, op: Operation, cause: rusqlite::Error) -> Self {
-        Error {
+        Error(Box::new(Inner {
             database: database.clone(),
             op,
             cause: Cause::Sqlite(cause),
-        }
+        }))
     }
 
     pub(crate) fn detail(database: &Arc<str>, op: Operation, detail: Detail) -> Self {
-        Error {
+        Error(Box::new(Inner {
             database: database.clone(),
             op,
             cause: Cause::Detail(detail),
-        }
+        }))
     }
 
     #[cfg(feature = "testing")]
@@ -131,11 +136,11 @@ impl Error {
         op: Operation,
         fault: tenure::testing::InjectedFault,
     ) -> Self {
-        Error {
+        Error(Box::new(Inner {
             database: database.clone(),
             op,
             cause: Cause::Injected(fault),
-        }
+        }))
     }
 
     /// The database: its path as given, or `memory:NAME` for a named in-memory one.
@@ -147,7 +152,7 @@ impl Error {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn database(&self) -> &str {
-        &self.database
+        &self.0.database
     }
 
     /// What was being done.
@@ -159,7 +164,7 @@ impl Error {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn operation(&self) -> Operation {
-        self.op
+        self.0.op
     }
 
     /// rusqlite's error, when SQLite is what failed.
@@ -171,7 +176,7 @@ impl Error {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn as_sqlite(&self) -> Option<&rusqlite::Error> {
-        match &self.cause {
+        match &self.0.cause {
             Cause::Sqlite(e) => Some(e),
             _ => None,
         }
@@ -242,29 +247,29 @@ pub(crate) fn is_busy_snapshot(e: &rusqlite::Error) -> bool {
 /// ```
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
-        Error {
+        Error(Box::new(Inner {
             database: Arc::from(""),
             op: Operation::Statement,
             cause: Cause::Sqlite(e),
-        }
+        }))
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.database.is_empty() {
-            return write!(f, "could not {} on SQLite", self.op);
+        if self.0.database.is_empty() {
+            return write!(f, "could not {} on SQLite", self.0.op);
         }
-        match self.op {
-            Operation::Open => write!(f, "could not open SQLite database `{}`", self.database),
-            op => write!(f, "could not {op} on SQLite database `{}`", self.database),
+        match self.0.op {
+            Operation::Open => write!(f, "could not open SQLite database `{}`", self.0.database),
+            op => write!(f, "could not {op} on SQLite database `{}`", self.0.database),
         }
     }
 }
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(match &self.cause {
+        Some(match &self.0.cause {
             Cause::Sqlite(e) => e,
             Cause::Detail(d) => d,
             #[cfg(feature = "testing")]

@@ -87,10 +87,20 @@ pub enum Hop {
 }
 
 /// Runs `f` on the lease's connection on a thread of the connection's own and gives the
-/// lease back with `f`'s result (the thread is started by the connection's first `run`
-/// and ends with the connection; why not `spawn_blocking`: see the module docs). If this
-/// future is dropped, the statement running on the connection is interrupted (see the
-/// [module docs](self)); a panic in `f` resumes here, and the connection's thread lives on.
+/// lease back with `f`'s result: async code never blocks a runtime worker on SQLite.
+///
+/// - The connection's thread is started by its first `run` and ends with the connection;
+///   blocking callers keep using the connection directly. Measured against tokio's
+///   `spawn_blocking` (one shared queue for every job) on the 2-core bench machine, one
+///   point query per hop: 1.25–1.31× faster with 16 tasks, 0.98–1.36× with 64.
+/// - If this future is dropped, the statement running on the connection is interrupted
+///   (it ends with `SQLITE_INTERRUPT`) — only while `f` still holds the lease, never
+///   after: the interrupt and the end of `f` take one lock, so an interrupt cannot reach
+///   the next holder's statement. `f` then finishes on its thread (a statement it starts
+///   after the interrupt runs) and the lease goes back to the pool from there; a
+///   transaction left open is rolled back by the pool before anyone else gets it.
+/// - A panic in `f` resumes here; the lease, dropped while its thread panics, is kept
+///   only if it is in autocommit, and the connection's thread lives on.
 ///
 /// ```
 /// use tenure::pool::Pool;

@@ -48,9 +48,10 @@ async fn a_dropped_run_interrupts_a_long_query_and_the_connection_serves_the_nex
                 flag.store(true, Ordering::Release);
                 false
             }),
-        );
+        )
+        .unwrap();
         let r = conn.query_row(FOREVER, [], |r| r.get::<_, i64>(0));
-        conn.progress_handler(0, None::<fn() -> bool>);
+        conn.progress_handler(0, None::<fn() -> bool>).unwrap();
         result_tx
             .send(r.map_err(|e| e.sqlite_error_code()))
             .unwrap();
@@ -201,7 +202,7 @@ async fn an_async_connection_whose_step_was_dropped_says_so() {
     let flag = running.clone();
     tokio::select! {
         _ = conn.run(move |c| {
-            c.progress_handler(1000, Some(move || { flag.store(true, Ordering::Release); false }));
+            c.progress_handler(1000, Some(move || { flag.store(true, Ordering::Release); false })).unwrap();
             c.query_row(FOREVER, [], |r| r.get::<_, i64>(0))
         }) => panic!("finished"),
         _ = until(&running) => {}
@@ -218,6 +219,6 @@ async fn an_async_connection_whose_step_was_dropped_says_so() {
     assert!(conn.into_lease().is_none());
     // The lease went back to the pool from its thread.
     let lease = pool.get().await.unwrap();
-    lease.progress_handler(0, None::<fn() -> bool>);
+    lease.progress_handler(0, None::<fn() -> bool>).unwrap();
     assert_eq!(pool.statistics().created, 1);
 }
