@@ -10,6 +10,7 @@
 //! | which database, the settings, the pool's create / reset / close | [`Manager`], [`Builder`] |
 //! | the pooled connection (derefs to `rusqlite::Connection`, [`Close`](tenure::Close)) | [`Connection`] |
 //! | the pool configuration SQLite wants | [`pool_config`] |
+//! | one writer, many readers | [`Pools`] |
 //! | transactions: `BEGIN IMMEDIATE` for writes, savepoints, the state read from SQLite | [`tenure::tx::Transactional`] for [`Connection`] |
 //! | errors naming the database and the operation | [`Error`], [`Operation`] |
 //! | async code: a closure on a blocking thread, interrupted if the caller gives up | [`run()`], [`AsyncConnection`] |
@@ -47,6 +48,7 @@ mod connection;
 mod error;
 pub mod hooks;
 mod manager;
+mod pools;
 mod run;
 mod tx;
 
@@ -54,6 +56,7 @@ pub use async_connection::AsyncConnection;
 pub use connection::Connection;
 pub use error::{Error, Operation};
 pub use manager::{Builder, Manager, Synchronous};
+pub use pools::{Pools, PoolsError};
 pub use run::run;
 #[doc(hidden)]
 pub use run::{run_on, Hop};
