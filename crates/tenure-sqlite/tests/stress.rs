@@ -272,7 +272,7 @@ async fn a_storm_of_transactions_cancels_panics_and_faults() {
         let (id, part) = row.unwrap();
         parts.entry(id).or_default().push(part);
     }
-    let o = out.lock().unwrap();
+    let o = std::mem::take(&mut *out.lock().unwrap());
     for (id, p) in &parts {
         assert_eq!(p, &[1, 2], "transaction {id} half there");
         assert!(!o.failed.contains(id), "failed transaction {id} is there");
