@@ -42,10 +42,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Success: both updates commit.
     transaction_async(&mut *client, async |tx| {
-        tx.execute("UPDATE accounts SET balance = balance - 30 WHERE id = 1", &[])
-            .await?;
-        tx.execute("UPDATE accounts SET balance = balance + 30 WHERE id = 2", &[])
-            .await?;
+        tx.execute(
+            "UPDATE accounts SET balance = balance - 30 WHERE id = 1",
+            &[],
+        )
+        .await?;
+        tx.execute(
+            "UPDATE accounts SET balance = balance + 30 WHERE id = 2",
+            &[],
+        )
+        .await?;
         Ok::<_, TransferError>(())
     })
     .await?;
@@ -54,8 +60,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Failure after the first update: both are rolled back.
     let failed = transaction_async(&mut *client, async |tx| {
-        tx.execute("UPDATE accounts SET balance = balance + 500 WHERE id = 2", &[])
-            .await?;
+        tx.execute(
+            "UPDATE accounts SET balance = balance + 500 WHERE id = 2",
+            &[],
+        )
+        .await?;
         let left: i64 = tx
             .query_one("SELECT balance FROM accounts WHERE id = 1", &[])
             .await?
