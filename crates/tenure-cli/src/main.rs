@@ -1,7 +1,11 @@
 //! `tenure`: resources under management from the command line.
 //!
-//! One module per verb; `main` only parses and dispatches. Verbs so far:
+//! One module per verb; `main` only parses and dispatches. Verbs:
+//! - `demo` ([`demo`]): the main job — files into SQLite through a pool, one transaction per
+//!   file, a metered stream, and a ledger that proves nothing leaked.
 //! - `meter` ([`meter`]): run a command as a managed resource and measure its output stream.
+//!
+//! Beside them: [`chart`], what both reports draw with; [`code`], the exit codes.
 
 #![forbid(unsafe_code)]
 
@@ -9,6 +13,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod chart;
+mod code;
+mod demo;
 mod meter;
 
 /// Deterministic resource management, from the command line.
@@ -21,12 +28,14 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Verb {
+    Demo(demo::Args),
     Meter(meter::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.verb {
+        Verb::Demo(args) => demo::run(args),
         Verb::Meter(args) => meter::run(args),
     };
     ExitCode::from(code)

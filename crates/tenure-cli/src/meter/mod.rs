@@ -17,28 +17,15 @@ mod child;
 #[cfg(unix)]
 mod procs;
 #[cfg(unix)]
+pub(crate) use procs::signal_name;
+#[cfg(unix)]
 mod pump;
 #[cfg(unix)]
 mod report;
 #[cfg(unix)]
 mod run;
 
-/// Exit codes, as `timeout(1)` and the shells have them.
-#[cfg_attr(not(unix), allow(dead_code))]
-pub(crate) mod code {
-    /// `--timeout` passed (as `timeout(1)`).
-    pub const TIMED_OUT: u8 = 124;
-    /// tenure itself failed (as `timeout(1)`).
-    pub const FAILED: u8 = 125;
-    /// The command exists but cannot be executed.
-    pub const NOT_EXECUTABLE: u8 = 126;
-    /// The command was not found.
-    pub const NOT_FOUND: u8 = 127;
-    /// Interrupted (Ctrl-C, SIGTERM, SIGHUP to tenure): 128 + SIGINT.
-    pub const INTERRUPTED: u8 = 130;
-    /// Our output closed (the reader of our stdout went away): 128 + SIGPIPE.
-    pub const OUTPUT_CLOSED: u8 = 141;
-}
+pub(crate) use crate::code;
 
 const ABOUT: &str = "Run a command, pass its output through, and meter the stream";
 

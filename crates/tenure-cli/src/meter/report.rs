@@ -1,4 +1,5 @@
-//! The report: a short table with a picture of the gaps, or one JSON object.
+//! The report: a short table with a picture of the gaps (drawn by [`crate::chart`]), or one
+//! JSON object.
 
 use std::fmt::Write as _;
 use std::fs::File;
@@ -7,6 +8,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use tenure::stream::{Gaps, StreamMetrics, StreamStatus};
+
+use crate::chart::{self, bytes, human, Style};
 
 use super::procs::{signal_name, ChildStatus};
 
@@ -107,57 +110,6 @@ pub fn to_json(s: &Summary) -> Value {
     v
 }
 
-/// Colours and shading, on a terminal only, and never with `NO_COLOR` set.
-#[derive(Debug, Clone, Copy)]
-pub struct Style {
-    colour: bool,
-    shade: bool,
-}
-
-impl Style {
-    fn new(terminal: bool) -> Self {
-        let no_colour = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        Style {
-            colour: terminal && !no_colour,
-            shade: terminal,
-        }
-    }
-
-    fn paint(self, code: &str, text: &str) -> String {
-        if self.colour {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_string()
-        }
-    }
-}
-
-/// A duration with three or four significant digits.
-pub fn human(d: Duration) -> String {
-    let ns = d.as_nanos();
-    if ns < 1_000 {
-        format!("{ns} ns")
-    } else if ns < 1_000_000 {
-        format!("{:.1} µs", ns as f64 / 1e3)
-    } else if ns < 1_000_000_000 {
-        format!("{:.1} ms", ns as f64 / 1e6)
-    } else {
-        format!("{:.2} s", ns as f64 / 1e9)
-    }
-}
-
-fn bytes(b: f64) -> String {
-    if b < 1024.0 {
-        format!("{b:.0} B")
-    } else if b < 1024.0 * 1024.0 {
-        format!("{:.1} KiB", b / 1024.0)
-    } else if b < 1024.0 * 1024.0 * 1024.0 {
-        format!("{:.1} MiB", b / (1024.0 * 1024.0))
-    } else {
-        format!("{:.2} GiB", b / (1024.0 * 1024.0 * 1024.0))
-    }
-}
-
 fn quoted(command: &[String]) -> String {
     command
         .iter()
@@ -248,7 +200,7 @@ pub fn table(s: &Summary, style: Style) -> String {
                 human(l.max)
             ),
         );
-        for line in picture(&s.gaps, style) {
+        for line in chart::gaps(&s.gaps, style) {
             let _ = writeln!(t, "    {line}");
         }
     }
@@ -307,129 +259,9 @@ pub fn table(s: &Summary, style: Style) -> String {
     t
 }
 
-/// Display bins of the gap picture: 1, 2, 5 × 10^k nanoseconds.
-fn bin_edges() -> impl Iterator<Item = u64> {
-    (0..19u32).flat_map(|k| [1u64, 2, 5].map(move |m| m * 10u64.pow(k)))
-}
-
-fn edge_text(ns: u64) -> String {
-    let (v, unit) = match ns {
-        n if n < 1_000 => (n, "ns"),
-        n if n < 1_000_000 => (n / 1_000, "µs"),
-        n if n < 1_000_000_000 => (n / 1_000_000, "ms"),
-        n => (n / 1_000_000_000, "s"),
-    };
-    format!("{v} {unit}")
-}
-
-/// A small text histogram of the gaps: one row per 1-2-5 range from the shortest gap's to
-/// the longest's, bars scaled to the fullest row (eighth-block shading on a terminal, `#`
-/// elsewhere).
-pub fn picture(gaps: &Gaps, style: Style) -> Vec<String> {
-    const WIDTH: usize = 32;
-    if gaps.is_empty() {
-        return Vec::new();
-    }
-    let edges: Vec<u64> = bin_edges().collect();
-    let bin = |d: Duration| {
-        let ns = d.as_nanos().min(u128::from(u64::MAX)) as u64;
-        edges.iter().rposition(|&e| e <= ns).unwrap_or(0)
-    };
-    let (first, last) = (bin(gaps.min()), bin(gaps.max()));
-    let mut counts = vec![0u64; last - first + 1];
-    for b in gaps.buckets() {
-        // A bucket is narrower than any display bin but may straddle an edge: its middle
-        // decides, clamped into the recorded range.
-        let mid = (b.low + (b.high - b.low) / 2).clamp(gaps.min(), gaps.max());
-        counts[bin(mid) - first] += b.count;
-    }
-    let fullest = counts.iter().copied().max().unwrap_or(1).max(1);
-    let labels: Vec<String> = (first..=last)
-        .map(|i| {
-            let hi = edges
-                .get(i + 1)
-                .map_or_else(|| "∞".into(), |&e| edge_text(e));
-            format!("{} – {}", edge_text(edges[i]), hi)
-        })
-        .collect();
-    let label_width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
-    labels
-        .iter()
-        .zip(&counts)
-        .map(|(label, &c)| {
-            let eighths = (c as f64 / fullest as f64 * (WIDTH * 8) as f64).round() as usize;
-            let eighths = if c > 0 { eighths.max(1) } else { 0 };
-            let bar = if style.shade {
-                const PARTS: [&str; 8] = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"];
-                format!("{}{}", "█".repeat(eighths / 8), PARTS[eighths % 8])
-            } else {
-                "#".repeat(eighths.div_ceil(8))
-            };
-            let pad = label_width - label.chars().count();
-            format!(
-                "{}{label}  {} {c}",
-                " ".repeat(pad),
-                style.paint("36", &bar)
-            )
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tenure::stream::{ManualClock, Meter};
-
-    fn gaps_of(ms: &[u64]) -> Gaps {
-        let clock = ManualClock::new();
-        let mut m = Meter::with_clock(std::iter::repeat_n("x", ms.len() + 1), clock.clone());
-        m.next();
-        for &g in ms {
-            clock.advance(Duration::from_millis(g));
-            m.next();
-        }
-        m.gaps()
-    }
-
-    const PLAIN: Style = Style {
-        colour: false,
-        shade: false,
-    };
-
-    #[test]
-    fn the_picture_spans_min_to_max_in_1_2_5_rows() {
-        let rows = picture(&gaps_of(&[1, 1, 1, 1, 30]), PLAIN);
-        assert_eq!(rows.len(), 5, "{rows:#?}"); // 1-2, 2-5, 5-10, 10-20, 20-50 ms
-        assert!(
-            rows[0].starts_with("  1 ms – 2 ms  ") && rows[0].ends_with(" 4"),
-            "{rows:#?}"
-        );
-        assert!(rows[0].contains(&"#".repeat(32)));
-        assert!(rows[4].ends_with("# 1"), "{rows:#?}");
-        assert!(rows[1].ends_with("  0"), "{rows:#?}");
-    }
-
-    #[test]
-    fn no_picture_without_gaps() {
-        assert!(picture(&gaps_of(&[]), PLAIN).is_empty());
-    }
-
-    #[test]
-    fn shading_uses_eighth_blocks() {
-        let style = Style {
-            colour: false,
-            shade: true,
-        };
-        let rows = picture(
-            &gaps_of(&[100, 100, 100, 100, 100, 100, 100, 100, 300]),
-            style,
-        );
-        assert!(
-            rows[0].contains('█') && rows[0].ends_with(" 8"),
-            "{rows:#?}"
-        );
-        assert!(rows[1].contains('▉') || rows[1].contains('█'), "{rows:#?}");
-    }
 
     #[test]
     fn quoting_for_the_header() {

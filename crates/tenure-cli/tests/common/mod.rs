@@ -67,3 +67,20 @@ pub fn ns(v: &Value) -> f64 {
         .unwrap_or_else(|| panic!("not integer nanoseconds: {v}")) as f64
         / 1e9
 }
+
+/// `tenure demo ARGS…`, bounded in time (a safety net against a hang, not an assertion).
+pub fn demo(args: &[&str]) -> Command {
+    let mut c = Command::cargo_bin("tenure").expect("the tenure binary");
+    c.arg("demo")
+        .args(args)
+        .env_remove("NO_COLOR")
+        .timeout(Duration::from_secs(300));
+    c
+}
+
+/// The work directory a demo report names (`  work dir    /tmp/x (removed)`).
+pub fn work_dir(report: &str) -> std::path::PathBuf {
+    let value = row(report, "work dir");
+    let (path, _) = value.rsplit_once(" (").expect("`PATH (fate)`");
+    path.into()
+}

@@ -1,0 +1,391 @@
+//! The job: its phases in order, each timed with `tenure::timed`, everything it acquires
+//! released in reverse order on every path, then the checks and the report.
+//!
+//! What lives how long: the runtime outlives the pool (the pool's work runs on it); the
+//! pool outlives the job's `ExitStack` of open files; the manager outlives the pool (the
+//! check reads the database after the pool has closed every connection); the work
+//! directory outlives them all.
+
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tenure::pool::{Pool, PoolConfig};
+use tenure::testing::{Fault, Faults, Ledger, Op};
+use tenure::{timed, Close, ExitStack, ScopeError};
+use tenure_sqlite::{Manager, Synchronous};
+
+use super::progress::Progress;
+use super::report::{self, Database, End, PhaseTime, Summary};
+use super::{input, load, query, Args, Phase, Stop};
+
+/// Connections in the pool: fewer than the workers, so some wait for one.
+pub const POOL_SIZE: usize = 2;
+/// Workers loading files at once, each on a thread of its own (`get_blocking`).
+pub const THREADS: usize = 4;
+/// Workers loading files at once as tasks on the runtime (`get().await`).
+pub const TASKS: usize = 0;
+
+/// Why the job's scope ended early.
+#[derive(Debug, thiserror::Error)]
+enum JobError {
+    #[error("could not open the input files")]
+    Open(#[source] input::FileError),
+    #[error("{0}")]
+    Load(String),
+    #[error("the query did not finish")]
+    Query(#[source] query::QueryError),
+    #[error("interrupted")]
+    Interrupted,
+}
+
+impl JobError {
+    fn phase(&self) -> &'static str {
+        match self {
+            JobError::Open(_) => "open",
+            JobError::Load(_) => "load",
+            JobError::Query(_) => "query",
+            JobError::Interrupted => "",
+        }
+    }
+}
+
+/// Runs a phase: progress lines, a `timed::block` whose `finish` gives the report its
+/// duration, and the outcome.
+fn phase<T, E>(
+    s: &mut Summary,
+    progress: &Progress,
+    name: &'static str,
+    rows: Option<u64>,
+    f: impl FnOnce(&mut Summary) -> Result<T, E>,
+) -> Result<T, E> {
+    progress.started(name, rows);
+    let mut timer = timed::block(format!("demo.{name}"));
+    let result = timer.check(f(s));
+    let outcome = timer.outcome();
+    let took = timer.finish();
+    progress.finished(name, took, outcome);
+    s.phases.push(PhaseTime {
+        name,
+        took,
+        outcome,
+    });
+    result
+}
+
+/// Where the job works: a temporary directory removed at the end, or `--keep`'s.
+enum WorkDir {
+    Temp(tempfile::TempDir),
+    Kept(PathBuf),
+}
+
+impl WorkDir {
+    fn path(&self) -> &Path {
+        match self {
+            WorkDir::Temp(t) => t.path(),
+            WorkDir::Kept(p) => p,
+        }
+    }
+}
+
+/// The whole run: the job, the release of its directory, the checks, the report; returns the
+/// exit code.
+pub fn run(args: &Args, keep: Option<PathBuf>) -> u8 {
+    let progress = Arc::new(Progress::new(io::stderr().is_terminal()));
+    let stop = Arc::new(Stop::default());
+    let faults = Faults::new();
+    let ledger = Ledger::with_faults(faults.clone());
+    let mut s = Summary::new(args, POOL_SIZE, THREADS, TASKS);
+
+    #[cfg(unix)]
+    if let Err(e) = on_signals(stop.clone()) {
+        s.end = End::CouldNotRun(format!("cannot handle signals: {e}"));
+    }
+    let work = match keep {
+        Some(dir) => Ok(WorkDir::Kept(dir)),
+        None => tempfile::Builder::new()
+            .prefix("tenure-demo-")
+            .tempdir()
+            .map(WorkDir::Temp),
+    };
+    match work {
+        Ok(work) => {
+            s.dir = Some(work.path().to_path_buf());
+            if s.end == End::Completed {
+                job(
+                    args,
+                    work.path(),
+                    &ledger,
+                    &faults,
+                    &stop,
+                    &progress,
+                    &mut s,
+                );
+            }
+            s.dir_removed = match work {
+                WorkDir::Temp(t) => Some(t.close().map_err(|e| e.to_string())),
+                WorkDir::Kept(_) => None,
+            };
+        }
+        Err(e) => s.end = End::CouldNotRun(format!("cannot create a temporary directory: {e}")),
+    }
+    if let Some(signal) = stop.signal() {
+        s.end = End::Interrupted(signal_name(signal));
+    }
+    s.ledger(&ledger);
+    s.check();
+    progress.clear();
+    let text = if args.json {
+        let mut j = report::json(&s).to_string();
+        j.push('\n');
+        j
+    } else {
+        report::table(&s, crate::chart::Style::new(io::stdout().is_terminal()))
+    };
+    let mut out = io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    s.exit_code
+}
+
+#[cfg(unix)]
+fn on_signals(stop: Arc<Stop>) -> io::Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            for signal in signals.forever() {
+                stop.interrupt(signal);
+            }
+        })?;
+    Ok(())
+}
+
+fn signal_name(signal: i32) -> String {
+    #[cfg(unix)]
+    {
+        crate::meter::signal_name(signal)
+    }
+    #[cfg(not(unix))]
+    {
+        format!("signal {signal}")
+    }
+}
+
+/// The phases; whatever ends the job early is recorded in `s.end`.
+fn job(
+    args: &Args,
+    dir: &Path,
+    ledger: &Ledger,
+    faults: &Faults,
+    stop: &Arc<Stop>,
+    progress: &Arc<Progress>,
+    s: &mut Summary,
+) {
+    let files = usize::from(args.files);
+    let written = phase(s, progress, "write", None, |_| {
+        input::write(dir, files, args.rows, stop)
+    });
+    let specs = match written {
+        Ok(specs) => specs,
+        Err(e) => {
+            s.end = End::CouldNotRun(format!("cannot write the input files: {e}"));
+            return;
+        }
+    };
+    s.specs = specs.clone();
+    if stop.halted() {
+        return;
+    }
+    if args.fail_at == Some(Phase::Open) {
+        // The open of the file past the middle is refused: those before it are closed again.
+        faults.fail_nth(Op::Acquire, input::FILE, (files / 2 + 1).min(files) as u64);
+    }
+
+    let setup = phase(s, progress, "setup", None, |_| setup(dir, ledger, faults));
+    let (runtime, manager, pool) = match setup {
+        Ok(parts) => parts,
+        Err(e) => {
+            s.end = End::CouldNotRun(e);
+            return;
+        }
+    };
+    if args.fail_at == Some(Phase::Load) {
+        // The schema's connection was the manager's first open; the pool's first is the
+        // second. Its next one fails, while the workers wait for a second connection.
+        faults.inject(Op::Acquire, tenure_sqlite::hooks::KIND, 3, Fault::Error);
+    }
+
+    let scoped = ExitStack::scope(|stack| {
+        let opened = phase(s, progress, "open", None, |_| {
+            input::open_all(stack, &specs, ledger, stop)
+        });
+        let files = opened.map_err(JobError::Open)?;
+        if stop.halted() {
+            return Err(JobError::Interrupted);
+        }
+
+        let jobs = files
+            .into_iter()
+            .zip(&specs)
+            .enumerate()
+            .map(|(index, (file, spec))| load::Job {
+                index,
+                name: spec.name.clone(),
+                file,
+            })
+            .collect();
+        let shared = load::Shared::new(jobs, stop.clone(), progress.clone());
+        let total_rows = specs.iter().map(|f| f.rows).sum();
+        let loaded = phase(s, progress, "load", Some(total_rows), |_| {
+            std::thread::scope(|threads| {
+                for w in 1..=THREADS {
+                    let (pool, shared) = (&pool, &shared);
+                    threads
+                        .spawn(move || load::blocking_worker(pool, shared, &format!("thread {w}")));
+                }
+            });
+            match stop.failure() {
+                Some(why) => Err(JobError::Load(why)),
+                None => Ok(()),
+            }
+        });
+        s.loads = shared.finish();
+        // The workers are done: the stack holds the only handles on the files again.
+        drop(shared);
+        loaded?;
+        if stop.halted() {
+            return Err(JobError::Interrupted);
+        }
+
+        let committed: u64 = s.committed_rows();
+        if args.fail_at == Some(Phase::Query) {
+            faults.fail_nth(Op::Statement, query::STREAM, committed / 2 + 1);
+        }
+        let mut streamed = None;
+        let queried = phase(s, progress, "query", Some(committed), |_| {
+            query::run(&pool, dir, ledger, stop, progress, &mut streamed)
+        });
+        s.streamed = streamed;
+        s.pool_status = Some(pool.status());
+        queried.map_err(|e| {
+            if stop.signal().is_some() {
+                JobError::Interrupted
+            } else {
+                JobError::Query(e)
+            }
+        })
+    });
+    match scoped {
+        Ok(()) => {}
+        Err(ScopeError::Body { error, cleanup }) => {
+            if !matches!(error, JobError::Interrupted) {
+                s.end = End::Failed {
+                    phase: error.phase(),
+                    error: tenure::error::Report::new(&error as &dyn std::error::Error).to_string(),
+                };
+            }
+            if let Some(e) = cleanup {
+                s.close_errors.push(e.report().to_string());
+            }
+        }
+        Err(e) => s.close_errors.push(e.report().to_string()),
+    }
+    if s.pool_status.is_none() {
+        s.pool_status = Some(pool.status());
+    }
+
+    let released = phase(s, progress, "release", None, |s| {
+        let closed = pool.close_blocking(Duration::from_secs(10));
+        s.pool_statistics = Some(pool.statistics());
+        drop(pool);
+        runtime.shutdown_timeout(Duration::from_secs(10));
+        if closed {
+            Ok(())
+        } else {
+            Err("the pool's connections did not all come back within 10 s")
+        }
+    });
+    if let Err(e) = released {
+        s.close_errors.push(e.to_string());
+    }
+
+    let checked = phase(s, progress, "check", None, |s| {
+        read_back(&manager, s).map(|db| s.database = Some(db))
+    });
+    if let Err(e) = checked {
+        s.close_errors
+            .push(format!("could not read the database back: {e}"));
+    }
+    drop(manager);
+}
+
+type Setup = (tokio::runtime::Runtime, Manager, Pool<Manager>);
+
+/// The runtime, the manager (the file switched to WAL; its connections reporting to the
+/// ledger and consulting the faults), the schema, and the pool (built on the runtime).
+fn setup(dir: &Path, ledger: &Ledger, faults: &Faults) -> Result<Setup, String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("tenure-demo")
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start a runtime: {e}"))?;
+    let manager = Manager::file(dir.join("demo.db"))
+        .synchronous(Synchronous::Normal)
+        .hooks(faults.clone(), ledger.clone())
+        .build()
+        .map_err(|e| report_of(&e))?;
+    let conn = manager.open().map_err(|e| report_of(&e))?;
+    let created = conn.execute_batch(load::SCHEMA);
+    conn.close().map_err(|e| report_of(&e))?;
+    created.map_err(|e| format!("cannot create the tables: {e}"))?;
+    let pool = {
+        let _on = runtime.enter();
+        Pool::builder(manager.clone())
+            .config(PoolConfig {
+                max_size: POOL_SIZE,
+                ..tenure_sqlite::pool_config()
+            })
+            .build()
+            .map_err(|e| report_of(&e))?
+    };
+    Ok((runtime, manager, pool))
+}
+
+fn report_of(e: &(dyn std::error::Error + 'static)) -> String {
+    tenure::error::Report::new(e).to_string()
+}
+
+/// Reads the database back on a connection of its own, after the pool has closed.
+fn read_back(manager: &Manager, s: &Summary) -> Result<Database, String> {
+    let conn = manager.open().map_err(|e| report_of(&e))?;
+    let read = (|| {
+        let count = |sql: &str, file: Option<&str>| -> rusqlite::Result<u64> {
+            let n: i64 = match file {
+                Some(f) => conn.query_row(sql, [f], |r| r.get(0))?,
+                None => conn.query_row(sql, [], |r| r.get(0))?,
+            };
+            Ok(n.unsigned_abs())
+        };
+        let records = count("SELECT count(*) FROM records", None)?;
+        let mut rolled_back_rows = 0u64;
+        for (load, spec) in s.loads.iter().zip(&s.specs) {
+            if !matches!(load.outcome, load::Outcome::Committed { .. }) {
+                rolled_back_rows += count(
+                    "SELECT count(*) FROM records WHERE file = ?1",
+                    Some(&spec.name),
+                )?;
+            }
+        }
+        let loads = count("SELECT count(*) FROM loads", None)?;
+        Ok::<_, rusqlite::Error>(Database {
+            records,
+            rolled_back_rows,
+            loads,
+        })
+    })();
+    conn.close().map_err(|e| report_of(&e))?;
+    read.map_err(|e| e.to_string())
+}

@@ -1,0 +1,692 @@
+//! The report: what the job did, the checks, the exit code; as a table or one JSON
+//! document (the conventions of `tenure meter --json`: the library's field names, durations
+//! as integer nanoseconds `…_ns`).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tenure::pool::{Destroyed, Durations, Statistics, Status};
+use tenure::testing::{Event, Ledger};
+
+use super::input::Spec;
+use super::load::{FileLoad, Outcome};
+use super::query::Streamed;
+use super::Args;
+use crate::chart::{self, bytes, human, Bucket, Style};
+use crate::code;
+
+/// How the job ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum End {
+    Completed,
+    /// A phase failed (`--fail-at` or a real error); what it had begun was rolled back.
+    Failed {
+        phase: &'static str,
+        error: String,
+    },
+    /// By this signal.
+    Interrupted(String),
+    /// The demo itself could not run (no temporary directory, no runtime, no database).
+    CouldNotRun(String),
+}
+
+/// A phase's duration (from `Timed::finish`) and outcome (`success`, `error`).
+#[derive(Debug, Clone)]
+pub struct PhaseTime {
+    pub name: &'static str,
+    pub took: Duration,
+    pub outcome: &'static str,
+}
+
+/// The database as read back after the job, on a connection of its own.
+#[derive(Debug, Clone, Copy)]
+pub struct Database {
+    /// Rows in `records`.
+    pub records: u64,
+    /// Rows in `records` that belong to files whose load did not commit.
+    pub rolled_back_rows: u64,
+    /// Rows in `loads` (one per committed file).
+    pub loads: u64,
+}
+
+/// Resources of one kind, as the ledger counted them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Kind {
+    pub acquired: u64,
+    pub closed: u64,
+    pub close_failed: u64,
+    /// Dropped without a close.
+    pub dropped: u64,
+}
+
+impl Kind {
+    fn live(&self) -> u64 {
+        self.acquired - self.closed - self.close_failed - self.dropped
+    }
+}
+
+/// One check of the report.
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub name: &'static str,
+    pub passed: bool,
+    pub detail: String,
+}
+
+/// Everything the report says.
+pub struct Summary {
+    pub files: usize,
+    pub rows_per_file: u64,
+    pub fail_at: Option<&'static str>,
+    pub pool_size: usize,
+    /// Workers on threads (`get_blocking`) and on tasks (`get().await`).
+    pub threads: usize,
+    pub tasks: usize,
+    pub dir: Option<PathBuf>,
+    pub kept: bool,
+    /// Whether the temporary directory was removed (`None` when kept, or never made).
+    pub dir_removed: Option<Result<(), String>>,
+    pub end: End,
+    pub phases: Vec<PhaseTime>,
+    pub specs: Vec<Spec>,
+    pub loads: Vec<FileLoad>,
+    pub pool_status: Option<Status>,
+    pub pool_statistics: Option<Statistics>,
+    pub streamed: Option<Streamed>,
+    pub database: Option<Database>,
+    pub kinds: BTreeMap<String, Kind>,
+    pub leaked: u64,
+    /// Cleanup that failed: the stack's closes, the pool's close, the read-back.
+    pub close_errors: Vec<String>,
+    pub checks: Vec<Check>,
+    pub exit_code: u8,
+}
+
+impl Summary {
+    pub fn new(args: &Args, pool_size: usize, threads: usize, tasks: usize) -> Self {
+        Summary {
+            files: usize::from(args.files),
+            rows_per_file: args.rows,
+            fail_at: args.fail_at.map(|p| p.name()),
+            pool_size,
+            threads,
+            tasks,
+            dir: None,
+            kept: args.keep.is_some(),
+            dir_removed: None,
+            end: End::Completed,
+            phases: Vec::new(),
+            specs: Vec::new(),
+            loads: Vec::new(),
+            pool_status: None,
+            pool_statistics: None,
+            streamed: None,
+            database: None,
+            kinds: BTreeMap::new(),
+            leaked: 0,
+            close_errors: Vec::new(),
+            checks: Vec::new(),
+            exit_code: code::FAILED,
+        }
+    }
+
+    /// Rows the committed loads reported.
+    pub fn committed_rows(&self) -> u64 {
+        self.loads
+            .iter()
+            .map(|l| match l.outcome {
+                Outcome::Committed { rows } => rows,
+                _ => 0,
+            })
+            .sum()
+    }
+
+    fn count(&self, f: impl Fn(&Outcome) -> bool) -> usize {
+        self.loads.iter().filter(|l| f(&l.outcome)).count()
+    }
+
+    /// Takes the ledger's counts, per kind.
+    pub fn ledger(&mut self, ledger: &Ledger) {
+        for event in ledger.events() {
+            let (kind, field): (_, fn(&mut Kind) -> &mut u64) = match &event {
+                Event::Acquired { kind, .. } => (kind, |k| &mut k.acquired),
+                Event::Released { kind, .. } => (kind, |k| &mut k.closed),
+                Event::CloseFailed { kind, .. } => (kind, |k| &mut k.close_failed),
+                Event::Dropped { kind, .. } => (kind, |k| &mut k.dropped),
+                _ => continue,
+            };
+            *field(self.kinds.entry(kind.to_string()).or_default()) += 1;
+        }
+        self.leaked = ledger.live_count() as u64;
+    }
+
+    /// The checks, then the exit code.
+    pub fn check(&mut self) {
+        let mut checks = Vec::new();
+        if let Some(db) = self.database {
+            let expected: u64 = self
+                .loads
+                .iter()
+                .zip(&self.specs)
+                .filter(|(l, _)| matches!(l.outcome, Outcome::Committed { .. }))
+                .map(|(_, spec)| spec.valid_rows())
+                .sum();
+            checks.push(Check {
+                name: "rows committed",
+                passed: db.records == expected && db.loads as usize == self.count(committed),
+                detail: format!(
+                    "{} in the database = {expected}, the valid rows of the {} files that committed",
+                    db.records,
+                    self.count(committed)
+                ),
+            });
+            checks.push(Check {
+                name: "rolled back",
+                passed: db.rolled_back_rows == 0,
+                detail: format!(
+                    "{} rows in the database from the {} files that did not commit",
+                    db.rolled_back_rows,
+                    self.loads.len() - self.count(committed)
+                ),
+            });
+        } else if self.end == End::Completed || !self.loads.is_empty() {
+            checks.push(Check {
+                name: "rows committed",
+                passed: false,
+                detail: "the database could not be read back".into(),
+            });
+        }
+        checks.push(Check {
+            name: "leaked",
+            passed: self.leaked == 0,
+            detail: self.leaked.to_string(),
+        });
+        let close_failures = self.kinds.values().map(|k| k.close_failed).sum::<u64>()
+            + self
+                .pool_statistics
+                .as_ref()
+                .map_or(0, |s| s.close_failures)
+            + self.close_errors.len() as u64;
+        checks.push(Check {
+            name: "close failures",
+            passed: close_failures == 0,
+            detail: close_failures.to_string(),
+        });
+        self.checks = checks;
+        self.exit_code = if self.checks.iter().any(|c| !c.passed) {
+            code::CHECK_FAILED
+        } else {
+            match self.end {
+                End::Completed => code::OK,
+                End::Failed { .. } => code::JOB_FAILED,
+                End::Interrupted(_) => code::INTERRUPTED,
+                End::CouldNotRun(_) => code::FAILED,
+            }
+        };
+    }
+
+    /// What a job that ended early took back: its transactions rolled back, its files
+    /// closed, its export never written.
+    pub fn undone(&self) -> String {
+        let rolled: Vec<&str> = self
+            .loads
+            .iter()
+            .zip(&self.specs)
+            .filter(|(l, _)| matches!(l.outcome, Outcome::RolledBack { .. }))
+            .map(|(_, spec)| spec.name.as_str())
+            .collect();
+        let transactions = match rolled.len() {
+            0 => "no transaction was open".to_string(),
+            n => format!("{n} transactions rolled back ({})", rolled.join(", ")),
+        };
+        let files = self.kinds.get(super::input::FILE).map_or(0, |k| k.closed);
+        let export = match self.streamed.as_ref().and_then(|q| q.export.as_ref()) {
+            Some(_) => "the export was written",
+            None => "no export written",
+        };
+        format!("{transactions}; {files} open input files closed; {export}")
+    }
+
+    fn headline(&self) -> String {
+        let passed = self.checks.iter().all(|c| c.passed);
+        let what = match &self.end {
+            End::Completed => "completed".to_string(),
+            End::Failed { phase, .. } => format!("failed in {phase}"),
+            End::Interrupted(signal) => format!("interrupted by {signal}"),
+            End::CouldNotRun(_) => "could not run".to_string(),
+        };
+        let files = format!(
+            "{} files: {} committed, {} rolled back, {} not loaded",
+            self.files,
+            self.count(committed),
+            self.count(|o| matches!(o, Outcome::RolledBack { .. })),
+            self.files
+                - self.count(committed)
+                - self.count(|o| matches!(o, Outcome::RolledBack { .. })),
+        );
+        let checks = if passed {
+            "every check passed"
+        } else {
+            "A CHECK FAILED"
+        };
+        format!(
+            "tenure demo: {what} — {files}; {checks} (exit {})",
+            self.exit_code
+        )
+    }
+}
+
+fn committed(o: &Outcome) -> bool {
+    matches!(o, Outcome::Committed { .. })
+}
+
+/// The pool's wait times as chart buckets. Until `Durations` has a bucket view, they are
+/// rebuilt from its quantiles: one per recorded wait (up to 2000 of them; beyond, 2000
+/// equal shares), each within the histogram's 0.8 %.
+pub fn wait_buckets(d: &Durations) -> Vec<Bucket> {
+    const POINTS: u64 = 2000;
+    if d.count == 0 {
+        return Vec::new();
+    }
+    let points = d.count.min(POINTS);
+    (0..points)
+        .map(|i| {
+            let at = d.quantile((i as f64 + 0.5) / points as f64);
+            // A share's count: whole waits, the remainder spread over the first shares.
+            let count = d.count / points + u64::from(i < d.count % points);
+            Bucket {
+                low: at,
+                high: at,
+                count,
+            }
+        })
+        .collect()
+}
+
+fn spread(d: &Durations) -> String {
+    format!(
+        "{}: mean {}  p50 {}  p90 {}  p99 {}  max {}",
+        d.count,
+        human(d.mean()),
+        human(d.p50()),
+        human(d.quantile(0.9)),
+        human(d.p99()),
+        human(d.max)
+    )
+}
+
+pub fn table(s: &Summary, style: Style) -> String {
+    let mut t = String::new();
+    let _ = writeln!(t, "{}", style.paint("1", &s.headline()));
+    let row = |t: &mut String, k: &str, v: &str| {
+        let _ = writeln!(t, "  {}{v}", style.paint("2", &format!("{k:<12}")));
+    };
+    match &s.end {
+        End::Failed { phase, error } => row(&mut t, "failed", &format!("{phase}: {error}")),
+        End::CouldNotRun(e) => row(&mut t, "error", e),
+        End::Interrupted(sig) => row(
+            &mut t,
+            "interrupted",
+            &format!("{sig}: open transactions rolled back, everything released"),
+        ),
+        End::Completed => {}
+    }
+    if let Some(p) = s.fail_at {
+        row(&mut t, "injected", &format!("--fail-at {p}"));
+    }
+    if s.end != End::Completed {
+        row(&mut t, "undone", &s.undone());
+    }
+    if let Some(dir) = &s.dir {
+        let fate = match &s.dir_removed {
+            Some(Ok(())) => "removed".to_string(),
+            Some(Err(e)) => format!("NOT removed: {e}"),
+            None => "kept".to_string(),
+        };
+        row(&mut t, "work dir", &format!("{} ({fate})", dir.display()));
+    }
+    let phases: Vec<String> = s
+        .phases
+        .iter()
+        .map(|p| {
+            let failed = if p.outcome == "success" {
+                ""
+            } else {
+                " (failed)"
+            };
+            format!("{} {}{failed}", p.name, human(p.took))
+        })
+        .collect();
+    row(&mut t, "phases", &phases.join("  "));
+    row(
+        &mut t,
+        "job",
+        &format!(
+            "{} files × {} rows; {} on a pool of {} connections, one transaction per file",
+            s.files,
+            s.rows_per_file,
+            workers(s.threads, s.tasks),
+            s.pool_size
+        ),
+    );
+    for (load, spec) in s.loads.iter().zip(&s.specs) {
+        let what = match &load.outcome {
+            Outcome::Committed { rows } => format!("committed    {rows} rows"),
+            Outcome::RolledBack { why, .. } => format!("rolled back  {why}"),
+            Outcome::NotLoaded { why } => format!("not loaded   {why}"),
+        };
+        let by = if load.worker == "-" {
+            String::new()
+        } else {
+            format!("  [{}, {}]", load.worker, human(load.took))
+        };
+        let _ = writeln!(t, "    {}  {what}{by}", spec.name);
+    }
+    if let Some(db) = &s.database {
+        let rolled: u64 = s
+            .loads
+            .iter()
+            .zip(&s.specs)
+            .filter(|(l, _)| matches!(l.outcome, Outcome::RolledBack { .. }))
+            .map(|(_, spec)| spec.rows)
+            .sum();
+        row(
+            &mut t,
+            "rows",
+            &format!(
+                "{} committed ({} in the database); {rolled} in rolled-back files",
+                s.committed_rows(),
+                db.records
+            ),
+        );
+    }
+    if let Some(st) = &s.pool_status {
+        row(
+            &mut t,
+            "pool",
+            &format!("{st}; size {}, idle {} (after the job)", st.size, st.idle),
+        );
+    }
+    if let Some(stats) = &s.pool_statistics {
+        row(
+            &mut t,
+            "acquires",
+            &format!(
+                "{} at once, {} waited, {} timed out, {} refused",
+                stats.acquired_direct, stats.acquired_waited, stats.timeouts, stats.refused
+            ),
+        );
+        row(
+            &mut t,
+            "connections",
+            &format!(
+                "{} created ({} failed), {} closed ({} close failures), {} reset",
+                stats.created,
+                stats.create_failures,
+                stats.destroyed.total(),
+                stats.close_failures,
+                stats.destroyed.reset_failed + stats.abandoned
+            ),
+        );
+        row(&mut t, "hold", &spread(&stats.hold_time));
+        row(&mut t, "wait", &spread(&stats.wait_time));
+        let w = &stats.wait_time;
+        for line in chart::histogram(&wait_buckets(w), w.quantile(0.0), w.max, style) {
+            let _ = writeln!(t, "    {line}");
+        }
+    }
+    if let Some(q) = &s.streamed {
+        let m = &q.metrics;
+        row(
+            &mut t,
+            "stream",
+            &format!(
+                "{}: {} rows, {} in {} (TTFB {}; {}/s)",
+                m.status,
+                m.chunks,
+                bytes(m.bytes as f64),
+                human(m.total),
+                m.ttfb.map_or_else(|| "-".into(), human),
+                bytes(m.throughput)
+            ),
+        );
+        if let Some(l) = &m.inter_chunk {
+            row(
+                &mut t,
+                "row gaps",
+                &format!(
+                    "p50 {}  p90 {}  p99 {}  max {}",
+                    human(l.p50),
+                    human(l.p90),
+                    human(l.p99),
+                    human(l.max)
+                ),
+            );
+        }
+        if let Some(export) = &q.export {
+            let name = export.file_name().unwrap_or_default().to_string_lossy();
+            row(&mut t, "export", &name);
+        }
+    }
+    let kinds: Vec<String> = s
+        .kinds
+        .iter()
+        .map(|(kind, k)| {
+            let mut text = format!("{kind} {}/{} closed", k.closed, k.acquired);
+            if k.close_failed > 0 {
+                let _ = write!(text, " ({} close failed)", k.close_failed);
+            }
+            if k.dropped > 0 {
+                let _ = write!(text, " ({} dropped unclosed)", k.dropped);
+            }
+            if k.live() > 0 {
+                let _ = write!(text, " ({} LIVE)", k.live());
+            }
+            text
+        })
+        .collect();
+    row(
+        &mut t,
+        "ledger",
+        &format!("{}; leaked: {}", kinds.join(", "), s.leaked),
+    );
+    for e in &s.close_errors {
+        row(&mut t, "cleanup", e);
+    }
+    for (i, c) in s.checks.iter().enumerate() {
+        let mark = if c.passed {
+            style.paint("32", "ok")
+        } else {
+            style.paint("31", "FAILED")
+        };
+        let key = if i == 0 { "checks" } else { "" };
+        row(&mut t, key, &format!("{mark}  {}: {}", c.name, c.detail));
+    }
+    t
+}
+
+fn workers(threads: usize, tasks: usize) -> String {
+    let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    match (threads, tasks) {
+        (t, 0) => format!("{} (threads)", plural(t, "worker")),
+        (0, k) => format!("{} (tasks)", plural(k, "worker")),
+        (t, k) => format!(
+            "{} ({}, {})",
+            plural(t + k, "worker"),
+            plural(k, "async task"),
+            plural(t, "thread")
+        ),
+    }
+}
+
+fn ns(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+fn durations(d: &Durations) -> Value {
+    json!({
+        "count": d.count,
+        "total_ns": ns(d.total),
+        "max_ns": ns(d.max),
+        "mean_ns": ns(d.mean()),
+        "p50_ns": ns(d.p50()),
+        "p90_ns": ns(d.quantile(0.9)),
+        "p99_ns": ns(d.p99()),
+    })
+}
+
+/// Every field of the pool's `Status`.
+pub fn status_json(st: &Status) -> Value {
+    // Destructured whole: a field added to `Status` does not compile until it is here.
+    let Status {
+        size,
+        idle,
+        in_use,
+        waiting,
+        max_size,
+    } = *st;
+    json!({
+        "size": size,
+        "idle": idle,
+        "in_use": in_use,
+        "waiting": waiting,
+        "max_size": max_size,
+    })
+}
+
+/// Every public field of the pool's `Statistics` (it has no `Serialize`); a test compares
+/// the keys with the fields its `Debug` shows.
+pub fn statistics_json(s: &Statistics) -> Value {
+    let d: &Destroyed = &s.destroyed;
+    json!({
+        "acquired_direct": s.acquired_direct,
+        "acquired_waited": s.acquired_waited,
+        "timeouts": s.timeouts,
+        "refused": s.refused,
+        "created": s.created,
+        "create_failures": s.create_failures,
+        "destroyed": {
+            "broken": d.broken,
+            "expired": d.expired,
+            "idle": d.idle,
+            "invalid": d.invalid,
+            "reset_failed": d.reset_failed,
+            "panicked": d.panicked,
+            "resized": d.resized,
+            "closed": d.closed,
+            "discarded": d.discarded,
+            "total": d.total(),
+        },
+        "close_failures": s.close_failures,
+        "abandoned": s.abandoned,
+        "detached": s.detached,
+        "leaks": s.leaks,
+        "hold_time": durations(&s.hold_time),
+        "wait_time": durations(&s.wait_time),
+    })
+}
+
+pub fn json(s: &Summary) -> Value {
+    let (status, error, phase) = match &s.end {
+        End::Completed => ("completed", None, None),
+        End::Failed { phase, error } => ("failed", Some(error.clone()), Some(*phase)),
+        End::Interrupted(sig) => ("interrupted", Some(format!("interrupted by {sig}")), None),
+        End::CouldNotRun(e) => ("could_not_run", Some(e.clone()), None),
+    };
+    let files: Vec<Value> = s
+        .loads
+        .iter()
+        .zip(&s.specs)
+        .map(|(l, spec)| {
+            let (outcome, why, rows) = match &l.outcome {
+                Outcome::Committed { rows } => ("committed", None, *rows),
+                Outcome::RolledBack { why, .. } => ("rolled_back", Some(why.clone()), 0),
+                Outcome::NotLoaded { why } => ("not_loaded", Some(why.clone()), 0),
+            };
+            json!({
+                "name": spec.name,
+                "rows": spec.rows,
+                "valid_rows": spec.valid_rows(),
+                "bad_line": spec.bad_line,
+                "outcome": outcome,
+                "reason": why,
+                "rows_committed": rows,
+                "worker": l.worker,
+                "duration_ns": ns(l.took),
+            })
+        })
+        .collect();
+    let stream = s.streamed.as_ref().map(|q| {
+        let mut v = serde_json::to_value(&q.metrics).unwrap_or(Value::Null);
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert(
+                "gaps".into(),
+                serde_json::to_value(&q.gaps).unwrap_or(Value::Null),
+            );
+            obj.insert("rows".into(), json!(q.rows));
+            obj.insert(
+                "export".into(),
+                json!(q.export.as_ref().map(|p| p.display().to_string())),
+            );
+        }
+        v
+    });
+    let kinds: BTreeMap<&String, Value> = s
+        .kinds
+        .iter()
+        .map(|(kind, k)| {
+            (
+                kind,
+                json!({
+                    "acquired": k.acquired,
+                    "closed": k.closed,
+                    "close_failed": k.close_failed,
+                    "dropped": k.dropped,
+                    "live": k.live(),
+                }),
+            )
+        })
+        .collect();
+    json!({
+        "status": status,
+        "failed_phase": phase,
+        "error": error,
+        "fail_at": s.fail_at,
+        "undone": (s.end != End::Completed).then(|| s.undone()),
+        "exit_code": s.exit_code,
+        "dir": s.dir.as_ref().map(|d| d.display().to_string()),
+        "kept": s.kept,
+        "dir_removed": s.dir_removed.as_ref().map(|r| r.is_ok()),
+        "phases": s.phases.iter().map(|p| json!({
+            "name": p.name,
+            "duration_ns": ns(p.took),
+            "outcome": p.outcome,
+        })).collect::<Vec<_>>(),
+        "files": files,
+        "rows_committed": s.committed_rows(),
+        "database": s.database.map(|db| json!({
+            "records": db.records,
+            "rolled_back_rows": db.rolled_back_rows,
+            "loads": db.loads,
+        })),
+        "pool": {
+            "max_size": s.pool_size,
+            "threads": s.threads,
+            "tasks": s.tasks,
+            "status": s.pool_status.as_ref().map(status_json),
+            "statistics": s.pool_statistics.as_ref().map(statistics_json),
+        },
+        "stream": stream,
+        "ledger": kinds,
+        "leaked": s.leaked,
+        "cleanup_errors": s.close_errors,
+        "checks": s.checks.iter().map(|c| json!({
+            "name": c.name,
+            "passed": c.passed,
+            "detail": c.detail,
+        })).collect::<Vec<_>>(),
+    })
+}

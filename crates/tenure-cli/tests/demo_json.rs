@@ -1,0 +1,144 @@
+//! `tenure demo --json`: one JSON document whose counts agree with the database it leaves
+//! (read back with `--keep DIR`), with every field of the pool's `Status` and `Statistics`.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::demo;
+use serde_json::Value;
+
+/// The field names at the top level of a `Debug` struct rendering (`Name { a: 1, b: X { … } }`).
+fn debug_fields(debug: &str) -> BTreeSet<String> {
+    let inner = &debug[debug.find('{').unwrap() + 1..debug.rfind('}').unwrap()];
+    let mut fields = BTreeSet::new();
+    let (mut depth, mut start) = (0, 0);
+    for (i, c) in inner.char_indices() {
+        match c {
+            '{' | '[' | '(' => depth += 1,
+            '}' | ']' | ')' => depth -= 1,
+            ',' if depth == 0 => {
+                fields.insert(name_of(&inner[start..i]));
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if !inner[start..].trim().is_empty() && inner[start..].trim() != ".." {
+        fields.insert(name_of(&inner[start..]));
+    }
+    fields
+}
+
+fn name_of(field: &str) -> String {
+    field.split(':').next().unwrap().trim().to_string()
+}
+
+fn keys(v: &Value) -> BTreeSet<String> {
+    v.as_object().unwrap().keys().cloned().collect()
+}
+
+#[test]
+fn the_document_agrees_with_the_database_it_leaves() {
+    let parent = tempfile::tempdir().unwrap();
+    let kept = parent.path().join("run");
+    let out = demo(&["--json", "--rows", "1500", "--keep", kept.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 1, "one document, one line: {text}");
+    let j: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(j["status"], "completed");
+    assert_eq!(j["exit_code"], 0);
+    assert_eq!(j["leaked"], 0);
+    assert_eq!(j["kept"], true);
+    assert!(
+        j["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["passed"] == true),
+        "{j:#}"
+    );
+
+    let db = rusqlite::Connection::open(kept.join("demo.db")).unwrap();
+    let count = |sql: &str, file: &str| -> i64 { db.query_row(sql, [file], |r| r.get(0)).unwrap() };
+    let mut committed = 0;
+    for f in j["files"].as_array().unwrap() {
+        let name = f["name"].as_str().unwrap();
+        let in_db = count("SELECT count(*) FROM records WHERE file = ?1", name);
+        let loaded = count("SELECT count(*) FROM loads WHERE file = ?1", name);
+        match f["outcome"].as_str().unwrap() {
+            "committed" => {
+                assert_eq!(in_db, f["rows_committed"].as_i64().unwrap(), "{name}");
+                assert_eq!(in_db, f["valid_rows"].as_i64().unwrap(), "{name}");
+                assert_eq!(loaded, 1, "{name}");
+                committed += in_db;
+            }
+            "rolled_back" => {
+                assert!(
+                    f["bad_line"].is_u64(),
+                    "{name}: only bad files roll back here"
+                );
+                assert_eq!((in_db, loaded), (0, 0), "{name}");
+            }
+            other => panic!("{name}: {other}"),
+        }
+    }
+    let total: i64 = db
+        .query_row("SELECT count(*) FROM records", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(total, committed);
+    assert_eq!(j["rows_committed"].as_i64().unwrap(), committed);
+    assert_eq!(j["database"]["records"].as_i64().unwrap(), committed);
+    assert_eq!(j["stream"]["chunks"].as_i64().unwrap(), committed);
+    assert_eq!(j["stream"]["status"], "completed");
+    assert!(j["stream"]["ttfb_ns"].is_u64() && j["stream"]["total_ns"].is_u64());
+    // The export holds every committed row, under its header.
+    let export = std::fs::read_to_string(kept.join("export.csv")).unwrap();
+    assert_eq!(export.lines().count() as i64, committed + 1);
+    // The input files are kept too.
+    assert!(kept.join("input-01.csv").is_file());
+
+    // Every field of the pool's Status and Statistics, as their Debug shows them.
+    let pool = &j["pool"];
+    let status = tenure::pool::Status {
+        size: 0,
+        idle: 0,
+        in_use: 0,
+        waiting: 0,
+        max_size: 0,
+    };
+    assert_eq!(keys(&pool["status"]), debug_fields(&format!("{status:?}")));
+    let stats = tenure::pool::Statistics::default();
+    assert_eq!(
+        keys(&pool["statistics"]),
+        debug_fields(&format!("{stats:?}"))
+    );
+    let mut destroyed = debug_fields(&format!("{:?}", stats.destroyed));
+    destroyed.insert("total".into()); // Destroyed::total()
+    assert_eq!(keys(&pool["statistics"]["destroyed"]), destroyed);
+    for d in ["hold_time", "wait_time"] {
+        let got = keys(&pool["statistics"][d]);
+        for field in debug_fields(&format!("{:?}", stats.wait_time)) {
+            // `histogram` is private; the quantiles stand for it.
+            let key = match field.as_str() {
+                "count" => "count".to_string(),
+                "histogram" => continue,
+                other => format!("{other}_ns"),
+            };
+            assert!(got.contains(&key), "{d}.{key} missing: {got:?}");
+        }
+    }
+    let stats = &pool["statistics"];
+    assert!(stats["acquired_waited"].as_u64().unwrap() > 0, "{stats:#}");
+    assert_eq!(stats["wait_time"]["count"], stats["acquired_waited"]);
+    assert_eq!(stats["close_failures"], 0);
+    assert_eq!(j["ledger"]["sqlite"]["live"], 0);
+}
