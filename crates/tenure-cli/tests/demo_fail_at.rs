@@ -1,5 +1,5 @@
 //! `tenure demo --fail-at PHASE`: a failure injected through `testing::Faults` into the
-//! opening of the files, the SQLite manager's opening of a connection, or the query's
+//! opening of the files, the SQLite manager's opening of the writer connection, or the query's
 //! stream. Each run exits 1, says what it took back, and still leaks nothing.
 
 mod common;
@@ -49,19 +49,19 @@ fn a_refused_open_closes_the_files_already_open_and_loads_nothing() {
 }
 
 #[test]
-fn a_connection_that_cannot_be_opened_mid_load_halts_the_load_and_rolls_back_what_was_open() {
+fn a_writer_connection_that_cannot_be_opened_halts_the_load() {
     let report = failed_run("load");
     let failed = row(&report, "failed");
     assert!(
         failed.contains("no connection")
-            && failed.ends_with("injected fault: acquire #3 of `sqlite`"),
+            && failed.ends_with("injected fault: acquire #2 of `sqlite`"),
         "{report}"
     );
     assert!(
         row(&report, "undone").ends_with("8 open input files closed; no export written"),
         "{report}"
     );
-    // What committed before the failure is whole, and nothing else is in the database.
+    // Nothing of a file that did not commit is in the database.
     assert!(report.contains("ok  rows committed: "), "{report}");
     assert!(
         report.contains("ok  rolled back: 0 rows in the database"),

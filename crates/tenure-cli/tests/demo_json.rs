@@ -106,8 +106,17 @@ fn the_document_agrees_with_the_database_it_leaves() {
     // The input files are kept too.
     assert!(kept.join("input-01.csv").is_file());
 
+    assert_eq!(
+        j["workers"],
+        serde_json::json!({ "threads": 1, "tasks": 3 })
+    );
+    assert_eq!(
+        keys(&j["pools"]),
+        BTreeSet::from(["readers".into(), "writer".into()])
+    );
+    assert_eq!(j["pools"]["writer"]["status"]["max_size"], 1);
     // Every field of the pool's Status and Statistics, as their Debug shows them.
-    let pool = &j["pool"];
+    let pool = &j["pools"]["writer"];
     let status = tenure::pool::Status {
         size: 0,
         idle: 0,
@@ -136,6 +145,11 @@ fn the_document_agrees_with_the_database_it_leaves() {
             assert!(got.contains(&key), "{d}.{key} missing: {got:?}");
         }
     }
+    assert_eq!(
+        keys(&j["pools"]["readers"]["statistics"]),
+        keys(&pool["statistics"])
+    );
+    // Four workers, one writer connection: they waited for it.
     let stats = &pool["statistics"];
     assert!(stats["acquired_waited"].as_u64().unwrap() > 0, "{stats:#}");
     assert_eq!(stats["wait_time"]["count"], stats["acquired_waited"]);

@@ -39,6 +39,10 @@ fn the_job_commits_the_good_files_rolls_back_the_bad_ones_and_leaks_nothing() {
     );
     assert!(!report.contains("FAILED"), "{report}");
     // The pool was asked for more connections than it has: some waited.
+    assert!(
+        row(&report, "job").contains("4 workers (3 async tasks, 1 thread) sharing the writer"),
+        "{report}"
+    );
     let waited: u64 = row(&report, "acquires")
         .split(", ")
         .nth(1)

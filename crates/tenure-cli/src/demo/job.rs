@@ -1,31 +1,32 @@
 //! The job: its phases in order, each timed with `tenure::timed`, everything it acquires
 //! released in reverse order on every path, then the checks and the report.
 //!
-//! What lives how long: the runtime outlives the pool (the pool's work runs on it); the
-//! pool outlives the job's `ExitStack` of open files; the manager outlives the pool (the
-//! check reads the database after the pool has closed every connection); the work
-//! directory outlives them all.
+//! What lives how long: the runtime outlives the pools (their work runs on it, and the
+//! async workers run on it); the pools outlive the job's `ExitStack` of open files; the
+//! manager the check reads the database with outlives the pools (it reads after they have
+//! closed every connection); the work directory outlives them all.
 
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tenure::pool::{Pool, PoolConfig};
+use tenure::pool::PoolConfig;
 use tenure::testing::{Fault, Faults, Ledger, Op};
 use tenure::{timed, Close, ExitStack, ScopeError};
-use tenure_sqlite::{Manager, Synchronous};
+use tenure_sqlite::{Manager, Pools, Synchronous};
 
 use super::progress::Progress;
-use super::report::{self, Database, End, PhaseTime, Summary};
+use super::report::{self, Database, End, PhaseTime, PoolFigures, Summary};
 use super::{input, load, query, Args, Phase, Stop};
 
-/// Connections in the pool: fewer than the workers, so some wait for one.
-pub const POOL_SIZE: usize = 2;
+/// Read-only connections in the readers' pool (the writers' has one: SQLite lets one writer
+/// in at a time, and the pool queues the others first come, first served).
+pub const READERS: usize = 2;
 /// Workers loading files at once, each on a thread of its own (`get_blocking`).
-pub const THREADS: usize = 4;
+pub const THREADS: usize = 1;
 /// Workers loading files at once as tasks on the runtime (`get().await`).
-pub const TASKS: usize = 0;
+pub const TASKS: usize = 3;
 
 /// Why the job's scope ended early.
 #[derive(Debug, thiserror::Error)]
@@ -96,7 +97,7 @@ pub fn run(args: &Args, keep: Option<PathBuf>) -> u8 {
     let stop = Arc::new(Stop::default());
     let faults = Faults::new();
     let ledger = Ledger::with_faults(faults.clone());
-    let mut s = Summary::new(args, POOL_SIZE, THREADS, TASKS);
+    let mut s = Summary::new(args, THREADS, TASKS);
 
     #[cfg(unix)]
     if let Err(e) = on_signals(stop.clone()) {
@@ -204,7 +205,7 @@ fn job(
     }
 
     let setup = phase(s, progress, "setup", None, |_| setup(dir, ledger, faults));
-    let (runtime, manager, pool) = match setup {
+    let (runtime, manager, pools) = match setup {
         Ok(parts) => parts,
         Err(e) => {
             s.end = End::CouldNotRun(e);
@@ -212,9 +213,9 @@ fn job(
         }
     };
     if args.fail_at == Some(Phase::Load) {
-        // The schema's connection was the manager's first open; the pool's first is the
-        // second. Its next one fails, while the workers wait for a second connection.
-        faults.inject(Op::Acquire, tenure_sqlite::hooks::KIND, 3, Fault::Error);
+        // The schema's connection was the first the manager opened; the writers' pool opens
+        // the second when the first worker asks for it: that one fails.
+        faults.inject(Op::Acquire, tenure_sqlite::hooks::KIND, 2, Fault::Error);
     }
 
     let scoped = ExitStack::scope(|stack| {
@@ -239,13 +240,30 @@ fn job(
         let shared = load::Shared::new(jobs, stop.clone(), progress.clone());
         let total_rows = specs.iter().map(|f| f.rows).sum();
         let loaded = phase(s, progress, "load", Some(total_rows), |_| {
+            let tasks: Vec<_> = (1..=TASKS)
+                .map(|k| {
+                    let worker = load::async_worker(
+                        pools.writer.clone(),
+                        shared.clone(),
+                        format!("task {k}"),
+                    );
+                    runtime.spawn(worker)
+                })
+                .collect();
             std::thread::scope(|threads| {
                 for w in 1..=THREADS {
-                    let (pool, shared) = (&pool, &shared);
-                    threads
-                        .spawn(move || load::blocking_worker(pool, shared, &format!("thread {w}")));
+                    let (writer, shared) = (&pools.writer, &shared);
+                    threads.spawn(move || {
+                        load::blocking_worker(writer, shared, &format!("thread {w}"))
+                    });
                 }
             });
+            for task in tasks {
+                if let Err(e) = runtime.block_on(task) {
+                    // A worker that panicked: its transaction rolled back as it unwound.
+                    stop.fail(format!("a worker task failed: {e}"));
+                }
+            }
             match stop.failure() {
                 Some(why) => Err(JobError::Load(why)),
                 None => Ok(()),
@@ -265,10 +283,10 @@ fn job(
         }
         let mut streamed = None;
         let queried = phase(s, progress, "query", Some(committed), |_| {
-            query::run(&pool, dir, ledger, stop, progress, &mut streamed)
+            query::run(&pools.readers, dir, ledger, stop, progress, &mut streamed)
         });
         s.streamed = streamed;
-        s.pool_status = Some(pool.status());
+        s.pools = figures(&pools);
         queried.map_err(|e| {
             if stop.signal().is_some() {
                 JobError::Interrupted
@@ -292,19 +310,22 @@ fn job(
         }
         Err(e) => s.close_errors.push(e.report().to_string()),
     }
-    if s.pool_status.is_none() {
-        s.pool_status = Some(pool.status());
+    if s.pools.is_empty() {
+        s.pools = figures(&pools);
     }
 
     let released = phase(s, progress, "release", None, |s| {
-        let closed = pool.close_blocking(Duration::from_secs(10));
-        s.pool_statistics = Some(pool.statistics());
-        drop(pool);
+        let closed = [&pools.writer, &pools.readers]
+            .map(|pool| pool.close_blocking(Duration::from_secs(10)));
+        for (figures, pool) in s.pools.iter_mut().zip([&pools.writer, &pools.readers]) {
+            figures.statistics = Some(pool.statistics());
+        }
+        drop(pools);
         runtime.shutdown_timeout(Duration::from_secs(10));
-        if closed {
+        if closed == [true, true] {
             Ok(())
         } else {
-            Err("the pool's connections did not all come back within 10 s")
+            Err("the pools' connections did not all come back within 10 s")
         }
     });
     if let Err(e) = released {
@@ -321,10 +342,11 @@ fn job(
     drop(manager);
 }
 
-type Setup = (tokio::runtime::Runtime, Manager, Pool<Manager>);
+type Setup = (tokio::runtime::Runtime, Manager, Pools);
 
-/// The runtime, the manager (the file switched to WAL; its connections reporting to the
-/// ledger and consulting the faults), the schema, and the pool (built on the runtime).
+/// The runtime; the database's writer and readers pools, built on the runtime, whose
+/// connections report to the ledger and consult the faults (the writer's first connection
+/// creates the schema); and a manager of the same database for the check.
 fn setup(dir: &Path, ledger: &Ledger, faults: &Faults) -> Result<Setup, String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -332,33 +354,45 @@ fn setup(dir: &Path, ledger: &Ledger, faults: &Faults) -> Result<Setup, String> 
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start a runtime: {e}"))?;
-    let manager = Manager::file(dir.join("demo.db"))
+    let database = Manager::file(dir.join("demo.db"))
         .synchronous(Synchronous::Normal)
-        .hooks(faults.clone(), ledger.clone())
-        .build()
-        .map_err(|e| report_of(&e))?;
-    let conn = manager.open().map_err(|e| report_of(&e))?;
-    let created = conn.execute_batch(load::SCHEMA);
-    conn.close().map_err(|e| report_of(&e))?;
-    created.map_err(|e| format!("cannot create the tables: {e}"))?;
-    let pool = {
+        .hooks(faults.clone(), ledger.clone());
+    let pools = {
         let _on = runtime.enter();
-        Pool::builder(manager.clone())
-            .config(PoolConfig {
-                max_size: POOL_SIZE,
+        Pools::new(
+            database
+                .clone()
+                .init(|conn| conn.execute_batch(load::SCHEMA)),
+            READERS,
+            PoolConfig {
+                // The readers' first get opens both: the query and a spare.
+                min_idle: 0,
                 ..tenure_sqlite::pool_config()
-            })
-            .build()
-            .map_err(|e| report_of(&e))?
+            },
+        )
+        .map_err(|e| report_of(&e))?
     };
-    Ok((runtime, manager, pool))
+    let manager = database.build().map_err(|e| report_of(&e))?;
+    Ok((runtime, manager, pools))
+}
+
+/// Each pool's status now (its statistics are taken once it has closed).
+fn figures(pools: &Pools) -> Vec<PoolFigures> {
+    [("writer", &pools.writer), ("readers", &pools.readers)]
+        .into_iter()
+        .map(|(name, pool)| PoolFigures {
+            name,
+            status: pool.status(),
+            statistics: None,
+        })
+        .collect()
 }
 
 fn report_of(e: &(dyn std::error::Error + 'static)) -> String {
     tenure::error::Report::new(e).to_string()
 }
 
-/// Reads the database back on a connection of its own, after the pool has closed.
+/// Reads the database back on a connection of its own, after the pools have closed.
 fn read_back(manager: &Manager, s: &Summary) -> Result<Database, String> {
     let conn = manager.open().map_err(|e| report_of(&e))?;
     let read = (|| {

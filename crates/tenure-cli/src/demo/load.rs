@@ -4,8 +4,9 @@
 //! elsewhere, Ctrl-C).
 //!
 //! Every worker runs the same [`load_file`] on a connection; how it gets one is the
-//! worker's only difference: a thread through `get_blocking` ([`blocking_worker`]); async
-//! tasks through `get().await`, running `load_file` through `tenure_sqlite::run` (next).
+//! worker's only difference: a thread through `get_blocking` ([`blocking_worker`]), a task
+//! through `get().await` and `tenure_sqlite::run`, which runs `load_file` on a blocking
+//! thread and gives the lease back ([`async_worker`]).
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -21,20 +22,14 @@ use super::progress::Progress;
 use super::Stop;
 
 /// The database's tables: the records, and one row per committed file (written in the
-/// file's own transaction, so it commits or rolls back with the records).
-pub const SCHEMA: &str = "
-    CREATE TABLE records (
-        file         TEXT    NOT NULL,
-        line         INTEGER NOT NULL,
-        customer     TEXT    NOT NULL,
-        amount_cents INTEGER NOT NULL,
-        PRIMARY KEY (file, line)
-    ) WITHOUT ROWID;
-    CREATE TABLE loads (
-        file   TEXT    PRIMARY KEY,
-        rows   INTEGER NOT NULL,
-        worker TEXT    NOT NULL
-    );";
+/// file's own transaction, so it commits or rolls back with the records). Idempotent: the
+/// pools' init hook runs it on every connection (on a reader it writes nothing).
+pub const SCHEMA: &str = "\
+    CREATE TABLE IF NOT EXISTS records (file TEXT NOT NULL, line INTEGER NOT NULL, \
+        customer TEXT NOT NULL, amount_cents INTEGER NOT NULL, PRIMARY KEY (file, line)) \
+        WITHOUT ROWID; \
+    CREATE TABLE IF NOT EXISTS loads (file TEXT PRIMARY KEY, rows INTEGER NOT NULL, \
+        worker TEXT NOT NULL);";
 
 /// A file waiting to be loaded.
 pub struct Job {
@@ -254,6 +249,36 @@ pub fn blocking_worker(pool: &Pool<Manager>, shared: &Shared, worker: &str) {
                 shared.record(&job, outcome, worker, started.elapsed());
             }
             Err(e) => shared.fail(&job, worker, &e),
+        }
+    }
+}
+
+/// An async worker: `get().await`, then [`load_file`] through `tenure_sqlite::run`, on a
+/// blocking thread (a lease derefs to the connection: a statement run in the task itself
+/// would block the runtime's worker).
+pub async fn async_worker(pool: Pool<Manager>, shared: Arc<Shared>, worker: String) {
+    while let Some(job) = shared.next() {
+        let started = Instant::now();
+        match pool.get().await {
+            Ok(_) if shared.stop.halted() => shared.record(
+                &job,
+                Outcome::NotLoaded {
+                    why: "the job halted first".into(),
+                },
+                &worker,
+                started.elapsed(),
+            ),
+            Ok(conn) => {
+                let (on, name) = (shared.clone(), worker.clone());
+                let (conn, (job, outcome)) = tenure_sqlite::run(conn, move |conn| {
+                    let outcome = load_file(conn, &job, &name, &on);
+                    (job, outcome)
+                })
+                .await;
+                drop(conn);
+                shared.record(&job, outcome, &worker, started.elapsed());
+            }
+            Err(e) => shared.fail(&job, &worker, &e),
         }
     }
 }

@@ -50,7 +50,7 @@ error) and everything was rolled back and released; 3 something leaked or a chec
 const EXAMPLES: &str = "\
 Examples:
   tenure demo
-  tenure demo --fail-at load         # a connection cannot be opened mid-load: rolled back, exit 1
+  tenure demo --fail-at load         # the writer connection cannot be opened: exit 1, 0 leaked
   tenure demo --json | jq .leaked
   tenure demo --keep demo-run && sqlite3 demo-run/demo.db 'SELECT * FROM loads'
   tenure demo --files 16 --rows 20000";

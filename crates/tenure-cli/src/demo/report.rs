@@ -68,6 +68,15 @@ impl Kind {
     }
 }
 
+/// A pool's figures: its status after the job, its statistics once closed.
+#[derive(Debug, Clone)]
+pub struct PoolFigures {
+    /// `writer` or `readers`.
+    pub name: &'static str,
+    pub status: Status,
+    pub statistics: Option<Statistics>,
+}
+
 /// One check of the report.
 #[derive(Debug, Clone)]
 pub struct Check {
@@ -81,7 +90,6 @@ pub struct Summary {
     pub files: usize,
     pub rows_per_file: u64,
     pub fail_at: Option<&'static str>,
-    pub pool_size: usize,
     /// Workers on threads (`get_blocking`) and on tasks (`get().await`).
     pub threads: usize,
     pub tasks: usize,
@@ -93,8 +101,8 @@ pub struct Summary {
     pub phases: Vec<PhaseTime>,
     pub specs: Vec<Spec>,
     pub loads: Vec<FileLoad>,
-    pub pool_status: Option<Status>,
-    pub pool_statistics: Option<Statistics>,
+    /// The writers' pool, then the readers'.
+    pub pools: Vec<PoolFigures>,
     pub streamed: Option<Streamed>,
     pub database: Option<Database>,
     pub kinds: BTreeMap<String, Kind>,
@@ -106,12 +114,11 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn new(args: &Args, pool_size: usize, threads: usize, tasks: usize) -> Self {
+    pub fn new(args: &Args, threads: usize, tasks: usize) -> Self {
         Summary {
             files: usize::from(args.files),
             rows_per_file: args.rows,
             fail_at: args.fail_at.map(|p| p.name()),
-            pool_size,
             threads,
             tasks,
             dir: None,
@@ -121,8 +128,7 @@ impl Summary {
             phases: Vec::new(),
             specs: Vec::new(),
             loads: Vec::new(),
-            pool_status: None,
-            pool_statistics: None,
+            pools: Vec::new(),
             streamed: None,
             database: None,
             kinds: BTreeMap::new(),
@@ -206,9 +212,11 @@ impl Summary {
         });
         let close_failures = self.kinds.values().map(|k| k.close_failed).sum::<u64>()
             + self
-                .pool_statistics
-                .as_ref()
-                .map_or(0, |s| s.close_failures)
+                .pools
+                .iter()
+                .filter_map(|p| p.statistics.as_ref())
+                .map(|s| s.close_failures)
+                .sum::<u64>()
             + self.close_errors.len() as u64;
         checks.push(Check {
             name: "close failures",
@@ -365,11 +373,10 @@ pub fn table(s: &Summary, style: Style) -> String {
         &mut t,
         "job",
         &format!(
-            "{} files × {} rows; {} on a pool of {} connections, one transaction per file",
+            "{} files × {} rows; {} sharing the writer, one transaction per file",
             s.files,
             s.rows_per_file,
             workers(s.threads, s.tasks),
-            s.pool_size
         ),
     );
     for (load, spec) in s.loads.iter().zip(&s.specs) {
@@ -403,34 +410,35 @@ pub fn table(s: &Summary, style: Style) -> String {
             ),
         );
     }
-    if let Some(st) = &s.pool_status {
-        row(
-            &mut t,
-            "pool",
-            &format!("{st}; size {}, idle {} (after the job)", st.size, st.idle),
+    for pool in &s.pools {
+        let st = &pool.status;
+        let head = match pool.name {
+            "readers" => "reader pool".to_string(),
+            name => format!("{name} pool"),
+        };
+        let now = format!("{st}; size {}, idle {} (after the job)", st.size, st.idle);
+        let Some(stats) = &pool.statistics else {
+            row(&mut t, &head, &now);
+            continue;
+        };
+        let acquires = format!(
+            "{} at once, {} waited, {} timed out, {} refused",
+            stats.acquired_direct, stats.acquired_waited, stats.timeouts, stats.refused
         );
-    }
-    if let Some(stats) = &s.pool_statistics {
-        row(
-            &mut t,
-            "acquires",
-            &format!(
-                "{} at once, {} waited, {} timed out, {} refused",
-                stats.acquired_direct, stats.acquired_waited, stats.timeouts, stats.refused
-            ),
+        let connections = format!(
+            "{} created ({} failed), {} closed ({} close failures)",
+            stats.created,
+            stats.create_failures,
+            stats.destroyed.total(),
+            stats.close_failures,
         );
-        row(
-            &mut t,
-            "connections",
-            &format!(
-                "{} created ({} failed), {} closed ({} close failures), {} reset",
-                stats.created,
-                stats.create_failures,
-                stats.destroyed.total(),
-                stats.close_failures,
-                stats.destroyed.reset_failed + stats.abandoned
-            ),
-        );
+        if pool.name != "writer" {
+            row(&mut t, &head, &format!("{now}; {acquires}; {connections}"));
+            continue;
+        }
+        row(&mut t, &head, &now);
+        row(&mut t, "acquires", &acquires);
+        row(&mut t, "connections", &connections);
         row(&mut t, "hold", &spread(&stats.hold_time));
         row(&mut t, "wait", &spread(&stats.wait_time));
         let w = &stats.wait_time;
@@ -672,13 +680,11 @@ pub fn json(s: &Summary) -> Value {
             "rolled_back_rows": db.rolled_back_rows,
             "loads": db.loads,
         })),
-        "pool": {
-            "max_size": s.pool_size,
-            "threads": s.threads,
-            "tasks": s.tasks,
-            "status": s.pool_status.as_ref().map(status_json),
-            "statistics": s.pool_statistics.as_ref().map(statistics_json),
-        },
+        "workers": { "threads": s.threads, "tasks": s.tasks },
+        "pools": s.pools.iter().map(|p| (p.name, json!({
+            "status": status_json(&p.status),
+            "statistics": p.statistics.as_ref().map(statistics_json),
+        }))).collect::<BTreeMap<_, _>>(),
         "stream": stream,
         "ledger": kinds,
         "leaked": s.leaked,
