@@ -27,10 +27,14 @@ struct Tally {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_pool_recovers_from_a_server_restart_losing_nothing() {
-    let Some(cluster) = testing::own_cluster() else { return };
+    let Some(cluster) = testing::own_cluster() else {
+        return;
+    };
     let cluster = Arc::new(cluster);
     let config = cluster.config("postgres");
-    let setup = Client::connect(&config, tokio_postgres::NoTls).await.unwrap();
+    let setup = Client::connect(&config, tokio_postgres::NoTls)
+        .await
+        .unwrap();
     setup
         .batch_execute("CREATE TABLE pairs (id int, half int)")
         .await
@@ -77,8 +81,10 @@ async fn the_pool_recovers_from_a_server_restart_losing_nothing() {
                 let id = next_id.fetch_add(1, Ordering::Relaxed);
                 let after = restarted.load(Ordering::Relaxed);
                 let r = transaction_async(&mut *c, async |tx| {
-                    tx.execute("INSERT INTO pairs VALUES ($1, 1)", &[&id]).await?;
-                    tx.execute("INSERT INTO pairs VALUES ($1, 2)", &[&id]).await?;
+                    tx.execute("INSERT INTO pairs VALUES ($1, 1)", &[&id])
+                        .await?;
+                    tx.execute("INSERT INTO pairs VALUES ($1, 2)", &[&id])
+                        .await?;
                     Ok::<_, Error>(())
                 })
                 .await;
@@ -86,7 +92,9 @@ async fn the_pool_recovers_from_a_server_restart_losing_nothing() {
                     Ok(()) => {
                         tally.committed.lock().unwrap().insert(id);
                         if after {
-                            tally.committed_after_restart.fetch_add(1, Ordering::Relaxed);
+                            tally
+                                .committed_after_restart
+                                .fetch_add(1, Ordering::Relaxed);
                         }
                     }
                     Err(e) if e.is_commit_unknown() => {
@@ -107,7 +115,10 @@ async fn the_pool_recovers_from_a_server_restart_losing_nothing() {
     assert!(before > 0, "the writers did not get going");
 
     let c = cluster.clone();
-    tokio::task::spawn_blocking(move || c.stop()).await.unwrap().unwrap();
+    tokio::task::spawn_blocking(move || c.stop())
+        .await
+        .unwrap()
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let c = cluster.clone();
     tokio::task::spawn_blocking(move || c.start_again())
@@ -154,7 +165,10 @@ async fn the_pool_recovers_from_a_server_restart_losing_nothing() {
         .difference(&committed)
         .filter(|id| !unknown.contains(id))
         .collect();
-    assert!(phantom.is_empty(), "present but reported failed: {phantom:?}");
+    assert!(
+        phantom.is_empty(),
+        "present but reported failed: {phantom:?}"
+    );
     let dead = tally.dead_handed_out.load(Ordering::Relaxed);
     println!(
         "restart: {} committed ({} after the restart), {} failed, {} commit outcomes unknown \
