@@ -3,6 +3,7 @@
 #![cfg(feature = "testing")]
 
 mod bad_input;
+mod conformance;
 mod credentials;
 mod query_cancellation;
 mod session_state;
