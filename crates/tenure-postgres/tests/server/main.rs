@@ -5,6 +5,7 @@
 mod bad_input;
 mod conformance;
 mod credentials;
+mod ported_from_deadpool;
 mod query_cancellation;
 mod session_state;
 mod statement_cache;
