@@ -219,7 +219,8 @@ impl Cluster {
     fn pg_ctl_start(&self) -> Result<(), FixtureError> {
         let options = format!(
             "-c listen_addresses=127.0.0.1 -p {} -c unix_socket_directories={} \
-             -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+             -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 \
+             -c autovacuum=off",
             self.port,
             self.dir.display()
         );

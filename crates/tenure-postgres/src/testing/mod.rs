@@ -187,7 +187,18 @@ pub fn database() -> Option<TestDatabase> {
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     );
-    if let Err(e) = admin(&server.config(), &format!("CREATE DATABASE {name}")) {
+    // CREATE DATABASE fails while another session is connected to its template (an
+    // autovacuum worker on an existing server, say): try a few times.
+    let create = format!("CREATE DATABASE {name}");
+    let mut created = admin(&server.config(), &create);
+    for _ in 0..3 {
+        if created.is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        created = admin(&server.config(), &create);
+    }
+    if let Err(e) = created {
         panic!("creating test database {name} failed: {}", report(&e));
     }
     Some(TestDatabase { name, server })

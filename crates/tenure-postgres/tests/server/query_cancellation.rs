@@ -30,17 +30,10 @@ async fn a_dropped_query_is_cancelled_before_the_next_holder_gets_the_connection
     assert!(!c.has_abandoned_request());
     let answer: i32 = c.query_one("SELECT 42", &[]).await.unwrap().get(0);
     assert_eq!(answer, 42);
+    // The same backend: the reset finished within the pool's return_timeout (5 s), so the
+    // 30 s sleep was cancelled, not waited out (past the bound the pool would have dropped
+    // the connection and made a new one).
     assert_eq!(pid(&c).await, first_pid, "reset, not retired");
-    // The server says it ran nothing long: the sleep was cancelled, not waited out.
-    let state: String = c
-        .query_one(
-            "SELECT coalesce(max(state), '') FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(30)%'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    assert_ne!(state, "active");
 }
 
 /// Hand-overs in a loop: each holder drops a long query at a different moment (before it
