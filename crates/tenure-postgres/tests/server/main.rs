@@ -3,6 +3,7 @@
 #![cfg(feature = "testing")]
 
 mod bad_input;
+mod client_lifetime;
 mod conformance;
 mod credentials;
 mod ported_from_deadpool;
