@@ -368,7 +368,9 @@ pub fn table(s: &Summary, style: Style) -> String {
             format!("{} {}{failed}", p.name, human(p.took))
         })
         .collect();
-    row(&mut t, "phases", &phases.join("  "));
+    if !phases.is_empty() {
+        row(&mut t, "phases", &phases.join("  "));
+    }
     row(
         &mut t,
         "job",
@@ -499,7 +501,15 @@ pub fn table(s: &Summary, style: Style) -> String {
     row(
         &mut t,
         "ledger",
-        &format!("{}; leaked: {}", kinds.join(", "), s.leaked),
+        &format!(
+            "{}; leaked: {}",
+            if kinds.is_empty() {
+                "nothing acquired".to_string()
+            } else {
+                kinds.join(", ")
+            },
+            s.leaked
+        ),
     );
     for e in &s.close_errors {
         row(&mut t, "cleanup", e);
