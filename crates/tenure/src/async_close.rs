@@ -264,26 +264,32 @@ impl<R: AsyncClose + Send + 'static> AsyncClosing<R> {
         }
     }
 
-    /// Sets the deadline of the close when it runs orphaned.
+    /// Sets the deadline of the close when it runs orphaned. An associated function, not a
+    /// method: `AsyncClosing` derefs to the resource, whose own methods it must not shadow.
     ///
     /// ```
-    /// let c = tenure::async_close::AsyncClosing::new(tenure::close::Dropping(1)).with_deadline(std::time::Duration::from_secs(2));
-    /// # drop(tenure::async_close::AsyncClosing::into_inner(c));
+    /// use tenure::async_close::AsyncClosing;
+    /// let c = AsyncClosing::new(tenure::close::Dropping(1));
+    /// let c = AsyncClosing::with_deadline(c, std::time::Duration::from_secs(2));
+    /// # drop(AsyncClosing::into_inner(c));
     /// ```
-    pub fn with_deadline(mut self, deadline: Duration) -> Self {
-        self.to.deadline = deadline;
-        self
+    pub fn with_deadline(mut this: Self, deadline: Duration) -> Self {
+        this.to.deadline = deadline;
+        this
     }
 
-    /// Reports an orphaned close to `orphans` instead of the global tracker.
+    /// Reports an orphaned close to `orphans` instead of the global tracker. An associated
+    /// function, as [`with_deadline`](Self::with_deadline) is.
     ///
     /// ```
-    /// let c = tenure::async_close::AsyncClosing::new(tenure::close::Dropping(1)).with_orphans(tenure::orphan::Orphans::new());
-    /// # drop(tenure::async_close::AsyncClosing::into_inner(c));
+    /// use tenure::async_close::AsyncClosing;
+    /// let c = AsyncClosing::new(tenure::close::Dropping(1));
+    /// let c = AsyncClosing::with_orphans(c, tenure::orphan::Orphans::new());
+    /// # drop(AsyncClosing::into_inner(c));
     /// ```
-    pub fn with_orphans(mut self, orphans: Orphans) -> Self {
-        self.to.orphans = Some(orphans);
-        self
+    pub fn with_orphans(mut this: Self, orphans: Orphans) -> Self {
+        this.to.orphans = Some(orphans);
+        this
     }
 
     /// The name failures are reported under.

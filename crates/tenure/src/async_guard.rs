@@ -94,27 +94,33 @@ where
     Fut: Future<Output = ()> + Send + 'static,
 {
     /// Sets the deadline of the cleanup when it runs orphaned (default
-    /// [`orphan::DEFAULT_DEADLINE`](crate::orphan::DEFAULT_DEADLINE)).
+    /// [`orphan::DEFAULT_DEADLINE`](crate::orphan::DEFAULT_DEADLINE)). An associated
+    /// function, not a method: the guard derefs to its value, whose own methods it must not
+    /// shadow.
     ///
     /// ```
-    /// let g = tenure::async_guard::always((), |()| async {}).with_deadline(std::time::Duration::from_secs(1));
-    /// # tenure::async_guard::AsyncGuard::dismiss(g);
+    /// use tenure::async_guard::{self, AsyncGuard};
+    /// let g = async_guard::always((), |()| async {});
+    /// let g = AsyncGuard::with_deadline(g, std::time::Duration::from_secs(1));
+    /// # AsyncGuard::dismiss(g);
     /// ```
-    pub fn with_deadline(mut self, deadline: Duration) -> Self {
-        self.to.deadline = deadline;
-        self
+    pub fn with_deadline(mut this: Self, deadline: Duration) -> Self {
+        this.to.deadline = deadline;
+        this
     }
 
     /// Reports the cleanup, when it runs orphaned, to `orphans` instead of the global
-    /// tracker.
+    /// tracker. An associated function, as [`with_deadline`](Self::with_deadline) is.
     ///
     /// ```
-    /// let g = tenure::async_guard::always((), |()| async {}).with_orphans(tenure::orphan::Orphans::new());
-    /// # tenure::async_guard::AsyncGuard::dismiss(g);
+    /// use tenure::async_guard::{self, AsyncGuard};
+    /// let g = async_guard::always((), |()| async {});
+    /// let g = AsyncGuard::with_orphans(g, tenure::orphan::Orphans::new());
+    /// # AsyncGuard::dismiss(g);
     /// ```
-    pub fn with_orphans(mut self, orphans: Orphans) -> Self {
-        self.to.orphans = Some(orphans);
-        self
+    pub fn with_orphans(mut this: Self, orphans: Orphans) -> Self {
+        this.to.orphans = Some(orphans);
+        this
     }
 
     fn take(guard: &mut Self) -> (T, F) {

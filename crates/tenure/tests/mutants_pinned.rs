@@ -58,8 +58,8 @@ async fn a_dismissed_async_guard_never_runs_its_cleanup() {
     let r = ran.clone();
     let g = async_guard::always((), move |()| async move {
         r.fetch_add(1, Ordering::SeqCst);
-    })
-    .with_orphans(orphans.clone());
+    });
+    let g = AsyncGuard::with_orphans(g, orphans.clone());
     AsyncGuard::dismiss(g);
     orphans.join().await;
     assert_eq!(ran.load(Ordering::SeqCst), 0);

@@ -103,12 +103,12 @@ async fn guards_report_to_the_tracker_too() {
     let g = async_guard::always(conn, |c| async move {
         tokio::time::sleep(Duration::from_secs(1)).await;
         c.release().unwrap();
-    })
-    .with_orphans(orphans.clone());
+    });
+    let g = AsyncGuard::with_orphans(g, orphans.clone());
     drop(g);
     ledger.faults().fail_nth(Op::Close, "db", 1);
-    let c =
-        AsyncClosing::named("db-1", ledger.acquire("db").unwrap()).with_orphans(orphans.clone());
+    let c = AsyncClosing::named("db-1", ledger.acquire("db").unwrap());
+    let c = AsyncClosing::with_orphans(c, orphans.clone());
     drop(c);
     assert_eq!(orphans.pending(), 2);
     orphans.join().await;
@@ -125,15 +125,16 @@ async fn a_finish_cancelled_half_way_completes_as_a_task() {
     let g = async_guard::always(conn, |c| async move {
         tokio::time::sleep(Duration::from_secs(10)).await;
         c.release().unwrap();
-    })
-    .with_orphans(orphans.clone());
+    });
+    let g = AsyncGuard::with_orphans(g, orphans.clone());
     let r = tokio::time::timeout(Duration::from_secs(1), AsyncGuard::finish(g)).await;
     assert!(r.is_err());
     assert_eq!(ledger.live_count(), 1);
     orphans.join().await;
     ledger.assert_all_released();
 
-    let c = AsyncClosing::new(ledger.acquire("conn").unwrap()).with_orphans(orphans.clone());
+    let c = AsyncClosing::new(ledger.acquire("conn").unwrap());
+    let c = AsyncClosing::with_orphans(c, orphans.clone());
     AsyncClosing::close(c).await.unwrap();
     ledger.assert_all_released();
     let dismissed = async_guard::always(ledger.acquire("conn").unwrap(), |c| async move {

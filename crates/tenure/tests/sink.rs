@@ -146,7 +146,7 @@ fn a_panicking_sink_is_caught_even_while_the_thread_unwinds() {
 #[tokio::test]
 async fn an_orphan_trackers_sink_takes_what_its_async_owners_could_not_return() {
     let sink = collector();
-    let orphans = Orphans::with_sink(sink.clone());
+    let orphans = Orphans::new().with_sink(sink.clone());
     let mut s = AsyncExitStack::new().with_orphans(orphans.clone());
     s.named("socket")
         .try_async_callback(|| async { Err(io::Error::other("reset")) });
@@ -157,6 +157,22 @@ async fn an_orphan_trackers_sink_takes_what_its_async_owners_could_not_return() 
     assert_eq!(reports[0].error().unwrap().resource(), "socket");
     assert!(orphans.take_errors().is_empty(), "the sink took them");
     assert_eq!(orphans.stats().failed, 1);
+}
+
+/// A tracker's clones are the same tracker: a sink given to one after cloning is theirs too.
+#[tokio::test]
+async fn a_sink_given_to_a_tracker_reaches_its_clones() {
+    let sink = collector();
+    let orphans = Orphans::new();
+    let handed_out = orphans.clone();
+    let orphans = orphans.with_sink(sink.clone());
+    let mut s = AsyncExitStack::new().with_orphans(handed_out);
+    s.named("socket")
+        .try_async_callback(|| async { Err(io::Error::other("reset")) });
+    drop(s);
+    orphans.join().await;
+    assert_eq!(sink.take()[0].error().unwrap().resource(), "socket");
+    assert!(orphans.take_errors().is_empty(), "the sink took it");
 }
 
 #[tokio::test]
@@ -176,7 +192,7 @@ async fn without_a_sink_a_tracker_keeps_its_errors_for_take_errors() {
 async fn a_cancelled_scopes_lost_body_panic_is_a_report() {
     common::quiet_expected_panics();
     let sink = collector();
-    let orphans = Orphans::with_sink(sink.clone());
+    let orphans = Orphans::new().with_sink(sink.clone());
     let mut stack = AsyncExitStack::new().with_orphans(orphans.clone());
     let scope = stack.run(async |s| {
         s.async_callback(|| async { tokio::time::sleep(std::time::Duration::from_secs(1)).await });

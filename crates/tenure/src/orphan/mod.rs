@@ -127,7 +127,9 @@ struct Tracker {
     state: Mutex<State>,
     idle: Condvar,
     /// Where its reports go; `None`: the process default sink, else `kept` (and `tracing`).
-    sink: Option<SharedSink>,
+    /// Configuration, not part of the tracking protocol: a std lock even under loom, so the
+    /// loom model explores only the tracker's own state.
+    sink: std::sync::RwLock<Option<SharedSink>>,
     /// What [`Orphans::take_errors`] returns: reports no other sink took.
     kept: CollectingSink,
 }
@@ -185,13 +187,21 @@ impl Orphans {
     /// assert_eq!(tenure::orphan::Orphans::new().pending(), 0);
     /// ```
     pub fn new() -> Self {
-        Self::build(None)
+        Orphans {
+            inner: Arc::new(Tracker {
+                state: Mutex::new(State::default()),
+                idle: Condvar::new(),
+                sink: std::sync::RwLock::new(None),
+                kept: CollectingSink::new(KEPT_ERRORS),
+            }),
+        }
     }
 
-    /// A new tracker whose reports — orphaned cleanups that failed, panicked or missed their
+    /// Sends this tracker's reports — orphaned cleanups that failed, panicked or missed their
     /// deadline, and what async stacks, scopes and guards counted by it could not return —
-    /// go to `sink` (see [`crate::sink`]); [`take_errors`](Self::take_errors) then has
-    /// nothing to give.
+    /// to `sink` (see [`crate::sink`]) instead of the process-wide default;
+    /// [`take_errors`](Self::take_errors) then has nothing to give. Clones of a tracker are
+    /// the same tracker: the sink is theirs too (set it before handing the tracker out).
     ///
     /// ```
     /// use std::sync::Arc;
@@ -199,7 +209,7 @@ impl Orphans {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
     /// let sink = Arc::new(CollectingSink::new(8));
-    /// let orphans = tenure::orphan::Orphans::with_sink(sink.clone());
+    /// let orphans = tenure::orphan::Orphans::new().with_sink(sink.clone());
     /// let mut s = tenure::AsyncExitStack::new().with_orphans(orphans.clone());
     /// s.try_async_callback(|| async { Err(std::io::Error::other("reset")) });
     /// drop(s);
@@ -207,25 +217,27 @@ impl Orphans {
     /// assert_eq!(sink.take().len(), 1);
     /// # }
     /// ```
-    pub fn with_sink(sink: SharedSink) -> Self {
-        Self::build(Some(sink))
-    }
-
-    fn build(sink: Option<SharedSink>) -> Self {
-        Orphans {
-            inner: Arc::new(Tracker {
-                state: Mutex::new(State::default()),
-                idle: Condvar::new(),
-                sink,
-                kept: CollectingSink::new(KEPT_ERRORS),
-            }),
-        }
+    pub fn with_sink(self, sink: SharedSink) -> Self {
+        let mut slot = self
+            .inner
+            .sink
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *slot = Some(sink);
+        drop(slot);
+        self
     }
 
     /// Reports `report` where this tracker's reports go: its sink, else the process
     /// default, else `tracing` and the errors [`take_errors`](Self::take_errors) returns.
     pub(crate) fn report(&self, report: DropReport) {
-        if let Some(report) = crate::sink::offer(self.inner.sink.as_ref(), report) {
+        let sink = self
+            .inner
+            .sink
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        if let Some(report) = crate::sink::offer(sink.as_ref(), report) {
             crate::sink::trace(&report);
             self.inner.kept.report(report);
         }
