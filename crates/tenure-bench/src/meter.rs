@@ -9,7 +9,7 @@
 //!   `tracing` event finds no subscriber, as in a service that does not log at INFO),
 //!   against the same loop without a meter. The bench prints the overhead in ns per chunk
 //!   (target ≤ 15 ns) beside the machine's cost of one clock read, measured just before.
-//! - `meter/clock=instant` vs `plain`: the same with [`tenure::stream::InstantClock`]
+//! - `meter/clock=instant` vs `plain`: the same with [`tenure::clock::InstantClock`]
 //!   (`std::time::Instant`), the portable fallback.
 //! - `meter/clock=tsc` vs `cpython` (target ≥ 5): the seed's `stream_with_metrics`
 //!   generator as written (one `perf_counter()` at the start, one at the first chunk, one at
@@ -20,7 +20,8 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use tenure::stream::{Clock, InstantClock, Meter, TscClock};
+use tenure::clock::{Clock, InstantClock, TscClock};
+use tenure::stream::Meter;
 
 use crate::harness::{cpython, op, Case, Harness};
 use crate::python::Snippet;

@@ -173,7 +173,8 @@ pub fn gaps(gaps: &Gaps, style: Style) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tenure::stream::{ManualClock, Meter};
+    use tenure::clock::ManualClock;
+    use tenure::stream::Meter;
 
     fn gaps_of(ms: &[u64]) -> Gaps {
         let clock = ManualClock::new();

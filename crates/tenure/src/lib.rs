@@ -54,6 +54,9 @@
 pub mod async_close;
 pub mod async_guard;
 pub mod async_stack;
+#[cfg(any(feature = "pool", feature = "stream"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "pool", feature = "stream"))))]
+pub mod clock;
 pub mod close;
 mod dyn_error;
 pub mod error;

@@ -1,7 +1,15 @@
-//! The one place that decides where detached async work runs (orphaned cleanup today, the
-//! pool's background work later): an explicitly given tokio runtime handle if there is one,
-//! else the current tokio runtime when it has timers (the deadline is a tokio timer), else
-//! the helper thread.
+//! The one place that decides where detached work runs.
+//!
+//! - Orphaned async cleanup: an explicitly given tokio runtime handle if there is one, else
+//!   the current tokio runtime when it has timers (the deadline is a tokio timer), else the
+//!   helper thread ([`runner`]).
+//! - The pool's work (feature `pool`): on the pool's runtime if it has one, else on
+//!   threads of its own. Its blocking work (a blocking create, validate, reset or close)
+//!   keeps a thread per job — the runtime's `spawn_blocking` or a new thread — never the
+//!   orphans' one helper thread, where one hung close would hold up the others
+//!   ([`run_blocking`]); its timed work (the retry after a create backoff, the maintenance
+//!   driver) is a task on the runtime or a sleeping thread ([`run_later`], [`run_every`]);
+//!   and a blocking acquire asks [`blocking_wait`] how this thread may wait.
 //!
 //! Tokio offers no "does this runtime have a time driver" query; creating a timer on a
 //! runtime without one panics. The probe catches that panic *and* keeps it silent: a panic
@@ -68,6 +76,110 @@ mod with_tokio {
     #[cfg(feature = "pool")]
     pub(crate) fn may_block_on_current_thread_runtime() -> bool {
         probe(|| tokio::task::block_in_place(|| ()))
+    }
+
+    /// How a blocking pool acquire may wait on this thread.
+    #[cfg(feature = "pool")]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub(crate) enum BlockingWait {
+        /// Park the thread: no runtime here, or a `spawn_blocking` thread.
+        Park,
+        /// A multi-thread runtime's worker: wait through `block_in_place`.
+        InPlace,
+        /// A current-thread runtime's own thread: blocking it would stop the runtime.
+        Refused,
+    }
+
+    /// How a blocking pool acquire may wait on the calling thread.
+    #[cfg(feature = "pool")]
+    pub(crate) fn blocking_wait() -> BlockingWait {
+        match tokio::runtime::Handle::try_current() {
+            Err(_) => BlockingWait::Park, // no runtime
+            Ok(h) => match h.runtime_flavor() {
+                tokio::runtime::RuntimeFlavor::CurrentThread => {
+                    if may_block_on_current_thread_runtime() {
+                        BlockingWait::Park // one of its spawn_blocking threads
+                    } else {
+                        BlockingWait::Refused // its own thread
+                    }
+                }
+                _ => BlockingWait::InPlace,
+            },
+        }
+    }
+
+    /// Runs blocking work `f` on a thread of its own: `runtime`'s blocking pool, else a new
+    /// thread `name` (started for `what`, as its failure to start says).
+    #[cfg(feature = "pool")]
+    pub(crate) fn run_blocking(
+        runtime: Option<&tokio::runtime::Handle>,
+        (name, what): (&str, &str),
+        f: impl FnOnce() + Send + 'static,
+    ) {
+        match runtime {
+            Some(rt) => drop(rt.spawn_blocking(f)),
+            None => spawn_thread(name, what, f),
+        }
+    }
+
+    /// Runs `f` after `wait`: a task on `runtime` (tokio's clock), else a thread `name`
+    /// that sleeps first.
+    #[cfg(all(feature = "pool", not(loom)))]
+    pub(crate) fn run_later(
+        runtime: Option<&tokio::runtime::Handle>,
+        (name, what): (&str, &str),
+        wait: Duration,
+        f: impl FnOnce() + Send + 'static,
+    ) {
+        match runtime {
+            Some(rt) => drop(rt.spawn(async move {
+                tokio::time::sleep(wait).await;
+                f();
+            })),
+            None => spawn_thread(name, what, move || {
+                std::thread::sleep(wait);
+                f();
+            }),
+        }
+    }
+
+    /// Runs `round` every `every` (the first after one period) until it returns `false`:
+    /// a task on `runtime` (missed ticks delayed, not bunched), else a thread named `name`.
+    #[cfg(all(feature = "pool", not(loom)))]
+    pub(crate) fn run_every(
+        runtime: Option<&tokio::runtime::Handle>,
+        (name, what): (&str, &str),
+        every: Duration,
+        mut round: impl FnMut() -> bool + Send + 'static,
+    ) {
+        match runtime {
+            Some(rt) => drop(rt.spawn(async move {
+                let mut ticks = tokio::time::interval(every);
+                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                ticks.tick().await; // the first tick is immediate
+                loop {
+                    ticks.tick().await;
+                    if !round() {
+                        break;
+                    }
+                }
+            })),
+            None => spawn_thread(name, what, move || loop {
+                std::thread::sleep(every);
+                if !round() {
+                    break;
+                }
+            }),
+        }
+    }
+
+    /// Starts a thread named `name`; a failure to start one is logged (nothing can return
+    /// it: the caller is a `Drop` or a completion).
+    #[cfg(feature = "pool")]
+    fn spawn_thread(name: &str, what: &str, f: impl FnOnce() + Send + 'static) {
+        if let Err(e) = std::thread::Builder::new().name(name.into()).spawn(f) {
+            tracing::error!(target: "tenure", "the pool cannot start a thread for {what}: {e}");
+        }
     }
 
     /// Runs `f`, `false` if it panicked — silently (see the module docs).

@@ -34,8 +34,9 @@ use std::task::{Context, Poll};
 
 use loom::future::block_on;
 use loom::thread;
+use tenure::clock::ManualClock;
 use tenure::error::BoxError;
-use tenure::pool::{Clock, Manager, Pool, PoolConfig, PoolError, Status, Validation, Work};
+use tenure::pool::{Manager, Pool, PoolConfig, PoolError, Status, Validation, Work};
 
 #[derive(Default)]
 struct Counting {
@@ -69,7 +70,7 @@ fn model(f: impl Fn() + Sync + Send + 'static) {
 
 fn pool(max_size: usize) -> (Pool<&'static Counting>, &'static Counting) {
     let counts: &'static Counting = Box::leak(Box::default());
-    let (clock, _time) = Clock::manual();
+    let clock = ManualClock::new();
     let pool = Pool::builder(counts)
         .config(PoolConfig {
             max_size,

@@ -239,8 +239,11 @@ fn blocking_and_async_callers_share_one_line() {
         .enable_all()
         .build()
         .unwrap();
-    let pool =
-        Pool::with_runtime(Test::<true>::new(&ledger), config(1), rt.handle().clone()).unwrap();
+    let pool = Pool::builder(Test::<true>::new(&ledger))
+        .config(config(1))
+        .runtime(rt.handle().clone())
+        .build()
+        .unwrap();
     let held = pool.get_blocking().unwrap(); // an async create, waited for by this thread
     let p = pool.clone();
     let waiter = rt.spawn(async move { p.get().await.map(|l| l.id()) });
@@ -447,8 +450,11 @@ fn get_blocking_works_on_a_spawn_blocking_thread_and_a_worker_of_a_multi_thread_
         .enable_all()
         .build()
         .unwrap();
-    let pool =
-        Pool::with_runtime(Test::<true>::new(&ledger), config(1), rt.handle().clone()).unwrap();
+    let pool = Pool::builder(Test::<true>::new(&ledger))
+        .config(config(1))
+        .runtime(rt.handle().clone())
+        .build()
+        .unwrap();
     let p = pool.clone();
     let id = rt
         .block_on(rt.spawn_blocking(move || p.get_blocking().map(|l| l.id())))

@@ -6,8 +6,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+use tenure::clock::ManualClock;
 use tenure::error::BoxError;
-use tenure::pool::{Clock, Manager, Pool, PoolConfig, Validation, Work};
+use tenure::pool::{Manager, Pool, PoolConfig, Validation, Work};
 
 struct Unit;
 impl Manager for Unit {
@@ -26,7 +27,8 @@ impl Manager for Unit {
 fn a_pool_publishes_its_figures_labelled_with_its_name() {
     let recorder = DebuggingRecorder::new();
     let snapshotter = recorder.snapshotter();
-    let (clock, time) = Clock::manual();
+    let time = ManualClock::new();
+    let clock = time.clone();
     let pool = metrics::with_local_recorder(&recorder, || {
         Pool::builder(Unit)
             .config(PoolConfig {

@@ -7,10 +7,10 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tenure::clock::ManualClock;
 use tenure::error::BoxError;
 use tenure::pool::{
-    BuildError, Checked, Clock, Lease, Manager, ManualClock, Pool, PoolConfig, PoolError,
-    Validation, Work,
+    BuildError, Checked, Lease, Manager, Pool, PoolConfig, PoolError, Validation, Work,
 };
 use tenure::sink::{CollectingSink, DropReport};
 
@@ -108,7 +108,8 @@ impl<const A: bool> Manager for Mgr<A> {
 /// A deterministic pool: a manual clock, no background driver, no validation unless asked.
 fn pool_with(config: PoolConfig) -> (Pool<Mgr<false>>, Arc<Counting>, ManualClock) {
     let manager = Arc::new(Counting::default());
-    let (clock, time) = Clock::manual();
+    let time = ManualClock::new();
+    let clock = time.clone();
     let pool = Pool::builder(Mgr(manager.clone()))
         .config(PoolConfig {
             maintenance_interval: None,
@@ -355,7 +356,8 @@ fn leak_reports(sink: &CollectingSink) -> Vec<(u32, bool, Duration)> {
 #[test]
 fn a_lease_held_past_the_leak_threshold_is_reported_with_its_line_while_held_and_on_return() {
     let sink = Arc::new(CollectingSink::new(16));
-    let (clock, time) = Clock::manual();
+    let time = ManualClock::new();
+    let clock = time.clone();
     let pool = Pool::builder(Mgr(Arc::new(Counting::<false>::default())))
         .config(PoolConfig {
             leak_threshold: Some(Duration::from_secs(30)),
@@ -827,8 +829,13 @@ fn destroyed_total_sums_every_reason() {
 
 #[test]
 fn clocks_debug_without_their_internals() {
-    let (clock, time) = Clock::manual();
-    assert_eq!(format!("{clock:?}"), "Clock");
+    // The pool reads `tenure::clock`'s clocks (there is no `pool::Clock` of its own any
+    // more): the builder names the one it holds, the manual clock shows only its time.
+    let time = ManualClock::new();
+    let builder = Pool::builder(Mgr::<false>(Arc::new(Counting::default())));
+    assert!(format!("{builder:?}").contains("clock: TscClock"));
+    let builder = builder.clock(time.clone());
+    assert!(format!("{builder:?}").contains("clock: a given Clock"));
     assert!(format!("{time:?}").starts_with("ManualClock { now_ns: "));
 }
 
@@ -1174,7 +1181,7 @@ async fn a_resource_still_closing_does_not_push_a_returned_one_out() {
 fn a_failed_close_is_reported_saying_why_the_resource_was_closed() {
     let manager = Arc::new(Counting::<false>::default());
     let sink = Arc::new(CollectingSink::new(16));
-    let (clock, _time) = Clock::manual();
+    let clock = ManualClock::new();
     let pool = Pool::builder(Mgr(manager.clone()))
         .config(PoolConfig {
             maintenance_interval: None,
@@ -1283,15 +1290,14 @@ fn relay_tasks_run_only_on_a_multi_thread_runtime() {
     let alive_with_a_pool = |rt: tokio::runtime::Runtime| {
         let m = Arc::new(Counting::<true>::default());
         let before = rt.metrics().num_alive_tasks();
-        let pool = Pool::with_runtime(
-            Mgr(m),
-            PoolConfig {
+        let pool = Pool::builder(Mgr(m))
+            .config(PoolConfig {
                 maintenance_interval: None,
                 ..base()
-            },
-            rt.handle().clone(),
-        )
-        .unwrap();
+            })
+            .runtime(rt.handle().clone())
+            .build()
+            .unwrap();
         let alive = rt.metrics().num_alive_tasks() - before;
         drop(pool); // the last handle: the pool closes, and its tasks end
         rt.block_on(async {
@@ -1329,7 +1335,8 @@ fn relay_tasks_run_only_on_a_multi_thread_runtime() {
 #[tokio::test(start_paused = true)]
 async fn a_create_retry_waits_for_the_pools_own_clock() {
     let m = Arc::new(Counting::<true>::default());
-    let (clock, time) = Clock::manual();
+    let time = ManualClock::new();
+    let clock = time.clone();
     let pool = Pool::builder(Mgr(m.clone()))
         .config(PoolConfig {
             max_size: 2,
@@ -1388,7 +1395,8 @@ fn acquires_are_counted_as_direct_or_waited() {
 fn leases_on_many_threads_are_all_counted_and_shared() {
     const THREADS: usize = 4;
     let sink = Arc::new(CollectingSink::new(16));
-    let (clock, time) = Clock::manual();
+    let time = ManualClock::new();
+    let clock = time.clone();
     let counts = Arc::new(Counting::<false>::default());
     let pool = Pool::builder(Mgr(counts.clone()))
         .config(PoolConfig {

@@ -918,15 +918,14 @@ fn a_handoff_is_not_stalled_by_a_holder_that_keeps_its_worker_busy() {
         .enable_all()
         .build()
         .unwrap();
-    let pool = Pool::with_runtime(
-        Units(AtomicUsize::new(0)),
-        PoolConfig {
+    let pool = Pool::builder(Units(AtomicUsize::new(0)))
+        .config(PoolConfig {
             max_size: 1,
             ..PoolConfig::default()
-        },
-        rt.handle().clone(),
-    )
-    .unwrap();
+        })
+        .runtime(rt.handle().clone())
+        .build()
+        .unwrap();
     const SPIN: Duration = Duration::from_millis(200);
     let served = Arc::new(Mutex::new(None::<Instant>));
     let (released, spun) = rt.block_on(async {
@@ -1027,7 +1026,11 @@ fn waiters_that_join_during_a_create_backoff_are_served_once_it_passes() {
         next: AtomicUsize::new(0),
         fail_at: 1,
     };
-    let pool = Pool::with_runtime(manager, config, rt.handle().clone()).unwrap();
+    let pool = Pool::builder(manager)
+        .config(config)
+        .runtime(rt.handle().clone())
+        .build()
+        .unwrap();
     let held = pool.get_blocking().unwrap(); // create 0; held to the end
     let e = pool.get_blocking().unwrap_err(); // create 1 fails: backoff
     assert!(matches!(e, PoolError::Create(_)), "{e:?}");

@@ -13,7 +13,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tenure::stream::{ManualClock, Meter, StreamMetrics, StreamStatus};
+use tenure::clock::ManualClock;
+use tenure::stream::{Meter, StreamMetrics, StreamStatus};
 
 const MS: Duration = Duration::from_millis(1);
 

@@ -13,7 +13,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures::StreamExt as _;
-use tenure::stream::{ManualClock, Meter, StreamStatus};
+use tenure::clock::ManualClock;
+use tenure::stream::{Meter, StreamStatus};
 
 const MS: Duration = Duration::from_millis(1);
 

@@ -9,7 +9,8 @@ mod common;
 
 use std::time::Duration;
 
-use tenure::stream::{InstantClock, Meter, StreamStatus};
+use tenure::clock::InstantClock;
+use tenure::stream::{Meter, StreamStatus};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 

@@ -7,7 +7,8 @@ use std::io::Read;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tenure::stream::{ManualClock, Meter, StreamMetrics, StreamStatus};
+use tenure::clock::ManualClock;
+use tenure::stream::{Meter, StreamMetrics, StreamStatus};
 
 const MS: Duration = Duration::from_millis(1);
 

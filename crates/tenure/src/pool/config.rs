@@ -1,6 +1,9 @@
-//! [`PoolConfig`]: a plain struct with documented defaults.
+//! [`PoolConfig`]: a plain struct with documented defaults, and the checks of its values;
+//! [`Validation`]: when a resource is validated (read here only).
 
 use std::time::Duration;
+
+use super::error::BuildError;
 
 /// When the pool validates a resource on checkout ([`Manager::validate`](super::Manager::validate)).
 ///
@@ -24,6 +27,23 @@ pub enum Validation {
 impl Default for Validation {
     fn default() -> Self {
         Validation::IdleLongerThan(Duration::from_millis(500))
+    }
+}
+
+impl Validation {
+    /// Whether a resource idle for `idle_for` is validated before it is lent.
+    pub(super) fn on_checkout(self, idle_for: Duration) -> bool {
+        match self {
+            Validation::Never => false,
+            Validation::Always => true,
+            Validation::IdleLongerThan(w) => idle_for > w,
+        }
+    }
+
+    /// Whether a returned resource is validated before it is handed to a waiter ("always"
+    /// means every checkout, a handoff included).
+    pub(super) fn on_handoff(self) -> bool {
+        self == Validation::Always
     }
 }
 
@@ -103,5 +123,40 @@ impl Default for PoolConfig {
             maintenance_interval: Some(Duration::from_secs(1)),
             name: "pool",
         }
+    }
+}
+
+impl PoolConfig {
+    /// Checks the values a pool cannot work with (what building a pool checks first).
+    ///
+    /// ```
+    /// use tenure::pool::{BuildError, PoolConfig};
+    /// assert_eq!(PoolConfig::default().check(), Ok(()));
+    /// let bad = PoolConfig { min_idle: 5, max_size: 2, ..PoolConfig::default() };
+    /// assert_eq!(bad.check(), Err(BuildError::Config("min_idle must not exceed max_size")));
+    /// ```
+    pub fn check(&self) -> Result<(), BuildError> {
+        let fail = |why| Err(BuildError::Config(why));
+        if self.max_size == 0 {
+            return fail("max_size must be at least 1");
+        }
+        if self.min_idle > self.max_size {
+            return fail("min_idle must not exceed max_size");
+        }
+        if self.max_concurrent_creates == 0 {
+            return fail("max_concurrent_creates must be at least 1");
+        }
+        if self.leak_threshold == Some(Duration::ZERO) {
+            return fail("leak_threshold must be above zero (None turns it off)");
+        }
+        if self.maintenance_interval == Some(Duration::ZERO) {
+            return fail("maintenance_interval must be above zero (None turns the driver off)");
+        }
+        Ok(())
+    }
+
+    /// Whether a resource idle for `idle_for` has been idle too long (`idle_timeout`).
+    pub(super) fn idle_too_long(&self, idle_for: Duration) -> bool {
+        self.idle_timeout.is_some_and(|t| idle_for >= t)
     }
 }

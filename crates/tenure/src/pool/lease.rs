@@ -5,9 +5,11 @@ use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::panic::Location;
 
-use super::config::Validation;
 use super::manager::Manager;
-use super::shared::{run_after, After, Conn, Job, LeaseAt, Retire, Shared};
+use super::shard::{Conn, LeaseAt};
+use super::state::{Route, Shared};
+use super::stats::Retire;
+use super::work::step;
 
 /// A resource lent by a [`Pool`](super::Pool). Derefs to the resource; goes back to the
 /// pool when dropped — synchronously, no task spawned — unless the manager says it needs a
@@ -34,12 +36,11 @@ use super::shared::{run_after, After, Conn, Job, LeaseAt, Retire, Shared};
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Lease<M: Manager> {
-    pub(super) shared: Arc<Shared<M>>,
+    shared: Arc<Shared<M>>,
     conn: Option<Conn<M::Resource>>,
     /// The shard it was lent from, and its entry in that shard's table of leases out (the
     /// leak detector's).
-    shard: u32,
-    slot: u32,
+    at: LeaseAt,
     site: &'static Location<'static>,
 }
 
@@ -47,14 +48,13 @@ impl<M: Manager> Lease<M> {
     pub(super) fn new(
         shared: Arc<Shared<M>>,
         conn: Conn<M::Resource>,
-        (shard, slot): LeaseAt,
+        at: LeaseAt,
         site: &'static Location<'static>,
     ) -> Self {
         Lease {
             shared,
             conn: Some(conn),
-            shard,
-            slot,
+            at,
             site,
         }
     }
@@ -80,21 +80,7 @@ impl<M: Manager> Lease<M> {
             .conn
             .take()
             .expect("a lease holds its resource until consumed");
-        let now = this.shared.now();
-        let mut after = After::new();
-        {
-            let mut st = this.shared.lock();
-            {
-                let mut ss = this.shared.shards[this.shard as usize].lock();
-                ss.in_use -= 1;
-                ss.leases.remove(this.slot);
-            }
-            st.size -= 1;
-            st.stats.detached += 1;
-            this.shared.maybe_create(&mut st, now, 0, &mut after);
-            this.shared.wake_if_drained(&mut st);
-        }
-        run_after(&this.shared, after);
+        step(&this.shared, |s, after| s.detach(this.at, after));
         conn.resource
     }
 
@@ -140,67 +126,28 @@ impl<M: Manager> Lease<M> {
         this.site
     }
 
+    /// Returns the resource: into its shard in the steady state, else routed by the
+    /// pool's state (see `Shared::judge_return`).
     #[inline]
     fn give_back(&self, mut conn: Conn<M::Resource>, retire: Option<Retire>) {
         let shared = &self.shared;
         let now = shared.now();
-        let retire = retire.or_else(|| {
-            if std::thread::panicking() && !shared.manager.reuse_after_panic(&conn.resource) {
-                Some(Retire::Panicked)
-            } else if shared.manager.is_broken(&mut conn.resource) {
-                Some(Retire::Broken)
-            } else if shared.expired(&conn, now) {
-                Some(Retire::Expired)
-            } else {
-                None
-            }
-        });
-        let reset = retire.is_none() && shared.manager.needs_reset(&conn.resource);
-        if retire.is_none() && !reset {
+        let route = shared.judge_return(&mut conn, retire, now);
+        if route == Route::Keep {
             // The steady state: back into its shard.
-            match shared.try_take_back(self.shard, self.slot, conn, now) {
+            match shared.try_take_back(self.at, conn, now) {
                 Ok(()) => return,
                 Err(c) => conn = c,
             }
         }
-        self.give_back_slowly(conn, retire, reset, now);
+        self.give_back_slowly(conn, route, now);
     }
 
     #[inline(never)]
-    fn give_back_slowly(
-        &self,
-        conn: Conn<M::Resource>,
-        retire: Option<Retire>,
-        reset: bool,
-        now: super::clock::Instant,
-    ) {
-        let shared = &self.shared;
-        let mut after = After::new();
-        {
-            let mut st = shared.lock();
-            let leak = shared.end_lease(
-                &mut shared.shards[self.shard as usize].lock(),
-                self.slot,
-                now,
-            );
-            after.leaks.extend(leak);
-            match retire {
-                Some(why) => shared.retire(&mut st, conn, why, &mut after),
-                None if reset => {
-                    st.checking += 1;
-                    after.jobs.push(Job::Reset(conn));
-                }
-                // "Always" means every checkout, a handoff to a waiter included.
-                None if shared.config.validation == Validation::Always
-                    && st.waiters.waiting() > 0 =>
-                {
-                    st.checking += 1;
-                    after.jobs.push(Job::Validate(conn));
-                }
-                None => shared.deliver(&mut st, conn, now, &mut after),
-            }
-        }
-        run_after(shared, after);
+    fn give_back_slowly(&self, conn: Conn<M::Resource>, route: Route, now: super::time::Instant) {
+        step(&self.shared, |s, after| {
+            s.route_return(self.at, conn, route, now, after)
+        });
     }
 }
 

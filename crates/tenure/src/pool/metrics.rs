@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use metrics::{counter, gauge, histogram, Counter, Gauge, Histogram};
 
-use super::{Statistics, Status};
+use super::error::Status;
+use super::stats::Statistics;
 
 pub(super) struct Handles {
     size: Gauge,

@@ -1,10 +1,23 @@
-//! [`Statistics`]: a pool's counters and durations.
+//! [`Statistics`]: a pool's counters and durations; [`Retire`], why a resource was retired
+//! (what [`Destroyed`] counts).
 
 use std::time::Duration;
 
 use crate::histogram::LogHistogram;
 
-use super::shared::Retire;
+/// Why a resource is retired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Retire {
+    Broken,
+    Expired,
+    IdleTimeout,
+    Invalid,
+    ResetFailed,
+    Panicked,
+    Resized,
+    Closed,
+    Discarded,
+}
 
 /// Counters and durations of a pool, since it was built.
 ///

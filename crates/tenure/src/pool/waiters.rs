@@ -1,10 +1,12 @@
-//! The FIFO queue of callers waiting for a resource: a slab of reused slots (no allocation
+//! The FIFO queue of callers waiting for a resource: a [`Slab`] of waiters (no allocation
 //! in the steady state) and the order they came in. Everything here runs under the pool's
 //! lock; waking happens after it is released.
 
 use crate::sync::thread::Thread;
 use std::collections::VecDeque;
 use std::task::Waker;
+
+use super::slab::{Key, Slab};
 
 /// How to wake one waiter.
 pub(super) enum Wake {
@@ -23,9 +25,8 @@ impl Wake {
     }
 }
 
-/// What a waiter's slot holds.
-pub(super) enum Slot<T, F> {
-    Free,
+/// Where a waiter stands.
+enum Standing<T, F> {
     Waiting(Wake),
     /// Handed a resource: the waiter takes it (or, cancelled, hands it on).
     Served(T),
@@ -33,23 +34,28 @@ pub(super) enum Slot<T, F> {
     Failed(F),
 }
 
-/// A waiter's place: slot index and the generation that slot had when it was taken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Ticket {
-    index: u32,
-    generation: u32,
+/// A waiter's slot: where it stands, and its deadline if the pool's timer enforces one.
+struct Waiter<T, F> {
+    standing: Standing<T, F>,
+    deadline: Option<Deadline>,
 }
+
+impl<T, F> Waiter<T, F> {
+    fn waiting(&self) -> bool {
+        matches!(self.standing, Standing::Waiting(_))
+    }
+}
+
+/// A waiter's place: its slot in the slab (a stale ticket reaches nothing).
+pub(super) type Ticket = Key;
 
 /// When an async waiter gives up: its deadline (tokio's clock, so paused time applies) and
 /// its timeout (the `waited` of its error). Enforced by the pool's timer task.
 pub(super) type Deadline = (tokio::time::Instant, std::time::Duration);
 
 pub(super) struct Waiters<T, F> {
-    slots: Vec<(u32, Slot<T, F>)>,
-    /// Each slot's deadline, if the pool's timer enforces one for it.
-    deadlines: Vec<Option<Deadline>>,
-    free: Vec<u32>,
-    /// Waiting tickets, oldest first; tickets whose slot moved on are skipped lazily.
+    slots: Slab<Waiter<T, F>>,
+    /// Waiting tickets, oldest first; tickets whose waiter moved on are skipped lazily.
     order: VecDeque<Ticket>,
     waiting: usize,
 }
@@ -57,9 +63,7 @@ pub(super) struct Waiters<T, F> {
 impl<T, F> Waiters<T, F> {
     pub(super) fn new() -> Self {
         Waiters {
-            slots: Vec::new(),
-            deadlines: Vec::new(),
-            free: Vec::new(),
+            slots: Slab::default(),
             order: VecDeque::new(),
             waiting: 0,
         }
@@ -72,60 +76,42 @@ impl<T, F> Waiters<T, F> {
 
     /// Joins the back of the queue.
     pub(super) fn push(&mut self, wake: Wake, deadline: Option<Deadline>) -> Ticket {
-        let index = match self.free.pop() {
-            Some(i) => i,
-            None => {
-                self.slots.push((0, Slot::Free));
-                self.deadlines.push(None);
-                (self.slots.len() - 1) as u32
-            }
-        };
-        self.deadlines[index as usize] = deadline;
-        let slot = &mut self.slots[index as usize];
-        slot.0 = slot.0.wrapping_add(1);
-        slot.1 = Slot::Waiting(wake);
-        let ticket = Ticket {
-            index,
-            generation: slot.0,
-        };
+        let ticket = self.slots.insert(Waiter {
+            standing: Standing::Waiting(wake),
+            deadline,
+        });
         self.order.push_back(ticket);
         self.waiting += 1;
         ticket
     }
 
-    fn slot(&mut self, t: Ticket) -> Option<&mut Slot<T, F>> {
-        match self.slots.get_mut(t.index as usize) {
-            Some((g, s)) if *g == t.generation => Some(s),
-            _ => None,
-        }
-    }
-
     /// Hands `value` to the oldest waiter and returns how to wake it; gives `value` back
     /// when nobody waits.
     pub(super) fn serve(&mut self, value: T) -> Result<Wake, T> {
-        self.settle_oldest(Slot::Served(value))
-            .map_err(|slot| match slot {
-                Slot::Served(v) => v,
+        self.settle_oldest(Standing::Served(value))
+            .map_err(|standing| match standing {
+                Standing::Served(v) => v,
                 _ => unreachable!("given back as it came"),
             })
     }
 
     /// Fails the oldest waiter with `error`; gives it back when nobody waits.
     pub(super) fn fail_oldest(&mut self, error: F) -> Result<Wake, F> {
-        self.settle_oldest(Slot::Failed(error))
-            .map_err(|slot| match slot {
-                Slot::Failed(e) => e,
+        self.settle_oldest(Standing::Failed(error))
+            .map_err(|standing| match standing {
+                Standing::Failed(e) => e,
                 _ => unreachable!("given back as it came"),
             })
     }
 
     /// Puts `outcome` in the oldest waiting slot (skipping stale tickets) and returns its
     /// wake; `outcome` back when nobody waits.
-    fn settle_oldest(&mut self, outcome: Slot<T, F>) -> Result<Wake, Slot<T, F>> {
+    fn settle_oldest(&mut self, outcome: Standing<T, F>) -> Result<Wake, Standing<T, F>> {
         while let Some(t) = self.order.pop_front() {
-            if let Some(slot) = self.slot(t) {
-                if let Slot::Waiting(_) = slot {
-                    let Slot::Waiting(wake) = std::mem::replace(slot, outcome) else {
+            if let Some(w) = self.slots.get_mut(t) {
+                if w.waiting() {
+                    let Standing::Waiting(wake) = std::mem::replace(&mut w.standing, outcome)
+                    else {
                         unreachable!("matched above")
                     };
                     self.waiting -= 1;
@@ -164,22 +150,14 @@ impl<T, F> Waiters<T, F> {
     }
 
     fn poll_with(&mut self, t: Ticket, update: impl FnOnce(&mut Wake)) -> Option<Result<T, F>> {
-        let slot = self.slot(t)?;
-        match slot {
-            Slot::Waiting(w) => {
-                update(w);
-                None
-            }
-            Slot::Served(_) | Slot::Failed(_) => {
-                let taken = std::mem::replace(slot, Slot::Free);
-                self.free.push(t.index);
-                match taken {
-                    Slot::Served(v) => Some(Ok(v)),
-                    Slot::Failed(e) => Some(Err(e)),
-                    _ => unreachable!("matched above"),
-                }
-            }
-            Slot::Free => None,
+        if let Standing::Waiting(w) = &mut self.slots.get_mut(t)?.standing {
+            update(w);
+            return None;
+        }
+        match self.slots.remove(t)?.standing {
+            Standing::Served(v) => Some(Ok(v)),
+            Standing::Failed(e) => Some(Err(e)),
+            Standing::Waiting(_) => unreachable!("matched above"),
         }
     }
 
@@ -193,16 +171,16 @@ impl<T, F> Waiters<T, F> {
         wakes: &mut impl Extend<Wake>,
     ) -> usize {
         let mut expired = 0;
-        for (i, (_, slot)) in self.slots.iter_mut().enumerate() {
-            let Some((at, timeout)) = self.deadlines[i] else {
+        for w in self.slots.iter_mut() {
+            let Some((at, timeout)) = w.deadline else {
                 continue;
             };
-            if at <= now && matches!(slot, Slot::Waiting(_)) {
-                let Slot::Waiting(wake) = std::mem::replace(slot, Slot::Failed(error(timeout)))
-                else {
+            if at <= now && w.waiting() {
+                let failed = Standing::Failed(error(timeout));
+                let Standing::Waiting(wake) = std::mem::replace(&mut w.standing, failed) else {
                     unreachable!("matched above")
                 };
-                self.deadlines[i] = None;
+                w.deadline = None;
                 self.waiting -= 1;
                 expired += 1;
                 wakes.extend(Some(wake));
@@ -216,33 +194,30 @@ impl<T, F> Waiters<T, F> {
     pub(super) fn next_deadline(&self) -> Option<tokio::time::Instant> {
         self.slots
             .iter()
-            .zip(&self.deadlines)
-            .filter(|((_, slot), _)| matches!(slot, Slot::Waiting(_)))
-            .filter_map(|(_, d)| d.map(|(at, _)| at))
+            .filter(|w| w.waiting())
+            .filter_map(|w| w.deadline.map(|(at, _)| at))
             .min()
     }
 
     /// A waiter leaves (cancelled, timed out). If it had been served meanwhile, the value
     /// comes back, for the caller to hand on.
     pub(super) fn cancel(&mut self, t: Ticket) -> Option<T> {
-        let slot = self.slot(t)?;
-        let taken = std::mem::replace(slot, Slot::Free);
-        self.free.push(t.index);
-        match taken {
-            Slot::Waiting(_) => {
+        match self.slots.remove(t)?.standing {
+            Standing::Waiting(_) => {
                 self.waiting -= 1;
-                // Its ticket in `order` is now stale (generation moves on at reuse); drop
-                // it now if it is at the front, to keep the queue short.
-                while self.order.front().is_some_and(|f| {
-                    self.slots[f.index as usize].0 != f.generation
-                        || !matches!(self.slots[f.index as usize].1, Slot::Waiting(_))
-                }) {
+                // Its ticket in `order` is now stale; drop it now if it is at the front,
+                // to keep the queue short.
+                while self
+                    .order
+                    .front()
+                    .is_some_and(|f| !self.slots.get(*f).is_some_and(Waiter::waiting))
+                {
                     self.order.pop_front();
                 }
                 None
             }
-            Slot::Served(v) => Some(v),
-            Slot::Failed(_) | Slot::Free => None,
+            Standing::Served(v) => Some(v),
+            Standing::Failed(_) => None,
         }
     }
 }
@@ -279,7 +254,7 @@ mod tests {
         assert!(w.serve(9).is_ok());
         assert_eq!(w.cancel(a), Some(9));
         let b = w.push(Wake::None, None);
-        assert_eq!(w.slots.len(), 1, "the slot was reused");
+        assert_eq!(w.slots.slots(), 1, "the slot was reused");
         assert_ne!(a, b, "a new generation");
         assert!(
             w.poll(a, || Wake::None).is_none(),

@@ -61,7 +61,8 @@ impl Histogram {
 ///
 /// ```
 /// use std::time::Duration;
-/// use tenure::stream::{ManualClock, Meter};
+/// use tenure::clock::ManualClock;
+/// use tenure::stream::Meter;
 ///
 /// let clock = ManualClock::new();
 /// let mut m = Meter::with_clock(["a", "b", "c", "d"].into_iter(), clock.clone());
@@ -193,7 +194,8 @@ impl Gaps {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use tenure::stream::{ManualClock, Meter};
+    /// use tenure::clock::ManualClock;
+    /// use tenure::stream::Meter;
     ///
     /// let clock = ManualClock::new();
     /// let mut m = Meter::with_clock(std::iter::repeat("x").take(101), clock.clone());

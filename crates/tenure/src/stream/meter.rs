@@ -12,9 +12,9 @@ use std::fmt;
 use std::io::{self, Read};
 use std::time::Duration;
 
-use super::clock::{Clock, TscClock};
 use super::histogram::{Gaps, Histogram};
 use super::metrics::{per_sec, Latency, StreamMetrics, StreamStatus};
+use crate::clock::{Clock, TscClock};
 
 /// How a stream item is measured: its size in bytes, or the error that ended the stream.
 ///
@@ -351,11 +351,12 @@ impl<S> Meter<S> {
 }
 
 impl<S, C: Clock> Meter<S, C> {
-    /// Meters `inner` with `clock` (e.g. a [`ManualClock`](super::ManualClock) in tests);
+    /// Meters `inner` with `clock` (e.g. a [`ManualClock`](crate::clock::ManualClock) in tests);
     /// time starts now.
     ///
     /// ```
-    /// use tenure::stream::{InstantClock, Meter};
+    /// use tenure::clock::InstantClock;
+    /// use tenure::stream::Meter;
     /// let m = Meter::with_clock(std::iter::empty::<&str>(), InstantClock::new());
     /// assert_eq!(m.metrics().chunks, 0);
     /// ```
@@ -416,7 +417,8 @@ impl<S, C: Clock> Meter<S, C> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use tenure::stream::{ManualClock, Meter};
+    /// use tenure::clock::ManualClock;
+    /// use tenure::stream::Meter;
     ///
     /// let clock = ManualClock::new();
     /// let mut m = Meter::with_clock(["a", "b", "c"].into_iter(), clock.clone());
@@ -596,7 +598,7 @@ impl<R: Read, C: Clock> Read for Meter<R, C> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stream::ManualClock;
+    use crate::clock::ManualClock;
 
     fn meter_with_gaps(
         gaps_ms: &[u64],

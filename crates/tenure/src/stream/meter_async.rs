@@ -10,7 +10,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 #[cfg(any(feature = "futures", feature = "tokio"))]
-use super::{Clock, Meter};
+use super::Meter;
+use crate::clock::Clock;
 
 #[cfg(feature = "futures")]
 impl<S, C> futures_core::Stream for Meter<S, C>

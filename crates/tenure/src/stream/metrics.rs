@@ -99,7 +99,8 @@ impl fmt::Display for StreamStatus {
 ///
 /// ```
 /// # use std::time::Duration;
-/// # use tenure::stream::{Meter, ManualClock};
+/// # use tenure::clock::ManualClock;
+/// # use tenure::stream::Meter;
 /// let clock = ManualClock::new();
 /// let mut m = Meter::with_clock(["a", "b", "c"].into_iter(), clock.clone());
 /// while m.next().is_some() { clock.advance(Duration::from_millis(10)); }
@@ -137,7 +138,8 @@ pub struct Latency {
 ///
 /// ```
 /// use std::time::Duration;
-/// use tenure::stream::{ManualClock, Meter};
+/// use tenure::clock::ManualClock;
+/// use tenure::stream::Meter;
 ///
 /// let clock = ManualClock::new();
 /// let mut m = Meter::with_clock(["hello ", "world"].into_iter(), clock.clone());
@@ -180,7 +182,8 @@ impl StreamMetrics {
     ///
     /// ```
     /// # use std::time::Duration;
-    /// # use tenure::stream::{ManualClock, Meter};
+    /// # use tenure::clock::ManualClock;
+    /// # use tenure::stream::Meter;
     /// let clock = ManualClock::new();
     /// let mut m = Meter::with_clock(["a", "b"].into_iter(), clock.clone());
     /// m.next(); m.next();
@@ -334,7 +337,8 @@ mod tests {
     #[cfg(feature = "serde")]
     #[test]
     fn gaps_serialise_in_integer_nanoseconds() {
-        use crate::stream::{ManualClock, Meter};
+        use crate::clock::ManualClock;
+        use crate::stream::Meter;
         let clock = ManualClock::new();
         let mut m = Meter::with_clock(["a", "b"].into_iter(), clock.clone());
         m.next();

@@ -59,7 +59,6 @@
 mod accumulator;
 mod adapter;
 mod append;
-mod clock;
 mod ends;
 mod histogram;
 mod meter;
@@ -71,7 +70,6 @@ mod utf8;
 
 pub use accumulator::{AccumulateError, Accumulator, Chunks, Content};
 pub use adapter::{Accumulate, Push, StepError, StreamItem};
-pub use clock::{Clock, InstantClock, ManualClock, TscClock};
 pub use histogram::{GapBucket, Gaps};
 pub use meter::{Measure, Meter};
 pub use metrics::{Latency, StreamMetrics, StreamStatus};

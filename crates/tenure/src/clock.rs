@@ -1,15 +1,17 @@
-//! Clocks for [`Meter`](super::Meter): one read per chunk, in raw ticks, converted to
-//! nanoseconds only when metrics are read.
+//! The one clock of tenure: what a stream [`Meter`](crate::stream::Meter) reads once per
+//! chunk and a [`Pool`](crate::pool::Pool) reads on every acquire and return (lifetimes, idle
+//! times, validation windows, the create backoff, hold and wait times, leak detection). A
+//! reading is in raw ticks, converted to nanoseconds only when a duration is needed.
 //!
-//! - [`TscClock`] (the default) reads the CPU's time-stamp counter through `quanta` (a few
-//!   nanoseconds a read; `quanta` falls back to the OS monotonic clock where the TSC is not
-//!   invariant).
-//! - [`InstantClock`] uses `std::time::Instant` only.
-//! - [`ManualClock`] is moved by hand, for deterministic tests.
+//! | you have | use |
+//! |---|---|
+//! | production code | [`TscClock`] (the default of both): the CPU's time-stamp counter through `quanta`, a few nanoseconds a read; `quanta` falls back to the OS monotonic clock where the TSC is not invariant |
+//! | a platform without a usable TSC, or a wish for `std` only | [`InstantClock`]: `std::time::Instant` |
+//! | a test of timing (a lifetime, an idle timeout, a stream's gaps) | [`ManualClock`]: moves only when the test moves it; clones share its time |
 //!
 //! ```
 //! use std::time::Duration;
-//! use tenure::stream::{Clock, ManualClock};
+//! use tenure::clock::{Clock, ManualClock};
 //!
 //! let clock = ManualClock::new();
 //! let t0 = clock.now();
@@ -26,7 +28,7 @@ use std::time::{Duration, Instant};
 /// (so histograms can be kept in ticks and converted at the end).
 ///
 /// ```
-/// use tenure::stream::{Clock, InstantClock};
+/// use tenure::clock::{Clock, InstantClock};
 ///
 /// let clock = InstantClock::new();
 /// let (a, b) = (clock.now(), clock.now());
@@ -46,7 +48,7 @@ pub trait Clock {
 /// where the counter is not reliable.
 ///
 /// ```
-/// use tenure::stream::{Clock, TscClock};
+/// use tenure::clock::{Clock, TscClock};
 ///
 /// let clock = TscClock::new();
 /// let t0 = clock.now();
@@ -61,7 +63,7 @@ impl TscClock {
     /// The process's TSC clock (calibrated on first use, ~tens of milliseconds once).
     ///
     /// ```
-    /// let _clock = tenure::stream::TscClock::new();
+    /// let _clock = tenure::clock::TscClock::new();
     /// ```
     pub fn new() -> Self {
         TscClock(quanta::Clock::new())
@@ -88,7 +90,7 @@ impl Clock for TscClock {
 /// `std::time::Instant`, in nanoseconds since the clock was made: the portable fallback.
 ///
 /// ```
-/// use tenure::stream::{Clock, InstantClock};
+/// use tenure::clock::{Clock, InstantClock};
 ///
 /// let clock = InstantClock::new();
 /// assert_eq!(clock.ticks_to_nanos(1_000), 1_000); // ticks are nanoseconds
@@ -102,7 +104,7 @@ impl InstantClock {
     /// A clock whose zero is now.
     ///
     /// ```
-    /// let _clock = tenure::stream::InstantClock::new();
+    /// let _clock = tenure::clock::InstantClock::new();
     /// ```
     pub fn new() -> Self {
         InstantClock {
@@ -133,22 +135,22 @@ impl Clock for InstantClock {
 ///
 /// ```
 /// use std::time::Duration;
-/// use tenure::stream::{Clock, ManualClock};
+/// use tenure::clock::{Clock, ManualClock};
 ///
 /// let clock = ManualClock::new();
 /// let handle = clock.clone();
 /// handle.advance(Duration::from_micros(3));
 /// assert_eq!(clock.now(), 3_000);
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct ManualClock(Arc<AtomicU64>);
 
 impl ManualClock {
     /// A clock at zero.
     ///
     /// ```
-    /// use tenure::stream::Clock;
-    /// assert_eq!(tenure::stream::ManualClock::new().now(), 0);
+    /// use tenure::clock::Clock;
+    /// assert_eq!(tenure::clock::ManualClock::new().now(), 0);
     /// ```
     pub fn new() -> Self {
         Self::default()
@@ -157,8 +159,8 @@ impl ManualClock {
     /// Moves the clock forward by `by`.
     ///
     /// ```
-    /// use tenure::stream::Clock;
-    /// let clock = tenure::stream::ManualClock::new();
+    /// use tenure::clock::Clock;
+    /// let clock = tenure::clock::ManualClock::new();
     /// clock.advance(std::time::Duration::from_nanos(7));
     /// assert_eq!(clock.now(), 7);
     /// ```
@@ -169,8 +171,8 @@ impl ManualClock {
     /// Sets the clock to `to` (it may go backwards, to test saturating gaps).
     ///
     /// ```
-    /// use tenure::stream::Clock;
-    /// let clock = tenure::stream::ManualClock::new();
+    /// use tenure::clock::Clock;
+    /// let clock = tenure::clock::ManualClock::new();
     /// clock.set(std::time::Duration::from_secs(1));
     /// assert_eq!(clock.now(), 1_000_000_000);
     /// ```
@@ -187,5 +189,13 @@ impl Clock for ManualClock {
     #[inline]
     fn ticks_to_nanos(&self, ticks: u64) -> u64 {
         ticks
+    }
+}
+
+impl std::fmt::Debug for ManualClock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ManualClock")
+            .field("now_ns", &self.now())
+            .finish()
     }
 }

@@ -1,0 +1,411 @@
+//! [`Pool`]: the public face of a pool — acquire, resize, retain, maintain, close, and its
+//! figures. Every call is a step of the engine (`state`), its work run once the lock is
+//! released (`work::step`).
+
+use std::panic::Location;
+use std::sync::atomic::Ordering;
+use std::task::Poll;
+use std::time::Duration;
+
+use crate::sync::Arc;
+
+use super::acquire::{self, Acquire};
+use super::config::PoolConfig;
+use super::error::{BuildError, PoolError, Status};
+use super::lease::Lease;
+use super::manager::Manager;
+use super::state::Shared;
+use super::stats::Statistics;
+use super::work::step;
+
+/// A pool of resources made by `M`. Cloning shares the pool; when the last `Pool` handle
+/// is dropped the pool closes as [`close`](Pool::close) does, without waiting: idle
+/// resources are closed at once and lent ones when they come back (leases keep the pool's
+/// state alive, not the pool open).
+///
+/// ```
+/// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
+/// # struct Unit;
+/// # impl Manager for Unit {
+/// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
+/// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
+/// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
+/// # }
+/// let pool = Pool::new(Unit, PoolConfig::default())?;
+/// let lease = pool.get_blocking()?;
+/// assert_eq!(pool.status().in_use, 1);
+/// drop(lease);
+/// assert_eq!(pool.status().idle, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Pool<M: Manager> {
+    shared: Arc<Shared<M>>,
+}
+
+impl<M: Manager> Pool<M> {
+    /// The pool over a built engine (`PoolBuilder::build`).
+    pub(super) fn from_shared(shared: Arc<Shared<M>>) -> Self {
+        Pool { shared }
+    }
+}
+
+impl<M: Manager> Clone for Pool<M> {
+    fn clone(&self) -> Self {
+        self.shared.handles.fetch_add(1, Ordering::Relaxed);
+        Pool {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<M: Manager> Drop for Pool<M> {
+    fn drop(&mut self) {
+        if self.shared.handles.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.begin_close();
+        }
+    }
+}
+
+impl<M: Manager> Pool<M> {
+    /// A pool of resources made by `manager`, configured by `config`: the shortcut for
+    /// `Pool::builder(manager).config(config).build()`. An async manager (`M::ASYNC`) runs
+    /// its work on the current tokio runtime, so build it inside one, or give it one with
+    /// [`PoolBuilder::runtime`](super::PoolBuilder::runtime).
+    ///
+    /// ```
+    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
+    /// # struct Unit;
+    /// # impl Manager for Unit {
+    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
+    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
+    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
+    /// # }
+    /// let bad = PoolConfig { max_size: 0, ..PoolConfig::default() };
+    /// assert!(Pool::new(Unit, bad).is_err());
+    /// ```
+    pub fn new(manager: M, config: PoolConfig) -> Result<Self, BuildError> {
+        Self::builder(manager).config(config).build()
+    }
+
+    /// The pool's figures now.
+    ///
+    /// ```
+    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
+    /// # struct Unit;
+    /// # impl Manager for Unit {
+    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
+    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
+    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
+    /// # }
+    /// let pool = Pool::new(Unit, PoolConfig { max_size: 4, ..Default::default() })?;
+    /// assert_eq!(pool.status().to_string(), "0 of 4 in use, 0 waiting");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn status(&self) -> Status {
+        self.shared.status()
+    }
+
+    /// The pool's counters so far.
+    ///
+    /// ```
+    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
+    /// # struct Unit;
+    /// # impl Manager for Unit {
+    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
+    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
+    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
+    /// # }
+    /// let pool = Pool::new(Unit, PoolConfig::default())?;
+    /// assert_eq!(pool.statistics().created, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn statistics(&self) -> Statistics {
+        self.shared.statistics()
+    }
+
+    /// Acquires a resource, waiting in line (first come, first served) up to
+    /// `acquire_timeout`. The future is cancel-safe: dropped at any point, it leaves its
+    /// place, and a resource handed to it meanwhile goes to the next in line.
+    ///
+    /// ```
+    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
+    /// # struct Unit;
+    /// # impl Manager for Unit {
+    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
+    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
+    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::new(Unit, PoolConfig::default())?;
+    /// let lease = pool.get().await?;
+    /// assert_eq!(pool.status().in_use, 1);
+    /// drop(lease);
+    /// # Ok(()) }
+    /// ```
+    #[track_caller]
+    pub fn get(&self) -> Acquire<M> {
+        self.get_timeout(self.shared.config.acquire_timeout)
+    }
+
+    /// [`get`](Self::get) with its own timeout.
+    #[track_caller]
+    ///
+    /// ```
+    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
+    /// # struct Unit;
+    /// # impl Manager for Unit {
+    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
+    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
+    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::new(Unit, PoolConfig { max_size: 1, ..Default::default() })?;
+    /// let _held = pool.get().await?;
+    /// let e = pool.get_timeout(std::time::Duration::from_millis(10)).await.unwrap_err();
+    /// assert!(e.to_string().starts_with("timed out after"));
+    /// # Ok(()) }
+    /// ```
+    pub fn get_timeout(&self, timeout: Duration) -> Acquire<M> {
+        Acquire::new(self.shared.clone(), timeout, Location::caller())
+    }
+
+    /// Acquires a resource from a thread, blocking it (in the same line as async callers)
+    /// up to `acquire_timeout`.
+    ///
+    /// Inside a tokio runtime: on a multi-thread runtime's worker it takes an idle resource
+    /// at once, and waits (if it must) through `block_in_place`; on a `spawn_blocking` thread it simply blocks; on a current-thread
+    /// runtime's own thread it would stop the runtime the pool may need, so it fails with
+    /// [`PoolError::WouldBlockRuntime`] (use `get().await` there). See the table in the
+    /// [module docs](super#where-get_blocking-may-be-called).
+    ///
+    /// ```
+    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
+    /// # struct Unit;
+    /// # impl Manager for Unit {
+    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
+    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
+    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
+    /// # }
+    /// let pool = Pool::new(Unit, PoolConfig::default())?;
+    /// let lease = pool.get_blocking()?;
+    /// drop(lease);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[track_caller]
+    pub fn get_blocking(&self) -> Result<Lease<M>, PoolError<M::Error>> {
+        self.get_blocking_timeout(self.shared.config.acquire_timeout)
+    }
+
+    /// [`get_blocking`](Self::get_blocking) with its own timeout.
+    ///
+    /// ```
+    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
+    /// # struct Unit;
+    /// # impl Manager for Unit {
+    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
+    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
+    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
+    /// # }
+    /// let pool = Pool::new(Unit, PoolConfig::default())?;
+    /// drop(pool.get_blocking_timeout(std::time::Duration::from_secs(1))?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[track_caller]
+    pub fn get_blocking_timeout(&self, timeout: Duration) -> Result<Lease<M>, PoolError<M::Error>> {
+        acquire::get_blocking(&self.shared, timeout, Location::caller())
+    }
+
+    /// Changes `max_size`. Growing lets waiters be served by new creates; shrinking retires
+    /// the extra resources as they come back (idle ones at once), never reusing them.
+    ///
+    /// ```
+    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
+    /// # struct Unit;
+    /// # impl Manager for Unit {
+    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
+    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
+    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
+    /// # }
+    /// let pool = Pool::new(Unit, PoolConfig { max_size: 2, ..Default::default() })?;
+    /// pool.resize(1);
+    /// assert_eq!(pool.status().max_size, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn resize(&self, max_size: usize) {
+        step(&self.shared, |s, after| s.resize(max_size, after));
+    }
+
+    /// Retires every idle resource for which `keep` returns `false`. `keep` runs under the
+    /// pool's lock: keep it short. If it panics, the panic goes on to the caller, the
+    /// resources it had not judged yet (and the one it panicked on) stay idle, and those it
+    /// rejected are retired.
+    ///
+    /// ```
+    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
+    /// # struct Unit;
+    /// # impl Manager for Unit {
+    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
+    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
+    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
+    /// # }
+    /// let pool = Pool::new(Unit, PoolConfig::default())?;
+    /// drop(pool.get_blocking()?);
+    /// pool.retain(|_| false);
+    /// assert_eq!(pool.status().idle, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn retain(&self, keep: impl FnMut(&M::Resource) -> bool) {
+        let verdict = step(&self.shared, |s, after| s.retain(keep, after));
+        if let Err(panic) = verdict {
+            std::panic::resume_unwind(panic);
+        }
+    }
+
+    /// One round of maintenance as of `now`: retires idle resources past their lifetime or
+    /// idle timeout (keeping `min_idle`), creates resources up to `min_idle`, reports leases
+    /// held past `leak_threshold` and (feature `metrics`) publishes the gauges. The
+    /// background driver runs it every `maintenance_interval` with the present time;
+    /// correctness never depends on it (expiry is also checked at checkout and return).
+    ///
+    /// Tests tick it by hand: a `now` ahead of the present runs the round as if that much
+    /// time had passed (the pool's clock plus the difference), so an hour of idling needs
+    /// no waiting; a `now` in the past counts as the present. With a
+    /// [`ManualClock`](crate::clock::ManualClock), move the clock and pass `Instant::now()`.
+    ///
+    /// ```
+    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
+    /// # struct Unit;
+    /// # impl Manager for Unit {
+    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
+    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
+    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
+    /// # }
+    /// use std::time::{Duration, Instant};
+    /// let config = PoolConfig {
+    ///     min_idle: 1,
+    ///     idle_timeout: Some(Duration::from_secs(600)),
+    ///     maintenance_interval: None,
+    ///     ..Default::default()
+    /// };
+    /// let pool = Pool::new(Unit, config)?;
+    /// pool.maintain(Instant::now()); // creates min_idle (here at once: Work::ready)
+    /// assert_eq!(pool.status().idle, 1);
+    /// let (a, b) = (pool.get_blocking()?, pool.get_blocking()?);
+    /// drop((a, b));
+    /// pool.maintain(Instant::now() + Duration::from_secs(601)); // as if 10 minutes passed
+    /// assert_eq!(pool.status().idle, 1, "the extra idle one retired, min_idle kept");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn maintain(&self, now: std::time::Instant) {
+        // Ahead of the present: that much later on the pool's clock; not behind it (a
+        // round never runs in the past, and `Instant::now()` passed in is "now").
+        let ahead = now.saturating_duration_since(std::time::Instant::now());
+        let now = self.shared.now() + ahead;
+        step(&self.shared, |s, after| s.maintain_at(now, after));
+    }
+
+    /// Closes the pool: new acquires fail with [`PoolError::Closed`] at once, waiters are
+    /// failed, idle resources are closed now and lent ones when they come back. Resolves
+    /// when every resource is closed.
+    ///
+    /// ```
+    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
+    /// # struct Unit;
+    /// # impl Manager for Unit {
+    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
+    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
+    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = Pool::new(Unit, PoolConfig::default())?;
+    /// drop(pool.get().await?);
+    /// pool.close().await;
+    /// assert!(matches!(pool.get().await, Err(tenure::pool::PoolError::Closed)));
+    /// # Ok(()) }
+    /// ```
+    pub async fn close(&self) {
+        self.begin_close();
+        std::future::poll_fn(|cx| {
+            if self.shared.drained(Some(cx.waker())) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await
+    }
+
+    /// [`close`](Self::close), waiting at most `timeout` for the lent resources to come
+    /// back and every resource to be closed; `true` when all were. Past the deadline the
+    /// pool stays closed and the leases still out are closed when they come back.
+    ///
+    /// ```
+    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
+    /// # struct Unit;
+    /// # impl Manager for Unit {
+    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
+    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
+    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    /// let pool = Pool::new(Unit, PoolConfig::default())?;
+    /// let held = pool.get().await?;
+    /// assert!(!pool.close_timeout(Duration::from_millis(10)).await, "a lease is still out");
+    /// drop(held); // closed as it comes back
+    /// assert_eq!(pool.status().size, 0);
+    /// # Ok(()) }
+    /// ```
+    pub async fn close_timeout(&self, timeout: Duration) -> bool {
+        tokio::time::timeout(timeout, self.close()).await.is_ok()
+    }
+
+    /// [`close`](Self::close) for a thread, waiting at most `timeout` for the resources to
+    /// come back; `true` when every resource was closed.
+    ///
+    /// ```
+    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
+    /// # struct Unit;
+    /// # impl Manager for Unit {
+    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
+    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
+    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
+    /// # }
+    /// let pool = Pool::new(Unit, PoolConfig::default())?;
+    /// drop(pool.get_blocking()?);
+    /// assert!(pool.close_blocking(std::time::Duration::from_secs(1)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn close_blocking(&self, timeout: Duration) -> bool {
+        self.begin_close();
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if self.shared.drained(None) {
+                return true;
+            }
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            std::thread::sleep((deadline - now).min(Duration::from_millis(5)));
+        }
+    }
+
+    fn begin_close(&self) {
+        if step(&self.shared, |s, after| s.begin_close(after)) {
+            tracing::debug!(target: "tenure", pool = self.shared.config.name, "pool closed");
+        }
+    }
+}
+
+impl<M: Manager> std::fmt::Debug for Pool<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool")
+            .field("status", &self.status())
+            .finish()
+    }
+}

@@ -1,0 +1,156 @@
+//! The steps that take the whole pool in hand: resize, retain, a maintenance round, close,
+//! and a create retried after its backoff.
+
+use std::task::Waker;
+
+use super::Shared;
+use crate::pool::after::{After, Job};
+use crate::pool::error::PoolError;
+use crate::pool::manager::Manager;
+use crate::pool::stats::Retire;
+use crate::pool::time::Instant;
+use crate::pool::waiters::Wake;
+
+/// A panic caught from a caller's predicate, to resume once the lock is released.
+pub(in crate::pool) type Panic = Box<dyn std::any::Any + Send + 'static>;
+
+impl<M: Manager> Shared<M> {
+    /// Changes `max_size`: the extra idle resources retired at once (lent ones as they come
+    /// back), creates started for the waiters if it grew.
+    pub(in crate::pool) fn resize(&self, max_size: usize, after: &mut After<M>) {
+        let now = self.now();
+        let mut st = self.lock();
+        st.max_size = max_size.max(1);
+        self.flush(&mut st);
+        while st.counts.kept() > st.max_size {
+            let Some(conn) = st.idle.pop() else { break };
+            self.retire(&mut st, conn, Retire::Resized, after);
+        }
+        self.maybe_create(&mut st, now, 0, after);
+    }
+
+    /// Retires every idle resource `keep` rejects. If `keep` panics, the one it panicked
+    /// on and those it had not judged stay idle, and the panic comes back (to resume once
+    /// the retirements so far have started).
+    pub(in crate::pool) fn retain(
+        &self,
+        mut keep: impl FnMut(&M::Resource) -> bool,
+        after: &mut After<M>,
+    ) -> Result<(), Panic> {
+        let mut st = self.lock();
+        self.flush(&mut st);
+        let mut idle = std::mem::take(&mut st.idle).into_iter();
+        while let Some(conn) = idle.next() {
+            let verdict =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| keep(&conn.resource)));
+            match verdict {
+                Ok(true) => st.idle.push(conn),
+                Ok(false) => self.retire(&mut st, conn, Retire::Discarded, after),
+                Err(panic) => {
+                    // This one and those not looked at yet stay idle (nothing lost).
+                    st.idle.push(conn);
+                    st.idle.extend(idle);
+                    return Err(panic);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One round of maintenance as if the pool's clock read `now` (see
+    /// [`Pool::maintain`](crate::pool::Pool::maintain)).
+    pub(in crate::pool) fn maintain_at(&self, now: Instant, after: &mut After<M>) {
+        let config = &self.config;
+        let mut st = self.lock();
+        self.flush(&mut st);
+        let idle = std::mem::take(&mut st.idle);
+        for conn in idle {
+            if conn.expired(now) {
+                self.retire(&mut st, conn, Retire::Expired, after);
+            } else if config.idle_too_long(conn.idle_for(now)) && st.idle.len() >= config.min_idle {
+                self.retire(&mut st, conn, Retire::IdleTimeout, after);
+            } else {
+                st.idle.push(conn);
+            }
+        }
+        let want = config
+            .min_idle
+            .saturating_sub(st.idle.len() + st.counts.creating());
+        for _ in 0..want {
+            if !self.may_create(&st, now) {
+                break;
+            }
+            Self::start_create(&mut st, after);
+        }
+        if let Some(threshold) = config.leak_threshold {
+            for shard in self.shards.iter() {
+                shard.lock().overdue(now, threshold, &mut after.leaks);
+            }
+            st.stats.leaks += after.leaks.len() as u64;
+        }
+        #[cfg(feature = "metrics")]
+        self.metrics
+            .publish(&self.status_of(&st), &self.statistics_of(&st));
+    }
+
+    /// Closes the pool: refuses new acquires, fails the waiters, retires the idle resources
+    /// (lent ones are retired as they come back). `false` if it was closed already.
+    pub(in crate::pool) fn begin_close(&self, after: &mut After<M>) -> bool {
+        let mut st = self.lock();
+        if st.closed {
+            return false;
+        }
+        st.closed = true;
+        after
+            .wakes
+            .extend(st.waiters.fail_all(|| PoolError::Closed));
+        if let Some(w) = st.timer_waker.take() {
+            after.wakes.push(Wake::Task(w)); // to see the close and end
+        }
+        for relay in &self.relays {
+            relay.end();
+        }
+        self.flush(&mut st);
+        for conn in std::mem::take(&mut st.idle) {
+            self.retire(&mut st, conn, Retire::Closed, after);
+        }
+        self.wake_if_drained(&mut st);
+        true
+    }
+
+    /// Whether the pool is closed.
+    #[cfg_attr(loom, allow(dead_code))] // the driver's; loom models have none
+    pub(in crate::pool) fn is_closed(&self) -> bool {
+        self.lock().closed
+    }
+
+    /// Whether every resource is closed (`size` is 0); else `waker`, if given, is woken
+    /// when they are (after a close).
+    pub(in crate::pool) fn drained(&self, waker: Option<&Waker>) -> bool {
+        let mut st = self.lock();
+        if st.counts.size() == 0 {
+            return true;
+        }
+        if let Some(w) = waker {
+            st.drained.push(w.clone());
+        }
+        false
+    }
+
+    /// A create retried after its backoff ([`Job::RetryAfter`]): creates for the waiters,
+    /// or another wait if the pool's clock says the backoff has not passed yet.
+    #[cfg_attr(loom, allow(dead_code))] // loom models never retry
+    pub(in crate::pool) fn retry(&self, after: &mut After<M>) {
+        let now = self.now();
+        let mut st = self.lock();
+        st.retry_armed = false;
+        match st.next_create_at {
+            // The pool's clock is behind (a manual clock): wait again.
+            Some(t) if t > now && st.waiters.waiting() > 0 && !st.closed => {
+                st.retry_armed = true;
+                after.jobs.push(Job::RetryAfter(t - now));
+            }
+            _ => self.maybe_create(&mut st, now, 0, after),
+        }
+    }
+}

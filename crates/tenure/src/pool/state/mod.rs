@@ -1,0 +1,438 @@
+//! The pool's engine: [`Shared`] (what every `Pool` handle and lease holds) and the state
+//! under its lock. Resources move between idle, lent, handed to a waiter and the pool's
+//! own work (create, validate, reset, close) only through the steps of this module — the
+//! acquire's ([`acquire`]), a return's and a job's end ([`returns`]), the whole pool's
+//! (resize, retain, maintain, close: [`manage`]) — and the counts change only through the
+//! named steps of [`counts`].
+//!
+//! The state lock (`parking_lot`'s, see `crate::sync::StateLock`) guards the pool's
+//! state — size, waiters, creates, checks, retirements, close; every wake and every job is
+//! started after it is released (`work::run_after`). The steady state (a resource lent at
+//! once and taken back with nobody waiting) runs on the calling thread's
+//! [`Shard`] instead, under that shard's own lock, while the [`Gate`] is open.
+
+mod acquire;
+mod counts;
+mod manage;
+mod returns;
+
+use crate::sync::{AtomicUsize, StateGuard, StateLock};
+use std::panic::Location;
+use std::task::Waker;
+use std::time::Duration;
+
+use super::after::{After, Job, Relay};
+use super::config::PoolConfig;
+use super::error::{PoolError, Status};
+use super::manager::Manager;
+use super::shard::{shard_count, thread_index, Conn, Gate, Leaked, LeaseAt, Shard, ShardState};
+use super::slab::Key;
+use super::stats::{Retire, Statistics};
+use super::time::{Instant, PoolClock};
+use super::waiters::{Waiters, Wake};
+use crate::sink::{DropReport, SharedSink};
+
+pub(super) use acquire::{Served, Step};
+use counts::Counts;
+pub(super) use returns::Route;
+
+/// The pool's state, under the state lock.
+pub(super) struct State<M: Manager> {
+    idle: Vec<Conn<M::Resource>>,
+    counts: Counts,
+    waiters: Waiters<Conn<M::Resource>, PoolError<M::Error>>,
+    closed: bool,
+    max_size: usize,
+    last_error: Option<std::sync::Arc<M::Error>>,
+    failures_in_a_row: u32,
+    next_create_at: Option<Instant>,
+    /// `close()` callers waiting for `size` to reach 0.
+    drained: Vec<Waker>,
+    /// A [`Job::RetryAfter`] is pending.
+    retry_armed: bool,
+    /// The pool's timer task (`tasks::start_timer`): the deadline it sleeps until, and its
+    /// waker while it sleeps.
+    timer_at: Option<tokio::time::Instant>,
+    timer_waker: Option<Waker>,
+    stats: Statistics,
+    /// A counter that gives each resource its own lifetime jitter.
+    created_total: u64,
+}
+
+/// The pool itself, shared by its handles, its leases and its tasks.
+pub(super) struct Shared<M: Manager> {
+    pub(super) manager: M,
+    pub(super) config: PoolConfig,
+    pub(super) runtime: Option<tokio::runtime::Handle>,
+    pub(super) sink: Option<SharedSink>,
+    clock: PoolClock,
+    /// The relay tasks (a multi-thread runtime's pool only).
+    pub(super) relays: Vec<std::sync::Arc<Relay>>,
+    /// `Pool` handles alive; the last one dropped closes the pool (leases do not count).
+    pub(super) handles: AtomicUsize,
+    #[cfg(feature = "metrics")]
+    pub(super) metrics: super::metrics::Handles,
+    /// 0 while the shards' fast paths may lend and take back on their own: nobody waits,
+    /// the pool is open and within its size. Set under the state lock (see [`Locked`]).
+    gate: Gate,
+    state: StateLock<State<M>>,
+    /// The per-thread fast paths (see [`Shard`]).
+    shards: Box<[Shard<M::Resource>]>,
+}
+
+/// The state lock held: when it is let go, the gate is set from the state (see
+/// [`Shard`]).
+struct Locked<'a, M: Manager> {
+    guard: StateGuard<'a, State<M>>,
+    gate: &'a Gate,
+}
+
+impl<M: Manager> std::ops::Deref for Locked<'_, M> {
+    type Target = State<M>;
+    fn deref(&self) -> &State<M> {
+        &self.guard
+    }
+}
+
+impl<M: Manager> std::ops::DerefMut for Locked<'_, M> {
+    fn deref_mut(&mut self) -> &mut State<M> {
+        &mut self.guard
+    }
+}
+
+impl<M: Manager> Drop for Locked<'_, M> {
+    fn drop(&mut self) {
+        let st = &*self.guard;
+        let steady = st.waiters.waiting() == 0 && !st.closed && st.counts.kept() <= st.max_size;
+        self.gate.set(!steady);
+    }
+}
+
+impl<M: Manager> Shared<M> {
+    /// A pool's engine (its configuration already checked); one `Pool` handle counted.
+    pub(super) fn new(
+        manager: M,
+        config: PoolConfig,
+        runtime: Option<tokio::runtime::Handle>,
+        sink: Option<SharedSink>,
+        clock: PoolClock,
+    ) -> Self {
+        let state = State {
+            idle: Vec::with_capacity(config.max_size),
+            counts: Counts::default(),
+            waiters: Waiters::new(),
+            closed: false,
+            max_size: config.max_size,
+            last_error: None,
+            failures_in_a_row: 0,
+            next_create_at: None,
+            drained: Vec::new(),
+            retry_armed: false,
+            timer_at: None,
+            timer_waker: None,
+            stats: Statistics::default(),
+            created_total: 0,
+        };
+        Shared {
+            #[cfg(feature = "metrics")]
+            metrics: super::metrics::Handles::new(config.name),
+            relays: super::after::relays(runtime.as_ref()),
+            manager,
+            config,
+            runtime,
+            sink,
+            clock,
+            handles: AtomicUsize::new(1),
+            gate: Gate::new(),
+            state: StateLock::new(state),
+            shards: (0..shard_count()).map(|_| Shard::new()).collect(),
+        }
+    }
+
+    fn lock(&self) -> Locked<'_, M> {
+        Locked {
+            guard: self.state.lock(),
+            gate: &self.gate,
+        }
+    }
+
+    pub(super) fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    /// Whether the pool's timer task bounds async waits (it runs on the pool's runtime);
+    /// without one, each waiting `Acquire` arms a timer of its own.
+    pub(super) fn times_async_waits(&self) -> bool {
+        self.runtime.is_some() && !cfg!(loom)
+    }
+
+    /// The calling thread's shard and its index.
+    #[inline]
+    fn shard_here(&self) -> (u32, &Shard<M::Resource>) {
+        let i = thread_index() & (self.shards.len() - 1);
+        (i as u32, &self.shards[i])
+    }
+
+    /// Closes the gate and moves every shard's cache into the idle set (see [`Shard`]):
+    /// what a caller that needs the idle set whole, or may queue, does first.
+    fn flush(&self, st: &mut State<M>) {
+        if !self.gate.close_for_flush() {
+            return;
+        }
+        for shard in self.shards.iter() {
+            shard.lock().drain_into(&mut st.idle);
+        }
+    }
+
+    /// Whether an idle resource may be lent as it is: not expired, not idle too long, no
+    /// validation due.
+    fn ready_to_lend(&self, conn: &Conn<M::Resource>, now: Instant) -> bool {
+        let idle_for = conn.idle_for(now);
+        !conn.expired(now)
+            && !self.config.idle_too_long(idle_for)
+            && !self.config.validation.on_checkout(idle_for)
+    }
+
+    /// The fast path of an acquire: the calling thread's shard lends the resource on top
+    /// of its cache, if the gate is open and that resource needs no check. `None`: take
+    /// the slow path ([`Shared::begin`]).
+    #[inline]
+    pub(super) fn try_lend(
+        &self,
+        now: Instant,
+        site: &'static Location<'static>,
+    ) -> Option<(Conn<M::Resource>, LeaseAt)> {
+        let (i, shard) = self.shard_here();
+        let ready = |conn: &Conn<M::Resource>| self.ready_to_lend(conn, now);
+        let (conn, slot) = shard.lock().lend_cached(&self.gate, ready, site, now)?;
+        Some((conn, (i, slot)))
+    }
+
+    /// The fast path of a clean return: back into the lease's shard's cache if the gate
+    /// is open (read under the shard's lock: see [`Shard`]). `Err` gives the resource back
+    /// for the slow path ([`Shared::route_return`]).
+    #[inline]
+    pub(super) fn try_take_back(
+        &self,
+        (shard, slot): LeaseAt,
+        conn: Conn<M::Resource>,
+        now: Instant,
+    ) -> Result<(), Conn<M::Resource>> {
+        let leak = {
+            let mut ss = self.shards[shard as usize].lock();
+            if !self.gate.open() {
+                return Err(conn);
+            }
+            let leak = self.end_lease(&mut ss, slot, now);
+            ss.cache(conn, now);
+            leak
+        };
+        if let Some(leak) = leak {
+            self.report_leak(leak);
+        }
+        Ok(())
+    }
+
+    /// Ends lease `slot` of a shard: its hold time recorded, and a leak report if it was
+    /// held past `leak_threshold`.
+    fn end_lease(
+        &self,
+        ss: &mut ShardState<M::Resource>,
+        slot: Key,
+        now: Instant,
+    ) -> Option<Leaked> {
+        let (_hold, leak) = ss.end_lease(slot, now, self.config.leak_threshold);
+        #[cfg(feature = "metrics")]
+        self.metrics.hold(_hold);
+        leak
+    }
+
+    /// Lends on the calling thread's shard (the state lock held); the shard and slot.
+    fn lend_here(&self, site: &'static Location<'static>, now: Instant) -> LeaseAt {
+        let (i, shard) = self.shard_here();
+        (i, shard.lock().lend(site, now))
+    }
+
+    /// The pool's figures now.
+    pub(super) fn status(&self) -> Status {
+        self.status_of(&self.lock())
+    }
+
+    /// The pool's counters so far.
+    pub(super) fn statistics(&self) -> Statistics {
+        self.statistics_of(&self.lock())
+    }
+
+    /// The statistics, every shard's merged in, settled for a snapshot.
+    fn statistics_of(&self, st: &State<M>) -> Statistics {
+        let mut s = st.stats.clone();
+        for shard in self.shards.iter() {
+            shard.lock().add_to(&mut s);
+        }
+        s.snapshot()
+    }
+
+    fn status_of(&self, st: &State<M>) -> Status {
+        let (mut idle, mut in_use) = (st.idle.len(), st.counts.handed());
+        for shard in self.shards.iter() {
+            let (lent, cached) = shard.lock().counts();
+            in_use += lent;
+            idle += cached;
+        }
+        Status {
+            size: st.counts.size(),
+            idle,
+            in_use,
+            waiting: st.waiters.waiting(),
+            max_size: st.max_size,
+        }
+    }
+
+    /// Nothing idle, nothing lent or under way that could come back, and the next create
+    /// held back by the backoff: waiting would only end in a timeout.
+    fn unavailable(&self, st: &State<M>, now: Instant) -> Option<PoolError<M::Error>> {
+        let held = st.next_create_at.filter(|t| *t > now)?;
+        let c = &st.counts;
+        let mut coming = c.creating() + c.checking() + c.handed() + st.idle.len();
+        for shard in self.shards.iter() {
+            let (lent, cached) = shard.lock().counts();
+            coming += lent + cached;
+        }
+        match (&st.last_error, coming) {
+            (Some(cause), 0) => Some(PoolError::Unavailable {
+                cause: cause.clone(),
+                retry_in: held - now,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Starts creates while demand (waiters, plus `extra` about to wait) exceeds what is
+    /// coming, within `max_size`, `max_concurrent_creates` and the backoff.
+    fn maybe_create(&self, st: &mut State<M>, now: Instant, extra: usize, after: &mut After<M>) {
+        let demand = st.waiters.waiting() + extra;
+        while demand > st.counts.creating() + st.counts.checking() && self.may_create(st, now) {
+            Self::start_create(st, after);
+        }
+    }
+
+    /// Whether one more create may start now: the pool open, the backoff passed, room
+    /// within `max_size` and `max_concurrent_creates`.
+    fn may_create(&self, st: &State<M>, now: Instant) -> bool {
+        !st.closed
+            && st.next_create_at.is_none_or(|t| t <= now)
+            && st.counts.size() < st.max_size
+            && st.counts.creating() < self.config.max_concurrent_creates
+    }
+
+    /// Starts a create; its slot counts in `size` from now on.
+    fn start_create(st: &mut State<M>, after: &mut After<M>) {
+        st.counts.start_create();
+        after.jobs.push(Job::Create);
+    }
+
+    /// Starts a validation (or, `reset`, a reset) of `conn` on the pool's behalf; its
+    /// verdict delivers or retires it.
+    fn start_check(st: &mut State<M>, conn: Conn<M::Resource>, reset: bool, after: &mut After<M>) {
+        st.counts.start_check();
+        after.jobs.push(if reset {
+            Job::Reset(conn)
+        } else {
+            Job::Validate(conn)
+        });
+    }
+
+    /// Hands `conn` to the oldest waiter, else makes it idle (or retires it if the pool
+    /// closed or shrank).
+    fn deliver(
+        &self,
+        st: &mut State<M>,
+        mut conn: Conn<M::Resource>,
+        now: Instant,
+        after: &mut After<M>,
+    ) {
+        if st.closed {
+            return self.retire(st, conn, Retire::Closed, after);
+        }
+        if st.counts.kept() > st.max_size {
+            return self.retire(st, conn, Retire::Resized, after);
+        }
+        conn.idle_since = now;
+        if st.waiters.waiting() == 0 {
+            return st.idle.push(conn); // the steady state
+        }
+        match st.waiters.serve(conn) {
+            Ok(wake) => {
+                st.counts.hand_over();
+                st.stats.acquired_waited += 1;
+                let task = matches!(wake, Wake::Task(_));
+                after.wakes.push(wake);
+                // Woken from a runtime worker, the waiter's task goes to that worker's
+                // LIFO slot, which no other worker may steal from: if the waking task keeps
+                // the worker busy, the waiter waits for it (tokio #4941, #8100). A relay
+                // woken right after takes the slot and pushes the waiter to the worker's
+                // stealable queue, with a notification that wakes an idle worker.
+                // No relay idle (the pool just started, or they are all on their way):
+                // an empty task spawned from here does the same, at an allocation's cost.
+                after.relay |= task;
+            }
+            Err(conn) => st.idle.push(conn),
+        }
+    }
+
+    /// Retires `conn`: it is closed by the pool, and its slot freed when that is done.
+    fn retire(
+        &self,
+        st: &mut State<M>,
+        conn: Conn<M::Resource>,
+        why: Retire,
+        after: &mut After<M>,
+    ) {
+        st.stats.count_retired(why);
+        st.counts.start_close();
+        after.jobs.push(Job::Close(conn, why));
+    }
+
+    /// A new resource's expiry: `max_lifetime` less up to 2.5 %, spread by a counter.
+    fn expiry(&self, st: &mut State<M>, now: Instant) -> Option<Instant> {
+        st.created_total += 1;
+        let life = self.config.max_lifetime?;
+        // A cheap spread over 0..=2.5 %: a multiplicative hash of the count.
+        let spread = (st.created_total.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 54) as u32; // 0..1023
+        let jitter = life / 40 * spread / 1023;
+        Some(now + (life - jitter))
+    }
+
+    fn wake_if_drained(&self, st: &mut State<M>) {
+        if st.closed && st.counts.size() == 0 {
+            for w in st.drained.drain(..) {
+                w.wake();
+            }
+        }
+    }
+
+    /// Hands a leak report to the sink.
+    pub(super) fn report_leak(&self, leak: Leaked) {
+        crate::sink::emit(
+            self.sink.as_ref(),
+            DropReport::LeaseHeldTooLong {
+                context: self.config.name,
+                site: leak.site,
+                held: leak.held,
+                threshold: self.config.leak_threshold.unwrap_or_default(),
+                returned: leak.returned,
+            },
+        );
+    }
+}
+
+/// The wait after `failures` failed creates in a row: `create_backoff` doubled each time,
+/// capped, with up to 25 % jitter.
+fn backoff(config: &PoolConfig, failures: u32, salt: u64) -> Duration {
+    let base = config
+        .create_backoff
+        .saturating_mul(1u32 << failures.saturating_sub(1).min(16))
+        .min(config.max_create_backoff);
+    let spread = ((salt ^ u64::from(failures)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 54) as u32;
+    base - base / 4 * spread / 1023
+}

@@ -1,0 +1,72 @@
+//! The pool's time: readings of a [`Clock`] in nanoseconds. The TSC by default, read
+//! without a virtual call (every acquire and return reads it); any other clock — a
+//! [`ManualClock`](crate::clock::ManualClock) in tests — through the builder.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::clock::{Clock, TscClock};
+
+/// A point in the pool's time: nanoseconds on its clock. Arithmetic saturates (a clock
+/// that starts at zero or goes backwards never panics the pool).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct Instant(u64);
+
+impl Instant {
+    pub(super) fn saturating_duration_since(self, earlier: Instant) -> Duration {
+        Duration::from_nanos(self.0.saturating_sub(earlier.0))
+    }
+}
+
+impl std::ops::Add<Duration> for Instant {
+    type Output = Instant;
+    fn add(self, d: Duration) -> Instant {
+        Instant(
+            self.0
+                .saturating_add(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
+        )
+    }
+}
+
+impl std::ops::Sub for Instant {
+    type Output = Duration;
+    fn sub(self, earlier: Instant) -> Duration {
+        self.saturating_duration_since(earlier)
+    }
+}
+
+/// The clock a pool reads.
+#[derive(Clone)]
+pub(super) enum PoolClock {
+    Tsc(TscClock),
+    Given(Arc<dyn Clock + Send + Sync>),
+}
+
+impl PoolClock {
+    pub(super) fn given(clock: impl Clock + Send + Sync + 'static) -> Self {
+        PoolClock::Given(Arc::new(clock))
+    }
+
+    #[inline]
+    pub(super) fn now(&self) -> Instant {
+        match self {
+            PoolClock::Tsc(c) => Instant(c.ticks_to_nanos(c.now())),
+            PoolClock::Given(c) => Instant(c.ticks_to_nanos(c.now())),
+        }
+    }
+}
+
+impl Default for PoolClock {
+    fn default() -> Self {
+        PoolClock::Tsc(TscClock::new())
+    }
+}
+
+impl std::fmt::Debug for PoolClock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PoolClock::Tsc(_) => "TscClock",
+            PoolClock::Given(_) => "a given Clock",
+        })
+    }
+}
