@@ -4,12 +4,13 @@
 
 use std::time::Duration;
 
-use tenure::pool::{Clock, Pool, PoolConfig};
+use tenure::clock::ManualClock;
+use tenure::pool::{Pool, PoolConfig};
 use tenure_sqlite::Manager;
 
 #[test]
 fn a_memory_database_keeps_its_rows_when_every_idle_connection_is_retired() {
-    let (clock, time) = Clock::manual();
+    let time = ManualClock::new();
     let config = PoolConfig {
         max_size: 3,
         idle_timeout: Some(Duration::from_secs(60)),
@@ -18,7 +19,7 @@ fn a_memory_database_keeps_its_rows_when_every_idle_connection_is_retired() {
     };
     let pool = Pool::builder(Manager::memory("retire-all").build().unwrap())
         .config(config)
-        .clock(clock)
+        .clock(time.clone())
         .build()
         .unwrap();
     let leases: Vec<_> = (0..3).map(|_| pool.get_blocking().unwrap()).collect();
