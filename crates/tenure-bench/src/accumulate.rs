@@ -40,16 +40,23 @@
 //!   the consumer reads the accumulated content (its length and first byte). tenure uses
 //!   [`tenure::stream::Accumulate`]; the peer a `String` it pushes to and slices. After
 //!   these rows the bench prints tenure's growth exponent (slope of log time against
-//!   log N; target ≤ 1.1: O(n)) and a ≥ 0.9 ratio target. The 64k row used to lag
-//!   (0.83–0.90): most of that was the harness itself, which ran each case's loop once more,
-//!   untimed, for `allocs_per_op` even in a build without the counter, changing the heap and
-//!   the code the next rows were timed in; with that pass gone (1.14–2.09 in three
-//!   `--quick accumulate` runs on a loaded machine, 1.249 in a full run). What remains
-//!   at 64k is one `realloc` copy, found with callgrind and an allocation trace: the
-//!   chunk-offset blocks (4 KiB per 2,048 chunks) can land right after the content at the
-//!   top of glibc's heap, so its growth from 512 KiB to 1 MiB cannot happen in place
-//!   (0.55 M of 4.9 M instructions per operation); offset blocks reserved from the size
-//!   hint would remove it (a change to `stream/ends.rs`, proposed, not made).
+//!   log N; target ≤ 1.1: O(n)) and a ≥ 0.9 ratio target. What moves these rows
+//!   (2026-12-07, issue #22): timed by the wall clock on this 2-core machine while five
+//!   builds ran (load 10–15), they read 0.20–4.0, mostly below 1 (the issue had 0.77–0.87
+//!   in six processes), because a repetition's wall time includes the time the bench
+//!   waited for a CPU; timed by the thread's CPU clock (the harness's engine since then),
+//!   the same load gives 1.05–1.14 (1k to 64k, three `--quick accumulate` processes) and an
+//!   idle machine 1.19–1.25. The code does more work than plain and is faster only by
+//!   running it at a higher rate: instruction counts (`--profile`, callgrind, a fresh
+//!   process) per step, tenure / plain: 75 / 55 (1k), 69 / 50 (4k), 65 / 44 (16k), 72 / 42
+//!   (64k). tenure's loop is ~61 of them (the chunk's end recorded, the seal and limit
+//!   check, the inline copy's size classes, the `Accumulate` state reloaded from memory);
+//!   plain's ~30 plus ~11 in `memcpy`. At 64k also one `realloc` copy per operation
+//!   (0.55 M of 4.6 M instructions): the chunk-offset blocks (4 KiB per 2,048 chunks) land
+//!   right after the content at the top of glibc's heap, so its growth from 512 KiB to
+//!   1 MiB cannot happen in place; and each block is zeroed as it is sealed (0.13 M).
+//!   Offset blocks reserved from the size hint (a change to `stream/ends.rs`, proposed,
+//!   not made) would remove both.
 //! - `accumulate/mode=view_per_step,chunks=1000` and `…chunks=16000` vs `cpython`: the seed's own
 //!   `StreamingResult` + `stream_with_accumulation` (its `content` property joins all
 //!   chunks on every step, O(n²)), consumed the same way, timed in `python3`. No tuning

@@ -18,7 +18,7 @@
 //!   1,000 `push_async_callback`s of one coroutine function bumping a counter in a list,
 //!   then `await s.aclose()`, under asyncio. The event loop is created once in the setup
 //!   and each operation is one `loop.run_until_complete(...)` (the counterpart of
-//!   `block_on`), timed inside `python3` with `time.perf_counter`. The peer is given the
+//!   `block_on`), timed inside `python3` by the thread's CPU clock (`time.thread_time`, as tenure's side). The peer is given the
 //!   usual hoisting of the bound method (`cb = s.push_async_callback`) out of the loop;
 //!   no other tuning.
 

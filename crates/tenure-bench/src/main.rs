@@ -10,7 +10,7 @@
 //! # instructions of one side of a comparison, whatever the machine's load:
 //! cargo build --release -p tenure-bench
 //! valgrind --tool=callgrind --toggle-collect='*harness*engine*profiled*' \
-//!     target/release/tenure-bench --profile tenure --ops 20 'view_per_step,chunks=64000'
+//!     target/release/tenure-bench --profile tenure:plain --ops 20 'view_per_step,chunks=64000'
 //! ```
 //!
 //! # Layout
@@ -18,7 +18,8 @@
 //! ```text
 //! main.rs            the command line and the dispatcher (BENCHES: one line per bench)
 //! harness/mod.rs     Harness: filter, --list, --profile, compare (the one entry point), output
-//! harness/engine.rs  the one calibrate-then-measure engine; the sides op / runs / cpython
+//! harness/engine.rs  the one calibrate-then-measure engine, its clocks; the sides op,
+//!                    op_waiting, runs, cpython
 //! harness/report.rs  Case (a row's name, peer, params, targets), Row (the JSON line), table
 //! allocs.rs          allocs_per_op (feature `allocs`)
 //! python.rs          the CPython peer's subprocess driver
@@ -48,16 +49,22 @@
 //! first, then one `(Case, side)` per peer (several peers share one set of interleaved
 //! rounds and get a row each). A side is
 //!
-//! - [`harness::op`]`(|| …)`: a closure doing **one operation** (one query, one
-//!   transaction); the engine calibrates the count, loops it, interleaves the sides, warms
-//!   up and `black_box`es the results;
+//! - [`harness::op`]`(|| …)`: a closure doing **one operation** on the calling thread
+//!   without waiting (an SQLite statement on an in-memory database); the engine calibrates
+//!   the count, loops it, interleaves the sides, warms up and `black_box`es the results;
+//! - [`harness::op_waiting`]`(|| …)`: the same for an operation that waits — a query to
+//!   a PostgreSQL server, a file sync, work done by other threads;
 //! - [`harness::runs`]`(|ops| …)`: a closure that runs about `ops` operations itself —
 //!   tasks on a runtime, threads — and returns a [`harness::Rep`] (operations, elapsed,
 //!   optionally one latency per operation for a p99 over every operation);
 //! - [`harness::cpython`]`(&snippet)`: the same operation in `python3`
 //!   ([`python::Snippet`]).
 //!
-//! Pass problem sizes through [`Harness::size`] so tests run small, and check
+//! A comparison whose sides are all `op` or `cpython` is timed by the measuring thread's
+//! CPU clock, which does not count the time the bench waited for a CPU on a loaded machine;
+//! one with an `op_waiting` or `runs` side by the wall clock, for every side (the engine's
+//! docs, "Which clock", say why). Pass problem sizes through [`Harness::size`] so tests run
+//! small, and check
 //! [`Harness::would_run`] before costly set-up (a server, a pool) so a filtered run skips
 //! it. A database bench that pools connections builds its peers' pools next to its rows
 //! and may reuse [`pool::fixtures`] (the runtime, the pool timeouts); a result that is
@@ -110,9 +117,10 @@ table. Built with `--features allocs`, rows also report allocator calls per oper
   --quick         short warm-up and fewer repetitions: the whole set in about a minute
   --smoke         one tiny repetition per bench: checks that each runs, numbers mean nothing
   --list          print the bench and peer names, measure nothing
-  --profile SIDE  time nothing: run only SIDE (`tenure` or a peer's name) of each selected
-                  comparison, N operations (--ops, default 10) inside one function, for
-                  valgrind --tool=callgrind --toggle-collect='*harness*engine*profiled*'
+  --profile SIDE  time nothing: run only SIDE (`tenure`, `tenure:PEER` for its comparisons
+                  with PEER, or a peer's name) of each selected comparison, N operations
+                  (--ops, default 10) inside one function, for valgrind --tool=callgrind
+                  --toggle-collect='*harness*engine*profiled*'
   -h, --help
 ";
 

@@ -4,7 +4,9 @@
 //! [`Peer::start`] runs it under the driver below, which warms up, doubles its loop count
 //! until one repetition lasts the requested time and prints that count (`loops N`); then,
 //! each time the harness writes `rep`, it runs one repetition and prints its elapsed
-//! nanoseconds (`ns T`), measured with `time.perf_counter`. The harness divides each `T`
+//! nanoseconds (`ns T`), measured with the clock the comparison is timed by:
+//! `time.thread_time` (the thread's CPU time, as the harness's `op` sides) or
+//! `time.perf_counter` (wall time; see the harness's engine). The harness divides each `T`
 //! by the same `N`, so both sides are in ns per operation, and it alternates Python's
 //! repetitions with tenure's (A B A B …) while the other side waits. Interpreter start-up
 //! is never timed.
@@ -18,11 +20,11 @@ use std::time::Duration;
 const PYTHON: &str = "python3";
 
 /// Calibrates and warms up `op()`, then times one repetition per `rep` line on stdin.
-/// Arguments: warm-up seconds, repetition seconds.
+/// Arguments: warm-up seconds, repetition seconds, the `time` function that times them.
 const DRIVER: &str = r#"
 import sys, time
-def _drive(warmup_s, rep_s):
-    pc = time.perf_counter
+def _drive(warmup_s, rep_s, clock):
+    pc = getattr(time, clock)
     loops = 1
     while True:
         t0 = pc()
@@ -42,7 +44,7 @@ def _drive(warmup_s, rep_s):
             op()
         t1 = pc()
         print("ns", int((t1 - t0) * 1e9), flush=True)
-_drive(float(sys.argv[1]), float(sys.argv[2]))
+_drive(float(sys.argv[1]), float(sys.argv[2]), sys.argv[3])
 "#;
 
 /// One operation in Python: module-level `setup`, then `op`, the body of `def op():`.
@@ -85,13 +87,20 @@ pub struct Peer {
 
 impl Peer {
     /// Starts `python3` on `snippet`; returns once it has warmed up for `warmup` and
-    /// calibrated repetitions of about `rep`.
-    pub fn start(snippet: &Snippet, warmup: Duration, rep: Duration) -> Result<Peer, String> {
+    /// calibrated repetitions of about `rep`, both by `clock` (`thread_time` or
+    /// `perf_counter`, a function of Python's `time` module).
+    pub fn start(
+        snippet: &Snippet,
+        warmup: Duration,
+        rep: Duration,
+        clock: &str,
+    ) -> Result<Peer, String> {
         let mut child = Command::new(PYTHON)
             .arg("-c")
             .arg(snippet.program())
             .arg(warmup.as_secs_f64().to_string())
             .arg(rep.as_secs_f64().to_string())
+            .arg(clock)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -215,7 +224,7 @@ mod tests {
             setup: String::new(),
             op: "raise ValueError('boom')".into(),
         };
-        let err = Peer::start(&bad, Duration::ZERO, Duration::ZERO).unwrap_err();
+        let err = Peer::start(&bad, Duration::ZERO, Duration::ZERO, "thread_time").unwrap_err();
         assert!(err.contains("ValueError: boom"), "{err}");
     }
 

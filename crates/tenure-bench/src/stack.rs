@@ -16,7 +16,7 @@
 //!   the thousand freed boxes (seen with `perf record`); it hits both sides alike.
 //! - `stack` vs `cpython` (target ≥ 50): CPython's `contextlib.ExitStack()` with 1,000
 //!   `callback`s of a function bumping a counter in a list, then `close()`, timed inside
-//!   `python3` with `time.perf_counter`. The peer is given the usual hoisting of the bound
+//!   `python3` by the thread's CPU clock (`time.thread_time`, as tenure's side). The peer is given the usual hoisting of the bound
 //!   method (`cb = s.callback`) out of the loop; no other tuning.
 //!
 //! The peers run no panic protection or error collection, which tenure's `close` does

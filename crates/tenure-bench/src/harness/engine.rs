@@ -2,22 +2,40 @@
 //! here, the same way.
 //!
 //! A [`Side`] runs one *repetition* of about `ops` operations and says what it measured
-//! (a [`Rep`]). Three kinds of side exist, all built by a constructor the bench modules call:
+//! (a [`Rep`]). Four kinds of side exist, all built by a constructor the bench modules call:
 //!
-//! - [`op`]: a closure doing **one operation**; the engine loops it `ops` times in a loop
-//!   compiled for that closure alone ([`time_ops`]), every result through
-//!   [`black_box`];
+//! - [`op`]: a closure doing **one operation** on the calling thread without waiting for
+//!   anything (no I/O wait, no other thread); the engine loops it `ops` times in a loop
+//!   compiled for that closure alone ([`time_ops`]), every result through [`black_box`];
+//! - [`op_waiting`]: the same for an operation that waits (a query to a server, a file
+//!   sync, work handed to other threads): timed by the wall clock;
 //! - [`runs`]: a closure that runs a whole repetition itself (tasks on a runtime, threads)
-//!   and times itself — the pool rows;
-//! - [`cpython`]: a `python3` subprocess timing the same operation with
-//!   `time.perf_counter` ([`crate::python`]); it calibrates its own loop count.
+//!   and times it by the wall clock — the pool rows;
+//! - [`cpython`]: a `python3` subprocess timing the same operation ([`crate::python`]); it
+//!   calibrates its own loop count.
 //!
-//! [`measure`] then does, for every comparison:
+//! # Which clock
+//!
+//! A comparison is timed by one [`Clock`] for all its sides: the **thread's CPU clock**
+//! (`CLOCK_THREAD_CPUTIME_ID`, user and kernel time of the measuring thread — in Python
+//! `time.thread_time`) when every side is [`op`] or [`cpython`], else the wall clock. The
+//! machines this runs on are shared: with other processes runnable, a repetition timed by
+//! the wall clock includes the time the bench waited for a CPU, and once more than half of
+//! a side's repetitions are interrupted the median moves by whatever the scheduler did. The
+//! thread's CPU clock does not count that wait. Measured on a 2-core machine with five
+//! builds running (load 11–14), `accumulate/mode=view_per_step` vs `plain`, three
+//! processes: wall-clock medians 0.30–4.3, the same repetitions by the CPU clock 0.97–1.17.
+//! Sides that wait or use other threads cannot be timed by one thread's CPU clock, so their
+//! comparisons stay on the wall clock: compare those within one run on a quiet machine.
+//!
+//! # Steps
+//!
+//! [`measure`] does, for every comparison:
 //!
 //! 1. **Calibrate and warm up**: each side the engine calibrates runs repetitions in turn
 //!    (A B A B …), its count doubling from the budget's smallest until one repetition lasts
 //!    [`Budget::rep`], and the turns go on until every side is calibrated and
-//!    [`Budget::warmup`] has passed per side.
+//!    [`Budget::warmup`] (wall time) has passed per side.
 //! 2. **Measure**: `reps` rounds, each running one repetition of every side in turn
 //!    (A B C A B C …); a side's figure per repetition is ns per operation.
 //! 3. **Count allocations** (feature `allocs`, sides that ask): one more repetition of the
@@ -47,6 +65,56 @@ pub struct Budget {
     pub min_ops: u64,
 }
 
+/// The clock a comparison is timed by (see "Which clock" above).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// The measuring thread's CPU time (user and kernel): what the thread itself spent,
+    /// not the time it waited for a CPU. Falls back to the wall clock where the platform
+    /// has no thread CPU clock.
+    ThreadCpu,
+    /// Elapsed real time.
+    Wall,
+}
+
+impl Clock {
+    /// A reading of this clock, from an arbitrary origin.
+    pub fn now(self) -> Duration {
+        match self {
+            Clock::ThreadCpu => thread_cpu().unwrap_or_else(wall),
+            Clock::Wall => wall(),
+        }
+    }
+
+    /// The name the CPython driver takes.
+    pub fn python_name(self) -> &'static str {
+        match self {
+            Clock::ThreadCpu => "thread_time",
+            Clock::Wall => "perf_counter",
+        }
+    }
+}
+
+/// The wall clock, from the first reading in this process.
+fn wall() -> Duration {
+    static ORIGIN: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    ORIGIN.get_or_init(Instant::now).elapsed()
+}
+
+/// This thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`).
+#[cfg(unix)]
+fn thread_cpu() -> Option<Duration> {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    Some(Duration::new(
+        u64::try_from(t.tv_sec).ok()?,
+        u32::try_from(t.tv_nsec).ok()?,
+    ))
+}
+
+#[cfg(not(unix))]
+fn thread_cpu() -> Option<Duration> {
+    None
+}
+
 /// What kind of loop a side runs, which decides its [`Budget`] (see
 /// [`Mode::budget`](super::Mode::budget)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,7 +131,7 @@ pub enum Kind {
 pub struct Rep {
     /// Operations done (at least the count asked for, rounded as the side needs).
     pub ops: u64,
-    /// Wall time of all of them.
+    /// Their time, by the comparison's clock (a [`runs`] side: the wall clock).
     pub elapsed: Duration,
     /// One latency per operation, in ns (for pool rows: from the call to `get` to the
     /// lease in hand). Empty when the side does not record them.
@@ -85,10 +153,15 @@ impl Rep {
 pub trait Side {
     /// The kind of loop, which picks the budget.
     fn kind(&self) -> Kind;
-    /// Gets ready before calibration (a subprocess starts here); `Err` says why the side
-    /// cannot run, and the comparison is skipped with that reason.
-    fn start(&mut self, budget: &Budget) -> Result<(), String> {
-        let _ = budget;
+    /// The clock this side can be timed by: [`Clock::ThreadCpu`] if everything it does runs
+    /// on the calling thread without waiting, else [`Clock::Wall`]. The comparison uses the
+    /// thread's CPU clock only if every side can.
+    fn clock(&self) -> Clock;
+    /// Gets ready before calibration, knowing the comparison's clock (a subprocess starts
+    /// here); `Err` says why the side cannot run, and the comparison is skipped with that
+    /// reason.
+    fn start(&mut self, budget: &Budget, clock: Clock) -> Result<(), String> {
+        let _ = (budget, clock);
         Ok(())
     }
     /// Whether the side chose its own count in [`start`](Side::start) (the engine then
@@ -96,13 +169,14 @@ pub trait Side {
     fn self_calibrated(&self) -> bool {
         false
     }
-    /// Runs and times one repetition of about `ops` operations.
-    fn rep(&mut self, ops: u64) -> Result<Rep, String>;
+    /// Runs one repetition of about `ops` operations, timed by `clock` (a side whose
+    /// [`clock`](Side::clock) is the wall clock is only ever given that one).
+    fn rep(&mut self, ops: u64, clock: Clock) -> Result<Rep, String>;
     /// Allocator calls per operation, from one more repetition of `ops`, untimed; `None`
     /// without the counter (feature `allocs`) or for a side that cannot be counted.
     fn allocs_per_op(&mut self, ops: u64) -> Option<f64> {
         let mut rep = Rep::default();
-        let whole = allocs::count(|| rep = self.rep(ops).unwrap_or_default());
+        let whole = allocs::count(|| rep = self.rep(ops, Clock::Wall).unwrap_or_default());
         let calls = rep.allocs.or(whole)?;
         Some(calls as f64 / rep.ops.max(1) as f64)
     }
@@ -118,13 +192,32 @@ pub trait Side {
     }
 }
 
-/// A side whose closure performs one operation and returns something derived from its
-/// work; the engine loops it.
+/// A side whose closure performs one operation on the calling thread, without waiting,
+/// and returns something derived from its work; the engine loops it and times it by the
+/// thread's CPU clock (when every side of the comparison allows it).
 pub fn op<'a, F, R>(f: F) -> Box<dyn Side + 'a>
 where
     F: FnMut() -> R + 'a,
 {
-    Box::new(Op(f))
+    Box::new(Op {
+        f,
+        clock: Clock::ThreadCpu,
+    })
+}
+
+// Used by the benches whose operation waits on a server (the database benches).
+#[cfg_attr(not(test), allow(dead_code))]
+/// [`op`] for an operation that waits — I/O to a server or a disk, work done by other
+/// threads — which the thread's CPU clock would not see: the comparison is timed by the
+/// wall clock.
+pub fn op_waiting<'a, F, R>(f: F) -> Box<dyn Side + 'a>
+where
+    F: FnMut() -> R + 'a,
+{
+    Box::new(Op {
+        f,
+        clock: Clock::Wall,
+    })
 }
 
 /// A side that runs a whole repetition of about `ops` operations itself (tasks on a
@@ -145,33 +238,39 @@ pub fn cpython(snippet: &Snippet) -> Box<dyn Side + 'static> {
     })
 }
 
-struct Op<F>(F);
+struct Op<F> {
+    f: F,
+    clock: Clock,
+}
 
 impl<F: FnMut() -> R, R> Side for Op<F> {
     fn kind(&self) -> Kind {
         Kind::Op
     }
-    fn rep(&mut self, ops: u64) -> Result<Rep, String> {
+    fn clock(&self) -> Clock {
+        self.clock
+    }
+    fn rep(&mut self, ops: u64, clock: Clock) -> Result<Rep, String> {
         Ok(Rep {
             ops,
-            elapsed: time_ops(&mut self.0, ops),
+            elapsed: time_ops(&mut self.f, ops, clock),
             ..Rep::default()
         })
     }
     fn allocs_per_op(&mut self, ops: u64) -> Option<f64> {
-        allocs::per_op(ops, &mut self.0)
+        allocs::per_op(ops, &mut self.f)
     }
 }
 
-/// Runs `ops` operations and returns how long they took: the timed loop of every [`op`]
-/// side, compiled once per closure.
+/// Runs `ops` operations and returns how long they took by `clock`: the timed loop of
+/// every [`op`] side, compiled once per closure.
 #[inline(never)]
-fn time_ops<F: FnMut() -> R, R>(f: &mut F, ops: u64) -> Duration {
-    let start = Instant::now();
+fn time_ops<F: FnMut() -> R, R>(f: &mut F, ops: u64, clock: Clock) -> Duration {
+    let start = clock.now();
     for _ in 0..ops {
         black_box(f());
     }
-    start.elapsed()
+    clock.now().saturating_sub(start)
 }
 
 struct Runs<F>(F);
@@ -180,7 +279,10 @@ impl<F: FnMut(u64) -> Rep> Side for Runs<F> {
     fn kind(&self) -> Kind {
         Kind::Runs
     }
-    fn rep(&mut self, ops: u64) -> Result<Rep, String> {
+    fn clock(&self) -> Clock {
+        Clock::Wall
+    }
+    fn rep(&mut self, ops: u64, _: Clock) -> Result<Rep, String> {
         Ok((self.0)(ops))
     }
     fn p99_over_latencies(&self) -> bool {
@@ -197,19 +299,23 @@ impl Side for Cpython {
     fn kind(&self) -> Kind {
         Kind::Op
     }
-    fn start(&mut self, budget: &Budget) -> Result<(), String> {
+    fn clock(&self) -> Clock {
+        Clock::ThreadCpu
+    }
+    fn start(&mut self, budget: &Budget, clock: Clock) -> Result<(), String> {
         python::version()?;
         self.peer = Some(python::Peer::start(
             &self.snippet,
             budget.warmup,
             budget.rep,
+            clock.python_name(),
         )?);
         Ok(())
     }
     fn self_calibrated(&self) -> bool {
         true
     }
-    fn rep(&mut self, _ops: u64) -> Result<Rep, String> {
+    fn rep(&mut self, _ops: u64, _: Clock) -> Result<Rep, String> {
         let peer = self.peer.as_mut().ok_or("the python peer did not start")?;
         let (ops, elapsed) = peer.rep()?;
         Ok(Rep {
@@ -238,6 +344,16 @@ pub fn kind_of(sides: &[Box<dyn Side + '_>]) -> Kind {
     }
 }
 
+/// The clock a comparison is timed by: the thread's CPU clock if every side allows it,
+/// else the wall clock.
+pub fn clock_of(sides: &[Box<dyn Side + '_>]) -> Clock {
+    if sides.iter().all(|s| s.clock() == Clock::ThreadCpu) {
+        Clock::ThreadCpu
+    } else {
+        Clock::Wall
+    }
+}
+
 /// What the engine measured of one side.
 #[derive(Debug, Clone, Default)]
 pub struct Measured {
@@ -259,15 +375,16 @@ pub fn measure(
     sides: &mut [Box<dyn Side + '_>],
     count_allocs: &[bool],
 ) -> Result<Vec<Measured>, String> {
+    let clock = clock_of(sides);
     for side in sides.iter_mut() {
-        side.start(budget)?;
+        side.start(budget, clock)?;
     }
-    let ops = calibrate(budget, sides)?;
+    let ops = calibrate(budget, clock, sides)?;
     let mut per_op: Vec<Vec<f64>> = vec![Vec::with_capacity(reps); sides.len()];
     let mut latencies: Vec<Vec<u64>> = vec![Vec::new(); sides.len()];
     for _ in 0..reps.max(1) {
         for (i, side) in sides.iter_mut().enumerate() {
-            let rep = side.rep(ops[i])?;
+            let rep = side.rep(ops[i], clock)?;
             per_op[i].push(rep.ns_per_op());
             latencies[i].extend_from_slice(&rep.latencies);
         }
@@ -297,7 +414,11 @@ pub fn measure(
 }
 
 /// Step 1 of [`measure`]: each side's operation count per repetition.
-fn calibrate(budget: &Budget, sides: &mut [Box<dyn Side + '_>]) -> Result<Vec<u64>, String> {
+fn calibrate(
+    budget: &Budget,
+    clock: Clock,
+    sides: &mut [Box<dyn Side + '_>],
+) -> Result<Vec<u64>, String> {
     let mut ops = vec![budget.min_ops.max(1); sides.len()];
     let mut done: Vec<bool> = sides.iter().map(|s| s.self_calibrated()).collect();
     let calibrated = done.iter().filter(|d| !**d).count() as u32;
@@ -310,7 +431,7 @@ fn calibrate(budget: &Budget, sides: &mut [Box<dyn Side + '_>]) -> Result<Vec<u6
             if side.self_calibrated() {
                 continue;
             }
-            let rep = side.rep(ops[i])?;
+            let rep = side.rep(ops[i], clock)?;
             if !done[i] {
                 if rep.elapsed >= budget.rep {
                     done[i] = true;
@@ -330,13 +451,14 @@ fn calibrate(budget: &Budget, sides: &mut [Box<dyn Side + '_>]) -> Result<Vec<u6
 /// Runs `side` alone: one repetition of one operation (first-use set-up), then one of
 /// `ops` operations inside [`profiled`], untimed in effect (for callgrind or `perf`).
 pub fn profile(side: &mut dyn Side, ops: u64) -> Result<u64, String> {
-    side.start(&Budget {
+    let budget = Budget {
         warmup: Duration::ZERO,
         rep: Duration::ZERO,
         reps: 1,
         min_ops: 1,
-    })?;
-    side.rep(1)?;
+    };
+    side.start(&budget, Clock::Wall)?;
+    side.rep(1, Clock::Wall)?;
     profiled(side, ops)
 }
 
@@ -344,7 +466,7 @@ pub fn profile(side: &mut dyn Side, ops: u64) -> Result<u64, String> {
 /// operations, and nothing else. Returns the operations done.
 #[inline(never)]
 fn profiled(side: &mut dyn Side, ops: u64) -> Result<u64, String> {
-    side.rep(ops).map(|rep| rep.ops)
+    side.rep(ops, Clock::Wall).map(|rep| rep.ops)
 }
 
 /// The median and the 99th percentile (nearest rank) of `samples`.
@@ -397,7 +519,10 @@ mod tests {
         fn kind(&self) -> Kind {
             Kind::Op
         }
-        fn rep(&mut self, ops: u64) -> Result<Rep, String> {
+        fn clock(&self) -> Clock {
+            Clock::ThreadCpu
+        }
+        fn rep(&mut self, ops: u64, _: Clock) -> Result<Rep, String> {
             self.asked.push(ops);
             Ok(Rep {
                 ops,
@@ -426,7 +551,10 @@ mod tests {
                 asked: Vec::new(),
             }),
         ];
-        assert_eq!(calibrate(&budget, &mut sides).unwrap(), [16, 128]);
+        assert_eq!(
+            calibrate(&budget, Clock::ThreadCpu, &mut sides).unwrap(),
+            [16, 128]
+        );
         let m = measure(&budget, 3, &mut sides, &[false, false]).unwrap();
         assert_eq!(m[0].median_ns, 1_000.0);
         assert_eq!(m[1].median_ns, 100.0);
@@ -440,7 +568,10 @@ mod tests {
             fn kind(&self) -> Kind {
                 Kind::Op
             }
-            fn rep(&mut self, _: u64) -> Result<Rep, String> {
+            fn clock(&self) -> Clock {
+                Clock::ThreadCpu
+            }
+            fn rep(&mut self, _: u64, _: Clock) -> Result<Rep, String> {
                 Err("the peer exited".into())
             }
         }
@@ -453,6 +584,50 @@ mod tests {
         let mut sides: Vec<Box<dyn Side>> = vec![op(|| 1), Box::new(Broken)];
         let err = measure(&budget, 1, &mut sides, &[false, false]).unwrap_err();
         assert_eq!(err, "the peer exited");
+    }
+
+    #[test]
+    fn a_comparison_is_timed_by_the_thread_cpu_clock_only_if_every_side_allows_it() {
+        let cpu: Vec<Box<dyn Side>> = vec![op(|| 1), op(|| 2)];
+        assert_eq!(clock_of(&cpu), Clock::ThreadCpu);
+        let waiting: Vec<Box<dyn Side>> = vec![op(|| 1), op_waiting(|| 2)];
+        assert_eq!(clock_of(&waiting), Clock::Wall);
+        let pool: Vec<Box<dyn Side>> = vec![
+            op(|| 1),
+            runs(|ops| Rep {
+                ops,
+                ..Rep::default()
+            }),
+        ];
+        assert_eq!(clock_of(&pool), Clock::Wall);
+        assert_eq!(
+            clock_of(&[
+                op(|| 1),
+                cpython(&crate::python::Snippet {
+                    setup: String::new(),
+                    op: "pass".into(),
+                })
+            ]),
+            Clock::ThreadCpu
+        );
+    }
+
+    #[test]
+    fn the_thread_cpu_clock_does_not_count_sleep() {
+        let (cpu, wall) = (Clock::ThreadCpu.now(), Clock::Wall.now());
+        std::thread::sleep(Duration::from_millis(30));
+        let slept = Clock::Wall.now() - wall;
+        assert!(slept >= Duration::from_millis(30), "{slept:?}");
+        if cfg!(unix) {
+            // Sleeping spends (almost) no CPU; a busy loop does.
+            assert!(Clock::ThreadCpu.now() - cpu < Duration::from_millis(15));
+            let busy = Clock::ThreadCpu.now();
+            let mut x = 0_u64;
+            while Clock::ThreadCpu.now() - busy < Duration::from_millis(5) {
+                x = black_box(x + 1);
+            }
+            assert!(x > 0);
+        }
     }
 
     #[test]

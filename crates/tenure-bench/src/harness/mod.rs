@@ -10,9 +10,11 @@
 //! A bench module describes each row with a [`Case`] and hands its sides to
 //! [`Harness::compare`]: tenure's side and, for each peer, the peer's `Case` and side. A
 //! side is [`op`] (a closure doing **one operation**, looped by the engine, every result
-//! through [`std::hint::black_box`] so the optimiser cannot delete the work), [`runs`] (a
+//! through [`std::hint::black_box`] so the optimiser cannot delete the work),
+//! [`op_waiting`] (the same for an operation that waits on something), [`runs`] (a
 //! closure that runs and times a whole repetition of tasks or threads itself) or
-//! [`cpython`] (the same operation in a `python3` subprocess).
+//! [`cpython`] (the same operation in a `python3` subprocess). A comparison is timed by the
+//! thread's CPU clock when every side allows it, else by the wall clock (see [`engine`]).
 //!
 //! In a build with the counting allocator (feature `allocs`, see [`crate::allocs`] for why
 //! it is off by default), a case marked [`allocs`](Case::allocs) also reports
@@ -31,6 +33,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+// `op_waiting` is for benches whose operation waits on a server (the database benches).
+#[allow(unused_imports)]
+pub use engine::op_waiting;
 pub use engine::{cpython, op, runs, Budget, Kind, Rep, Side};
 use report::{round3, TableHeader, TableRow};
 pub use report::{Case, Row, Scenario};
@@ -87,7 +92,8 @@ pub enum Output {
 /// `--profile SIDE --ops N`: run one side of each selected comparison, untimed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Profile {
-    /// `tenure`, or a peer's name as in the rows.
+    /// `tenure`, or a peer's name as in the rows; `tenure:PEER` for tenure's side of the
+    /// comparisons against `PEER` only (a bench name can have rows against two peers).
     pub side: String,
     /// Operations to run inside the profiled function.
     pub ops: u64,
@@ -193,7 +199,8 @@ impl Harness {
     /// the sides run in the same interleaved rounds (A B C A B C …) after a calibrating
     /// warm-up, within the mode's budget for the sides' [`Kind`] (the smallest
     /// [`max_reps`](Case::max_reps) of the cases caps the rounds). Each row reports both
-    /// sides' medians of ns per operation and their p99 (over the repetitions, or over every
+    /// sides' medians of ns per operation (by the thread's CPU clock if every side allows
+    /// it, else the wall clock) and their p99 (over the repetitions, or over every
     /// operation's latency for a side that records latencies). A peer whose case the filter
     /// leaves out does not run; a side that cannot run (no `python3`) skips the comparison
     /// with the reason on stderr.
@@ -434,13 +441,13 @@ impl Harness {
 /// `profile.ops` operations, and says so on stderr.
 fn profile_sides(profile: &Profile, cases: &[Case], sides: &mut [Box<dyn Side + '_>]) {
     let name = cases[0].name();
-    let which = if profile.side == "tenure" {
-        Some(0)
-    } else {
-        cases
+    let which = match profile.side.split_once(':') {
+        Some(("tenure", vs)) => cases.iter().any(|c| c.peer == vs).then_some(0),
+        _ if profile.side == "tenure" => Some(0),
+        _ => cases
             .iter()
             .position(|c| c.peer == profile.side)
-            .map(|i| i + 1)
+            .map(|i| i + 1),
     };
     let Some(i) = which else { return };
     if cases.iter().any(|c| c.peer == "cpython") && i > 0 {
@@ -587,10 +594,13 @@ mod tests {
             fn kind(&self) -> Kind {
                 Kind::Op
             }
-            fn start(&mut self, _: &Budget) -> Result<(), String> {
+            fn clock(&self) -> engine::Clock {
+                engine::Clock::ThreadCpu
+            }
+            fn start(&mut self, _: &Budget, _: engine::Clock) -> Result<(), String> {
                 Err("`python3` not found on PATH".into())
             }
-            fn rep(&mut self, _: u64) -> Result<Rep, String> {
+            fn rep(&mut self, _: u64, _: engine::Clock) -> Result<Rep, String> {
                 unreachable!("never started")
             }
         }
@@ -618,6 +628,24 @@ mod tests {
         );
         assert!(h.rows().is_empty());
         assert_eq!((a, b), (0, 11));
+        // tenure's side, only where the peer is the one named.
+        let mut h = Harness::profiling(
+            Profile {
+                side: "tenure:plain".into(),
+                ops: 5,
+            },
+            None,
+        );
+        let mut c = 0_u64;
+        h.compare(
+            op(|| c += 1),
+            vec![(Case::new("accumulate", "cpython"), op(|| 0))],
+        );
+        h.compare(
+            op(|| c += 10),
+            vec![(Case::new("accumulate", "plain"), op(|| 0))],
+        );
+        assert_eq!(c, 60);
     }
 
     #[test]
