@@ -13,6 +13,8 @@
 //! | dynamic LIFO stack of cleanups | [`stack`] | `contextlib.ExitStack` |
 //! | async release, async stack and scopes that survive cancellation | [`async_close`], [`async_stack`], [`async_guard`], [`orphan`] | `__aexit__`, `contextlib.AsyncExitStack` |
 //! | explicit, narrow suppression | [`suppress`] | `contextlib.suppress`, `__exit__` returning `True` |
+//! | where errors go that nothing can return (a `Drop`, orphaned cleanup) | [`sink`] | `sys.unraisablehook` |
+//! | one resource pool for async and blocking code: leases, limits, leak reports | [`pool`] | an async connection pool (`asyncpg.create_pool`) |
 //! | O(n) stream accumulation, UTF-8 across chunks | [`stream`] | `StreamingResult`, `"".join(chunks)` |
 //! | timed blocks via `tracing` | [`timed`] | a `timed_block` context manager |
 //! | transactions: commit on `Ok`, roll back on error, panic and cancellation; savepoints; retry | [`tx`] | a `database_transaction` context manager |
@@ -24,7 +26,8 @@
 //! [`ExitStack`], [`AsyncExitStack`], [`ScopeError`] and the [`defer!`] macro.
 //!
 //! Features: `tokio` (default: orphaned async cleanup runs as a task on the current
-//! runtime), `stream` (default: [`stream`]), `futures`, `bytes`, `serde` (stream adapters),
+//! runtime), `stream` (default: [`stream`]), `pool` (default: [`pool`], on tokio), `metrics`
+//! (the pool's figures through the `metrics` facade), `futures`, `bytes`, `serde` (stream adapters),
 //! `tempfile` (`Close` for `tempfile`'s types), `testing` (the ledger, fault injection and
 //! [`tx`]'s scripted connection), `anyhow` ([`tx`]'s retry sees inside `anyhow::Error`s).
 //!
