@@ -15,6 +15,7 @@
 //! | explicit, narrow suppression | [`suppress`] | `contextlib.suppress`, `__exit__` returning `True` |
 //! | where errors go that nothing can return (a `Drop`, orphaned cleanup) | [`sink`] | `sys.unraisablehook` |
 //! | one resource pool for async and blocking code: leases, limits, leak reports | [`pool`] | an async connection pool (`asyncpg.create_pool`) |
+//! | the one clock the pool and the streams read: the TSC, `Instant`, a manual one for tests | [`clock`] | `time.perf_counter` |
 //! | O(n) stream accumulation, UTF-8 across chunks | [`stream`] | `StreamingResult`, `"".join(chunks)` |
 //! | timed blocks via `tracing` | [`timed`] | a `timed_block` context manager |
 //! | transactions: commit on `Ok`, roll back on error, panic and cancellation; savepoints; retry | [`tx`] | a `database_transaction` context manager |
