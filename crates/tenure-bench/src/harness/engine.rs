@@ -25,8 +25,12 @@
 //! thread's CPU clock does not count that wait. Measured on a 2-core machine with five
 //! builds running (load 11–14), `accumulate/mode=view_per_step` vs `plain`, three
 //! processes: wall-clock medians 0.30–4.3, the same repetitions by the CPU clock 0.97–1.17.
-//! Sides that wait or use other threads cannot be timed by one thread's CPU clock, so their
-//! comparisons stay on the wall clock: compare those within one run on a quiet machine.
+//! What the CPU clock still counts is what other processes cost the thread through the
+//! caches and cores they share: under the same load, `stack` vs `cpython` read 80× in one
+//! process and 42× in the next (tenure's side 12 µs, then 23 µs; the wall clock gave 14×),
+//! so a row near its target still wants several processes. Sides that wait or use other
+//! threads cannot be timed by one thread's CPU clock, so their comparisons stay on the wall
+//! clock: compare those within one run on a quiet machine.
 //!
 //! # Steps
 //!
