@@ -1,14 +1,17 @@
 //! `Close` releases by consuming; `Closing` closes on drop and reports a failure through
 //! `tracing` (naming the resource) or returns it from an explicit `close`; `Vec<R>` closes
-//! every element last first and keeps every error; the `tempfile` types delete on close.
+//! every element last first, keeps every error and keeps closing after a panic; the
+//! `tempfile` types delete on close (and report a directory already gone); `Closing`'s
+//! operations never shadow the resource's own methods.
 
 mod common;
 
+use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use common::{capture, quiet_expected_panics, warnings, whats, Boom, Log};
 use tenure::close::{close_with, Closing, Dropping};
-use tenure::testing::{Ledger, Op};
+use tenure::testing::{Ending, Ledger, Op};
 use tenure::{Close, ErrorKind};
 
 /// A resource whose release logs `name` and fails if `fail`.
@@ -349,4 +352,96 @@ fn a_nested_stack_dropped_unclosed_logs_every_nested_error() {
         .collect();
     assert!(text.iter().any(|m| m.contains("inner one")), "{text:#?}");
     assert!(text.iter().any(|m| m.contains("inner two")), "{text:#?}");
+}
+
+/// A resource with methods of the same names as `Closing`'s own operations.
+struct Conn {
+    closed: std::rc::Rc<std::cell::Cell<u32>>,
+}
+impl Conn {
+    fn name(&self) -> &str {
+        "the connection's own name"
+    }
+    #[allow(clippy::wrong_self_convention)] // the name is the point: it must not be shadowed
+    fn into_inner(&self) -> &'static str {
+        "the connection's own into_inner"
+    }
+}
+impl Close for Conn {
+    type Error = io::Error;
+    fn close(self) -> io::Result<()> {
+        self.closed.set(self.closed.get() + 1);
+        Ok(())
+    }
+}
+
+#[test]
+fn closing_never_shadows_the_resources_methods() {
+    let closed = std::rc::Rc::new(std::cell::Cell::new(0));
+    let c = Closing::named(
+        "guard name",
+        Conn {
+            closed: closed.clone(),
+        },
+    );
+    assert_eq!(c.name(), "the connection's own name");
+    assert_eq!(c.into_inner(), "the connection's own into_inner");
+    assert_eq!(Closing::name(&c), "guard name");
+    Closing::close(c).unwrap();
+    assert_eq!(closed.get(), 1);
+
+    let c = Closing::new(Conn {
+        closed: closed.clone(),
+    });
+    let conn = Closing::into_inner(c);
+    assert_eq!(
+        closed.get(),
+        1,
+        "into_inner hands the resource back unclosed"
+    );
+    drop(conn);
+}
+
+#[test]
+fn close_of_a_vec_keeps_closing_after_a_panic_and_resumes_it() {
+    common::quiet_expected_panics();
+    let ledger = Ledger::new();
+    ledger.faults().panic_nth(Op::Close, "v", 2);
+    let v: Vec<_> = (0..3).map(|_| ledger.acquire("v").unwrap()).collect();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Close::close(v)));
+    assert!(
+        r.is_err(),
+        "the panic resumed after every element was closed"
+    );
+    assert_eq!(ledger.release_order(), [3, 2, 1]);
+    assert_eq!(
+        ledger.ending(1),
+        Some(Ending::Closed),
+        "the one after the panic was closed"
+    );
+    // Two panics: the first resumes, the second is reported (not the other way round).
+    ledger
+        .faults()
+        .panic_nth(Op::Close, "x", 1)
+        .panic_nth(Op::Close, "x", 3);
+    let v: Vec<_> = (0..3).map(|_| ledger.acquire("x").unwrap()).collect();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Close::close(v)));
+    let msg = common::panic_msg(&*r.unwrap_err());
+    assert!(msg.contains("close #1 of `x`"), "{msg}");
+    // Without a panic nothing resumes.
+    let v: Vec<_> = (0..2).map(|_| ledger.acquire("w").unwrap()).collect();
+    Close::close(v).unwrap();
+}
+
+#[test]
+fn closing_a_temp_dir_that_is_gone_reports_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::remove_dir(dir.path()).unwrap();
+    assert!(
+        Close::close(dir).is_err(),
+        "the deletion error Drop would swallow"
+    );
+    let path = tempfile::NamedTempFile::new().unwrap().into_temp_path();
+    std::fs::remove_file(&path).unwrap();
+    assert!(Close::close(path).is_err());
 }

@@ -1,7 +1,10 @@
 //! `Orphans::join` resolves only when no orphaned cleanup is in flight, so a program can
-//! wait for them before it exits; an orphaned batch survives the shutdown of its runtime.
+//! wait for them before it exits; an orphaned batch survives the shutdown of its runtime; a
+//! finished batch is no longer pending; a dismissed async guard never runs its cleanup.
 #![cfg(all(feature = "testing", feature = "tokio"))]
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tenure::async_close::AsyncClosing;
@@ -147,4 +150,32 @@ async fn a_finish_cancelled_half_way_completes_as_a_task() {
         "the guard's and the close"
     );
     conn.release().unwrap();
+}
+
+#[test]
+fn a_finished_batch_is_no_longer_pending() {
+    // Without a runtime the batch runs on the helper, which the dropping thread waits for:
+    // by the time drop returns, it has finished.
+    let orphans = Orphans::new();
+    let mut s = tenure::AsyncExitStack::new().with_orphans(orphans.clone());
+    s.async_callback(|| async {});
+    drop(s);
+    assert_eq!(orphans.pending(), 0);
+    assert_eq!(orphans.stats().finished, 1);
+    assert!(orphans.join_timeout(Duration::from_millis(1)));
+}
+
+#[tokio::test]
+async fn a_dismissed_async_guard_never_runs_its_cleanup() {
+    let orphans = Orphans::new();
+    let ran = Arc::new(AtomicUsize::new(0));
+    let r = ran.clone();
+    let g = async_guard::always((), move |()| async move {
+        r.fetch_add(1, Ordering::SeqCst);
+    });
+    let g = AsyncGuard::with_orphans(g, orphans.clone());
+    AsyncGuard::dismiss(g);
+    orphans.join().await;
+    assert_eq!(ran.load(Ordering::SeqCst), 0);
+    assert_eq!(orphans.stats().batches, 0, "nothing was orphaned");
 }

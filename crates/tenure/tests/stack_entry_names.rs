@@ -7,6 +7,7 @@
 mod common;
 
 use std::any::Any;
+use std::io;
 
 use common::quiet_expected_panics;
 use tenure::close::close_with;
@@ -163,4 +164,62 @@ async fn a_name_left_pending_when_the_stack_runs_is_dropped() {
     asy.unwind().await.unwrap();
     asy.try_callback(|| Err(std::io::Error::other("after reuse")));
     assert_ne!(asy.close().await.unwrap_err().resource(), "stale");
+}
+
+#[test]
+fn naming_works_for_every_kind_of_entry() {
+    let mut s = ExitStack::new();
+    s.named("resource")
+        .enter(close_with((), |()| Err(io::Error::other("r"))));
+    s.named("callback")
+        .try_callback(|| Err(io::Error::other("c")));
+    s.named("exit")
+        .try_push_exit(|_: &Outcome<'_>| Err::<Exit, _>(io::Error::other("x")));
+    let e = s.close().unwrap_err();
+    let names: Vec<_> = e.iter().map(|e| e.resource()).collect();
+    assert_eq!(names, ["exit", "callback", "resource"]);
+}
+
+#[test]
+fn a_name_applies_to_the_next_entry_only() {
+    let mut s = ExitStack::new();
+    s.named("first").try_callback(|| Err(io::Error::other("1")));
+    s.try_callback(|| Err(io::Error::other("2")));
+    let e = s.close().unwrap_err();
+    assert!(e.resource().starts_with(file!()), "{}", e.resource());
+    assert_eq!(e.suppressed()[0].resource(), "first");
+}
+
+#[tokio::test]
+async fn async_naming_works_for_every_kind_of_entry() {
+    let mut s = AsyncExitStack::new();
+    s.named("resource")
+        .enter(tenure::async_close::async_close_with((), |()| async {
+            Err(io::Error::other("r"))
+        }));
+    s.named("sync resource")
+        .enter_sync(close_with((), |()| Err(io::Error::other("s"))));
+    s.named("callback")
+        .try_callback(|| Err(io::Error::other("c")));
+    s.named("async callback")
+        .try_async_callback(|| async { Err(io::Error::other("a")) });
+    s.named("exit")
+        .try_push_exit(|_: &Outcome<'_>| Err::<Exit, _>(io::Error::other("x")));
+    s.named("async exit")
+        .try_push_async_exit(|_: &Outcome<'_>| async { Err::<Exit, _>(io::Error::other("y")) });
+    s.try_async_callback(|| async { Err(io::Error::other("unnamed")) });
+    let e = s.close().await.unwrap_err();
+    let names: Vec<_> = e.iter().map(|e| e.resource().to_string()).collect();
+    assert!(names[0].starts_with(file!()), "{names:?}");
+    assert_eq!(
+        names[1..],
+        [
+            "async exit",
+            "exit",
+            "async callback",
+            "callback",
+            "sync resource",
+            "resource"
+        ]
+    );
 }

@@ -1,11 +1,13 @@
 //! `ExitStack` releases every entry exactly once, last in first out, whatever the earlier
 //! ones did; handles reach the resources while the stack holds them and say `Closed` after;
-//! `scope` reports the body's error and the cleanup errors without losing either.
+//! `scope` reports the body's error and the cleanup errors without losing either;
+//! `is_empty` says whether entries wait; exit callbacks that cannot fail need no error type.
 
 mod common;
 
 use std::convert::Infallible;
 use std::error::Error as _;
+use std::io;
 
 use common::{capture, warnings, what, whats, Boom, DropLogged, Log};
 use tenure::close::close_with;
@@ -434,4 +436,28 @@ fn drop_logs_the_errors_of_nested_stacks_too() {
     assert!(warns[1..]
         .iter()
         .all(|w| w.field("suppressed") == Some("true")));
+}
+
+#[test]
+fn infallible_exit_callbacks_need_no_error_type() {
+    let mut s = ExitStack::new();
+    s.push_exit(|o| {
+        if o.is_failure() {
+            Exit::Suppress
+        } else {
+            Exit::Propagate
+        }
+    });
+    let err = io::Error::other("body");
+    assert_eq!(s.unwind_with(Outcome::Error(&err)).unwrap(), Exit::Suppress);
+}
+
+#[test]
+fn is_empty_says_whether_entries_wait() {
+    let mut s = ExitStack::new();
+    assert!(s.is_empty());
+    s.callback(|| {});
+    assert!(!s.is_empty());
+    s.unwind().unwrap();
+    assert!(s.is_empty());
 }

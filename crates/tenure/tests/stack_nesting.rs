@@ -1,12 +1,13 @@
 //! `ExitStack::enter_stack`: a stack nested in another runs in place, sees the outer
 //! outcome, and reports its errors as the outer stack's own; named callbacks name their
-//! errors.
+//! errors. A stack is also a resource: a `Vec` of stacks closes them all, and `unwind`
+//! leaves one reusable.
 
 mod common;
 
 use common::{panic_msg, quiet_expected_panics, whats, Boom, Log};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use tenure::{suppress, Exit, ExitStack, Outcome, ScopeError};
+use tenure::{suppress, Close, Exit, ExitStack, Outcome, ScopeError};
 
 #[test]
 fn nested_entries_run_in_place_lifo() {
@@ -93,4 +94,21 @@ fn named_callbacks_name_their_errors() {
         err.to_string(),
         "cleanup callback failed: `commit` (+1 suppressed cleanup error)"
     );
+}
+
+#[test]
+fn a_stack_closes_as_a_resource_in_a_vec_and_is_reusable_with_unwind() {
+    let log = common::Log::new();
+    let mut stacks = vec![ExitStack::new(), ExitStack::new()];
+    stacks[0].callback(log.pusher("first"));
+    stacks[1].callback(log.pusher("second"));
+    Close::close(stacks).unwrap();
+    assert_eq!(log.take(), ["second", "first"]);
+
+    let mut s = ExitStack::new();
+    s.callback(log.pusher("use 1"));
+    s.unwind().unwrap();
+    s.callback(log.pusher("use 2"));
+    s.close().unwrap();
+    assert_eq!(log.take(), ["use 1", "use 2"]);
 }

@@ -1,6 +1,7 @@
 //! Suppression is explicit and narrow: by `io::ErrorKind` (looked for along the source
 //! chain), by error type, by predicate; on one `Result` or on an `ExitStack`. Nothing is
-//! suppressed unless asked, and panics never are.
+//! suppressed unless asked, and panics never are. One rule serves two stacks, rules combine
+//! with `or`, and `or_suppressed` turns a suppressed body error into `None`.
 
 mod common;
 
@@ -9,6 +10,7 @@ use std::fmt;
 use std::io::{self, ErrorKind};
 
 use common::{capture, Boom};
+use tenure::stack::ScopeResultExt;
 use tenure::{suppress, Exit, ExitStack, Outcome, ScopeError};
 
 /// An error that wraps another as its source, like an application error around an I/O one.
@@ -203,5 +205,56 @@ fn a_body_panic_is_not_suppressed_on_a_stack() {
     assert_eq!(
         common::panic_msg(&*r.unwrap_err()),
         "[expected] not suppressible"
+    );
+}
+
+#[test]
+fn or_suppressed_turns_a_suppressed_body_error_into_none() {
+    let r = ExitStack::scope(|s| {
+        s.suppress(suppress::io_kind(io::ErrorKind::BrokenPipe));
+        Err::<u32, _>(io::Error::from(io::ErrorKind::BrokenPipe))
+    });
+    assert!(r.is_err());
+    let r = ExitStack::scope(|s| {
+        s.suppress(suppress::io_kind(io::ErrorKind::BrokenPipe));
+        Err::<u32, _>(io::Error::from(io::ErrorKind::BrokenPipe))
+    });
+    assert_eq!(r.or_suppressed().unwrap(), None);
+    assert_eq!(
+        ExitStack::scope(|_| Ok::<_, io::Error>(3))
+            .or_suppressed()
+            .unwrap(),
+        Some(3)
+    );
+    let r = ExitStack::scope(|_| Err::<u32, _>(io::Error::other("real")));
+    assert!(matches!(r.or_suppressed(), Err(ScopeError::Body { .. })));
+}
+
+#[test]
+fn one_rule_on_two_stacks_and_rules_combined_with_or() {
+    let rule = suppress::io_kind(io::ErrorKind::BrokenPipe)
+        .or(suppress::io_kind(io::ErrorKind::ConnectionReset));
+    let mut a = ExitStack::new();
+    let mut b = ExitStack::new();
+    a.suppress(rule.clone());
+    b.suppress(rule);
+    let reset = io::Error::from(io::ErrorKind::ConnectionReset);
+    let pipe = io::Error::from(io::ErrorKind::BrokenPipe);
+    let other = io::Error::other("disk full");
+    assert_eq!(
+        a.unwind_with(Outcome::Error(&reset)).unwrap(),
+        Exit::Suppress
+    );
+    assert_eq!(
+        b.unwind_with(Outcome::Error(&pipe)).unwrap(),
+        Exit::Suppress
+    );
+    let mut c = ExitStack::new();
+    c.suppress(
+        suppress::io_kind(io::ErrorKind::BrokenPipe).or(suppress::error_type::<std::fmt::Error>()),
+    );
+    assert_eq!(
+        c.unwind_with(Outcome::Error(&other)).unwrap(),
+        Exit::Propagate
     );
 }
