@@ -19,7 +19,10 @@
 //! fresh acquire gets it at once), and one handed to a cancelled waiter going on to the next
 //! waiter; `close` racing a release and a waiter (every resource
 //! closed exactly once, the waiter served or told `Closed`, `close` resolving); two
-//! waiters and two releases (both served, nothing left over).
+//! waiters and two releases (both served, nothing left over); two callers under
+//! `Validation::Always` whose first check fails while the other caller's is under way
+//! (the one checked is served, the failed check moves on to the next idle resource and no
+//! create starts: no caller waits while a resource sits idle).
 //!
 //! **Not covered**: timeouts (loom has no time: `Acquire` waits untimed under loom and a
 //! timed park is an untimed one), the work the pool runs on a runtime or a thread (the
@@ -36,7 +39,7 @@ use loom::future::block_on;
 use loom::thread;
 use tenure::clock::ManualClock;
 use tenure::error::BoxError;
-use tenure::pool::{Manager, Pool, PoolConfig, PoolError, Status, Validation, Work};
+use tenure::pool::{Lease, Manager, Pool, PoolConfig, PoolError, Status, Validation, Work};
 
 #[derive(Default)]
 struct Counting {
@@ -285,5 +288,81 @@ fn a_waiter_polled_again_is_woken_through_its_latest_waker() {
         };
         drop(lease);
         assert_eq!(waiter.join().unwrap(), 1);
+    });
+}
+
+/// Creates up to `limit` resources (more fail), checks fail for the first check only.
+#[derive(Default)]
+struct Checking {
+    next: AtomicU32,
+    limit: u32,
+    checks: AtomicU32,
+    closed: Mutex<Vec<u32>>,
+}
+
+impl Manager for &'static Checking {
+    type Resource = u32;
+    type Error = std::io::Error;
+    const ASYNC: bool = false;
+    fn create(&self) -> Work<Result<u32, std::io::Error>> {
+        let n = self.next.fetch_add(1, Ordering::SeqCst) + 1;
+        Work::ready(match n <= self.limit {
+            true => Ok(n),
+            false => Err(std::io::Error::other("no more")),
+        })
+    }
+    fn validate(&self, r: u32) -> tenure::pool::Checked<Self> {
+        let first = self.checks.fetch_add(1, Ordering::SeqCst) == 0;
+        let verdict = match first {
+            true => Err(std::io::Error::other("check failed")),
+            false => Ok(()),
+        };
+        Work::ready((r, verdict))
+    }
+    fn close(&self, r: u32) -> Work<Result<(), BoxError>> {
+        self.closed.lock().unwrap().push(r);
+        Work::ready(Ok(()))
+    }
+}
+
+/// Three idle resources, every checkout checked, the first check fails, the backend
+/// allows no more creates. Two callers at once: while one's check is under way (it is
+/// being served), the other takes another idle resource; the failed check moves on to
+/// the next idle one. Both are served, nothing is created, the failed one is closed.
+#[test]
+fn a_failed_check_moves_on_to_the_next_idle_resource_while_another_is_checked() {
+    model(|| {
+        let counts: &'static Checking = Box::leak(Box::new(Checking {
+            limit: 3,
+            ..Checking::default()
+        }));
+        let pool = Pool::builder(counts)
+            .config(PoolConfig {
+                max_size: 3,
+                validation: Validation::Always,
+                max_lifetime: None,
+                idle_timeout: None,
+                leak_threshold: None,
+                maintenance_interval: None,
+                ..PoolConfig::default()
+            })
+            .clock(ManualClock::new())
+            .build()
+            .unwrap();
+        let three = [(); 3].map(|_| pool.get_blocking().unwrap());
+        drop(three);
+        let other = {
+            let pool = pool.clone();
+            thread::spawn(move || pool.get_blocking().unwrap())
+        };
+        let mine = pool.get_blocking().unwrap();
+        let other = other.join().unwrap();
+        let (mine, other) = (Lease::detach(mine), Lease::detach(other));
+        assert_ne!(mine, other, "both held at once");
+        assert_eq!(counts.next.load(Ordering::SeqCst), 3, "no create");
+        let closed = counts.closed.lock().unwrap().clone();
+        assert_eq!(closed.len(), 1);
+        assert!(![mine, other].contains(&closed[0]));
+        assert_eq!(pool.status().size, 0, "the failed one closed, two detached");
     });
 }

@@ -16,7 +16,13 @@
 //! - a discarded resource is closed, a detached one leaves the pool, and either frees its
 //!   slot for a waiter; `resize(n)` retires idle resources above `n` at once, and lent ones
 //!   as they come back;
-//! - `close` fails every waiter, closes the idle resources now and lent ones on return.
+//! - `close` fails every waiter, closes the idle resources now and lent ones on return;
+//! - under `Validation::Always` (the model runs with and without it; its checks are inline
+//!   and the next `n` of them fail), a get checks idle resources one after another, each
+//!   that fails closed, and takes the first good one — creating only once none is left
+//!   (no caller waits while a resource sits idle; a failed check moves on to the next idle
+//!   resource before any create); a returned resource is checked before it goes to a
+//!   waiter, and one that fails is closed and a create started instead.
 //!
 //! Which idle resource a get or a shrink takes is not promised, so the model keeps the idle
 //! set and checks membership (the ledger says which ones a shrink closed).
@@ -39,11 +45,12 @@ use tenure::pool::{
 use tenure::testing::{InjectedFault, Ledger, Op, TestResource};
 use tenure::Close;
 
-/// Everything inline: creates from the ledger (the next `fail` of them fail), closes with
-/// `Close`.
+/// Everything inline: creates from the ledger (the next `fail` of them fail), checks
+/// (the next `fail_check` of them fail), closes with `Close`.
 struct Inline {
     ledger: Ledger,
     fail: Arc<AtomicUsize>,
+    fail_check: Arc<AtomicUsize>,
 }
 
 impl Manager for Inline {
@@ -68,6 +75,21 @@ impl Manager for Inline {
     fn close(&self, r: TestResource) -> Work<Result<(), BoxError>> {
         Work::ready(Close::close(r).map_err(Into::into))
     }
+    fn validate(&self, r: TestResource) -> tenure::pool::Checked<Self> {
+        let failing = self
+            .fail_check
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        let verdict = match failing {
+            true => Err(InjectedFault {
+                op: Op::Validate,
+                kind: "conn".into(),
+                n: 0,
+            }),
+            false => Ok(()),
+        };
+        Work::ready((r, verdict))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -89,6 +111,8 @@ enum Action {
     Resize(usize),
     /// The next create fails.
     FailNextCreate,
+    /// The next check fails (under `Validation::Always`).
+    FailNextCheck,
     Close,
 }
 
@@ -104,6 +128,7 @@ fn action() -> impl Strategy<Value = Action> {
         1 => any::<Index>().prop_map(Action::Detach),
         2 => (1usize..=5).prop_map(Action::Resize),
         1 => Just(Action::FailNextCreate),
+        2 => Just(Action::FailNextCheck),
         1 => Just(Action::Close),
     ]
 }
@@ -157,6 +182,10 @@ struct Model {
     /// The ledger id the next successful create gets.
     next_id: u64,
     fail_next: usize,
+    /// Whether every checkout is checked (`Validation::Always`), and how many of the next
+    /// checks fail.
+    checks: bool,
+    fail_check: usize,
     closed: bool,
     /// Closes this step should have made: these resources, and `idle_closes` of the idle.
     closes: BTreeSet<u64>,
@@ -164,8 +193,10 @@ struct Model {
 }
 
 impl Model {
-    fn new(max: usize, max_waiters: usize) -> Self {
+    fn new(max: usize, max_waiters: usize, checks: bool) -> Self {
         Model {
+            checks,
+            fail_check: 0,
             max,
             max_waiters,
             size: 0,
@@ -209,11 +240,26 @@ impl Model {
         }
     }
 
-    /// A resource comes back (a lease dropped, or handed to a waiter that left).
-    fn deliver(&mut self, id: u64) {
+    /// One check, if checks are on: `false` if it fails.
+    fn check_passes(&mut self) -> bool {
+        if self.checks && self.fail_check > 0 {
+            self.fail_check -= 1;
+            return false;
+        }
+        true
+    }
+
+    /// A resource comes back: a lease dropped (`returned`: checked before a waiter gets
+    /// it, if checks are on), or handed to a waiter that left.
+    fn deliver(&mut self, id: u64, returned: bool) {
         if self.closed {
             self.close(id);
         } else if self.size > self.max {
+            self.close(id);
+            self.create_for_waiters();
+        } else if returned && !self.line.is_empty() && !self.check_passes() {
+            // Failed its check for the waiter: closed; no other is idle (nobody waits while
+            // one is), so a create serves the waiter.
             self.close(id);
             self.create_for_waiters();
         } else if let Some(w) = self.line.pop_front() {
@@ -227,8 +273,16 @@ impl Model {
         if self.closed {
             return Begin::Refused(Expect::Closed);
         }
-        if self.line.is_empty() && !self.idle.is_empty() {
-            return Begin::Direct;
+        if self.line.is_empty() {
+            // The idle ones one after another (which is not promised): each failing its
+            // check is closed; the first good one is taken.
+            while self.idle.len() > self.idle_closes {
+                if self.check_passes() {
+                    return Begin::Direct;
+                }
+                self.size -= 1;
+                self.idle_closes += 1;
+            }
         }
         if self.line.len() >= self.max_waiters {
             return Begin::Refused(Expect::Saturated);
@@ -257,7 +311,7 @@ impl Model {
     fn leave(&mut self, w: usize) {
         match self.waiters.remove(&w) {
             Some(Waiter::Pending) => self.line.retain(|x| *x != w),
-            Some(Waiter::Served(id)) => self.deliver(id),
+            Some(Waiter::Served(id)) => self.deliver(id, false),
             _ => {}
         }
     }
@@ -298,6 +352,7 @@ struct Harness {
     ledger: Ledger,
     pool: Pool<Inline>,
     fail: Arc<AtomicUsize>,
+    fail_check: Arc<AtomicUsize>,
     leases: Vec<Lease<Inline>>,
     waiters: Vec<(usize, Pin<Box<Acquire<Inline>>>)>,
     detached: Vec<TestResource>,
@@ -307,14 +362,18 @@ struct Harness {
 }
 
 impl Harness {
-    fn new(max: usize, max_waiters: usize, creates_at_once: usize) -> Self {
+    fn new(max: usize, max_waiters: usize, creates_at_once: usize, checks: bool) -> Self {
         let ledger = Ledger::new();
         let fail = Arc::new(AtomicUsize::new(0));
+        let fail_check = Arc::new(AtomicUsize::new(0));
         let config = PoolConfig {
             max_size: max,
             max_waiters,
             max_concurrent_creates: creates_at_once,
-            validation: Validation::Never,
+            validation: match checks {
+                true => Validation::Always,
+                false => Validation::Never,
+            },
             max_lifetime: None,
             idle_timeout: None,
             acquire_timeout: Duration::from_secs(3600),
@@ -326,6 +385,7 @@ impl Harness {
         let manager = Inline {
             ledger: ledger.clone(),
             fail: fail.clone(),
+            fail_check: fail_check.clone(),
         };
         // Built outside the runtime: it has none, and needs none (everything is inline).
         let pool = Pool::new(manager, config).unwrap();
@@ -344,7 +404,8 @@ impl Harness {
             waiters: Vec::new(),
             detached: Vec::new(),
             seen_closes: 0,
-            model: Model::new(max, max_waiters),
+            fail_check,
+            model: Model::new(max, max_waiters, checks),
         }
     }
 
@@ -483,6 +544,10 @@ impl Harness {
                 self.pool.resize(*n);
                 self.model.resize(*n);
             }
+            Action::FailNextCheck => {
+                self.fail_check.fetch_add(1, Ordering::SeqCst);
+                self.model.fail_check += 1;
+            }
             Action::FailNextCreate => {
                 self.fail.fetch_add(1, Ordering::SeqCst);
                 self.model.fail_next += 1;
@@ -540,7 +605,7 @@ impl Harness {
         let lease = self.leases.remove(k);
         let id = lease.id();
         drop(lease);
-        self.model.deliver(id);
+        self.model.deliver(id, true);
     }
 
     /// The pool as the model says, and the closes it made as the model says.
@@ -652,9 +717,10 @@ proptest! {
         max in 1usize..=4,
         max_waiters in 1usize..=4,
         creates_at_once in 1usize..=3,
+        checks in any::<bool>(),
         actions in proptest::collection::vec(action(), 1..=40),
     ) {
-        let mut h = Harness::new(max, max_waiters, creates_at_once);
+        let mut h = Harness::new(max, max_waiters, creates_at_once, checks);
         for a in &actions {
             h.step(a)?;
         }

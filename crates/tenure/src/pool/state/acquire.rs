@@ -31,8 +31,9 @@ pub(in crate::pool) struct Served<M: Manager> {
 }
 
 impl<M: Manager> Shared<M> {
-    /// The first step of an acquire: an idle resource if nobody waits ahead (no barging),
-    /// else a place in the queue — starting a create if demand exceeds what is coming.
+    /// The first step of an acquire: an idle resource that needs no check if nobody waits
+    /// ahead (no barging), else a place in the queue — served from the idle set (checked
+    /// for it when the policy says so) before any create starts for it.
     pub(in crate::pool) fn begin(
         &self,
         now: Instant,
@@ -53,9 +54,8 @@ impl<M: Manager> Shared<M> {
                 } else if self.config.idle_too_long(idle_for) {
                     self.retire(&mut st, conn, Retire::IdleTimeout, after);
                 } else if self.config.validation.on_checkout(idle_for) {
-                    // Validated by the pool on its own behalf; the result goes to the
-                    // oldest waiter — this caller, queued just below, unless others came.
-                    Self::start_check(&mut st, conn, false, after);
+                    // Checked for this caller once it is in line (`serve_idle`).
+                    st.idle.push(conn);
                     break;
                 } else {
                     st.stats.acquired_direct += 1;
@@ -69,7 +69,6 @@ impl<M: Manager> Shared<M> {
                 max_waiters: self.config.max_waiters,
             });
         }
-        self.maybe_create(&mut st, now, 1, after);
         if let Some(e) = self.unavailable(&st, now) {
             return Step::Fail(e);
         }
@@ -83,7 +82,12 @@ impl<M: Manager> Shared<M> {
                 }
             }
         }
-        Step::Wait(st.waiters.push(wake, deadline))
+        let ticket = st.waiters.push(wake, deadline);
+        // The idle resources first (each waiting for a check is being served), then
+        // creates for the rest.
+        self.serve_idle(&mut st, now, after);
+        self.maybe_create(&mut st, now, 0, after);
+        Step::Wait(ticket)
     }
 
     /// A waiting task looks at its place: `Some` once served (lent on this thread's

@@ -10,6 +10,9 @@ pub(super) struct Counts {
     creating: usize,
     /// Validations and resets under way.
     checking: usize,
+    /// Of those, the validations: each serves a waiter (a waiter whose resource is being
+    /// checked is being served, not waiting for supply).
+    validating: usize,
     /// Resources handed to a waiter that has not picked its up yet (a lease's resource
     /// counts in its shard's `in_use`).
     handed: usize,
@@ -28,6 +31,11 @@ impl Counts {
 
     pub(super) fn checking(&self) -> usize {
         self.checking
+    }
+
+    /// Validations under way, each for a waiter.
+    pub(super) fn validating(&self) -> usize {
+        self.validating
     }
 
     pub(super) fn handed(&self) -> usize {
@@ -54,15 +62,17 @@ impl Counts {
         }
     }
 
-    /// A validation or reset starts.
-    pub(super) fn start_check(&mut self) {
+    /// A validation (`validate`) or reset starts.
+    pub(super) fn start_check(&mut self, validate: bool) {
         self.checking += 1;
+        self.validating += usize::from(validate);
     }
 
-    /// A validation or reset ended: with its resource, or (abandoned past its bound) its
-    /// slot freed.
-    pub(super) fn check_ended(&mut self, kept: bool) {
+    /// A validation (`validate`) or reset ended: with its resource, or (abandoned past its
+    /// bound) its slot freed.
+    pub(super) fn check_ended(&mut self, validate: bool, kept: bool) {
         self.checking -= 1;
+        self.validating -= usize::from(validate);
         if !kept {
             self.size -= 1;
         }

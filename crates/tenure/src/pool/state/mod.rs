@@ -332,9 +332,10 @@ impl<M: Manager> Shared<M> {
     }
 
     /// Starts a validation (or, `reset`, a reset) of `conn` on the pool's behalf; its
-    /// verdict delivers or retires it.
+    /// verdict delivers or retires it. A validation is for a waiter: it counts as serving
+    /// one (see [`serve_idle`](Self::serve_idle)).
     fn start_check(st: &mut State<M>, conn: Conn<M::Resource>, reset: bool, after: &mut After<M>) {
-        st.counts.start_check();
+        st.counts.start_check(!reset);
         after.jobs.push(if reset {
             Job::Reset(conn)
         } else {
@@ -342,8 +343,62 @@ impl<M: Manager> Shared<M> {
         });
     }
 
-    /// Hands `conn` to the oldest waiter, else makes it idle (or retires it if the pool
-    /// closed or shrank).
+    /// Waiters no validation under way serves yet.
+    fn unserved(st: &State<M>) -> usize {
+        st.waiters.waiting().saturating_sub(st.counts.validating())
+    }
+
+    /// No caller waits while a resource sits idle: while callers wait, the idle resources
+    /// go to them — one that needs no check to the oldest waiter at once, one that needs a
+    /// check (the validation policy) checked for a waiter that no check serves yet (a
+    /// waiter whose resource is being checked is being served); expired and idle-too-long
+    /// ones are retired on the way. What is left idle needs a check, and every waiter has
+    /// one under way. Runs wherever a waiter joins or a check failed, before any create.
+    fn serve_idle(&self, st: &mut State<M>, now: Instant, after: &mut After<M>) {
+        if st.idle.is_empty() || st.waiters.waiting() == 0 {
+            return;
+        }
+        let mut left = Vec::new();
+        while st.waiters.waiting() > 0 {
+            let Some(conn) = st.idle.pop() else { break };
+            let idle_for = conn.idle_for(now);
+            if conn.expired(now) {
+                self.retire(st, conn, Retire::Expired, after);
+            } else if self.config.idle_too_long(idle_for) {
+                self.retire(st, conn, Retire::IdleTimeout, after);
+            } else if !self.config.validation.on_checkout(idle_for) {
+                self.hand_over(st, conn, after);
+            } else if Self::unserved(st) > 0 {
+                Self::start_check(st, conn, false, after);
+            } else {
+                left.push(conn);
+            }
+        }
+        // Back in their order (the most recently returned on top).
+        st.idle.extend(left.into_iter().rev());
+    }
+
+    /// A returned resource that needs a check before a waiter may have it (the validation
+    /// policy checks every handoff): idle, then served as [`serve_idle`](Self::serve_idle)
+    /// says — checked for a waiter no check serves yet, else kept for the next that needs
+    /// one.
+    fn shelve(
+        &self,
+        st: &mut State<M>,
+        mut conn: Conn<M::Resource>,
+        now: Instant,
+        after: &mut After<M>,
+    ) {
+        if st.closed || st.counts.kept() > st.max_size {
+            return self.deliver(st, conn, now, after); // retired
+        }
+        conn.idle_since = now;
+        st.idle.push(conn);
+        self.serve_idle(st, now, after);
+    }
+
+    /// Hands `conn` (created, checked, or needing no check) to the oldest waiter, else
+    /// makes it idle (or retires it if the pool closed or shrank).
     fn deliver(
         &self,
         st: &mut State<M>,
@@ -361,6 +416,11 @@ impl<M: Manager> Shared<M> {
         if st.waiters.waiting() == 0 {
             return st.idle.push(conn); // the steady state
         }
+        self.hand_over(st, conn, after);
+    }
+
+    /// Hands `conn` to the oldest waiter (there is one), else makes it idle.
+    fn hand_over(&self, st: &mut State<M>, conn: Conn<M::Resource>, after: &mut After<M>) {
         match st.waiters.serve(conn) {
             Ok(wake) => {
                 st.counts.hand_over();

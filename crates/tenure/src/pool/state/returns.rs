@@ -73,7 +73,7 @@ impl<M: Manager> Shared<M> {
             Route::Retire(why) => self.retire(&mut st, conn, why, after),
             Route::Reset => Self::start_check(&mut st, conn, true, after),
             Route::Keep if self.config.validation.on_handoff() && st.waiters.waiting() > 0 => {
-                Self::start_check(&mut st, conn, false, after)
+                self.shelve(&mut st, conn, now, after)
             }
             Route::Keep => self.deliver(&mut st, conn, now, after),
         }
@@ -150,7 +150,9 @@ impl<M: Manager> Shared<M> {
         self.maybe_create(&mut st, now, 0, after);
     }
 
-    /// A validation or reset finished: its resource delivered, or retired for `why`.
+    /// A validation or reset finished: its resource delivered, or retired for `why` — and
+    /// then, for a failed validation, the next idle resource tried for the waiter it
+    /// served before any create.
     pub(in crate::pool) fn checked(
         &self,
         conn: Conn<M::Resource>,
@@ -160,11 +162,12 @@ impl<M: Manager> Shared<M> {
     ) {
         let now = self.now();
         let mut st = self.lock();
-        st.counts.check_ended(true);
+        st.counts.check_ended(why == Retire::Invalid, true);
         if ok {
             self.deliver(&mut st, conn, now, after);
         } else {
             self.retire(&mut st, conn, why, after);
+            self.serve_idle(&mut st, now, after);
         }
         self.maybe_create(&mut st, now, 0, after);
     }
@@ -174,7 +177,7 @@ impl<M: Manager> Shared<M> {
         let now = self.now();
         {
             let mut st = self.lock();
-            st.counts.check_ended(false);
+            st.counts.check_ended(false, false);
             st.stats.abandoned += 1;
             self.maybe_create(&mut st, now, 0, after);
             self.wake_if_drained(&mut st);
