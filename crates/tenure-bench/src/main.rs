@@ -80,6 +80,7 @@
 mod accumulate;
 mod allocs;
 mod async_stack;
+mod db_postgres;
 mod guard;
 mod harness;
 mod meter;
@@ -101,6 +102,7 @@ const BENCHES: &[(&str, Run)] = &[
     ("meter", meter::run),
     ("pool", pool::run),
     ("pool_blocking", pool::run_blocking),
+    ("db_postgres", db_postgres::run),
     // Later modules: one line each, above this comment.
 ];
 
