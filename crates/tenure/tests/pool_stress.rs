@@ -688,8 +688,8 @@ fn storm<const A: bool>(plan: Plan) -> String {
                 }
             })
             .await;
+            // The call begins the close: from here on every get must fail Closed.
             let mut closing = pin!(pool.close());
-            // The first poll begins the close: from here on every get must fail Closed.
             let first = futures::poll!(closing.as_mut());
             closed.0.store(true, Ordering::SeqCst);
             if first.is_pending() {

@@ -306,9 +306,11 @@ impl<M: Manager> Pool<M> {
         step(&self.shared, |s, after| s.maintain_at(now, after));
     }
 
-    /// Closes the pool: new acquires fail with [`PoolError::Closed`] at once, waiters are
-    /// failed, idle resources are closed now and lent ones when they come back. Resolves
-    /// when every resource is closed.
+    /// Closes the pool, from this call on: new acquires fail with [`PoolError::Closed`],
+    /// waiters are failed, idle resources start closing now and lent ones close when they
+    /// come back. The returned future only waits — until every resource is closed; the
+    /// pool is closed whether or not it is ever polled. It does not borrow the pool: it can
+    /// be spawned, or outlive the last handle.
     ///
     /// ```
     /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
@@ -322,25 +324,27 @@ impl<M: Manager> Pool<M> {
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let pool = Pool::new(Unit, PoolConfig::default())?;
     /// drop(pool.get().await?);
-    /// pool.close().await;
+    /// let closing = pool.close(); // closed from here on
     /// assert!(matches!(pool.get().await, Err(tenure::pool::PoolError::Closed)));
+    /// closing.await; // every resource closed
     /// # Ok(()) }
     /// ```
-    pub async fn close(&self) {
+    pub fn close(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
         self.begin_close();
-        std::future::poll_fn(|cx| {
-            if self.shared.drained(Some(cx.waker())) {
+        let shared = self.shared.clone();
+        std::future::poll_fn(move |cx| {
+            if shared.drained(Some(cx.waker())) {
                 Poll::Ready(())
             } else {
                 Poll::Pending
             }
         })
-        .await
     }
 
     /// [`close`](Self::close), waiting at most `timeout` for the lent resources to come
-    /// back and every resource to be closed; `true` when all were. Past the deadline the
-    /// pool stays closed and the leases still out are closed when they come back.
+    /// back and every resource to be closed; `true` when all were. The pool is closed at
+    /// the call, as with `close`; past the deadline it stays closed and the leases still
+    /// out are closed when they come back.
     ///
     /// ```
     /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
@@ -360,8 +364,12 @@ impl<M: Manager> Pool<M> {
     /// assert_eq!(pool.status().size, 0);
     /// # Ok(()) }
     /// ```
-    pub async fn close_timeout(&self, timeout: Duration) -> bool {
-        tokio::time::timeout(timeout, self.close()).await.is_ok()
+    pub fn close_timeout(
+        &self,
+        timeout: Duration,
+    ) -> impl std::future::Future<Output = bool> + Send + 'static {
+        let drained = self.close();
+        async move { tokio::time::timeout(timeout, drained).await.is_ok() }
     }
 
     /// [`close`](Self::close) for a thread, waiting at most `timeout` for the resources to
