@@ -122,6 +122,31 @@ mod with_tokio {
         }
     }
 
+    /// Runs future `fut` to its end on a thread `name` of its own, with a current-thread
+    /// runtime (timers on) of its own: a pool's async work when the pool has no runtime
+    /// (a manager that says `ASYNC = false` and hands back a future).
+    #[cfg(feature = "pool")]
+    pub(crate) fn run_future_alone(
+        (name, what): (&str, &str),
+        fut: impl std::future::Future<Output = ()> + Send + 'static,
+    ) {
+        let what_ = what.to_owned();
+        spawn_thread(
+            name,
+            what,
+            move || match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt.block_on(fut),
+                Err(e) => tracing::error!(
+                    target: "tenure",
+                    "the pool cannot start a runtime for {what_}: {e}"
+                ),
+            },
+        );
+    }
+
     /// Runs `f` after `wait`: a task on `runtime` (tokio's clock), else a thread `name`
     /// that sleeps first.
     #[cfg(all(feature = "pool", not(loom)))]

@@ -118,7 +118,11 @@ pub trait Manager: Send + Sync + 'static {
     type Resource: Send + 'static;
     /// What creating (or validating, or resetting) it fails with.
     type Error: std::error::Error + Send + Sync + 'static;
-    /// Whether any of this manager's [`Work`] is a future (it then needs a runtime).
+    /// Whether any of this manager's [`Work`] is a future (it then needs a runtime, and
+    /// the pool refuses to build without one). A future from a manager that says `false`
+    /// still runs: on the pool's runtime if it has one, else on a thread of its own with a
+    /// runtime of its own — correct, but a thread and a runtime per piece of work; say
+    /// `true` instead.
     const ASYNC: bool;
 
     /// Creates a resource.

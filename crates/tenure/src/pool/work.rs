@@ -165,7 +165,9 @@ fn run_work<M: Manager, T: Send + 'static>(
             };
             match &shared.runtime {
                 Some(rt) => drop(rt.spawn(task)),
-                None => unreachable!("a pool of an async manager is built with a runtime"),
+                // A manager that says `ASYNC = false` handed back a future: no mistake
+                // of a manager's panics here; it runs on a thread and runtime of its own.
+                None => crate::runtime::run_future_alone(("tenure-pool", "a future"), task),
             }
         }
     }
