@@ -1,26 +1,13 @@
 //! tokio's LIFO slot (tokio #4941, #8100): a waiter woken by a task that keeps its worker
 //! busy must not wait in that worker's un-stealable LIFO slot for the task to yield.
-#![cfg(feature = "pool")]
+#![cfg(all(feature = "pool", feature = "testing"))]
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tenure::error::BoxError;
-use tenure::pool::{Manager, Pool, PoolConfig, Work};
-
-struct Unit;
-impl Manager for Unit {
-    type Resource = ();
-    type Error = std::io::Error;
-    const ASYNC: bool = false;
-    fn create(&self) -> Work<Result<(), std::io::Error>> {
-        Work::ready(Ok(()))
-    }
-    fn close(&self, _: ()) -> Work<Result<(), BoxError>> {
-        Work::ready(Ok(()))
-    }
-}
+use tenure::pool::{Pool, PoolConfig};
+use tenure::testing::TestManager;
 
 /// The holder hands its resource over, then spins for `SPIN` without yielding; the waiter
 /// must be served while the holder still spins (by the other, idle worker).
@@ -35,7 +22,7 @@ fn a_handoff_from_a_holder_that_keeps_its_worker_busy_is_served_by_another_worke
     for round in 0..5 {
         let pool = rt.block_on(async {
             Pool::new(
-                Unit,
+                TestManager::new(),
                 PoolConfig {
                     max_size: 1,
                     ..PoolConfig::default()

@@ -1,27 +1,14 @@
 //! Feature `metrics`: a pool publishes its gauges, counters and histograms through the
 //! `metrics` facade, labelled with its name.
-#![cfg(feature = "metrics")]
+#![cfg(all(feature = "metrics", feature = "testing"))]
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use tenure::clock::ManualClock;
-use tenure::error::BoxError;
-use tenure::pool::{Manager, Pool, PoolConfig, Validation, Work};
-
-struct Unit;
-impl Manager for Unit {
-    type Resource = ();
-    type Error = std::io::Error;
-    const ASYNC: bool = false;
-    fn create(&self) -> Work<Result<(), std::io::Error>> {
-        Work::ready(Ok(()))
-    }
-    fn close(&self, _: ()) -> Work<Result<(), BoxError>> {
-        Work::ready(Ok(()))
-    }
-}
+use tenure::pool::{Pool, PoolConfig, Validation};
+use tenure::testing::TestManager;
 
 #[test]
 fn a_pool_publishes_its_figures_labelled_with_its_name() {
@@ -30,7 +17,7 @@ fn a_pool_publishes_its_figures_labelled_with_its_name() {
     let time = ManualClock::new();
     let clock = time.clone();
     let pool = metrics::with_local_recorder(&recorder, || {
-        Pool::builder(Unit)
+        Pool::builder(TestManager::new())
             .config(PoolConfig {
                 name: "db",
                 max_size: 4,

@@ -28,7 +28,9 @@ use futures::FutureExt as _;
 use tenure::error::BoxError;
 use tenure::pool::{Lease, Manager, Pool, PoolConfig, PoolError, Status, Validation, Work};
 use tenure::sink::CollectingSink;
-use tenure::testing::{Ending, Event, Fault, Faults, InjectedFault, Ledger, Op, TestResource};
+use tenure::testing::{
+    Ending, Event, Fault, Faults, InjectedFault, Ledger, Op, TestManager, TestResource,
+};
 use tenure::{AsyncClose, Close};
 
 /// The largest `max_size` of the storm (the resizer moves it within `1..=MAX`).
@@ -893,20 +895,6 @@ fn close_mid_storm_fails_every_later_get_at_once_and_closes_every_resource_once(
     assert!(report.contains("Closed (after close)"), "{report}");
 }
 
-/// A sync manager for the handoff test: numbered units, nothing to close.
-struct Units(AtomicUsize);
-impl Manager for Units {
-    type Resource = usize;
-    type Error = std::io::Error;
-    const ASYNC: bool = false;
-    fn create(&self) -> Work<Result<usize, std::io::Error>> {
-        Work::ready(Ok(self.0.fetch_add(1, Ordering::SeqCst)))
-    }
-    fn close(&self, _: usize) -> Work<Result<(), BoxError>> {
-        Work::ready(Ok(()))
-    }
-}
-
 /// tokio #8100: a task woken by a task that keeps running can sit in that worker's LIFO
 /// slot, which the other worker cannot steal, until the running task yields. A holder that
 /// drops its lease and then keeps its worker busy (200 ms of CPU, no yield) must not hold
@@ -918,7 +906,7 @@ fn a_handoff_is_not_stalled_by_a_holder_that_keeps_its_worker_busy() {
         .enable_all()
         .build()
         .unwrap();
-    let pool = Pool::builder(Units(AtomicUsize::new(0)))
+    let pool = Pool::builder(TestManager::new())
         .config(PoolConfig {
             max_size: 1,
             ..PoolConfig::default()
@@ -1050,40 +1038,22 @@ fn waiters_that_join_during_a_create_backoff_are_served_once_it_passes() {
     );
 }
 
-/// Units that count their validations.
-struct Checked(Arc<AtomicUsize>);
-impl Manager for Checked {
-    type Resource = usize;
-    type Error = std::io::Error;
-    const ASYNC: bool = false;
-    fn create(&self) -> Work<Result<usize, std::io::Error>> {
-        Work::ready(Ok(0))
-    }
-    fn close(&self, _: usize) -> Work<Result<(), BoxError>> {
-        Work::ready(Ok(()))
-    }
-    fn validate(&self, r: usize) -> Work<(usize, Result<(), std::io::Error>)> {
-        self.0.fetch_add(1, Ordering::SeqCst);
-        Work::ready((r, Ok(())))
-    }
-}
-
 /// `Validation::Always` is documented as "on every checkout". The storm showed how few
 /// checkouts it validates (a handful of validations for thousands of leases): a resource
 /// returned while someone waits is handed to that waiter unvalidated. A checkout from the
 /// idle set is validated; one by handoff must be too.
 #[test]
 fn validation_always_validates_a_resource_handed_to_a_waiter() {
-    let validations = Arc::new(AtomicUsize::new(0));
+    let validations = TestManager::new();
     let config = PoolConfig {
         max_size: 1,
         validation: Validation::Always,
         ..PoolConfig::default()
     };
-    let pool = Pool::new(Checked(validations.clone()), config).unwrap();
+    let pool = Pool::new(validations.clone(), config).unwrap();
     drop(pool.get_blocking().unwrap()); // created (fresh: not validated), then idle
     let held = pool.get_blocking().unwrap(); // from the idle set: validated
-    assert_eq!(validations.load(Ordering::SeqCst), 1);
+    assert_eq!(validations.validated(), 1);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
@@ -1095,33 +1065,10 @@ fn validation_always_validates_a_resource_handed_to_a_waiter() {
         drop(waiting.await.unwrap());
     });
     assert_eq!(
-        validations.load(Ordering::SeqCst),
+        validations.validated(),
         2,
         "the handed-off checkout was not validated"
     );
-}
-
-/// A trivial manager for the shard stress below: numbered `u32`s, created and closed inline,
-/// every close counted.
-struct Plain {
-    next: AtomicUsize,
-    closed: AtomicUsize,
-}
-
-/// The manager: a handle on the counts, which the test keeps too.
-struct PlainMgr(Arc<Plain>);
-
-impl Manager for PlainMgr {
-    type Resource = u32;
-    type Error = std::io::Error;
-    const ASYNC: bool = false;
-    fn create(&self) -> Work<Result<u32, std::io::Error>> {
-        Work::ready(Ok(self.0.next.fetch_add(1, Ordering::SeqCst) as u32))
-    }
-    fn close(&self, _: u32) -> Work<Result<(), BoxError>> {
-        self.0.closed.fetch_add(1, Ordering::SeqCst);
-        Work::ready(Ok(()))
-    }
 }
 
 /// The per-thread shards under load: eight threads and a multi-thread runtime's tasks get
@@ -1136,10 +1083,7 @@ fn shards_never_keep_a_resource_from_a_waiter() {
     const THREADS: usize = 8;
     const TASKS: usize = 8;
     const OPS: usize = 2_000;
-    let plain = Arc::new(Plain {
-        next: AtomicUsize::new(0),
-        closed: AtomicUsize::new(0),
-    });
+    let plain = TestManager::new();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -1147,7 +1091,7 @@ fn shards_never_keep_a_resource_from_a_waiter() {
         .unwrap();
     let pool = rt.block_on(async {
         Pool::new(
-            PlainMgr(plain.clone()),
+            plain.clone(),
             PoolConfig {
                 max_size: 2,
                 validation: Validation::Never,
@@ -1210,5 +1154,5 @@ fn shards_never_keep_a_resource_from_a_waiter() {
         (2, 2, 0, 0)
     );
     rt.block_on(pool.close());
-    assert_eq!(plain.closed.load(Ordering::SeqCst), 2, "each closed once");
+    assert_eq!(plain.closed().len(), 2, "each closed once");
 }

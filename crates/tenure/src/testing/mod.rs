@@ -1,5 +1,7 @@
 //! Test helpers that prove cleanup paths release everything: a [`Ledger`] of live
-//! resources and [`Faults`] that make the Nth acquire or close of a kind fail (or panic).
+//! resources and [`Faults`] that make the Nth acquire or close of a kind fail (or panic);
+//! with feature `pool`, `TestManager`, the pool manager for tests that need "some
+//! resource".
 //!
 //! Enabled by the `testing` feature (use it from `[dev-dependencies]`).
 //!
@@ -25,10 +27,15 @@
 
 mod faults;
 mod ledger;
+#[cfg(feature = "pool")]
+mod pool;
 pub mod tx;
 
 pub use faults::{Fault, Faults, InjectedFault, Op};
 pub use ledger::{Ending, Event, Leaks, Ledger, Live, NotClosed, TestResource, Token};
+#[cfg(feature = "pool")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pool")))]
+pub use pool::TestManager;
 
 use std::sync::{Mutex, MutexGuard};
 

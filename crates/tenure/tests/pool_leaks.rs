@@ -1,0 +1,84 @@
+//! Leak detection: a lease held past `leak_threshold` is reported with the line that took
+//! it, while held and again on return, counted once.
+#![cfg(all(feature = "pool", feature = "testing"))]
+
+use std::sync::Arc;
+use std::time::Duration;
+use tenure::clock::ManualClock;
+use tenure::pool::{Lease, Pool, PoolConfig};
+use tenure::sink::{CollectingSink, DropReport};
+use tenure::testing::TestManager;
+
+mod pool_fixture;
+use pool_fixture::{base, leak_reports};
+
+#[test]
+fn a_lease_held_past_the_leak_threshold_is_reported_with_its_line_while_held_and_on_return() {
+    let sink = Arc::new(CollectingSink::new(16));
+    let time = ManualClock::new();
+    let clock = time.clone();
+    let pool = Pool::builder(TestManager::new())
+        .config(PoolConfig {
+            leak_threshold: Some(Duration::from_secs(30)),
+            maintenance_interval: None,
+            ..base()
+        })
+        .clock(clock)
+        .sink(sink.clone())
+        .build()
+        .unwrap();
+    let line = line!() + 1;
+    let lease = pool.get_blocking().unwrap();
+    assert_eq!(Lease::site(&lease).line(), line);
+    time.advance(Duration::from_secs(29));
+    pool.maintain(std::time::Instant::now());
+    assert!(leak_reports(&sink).is_empty(), "not yet");
+    time.advance(Duration::from_secs(1));
+    pool.maintain(std::time::Instant::now());
+    pool.maintain(std::time::Instant::now()); // reported once while held, however many rounds
+    assert_eq!(
+        leak_reports(&sink),
+        [(line, false, Duration::from_secs(30))]
+    );
+    assert_eq!(pool.statistics().leaks, 1);
+    time.advance(Duration::from_secs(15));
+    drop(lease);
+    assert_eq!(leak_reports(&sink), [(line, true, Duration::from_secs(45))]);
+    assert_eq!(pool.statistics().leaks, 1, "one lease, counted once");
+
+    // Without a maintenance round meanwhile: one report, on return.
+    let lease = pool.get_blocking().unwrap();
+    time.advance(Duration::from_secs(31));
+    drop(lease);
+    let reports = leak_reports(&sink);
+    assert_eq!(reports.len(), 1);
+    assert!(reports[0].1, "reported on return");
+    assert_eq!(pool.statistics().leaks, 2);
+
+    // Under the threshold: nothing.
+    let lease = pool.get_blocking().unwrap();
+    time.advance(Duration::from_secs(29));
+    drop(lease);
+    pool.maintain(std::time::Instant::now());
+    assert!(leak_reports(&sink).is_empty());
+}
+
+#[test]
+fn a_leak_report_reads_well() {
+    let r = DropReport::LeaseHeldTooLong {
+        context: "db",
+        site: std::panic::Location::caller(),
+        held: Duration::from_millis(31_250),
+        threshold: Duration::from_secs(30),
+        returned: false,
+    };
+    let text = r.to_string();
+    assert!(
+        text.starts_with("db: a lease acquired at crates/tenure/tests/pool_leaks.rs:"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("is still held after 31.2s (leak_threshold 30s): a leak?"),
+        "{text}"
+    );
+}
