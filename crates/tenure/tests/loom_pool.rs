@@ -97,6 +97,7 @@ fn idle(size: usize, max_size: usize) -> Status {
         in_use: 0,
         waiting: 0,
         max_size,
+        ..Status::default()
     }
 }
 

@@ -157,7 +157,7 @@ async fn a_timeout_says_how_long_it_waited_the_status_and_the_last_create_error(
     let text = e.to_string();
     assert!(text.starts_with("timed out after "), "{text}");
     assert!(
-        text.ends_with("waiting for a resource (1 of 1 in use, 1 waiting)"),
+        text.ends_with("waiting for a resource (1 of 1 in use, 0 idle, 1 waiting)"),
         "{text}"
     );
     assert!(std::error::Error::source(&e).is_none(), "no create failed");

@@ -656,6 +656,7 @@ impl Harness {
             in_use: self.leases.len() + m.served(),
             waiting: m.line.len(),
             max_size: m.max,
+            ..Status::default()
         };
         prop_assert_eq!(self.pool.status(), expected);
         // The model's own bookkeeping, and the size bound: above the limit only while the

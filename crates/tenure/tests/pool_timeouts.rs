@@ -29,7 +29,7 @@ async fn an_acquire_timeout_says_how_long_it_waited_and_who_holds_what() {
     assert_eq!(started.elapsed(), Duration::from_secs(2));
     assert_eq!(
         e.to_string(),
-        "timed out after 2s waiting for a resource (1 of 1 in use, 1 waiting)"
+        "timed out after 2s waiting for a resource (1 of 1 in use, 0 idle, 1 waiting)"
     );
     assert_eq!(pool.status().waiting, 0, "it left the line");
     assert_eq!(pool.statistics().timeouts, 1);
@@ -68,7 +68,7 @@ async fn waiters_with_different_timeouts_each_give_up_at_their_own_deadline() {
     assert_eq!(at, Duration::from_secs(1));
     assert_eq!(
         text,
-        "timed out after 1s waiting for a resource (1 of 1 in use, 2 waiting)"
+        "timed out after 1s waiting for a resource (1 of 1 in use, 0 idle, 2 waiting)"
     );
     let (at, text) = long.await.unwrap();
     assert_eq!(at, Duration::from_secs(10));

@@ -418,7 +418,7 @@ pub fn table(s: &Summary, style: Style) -> String {
             "readers" => "reader pool".to_string(),
             name => format!("{name} pool"),
         };
-        let now = format!("{st}; size {}, idle {} (after the job)", st.size, st.idle);
+        let now = format!("{st}; size {} (after the job)", st.size);
         let Some(stats) = &pool.statistics else {
             row(&mut t, &head, &now);
             continue;
@@ -563,6 +563,9 @@ pub fn status_json(st: &Status) -> Value {
         "size": st.size,
         "idle": st.idle,
         "in_use": st.in_use,
+        "creating": st.creating,
+        "checking": st.checking,
+        "closing": st.closing,
         "waiting": st.waiting,
         "max_size": st.max_size,
     })

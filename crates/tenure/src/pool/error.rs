@@ -4,20 +4,31 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// A pool's figures at one moment.
+/// A pool's figures at one moment. Every slot is accounted for: `size` is the sum of
+/// `idle`, `in_use`, `creating`, `checking` and `closing`. `Display` shows the slots at
+/// work only when there are some.
 ///
 /// ```
-/// let s = tenure::pool::Status { size: 8, idle: 0, in_use: 8, waiting: 3, max_size: 8 };
-/// assert_eq!(s.to_string(), "8 of 8 in use, 3 waiting");
+/// use tenure::pool::Status;
+/// let s = Status { size: 8, idle: 0, in_use: 8, waiting: 3, max_size: 8, ..Status::default() };
+/// assert_eq!(s.to_string(), "8 of 8 in use, 0 idle, 3 waiting");
+/// let s = Status { size: 1, checking: 1, waiting: 1, max_size: 1, ..Status::default() };
+/// assert_eq!(s.to_string(), "0 of 1 in use, 0 idle, 1 checking, 1 waiting");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Status {
-    /// Resources that exist (idle, in use, being created or closed).
+    /// Resources that exist: the sum of the five below.
     pub size: usize,
     /// Idle resources.
     pub idle: usize,
-    /// Resources lent out.
+    /// Resources lent out (or handed to a waiter that has not picked its up yet).
     pub in_use: usize,
+    /// Resources being created.
+    pub creating: usize,
+    /// Resources being validated or reset (on a caller's behalf, or on their return).
+    pub checking: usize,
+    /// Retired resources being closed.
+    pub closing: usize,
     /// Callers waiting.
     pub waiting: usize,
     /// The size limit.
@@ -28,9 +39,19 @@ impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} of {} in use, {} waiting",
-            self.in_use, self.max_size, self.waiting
-        )
+            "{} of {} in use, {} idle",
+            self.in_use, self.max_size, self.idle
+        )?;
+        for (n, what) in [
+            (self.creating, "creating"),
+            (self.checking, "checking"),
+            (self.closing, "closing"),
+        ] {
+            if n > 0 {
+                write!(f, ", {n} {what}")?;
+            }
+        }
+        write!(f, ", {} waiting", self.waiting)
     }
 }
 
@@ -42,10 +63,10 @@ impl fmt::Display for Status {
 /// use tenure::pool::{PoolError, Status};
 /// let e: PoolError<std::io::Error> = PoolError::Timeout {
 ///     waited: Duration::from_secs(2),
-///     status: Status { size: 8, idle: 0, in_use: 8, waiting: 3, max_size: 8 },
+///     status: Status { size: 8, idle: 0, in_use: 8, waiting: 3, max_size: 8, ..Status::default() },
 ///     last_create_error: None,
 /// };
-/// assert_eq!(e.to_string(), "timed out after 2s waiting for a resource (8 of 8 in use, 3 waiting)");
+/// assert_eq!(e.to_string(), "timed out after 2s waiting for a resource (8 of 8 in use, 0 idle, 3 waiting)");
 /// ```
 #[derive(Debug)]
 #[non_exhaustive]

@@ -98,7 +98,7 @@ impl<M: Manager> Pool<M> {
     /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
     /// # }
     /// let pool = Pool::new(Unit, PoolConfig { max_size: 4, ..Default::default() })?;
-    /// assert_eq!(pool.status().to_string(), "0 of 4 in use, 0 waiting");
+    /// assert_eq!(pool.status().to_string(), "0 of 4 in use, 0 idle, 0 waiting");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn status(&self) -> Status {

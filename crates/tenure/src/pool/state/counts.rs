@@ -38,6 +38,10 @@ impl Counts {
         self.validating
     }
 
+    pub(super) fn closing(&self) -> usize {
+        self.closing
+    }
+
     pub(super) fn handed(&self) -> usize {
         self.handed
     }

@@ -283,6 +283,9 @@ impl<M: Manager> Shared<M> {
             size: st.counts.size(),
             idle,
             in_use,
+            creating: st.counts.creating(),
+            checking: st.counts.checking(),
+            closing: st.counts.closing(),
             waiting: st.waiters.waiting(),
             max_size: st.max_size,
         }
