@@ -146,6 +146,21 @@ impl<E: std::error::Error + 'static> std::error::Error for PoolError<E> {
     }
 }
 
+impl<E: std::error::Error + 'static> PoolError<E> {
+    /// Renders the error completely, as [`Error::report`](crate::Error::report) does: this
+    /// layer's message, then each cause in the chain (the create failure), each once.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tenure::pool::PoolError;
+    /// let e = PoolError::Create(Arc::new(std::io::Error::other("connection refused")));
+    /// assert_eq!(e.report().to_string(), "creating a resource failed: connection refused");
+    /// ```
+    pub fn report(&self) -> crate::error::Report<'_> {
+        crate::error::Report::new(self)
+    }
+}
+
 /// Why a pool could not be built.
 ///
 /// ```
