@@ -134,7 +134,7 @@ fn shrinking_retires_idle_extras_at_once_and_lent_ones_on_return() {
     let leases: Vec<_> = (0..3).map(|_| pool.get_blocking().unwrap()).collect();
     let mut leases = leases.into_iter();
     drop(leases.next()); // idle: retired at once by the resize below
-    pool.resize(1);
+    pool.resize(1).unwrap();
     assert_eq!(pool.statistics().destroyed.resized, 1);
     drop(leases.next()); // comes back over the new size: retired, not reused
     let s = pool.statistics();

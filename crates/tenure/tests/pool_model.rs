@@ -541,7 +541,7 @@ impl Harness {
                 }
             }
             Action::Resize(n) => {
-                self.pool.resize(*n);
+                self.pool.resize(*n).unwrap();
                 self.model.resize(*n);
             }
             Action::FailNextCheck => {

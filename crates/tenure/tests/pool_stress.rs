@@ -524,7 +524,7 @@ fn sampler<M: Manager>(
             ceiling = limit.max(s.size);
             if seen.samples % 400 == 0 {
                 limit = 1 + rng.below(MAX as u64) as usize;
-                pool.resize(limit);
+                pool.resize(limit).unwrap();
                 seen.resizes += 1;
                 ceiling = ceiling.max(limit);
             }
@@ -826,7 +826,7 @@ fn storm<const A: bool>(plan: Plan) -> String {
             // The pool still serves, at full size: `MAX` leases at once, each within a bound
             // (after the longest create backoff, so a failure just before the end does not
             // make a get fail fast with `Unavailable`).
-            pool.resize(MAX);
+            pool.resize(MAX).unwrap();
             tokio::time::sleep(storm_config().max_create_backoff).await;
             let first = bounded("a get after the storm", || pool.status(), pool.get()).await;
             let first = first.unwrap_or_else(|e| panic!("a get after the storm failed: {e}"));

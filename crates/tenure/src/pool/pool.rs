@@ -219,6 +219,8 @@ impl<M: Manager> Pool<M> {
 
     /// Changes `max_size`. Growing lets waiters be served by new creates; shrinking retires
     /// the extra resources as they come back (idle ones at once), never reusing them.
+    /// `resize(0)` is refused with the error a build with `max_size: 0` gets, and changes
+    /// nothing.
     ///
     /// ```
     /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
@@ -228,13 +230,23 @@ impl<M: Manager> Pool<M> {
     /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
     /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
     /// # }
+    /// use tenure::pool::BuildError;
     /// let pool = Pool::new(Unit, PoolConfig { max_size: 2, ..Default::default() })?;
-    /// pool.resize(1);
+    /// pool.resize(1)?;
+    /// assert_eq!(pool.status().max_size, 1);
+    /// assert!(matches!(pool.resize(0), Err(BuildError::Config(_))));
     /// assert_eq!(pool.status().max_size, 1);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn resize(&self, max_size: usize) {
+    pub fn resize(&self, max_size: usize) -> Result<(), BuildError> {
+        PoolConfig {
+            max_size,
+            min_idle: 0,
+            ..self.shared.config.clone()
+        }
+        .check()?;
         step(&self.shared, |s, after| s.resize(max_size, after));
+        Ok(())
     }
 
     /// Retires every idle resource for which `keep` returns `false`. `keep` runs under the
