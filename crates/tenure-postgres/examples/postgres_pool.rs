@@ -28,7 +28,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             ..PoolConfig::default()
         })
         .build()?;
-    pool.maintain(std::time::Instant::now()); // open the minimum now, not on first use
+    pool.maintain(); // open the minimum now, not on first use
     {
         let setup = pool.get().await?;
         setup

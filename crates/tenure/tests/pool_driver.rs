@@ -18,11 +18,11 @@ fn maintenance_creates_up_to_min_idle_within_the_size() {
         ..base()
     });
     assert_eq!(pool.status().size, 0, "nothing before the first round");
-    pool.maintain(std::time::Instant::now());
+    pool.maintain();
     assert_eq!((pool.status().idle, m.created()), (2, 2));
     let a = pool.get_blocking().unwrap();
     let b = pool.get_blocking().unwrap();
-    pool.maintain(std::time::Instant::now());
+    pool.maintain();
     assert_eq!(pool.status().size, 3, "one more, up to max_size");
     drop((a, b));
 }
@@ -45,13 +45,13 @@ async fn maintenance_counts_creates_under_way_toward_min_idle() {
     )
     .unwrap();
     for _ in 0..3 {
-        pool.maintain(std::time::Instant::now());
+        pool.maintain();
         tokio::task::yield_now().await;
     }
     assert_eq!(m.created(), 2, "two creates for min_idle 2");
     tokio::time::sleep(Duration::from_millis(150)).await;
     assert_eq!(pool.status().idle, 2);
-    pool.maintain(std::time::Instant::now());
+    pool.maintain();
     tokio::task::yield_now().await;
     assert_eq!(m.created(), 2, "min_idle met: none more");
 }

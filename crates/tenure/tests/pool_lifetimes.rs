@@ -1,12 +1,10 @@
 //! A resource's lifetime and idle time, on a manual clock: past `max_lifetime` (jittered)
 //! or `idle_timeout` it is retired — at checkout, at return, by maintenance, from whichever
-//! thread's shard holds it — and `maintain(now)` ahead of the present runs as if that time
-//! had passed.
+//! thread's shard holds it; `maintain()` reads the pool's own (manual) clock.
 #![cfg(all(feature = "pool", feature = "testing"))]
 
 use std::time::Duration;
-use tenure::pool::{Pool, PoolConfig};
-use tenure::testing::TestManager;
+use tenure::pool::PoolConfig;
 
 mod pool_fixture;
 use pool_fixture::{base, pool_with, MIN};
@@ -30,10 +28,10 @@ fn an_expired_resource_is_retired_at_checkout_at_return_and_by_maintenance() {
     assert_eq!(pool.status().idle, 0);
     // By maintenance: an idle one past its lifetime.
     drop(pool.get_blocking().unwrap()); // #3
-    pool.maintain(std::time::Instant::now());
+    pool.maintain();
     assert_eq!(pool.status().idle, 1, "not expired yet");
     time.advance(10 * MIN);
-    pool.maintain(std::time::Instant::now());
+    pool.maintain();
     assert_eq!(m.closed(), [1, 2, 3]);
     assert_eq!(pool.statistics().destroyed.expired, 3);
     assert_eq!(pool.status().size, 0);
@@ -51,18 +49,18 @@ fn lifetimes_are_jittered_by_at_most_two_and_a_half_percent() {
     drop(leases);
     // Nothing expires before 97.5 % of the lifetime...
     time.advance(life * 975 / 1000 - Duration::from_millis(1));
-    pool.maintain(std::time::Instant::now());
+    pool.maintain();
     assert!(m.closed().is_empty(), "expired early: {:?}", m.closed());
     // ...some (not all) expire within the jitter window, all of them at 100 %.
     time.advance(life * 15 / 1000);
-    pool.maintain(std::time::Instant::now());
+    pool.maintain();
     let some = m.closed().len();
     assert!(
         some > 0 && some < 40,
         "{some} of 40 expired in the middle of the window"
     );
     time.advance(life);
-    pool.maintain(std::time::Instant::now());
+    pool.maintain();
     assert_eq!(m.closed().len(), 40);
 }
 
@@ -78,10 +76,10 @@ fn an_idle_timeout_retires_idle_resources_but_keeps_min_idle() {
     drop(leases);
     assert_eq!(pool.status().idle, 3);
     time.advance(MIN - Duration::from_millis(1));
-    pool.maintain(std::time::Instant::now());
+    pool.maintain();
     assert_eq!(pool.status().idle, 3, "not idle long enough yet");
     time.advance(Duration::from_millis(1));
-    pool.maintain(std::time::Instant::now());
+    pool.maintain();
     assert_eq!(pool.status().idle, 1, "min_idle is kept");
     assert_eq!(m.closed().len(), 2);
     assert_eq!(pool.statistics().destroyed.idle, 2);
@@ -91,32 +89,8 @@ fn an_idle_timeout_retires_idle_resources_but_keeps_min_idle() {
     let lease = pool.get_blocking().unwrap();
     assert_eq!(*lease, 4, "the stale one was retired, a new one created");
     assert_eq!(m.closed().len(), 3);
-    pool.maintain(std::time::Instant::now());
+    pool.maintain();
     assert_eq!(pool.status().idle, 1, "min_idle made up");
-}
-
-/// `maintain(now)` with a time ahead of the present, on the system clock: the round runs
-/// as if that much time had passed.
-#[test]
-fn maintain_ahead_of_the_present_runs_as_if_that_time_had_passed() {
-    let m = TestManager::new();
-    let pool = Pool::new(
-        m.clone(),
-        PoolConfig {
-            max_lifetime: Some(30 * MIN),
-            maintenance_interval: None,
-            ..base()
-        },
-    )
-    .unwrap();
-    drop(pool.get_blocking().unwrap());
-    pool.maintain(std::time::Instant::now() + 29 * MIN);
-    assert!(m.closed().is_empty(), "not expired at 29 min");
-    pool.maintain(std::time::Instant::now());
-    pool.maintain(std::time::Instant::now() - MIN); // the past counts as the present
-    assert!(m.closed().is_empty());
-    pool.maintain(std::time::Instant::now() + 31 * MIN);
-    assert_eq!(m.closed(), [1], "expired at 31 min");
 }
 
 /// A resource resting in one thread's shard is checked like any other: past its lifetime
@@ -139,4 +113,21 @@ fn an_expired_resource_cached_by_another_thread_is_retired_not_lent() {
     assert_eq!(*lease, 2, "a new one");
     assert_eq!(counts.closed(), [1]);
     assert_eq!(pool.statistics().destroyed.expired, 1);
+}
+
+/// `maintain()` reads the pool's own clock: moved past the lifetime, one round retires.
+#[test]
+fn maintain_reads_the_pools_own_clock() {
+    let (pool, m, time) = pool_with(PoolConfig {
+        max_lifetime: Some(30 * MIN),
+        maintenance_interval: None,
+        ..base()
+    });
+    drop(pool.get_blocking().unwrap());
+    time.advance(29 * MIN);
+    pool.maintain();
+    assert!(m.closed().is_empty(), "not expired at 29 min");
+    time.advance(2 * MIN);
+    pool.maintain();
+    assert_eq!(m.closed(), [1], "expired at 31 min");
 }

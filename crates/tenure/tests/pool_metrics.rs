@@ -35,7 +35,7 @@ fn a_pool_publishes_its_figures_labelled_with_its_name() {
     time.advance(Duration::from_millis(20));
     drop(b);
     time.advance(Duration::from_secs(2));
-    pool.maintain(std::time::Instant::now()); // publishes; `a` is now a leak
+    pool.maintain(); // publishes; `a` is now a leak
 
     let values: HashMap<String, DebugValue> = snapshotter
         .snapshot()

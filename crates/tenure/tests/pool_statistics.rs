@@ -99,7 +99,7 @@ fn leases_on_many_threads_are_all_counted_and_shared() {
         (THREADS, THREADS, 0)
     );
     time.advance(Duration::from_secs(31));
-    pool.maintain(std::time::Instant::now()); // every shard's leases are looked at
+    pool.maintain(); // every shard's leases are looked at
     assert_eq!(leak_reports(&sink).len(), THREADS);
     go.wait();
     for t in threads {

@@ -135,7 +135,7 @@ impl<M: Manager> PoolBuilder<M> {
     /// let pool = Pool::builder(Unit).config(config).clock(time.clone()).build()?;
     /// drop(pool.get_blocking()?);
     /// time.advance(Duration::from_secs(61));
-    /// pool.maintain(std::time::Instant::now());
+    /// pool.maintain();
     /// assert_eq!(pool.statistics().destroyed.idle, 1);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```

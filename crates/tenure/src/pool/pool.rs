@@ -275,16 +275,17 @@ impl<M: Manager> Pool<M> {
         }
     }
 
-    /// One round of maintenance as of `now`: retires idle resources past their lifetime or
-    /// idle timeout (keeping `min_idle`), creates resources up to `min_idle`, reports leases
-    /// held past `leak_threshold` and (feature `metrics`) publishes the gauges. The
-    /// background driver runs it every `maintenance_interval` with the present time;
-    /// correctness never depends on it (expiry is also checked at checkout and return).
+    /// One round of maintenance, as of the pool's own clock: retires idle resources past
+    /// their lifetime or idle timeout (keeping `min_idle`), starts creates toward
+    /// `min_idle` — at most `max_concurrent_creates` in one round, so filling a large
+    /// `min_idle` takes several rounds — reports leases held past `leak_threshold` and
+    /// (feature `metrics`) publishes the gauges. The background driver runs it every
+    /// `maintenance_interval`; correctness never depends on it (expiry is also checked at
+    /// checkout and return).
     ///
-    /// Tests tick it by hand: a `now` ahead of the present runs the round as if that much
-    /// time had passed (the pool's clock plus the difference), so an hour of idling needs
-    /// no waiting; a `now` in the past counts as the present. With a
-    /// [`ManualClock`](crate::clock::ManualClock), move the clock and pass `Instant::now()`.
+    /// Tests move the pool's [`ManualClock`](crate::clock::ManualClock)
+    /// ([`PoolBuilder::clock`](super::PoolBuilder::clock)) and call it: an hour of idling
+    /// needs no waiting, and a test never mixes two clocks.
     ///
     /// ```
     /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
@@ -294,27 +295,27 @@ impl<M: Manager> Pool<M> {
     /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
     /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
     /// # }
-    /// use std::time::{Duration, Instant};
+    /// use std::time::Duration;
+    /// use tenure::clock::ManualClock;
+    /// let time = ManualClock::new();
     /// let config = PoolConfig {
     ///     min_idle: 1,
     ///     idle_timeout: Some(Duration::from_secs(600)),
     ///     maintenance_interval: None,
     ///     ..Default::default()
     /// };
-    /// let pool = Pool::new(Unit, config)?;
-    /// pool.maintain(Instant::now()); // creates min_idle (here at once: Work::ready)
+    /// let pool = Pool::builder(Unit).config(config).clock(time.clone()).build()?;
+    /// pool.maintain(); // creates min_idle (here at once: Work::ready)
     /// assert_eq!(pool.status().idle, 1);
     /// let (a, b) = (pool.get_blocking()?, pool.get_blocking()?);
     /// drop((a, b));
-    /// pool.maintain(Instant::now() + Duration::from_secs(601)); // as if 10 minutes passed
+    /// time.advance(Duration::from_secs(601)); // 10 minutes pass
+    /// pool.maintain();
     /// assert_eq!(pool.status().idle, 1, "the extra idle one retired, min_idle kept");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn maintain(&self, now: std::time::Instant) {
-        // Ahead of the present: that much later on the pool's clock; not behind it (a
-        // round never runs in the past, and `Instant::now()` passed in is "now").
-        let ahead = now.saturating_duration_since(std::time::Instant::now());
-        let now = self.shared.now() + ahead;
+    pub fn maintain(&self) {
+        let now = self.shared.now();
         step(&self.shared, |s, after| s.maintain_at(now, after));
     }
 
