@@ -92,6 +92,7 @@ mod with_tokio {
 
     /// How a blocking pool acquire may wait on the calling thread.
     #[cfg(feature = "pool")]
+    #[inline]
     pub(crate) fn blocking_wait() -> BlockingWait {
         match tokio::runtime::Handle::try_current() {
             Err(_) => BlockingWait::Park, // no runtime
