@@ -13,8 +13,10 @@ use tenure_sqlite::{Manager, Operation};
 
 fn fast_backoff(max_size: usize) -> PoolConfig {
     PoolConfig {
-        create_backoff: Duration::from_millis(20),
-        max_create_backoff: Duration::from_millis(40),
+        // Long enough that the second get lands inside the backoff however loaded the
+        // machine is (20 ms was not, on a 2-core machine compiling in parallel).
+        create_backoff: Duration::from_secs(1),
+        max_create_backoff: Duration::from_secs(2),
         acquire_timeout: Duration::from_secs(10),
         ..common::config(max_size)
     }
@@ -22,7 +24,7 @@ fn fast_backoff(max_size: usize) -> PoolConfig {
 
 /// Gets a lease once the backoff allows a create, with the errors seen meanwhile.
 fn get_when_fixed(pool: &Pool<Manager>) -> tenure::pool::Lease<Manager> {
-    for _ in 0..500 {
+    for _ in 0..1000 {
         match pool.get_blocking() {
             Ok(lease) => return lease,
             Err(PoolError::Unavailable { .. } | PoolError::Create(_)) => {
