@@ -5,9 +5,9 @@
 //!   helper thread ([`runner`]).
 //! - The pool's work (feature `pool`): on the pool's runtime if it has one, else on
 //!   threads of its own. Its blocking work (a blocking create, validate, reset or close)
-//!   keeps a thread per job — the runtime's `spawn_blocking` or a new thread — never the
-//!   orphans' one helper thread, where one hung close would hold up the others
-//!   ([`run_blocking`]); its timed work (the retry after a create backoff, the maintenance
+//!   keeps a thread of the pool's own per job, under a bound (`pool/bound.rs`) — never
+//!   the runtime's `spawn_blocking`, whose shutdown waits for every task, nor the
+//!   orphans' one helper thread, where one hung close would hold up the others; its timed work (the retry after a create backoff, the maintenance
 //!   driver) is a task on the runtime or a sleeping thread ([`run_later`], [`run_every`]);
 //!   and a blocking acquire asks [`blocking_wait`] how this thread may wait.
 //!
@@ -106,20 +106,6 @@ mod with_tokio {
                 }
                 _ => BlockingWait::InPlace,
             },
-        }
-    }
-
-    /// Runs blocking work `f` on a thread of its own: `runtime`'s blocking pool, else a new
-    /// thread `name` (started for `what`, as its failure to start says).
-    #[cfg(feature = "pool")]
-    pub(crate) fn run_blocking(
-        runtime: Option<&tokio::runtime::Handle>,
-        (name, what): (&str, &str),
-        f: impl FnOnce() + Send + 'static,
-    ) {
-        match runtime {
-            Some(rt) => drop(rt.spawn_blocking(f)),
-            None => spawn_thread(name, what, f),
         }
     }
 

@@ -22,11 +22,14 @@
 //! waiters and two releases (both served, nothing left over); two callers under
 //! `Validation::Always` whose first check fails while the other caller's is under way
 //! (the one checked is served, the failed check moves on to the next idle resource and no
-//! create starts: no caller waits while a resource sits idle).
+//! create starts: no caller waits while a resource sits idle); a blocking check's
+//! completion racing its bound (`check_timeout`; under loom the bound may pass at any
+//! moment): the caller is served either way — the checked resource, or a new one in the
+//! freed slot while the late one is closed — and the abandoned count says which.
 //!
 //! **Not covered**: timeouts (loom has no time: `Acquire` waits untimed under loom and a
-//! timed park is an untimed one), the work the pool runs on a runtime or a thread (the
-//! models' manager is synchronous: `Work::ready`), the background driver and the relay
+//! timed park is an untimed one), the work the pool runs on a runtime (the models'
+//! managers are synchronous — `Work::ready` — but for the raced check's blocking work), the background driver and the relay
 //! tasks (tokio's; off under loom), and the statistics' contents.
 #![cfg(all(loom, feature = "pool"))]
 
@@ -365,5 +368,66 @@ fn a_failed_check_moves_on_to_the_next_idle_resource_while_another_is_checked() 
         assert_eq!(closed.len(), 1);
         assert!(![mine, other].contains(&closed[0]));
         assert_eq!(pool.status().size, 0, "the failed one closed, two detached");
+    });
+}
+
+/// A blocking check (every checkout checked) that passes.
+#[derive(Default)]
+struct SlowCheck {
+    next: AtomicU32,
+    closed: Mutex<Vec<u32>>,
+}
+
+impl Manager for &'static SlowCheck {
+    type Resource = u32;
+    type Error = std::io::Error;
+    const ASYNC: bool = false;
+    fn create(&self) -> Work<Result<u32, std::io::Error>> {
+        Work::ready(Ok(self.next.fetch_add(1, Ordering::SeqCst) + 1))
+    }
+    fn validate(&self, r: u32) -> tenure::pool::Checked<Self> {
+        Work::blocking(move || (r, Ok(())))
+    }
+    fn close(&self, r: u32) -> Work<Result<(), BoxError>> {
+        self.closed.lock().unwrap().push(r);
+        Work::ready(Ok(()))
+    }
+}
+
+/// A blocking check's completion races its bound. Check first: #1 is lent, nothing is
+/// abandoned. Bound first: the slot is freed, #2 created and lent, the late #1 closed
+/// when its thread hands it back, one abandoned. Never both, never neither.
+#[test]
+fn a_blocking_check_racing_its_bound_serves_the_caller_either_way() {
+    model(|| {
+        let counts: &'static SlowCheck = Box::leak(Box::default());
+        let pool = Pool::builder(counts)
+            .config(PoolConfig {
+                max_size: 1,
+                validation: Validation::Always,
+                max_lifetime: None,
+                idle_timeout: None,
+                leak_threshold: None,
+                maintenance_interval: None,
+                ..PoolConfig::default()
+            })
+            .clock(ManualClock::new())
+            .build()
+            .unwrap();
+        drop(pool.get_blocking().unwrap()); // #1, created: no check
+        let lease = pool.get_blocking().unwrap();
+        let got = *lease;
+        // The loser of the race ends on its own thread: wait for it to settle.
+        while got == 2 && counts.closed.lock().unwrap().is_empty() {
+            thread::yield_now();
+        }
+        let abandoned = pool.statistics().abandoned;
+        let closed = counts.closed.lock().unwrap().clone();
+        match got {
+            1 => assert_eq!((abandoned, closed), (0, vec![])),
+            2 => assert_eq!((abandoned, closed), (1, vec![1])),
+            n => panic!("lent #{n}"),
+        }
+        assert_eq!(pool.status().size, 1);
     });
 }

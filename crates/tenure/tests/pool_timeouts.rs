@@ -170,7 +170,7 @@ async fn a_reset_past_return_timeout_is_abandoned_reported_and_its_slot_freed() 
     assert_eq!(pool.statistics().abandoned, 1);
     let reports = sink.take();
     assert!(
-        matches!(&reports[..], [DropReport::Cleanup { error, .. }] if error.kind() == tenure::ErrorKind::Abandoned),
+        matches!(&reports[..], [DropReport::Cleanup { error, .. }] if error.kind() == tenure::ErrorKind::Timeout),
         "{reports:?}"
     );
 }

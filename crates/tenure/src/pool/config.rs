@@ -58,15 +58,25 @@ impl Validation {
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct PoolConfig {
-    /// The most resources that exist at once, creating and closing ones included.
-    /// Default: 10.
+    /// The most resources the pool can still reach at once: idle, lent, and those being
+    /// created, checked, reset or closed. Work abandoned past its bound (`create_timeout`,
+    /// `check_timeout`, `return_timeout`, `close_timeout`) frees its slot: blocking work
+    /// stuck past its bound keeps its thread, counted in
+    /// [`Statistics::abandoned`](super::Statistics::abandoned), not hidden — and a
+    /// resource it still holds may exist beside the `max_size` the pool reaches until that
+    /// thread ends. Default: 10.
     pub max_size: usize,
     /// Idle resources kept ready by [`Pool::maintain`](super::Pool::maintain). Default: 0.
     pub min_idle: usize,
     /// How long `get` waits for a resource before a typed timeout. Default: 30 s.
     pub acquire_timeout: Duration,
-    /// How long an async create may take (a blocking one cannot be preempted; the caller
-    /// still stops waiting at `acquire_timeout`). Default: 30 s.
+    /// The bound on a create ([`Manager::create`](super::Manager::create)). Past it an
+    /// async create is dropped; a blocking one cannot be preempted, so its slot is freed
+    /// all the same and the thread left to finish on its own (a resource it hands back
+    /// later is closed). Either way the waiter it served is told
+    /// [`PoolError::CreateTimedOut`](super::PoolError::CreateTimedOut) and the event is
+    /// counted in [`Statistics::abandoned`](super::Statistics::abandoned) and reported.
+    /// Default: 30 s.
     pub create_timeout: Duration,
     /// Age at which a resource is retired (with up to 2.5 % jitter, so they do not all
     /// expire together). `None`: never. Default: 30 min.
@@ -75,9 +85,20 @@ pub struct PoolConfig {
     pub idle_timeout: Option<Duration>,
     /// When resources are validated on checkout. Default: idle longer than 500 ms.
     pub validation: Validation,
-    /// The bound on [`Manager::reset`](super::Manager::reset) work before reuse; past it the
-    /// work and its resource are dropped and reported as abandoned. Default: 5 s.
+    /// The bound on [`Manager::reset`](super::Manager::reset) work before reuse. Past it
+    /// the slot is freed: a future is dropped with its resource; blocking work is left to
+    /// finish on its own thread and the resource it hands back later is closed. Counted in
+    /// [`Statistics::abandoned`](super::Statistics::abandoned) and reported. Default: 5 s.
     pub return_timeout: Duration,
+    /// The bound on [`Manager::validate`](super::Manager::validate) work, as
+    /// `return_timeout` is on a reset: past it the slot is freed (and the waiter it served
+    /// gets the next idle resource, or a create), the event counted and reported.
+    /// Default: 5 s.
+    pub check_timeout: Duration,
+    /// The bound on [`Manager::close`](super::Manager::close) of a retired resource: past
+    /// it the slot is freed for a create (a blocking close left to finish on its own
+    /// thread), the event counted and reported. Default: 5 s.
+    pub close_timeout: Duration,
     /// The most callers that may wait at once; more fail at once with
     /// [`PoolError::Saturated`](super::PoolError::Saturated) (load shedding). Default: 10 000.
     pub max_waiters: usize,
@@ -115,6 +136,8 @@ impl Default for PoolConfig {
             idle_timeout: Some(Duration::from_secs(10 * 60)),
             validation: Validation::default(),
             return_timeout: Duration::from_secs(5),
+            check_timeout: Duration::from_secs(5),
+            close_timeout: Duration::from_secs(5),
             max_waiters: 10_000,
             max_concurrent_creates: 2,
             create_backoff: Duration::from_millis(100),

@@ -125,17 +125,19 @@ pub trait Manager: Send + Sync + 'static {
     /// `true` instead.
     const ASYNC: bool;
 
-    /// Creates a resource.
+    /// Creates a resource; bounded by the pool's `create_timeout`.
     fn create(&self) -> Work<Result<Self::Resource, Self::Error>>;
 
     /// Releases a resource the pool retires (expired, broken, failed validation, resized
     /// away, pool closed): its `Close` or `AsyncClose`, typically. A failure is reported
-    /// through the pool's report sink and counted; nothing returns it.
+    /// through the pool's report sink and counted; nothing returns it. Bounded by the pool's
+    /// `close_timeout` (past it the slot is freed; blocking work keeps its thread).
     fn close(&self, resource: Self::Resource) -> Work<Result<(), BoxError>>;
 
     /// Checks a resource on checkout (when the pool's [`Validation`](super::Validation)
     /// policy says so), taking it and giving it back with the verdict. The default accepts
-    /// every resource.
+    /// every resource. Bounded by the pool's `check_timeout`: past it the slot is freed,
+    /// the resource dropped with a future, or closed when blocking work hands it back.
     fn validate(&self, resource: Self::Resource) -> Checked<Self> {
         Work::ready((resource, Ok(())))
     }
@@ -153,8 +155,9 @@ pub trait Manager: Send + Sync + 'static {
     }
 
     /// Work that makes a returned resource reusable; bounded by the pool's
-    /// `return_timeout` (past it the work is dropped, and the resource with it). An error
-    /// retires the resource. The default does nothing.
+    /// `return_timeout` (past it the slot is freed: a future is dropped with its resource;
+    /// blocking work keeps its thread, and the resource it hands back later is closed). An
+    /// error retires the resource. The default does nothing.
     fn reset(&self, resource: Self::Resource) -> Checked<Self> {
         Work::ready((resource, Ok(())))
     }

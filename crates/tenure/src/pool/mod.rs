@@ -124,6 +124,7 @@
 
 mod acquire;
 mod after;
+mod bound;
 mod builder;
 mod config;
 mod error;

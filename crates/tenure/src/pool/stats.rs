@@ -54,7 +54,10 @@ pub struct Statistics {
     pub destroyed: Destroyed,
     /// Closes of retired resources that failed (each also reported to the sink).
     pub close_failures: u64,
-    /// Resets past `return_timeout`, dropped with their resource.
+    /// Pieces of the pool's work abandoned past their bound — creates past
+    /// `create_timeout`, validations past `check_timeout`, resets past `return_timeout`,
+    /// closes past `close_timeout` — each freeing its slot and reported to the sink
+    /// (blocking work keeps its thread until it ends on its own).
     pub abandoned: u64,
     /// Resources taken out with [`Lease::detach`](super::Lease::detach).
     pub detached: u64,

@@ -1,13 +1,13 @@
 //! What runs once the state lock is released ([`run_after`]: the wakes, a relay, the leak
-//! reports, the jobs) and where each job runs ([`run_work`]: inline when ready, a thread
-//! of its own when blocking, the pool's runtime when async — as `crate::runtime` decides);
-//! each job's end comes back through a step of the state.
+//! reports, the jobs) and where each job runs, under its bound ([`run_work`]: inline when
+//! ready, a thread of the pool's own when blocking, the pool's runtime when async); each
+//! job's end — or its bound passing first — comes back through a step of the state.
 
 use crate::sync::Arc;
 use std::time::Duration;
 
 use super::after::{After, Job};
-use super::manager::{Checked, Manager, Work};
+use super::manager::{Manager, Work};
 use super::shard::Conn;
 use super::state::Shared;
 use super::stats::Retire;
@@ -73,14 +73,41 @@ fn relay<M: Manager>(shared: &Shared<M>) {
     }
 }
 
+/// A piece of the pool's own work, as its bound and its report name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Op {
+    Create,
+    Validate,
+    Reset,
+    Close,
+}
+
+impl Op {
+    /// What the work was, for the report of its abandonment.
+    pub(super) fn what(self) -> &'static str {
+        match self {
+            Op::Create => "pool: creating a resource (past create_timeout)",
+            Op::Validate => "pool: validating a resource (past check_timeout)",
+            Op::Reset => "pool: resetting a returned resource (past return_timeout)",
+            Op::Close => "pool: closing a retired resource (past close_timeout)",
+        }
+    }
+}
+
 /// Starts one job; its end comes back through a step of the state.
 fn start<M: Manager>(shared: &Arc<Shared<M>>, job: Job<M>) {
+    let config = &shared.config;
     match job {
         Job::RetryAfter(wait) => retry_after(shared, wait),
         Job::Create => {
             let work = shared.manager.create();
-            let timeout = shared.config.create_timeout;
-            run_work(shared, work, Some(timeout), move |s, out| {
+            let bound = config.create_timeout;
+            let late = |s: &Arc<Shared<M>>, out: Result<M::Resource, M::Error>| {
+                if let Ok(resource) = out {
+                    close_late(s, resource);
+                }
+            };
+            run_work(shared, work, bound, late, move |s, out| {
                 let result = match out {
                     Some(Ok(r)) => Ok(r),
                     Some(Err(e)) => Err(Some(e)),
@@ -89,20 +116,21 @@ fn start<M: Manager>(shared: &Arc<Shared<M>>, job: Job<M>) {
                 step(s, |s, after| s.created(result, after));
             });
         }
-        Job::Validate(conn) => check(shared, conn, M::validate, None, Retire::Invalid),
-        Job::Reset(conn) => {
-            let timeout = Some(shared.config.return_timeout);
-            check(shared, conn, M::reset, timeout, Retire::ResetFailed)
-        }
+        Job::Validate(conn) => check(shared, conn, Op::Validate, config.check_timeout),
+        Job::Reset(conn) => check(shared, conn, Op::Reset, config.return_timeout),
         Job::Close(conn, why) => {
             let work = shared.manager.close(conn.resource);
+            let late = |_: &Arc<Shared<M>>, _: Result<(), BoxError>| {
+                tracing::debug!(target: "tenure", "a close abandoned past close_timeout ended");
+            };
             run_work(
                 shared,
                 work,
-                None,
-                move |s, out: Option<Result<(), BoxError>>| {
-                    let result = out.expect("a close is not bounded");
-                    step(s, |s, after| s.closed_one(result, why, after));
+                config.close_timeout,
+                late,
+                move |s, out| match out {
+                    Some(result) => step(s, |s, after| s.closed_one(result, why, after)),
+                    None => step(s, |s, after| s.abandoned(Op::Close, after)),
                 },
             );
         }
@@ -110,21 +138,20 @@ fn start<M: Manager>(shared: &Arc<Shared<M>>, job: Job<M>) {
 }
 
 /// Runs a check (validate, reset) on `conn`'s resource; the verdict delivers or retires
-/// it, and past `timeout` the resource is abandoned with the work.
-fn check<M: Manager>(
-    shared: &Arc<Shared<M>>,
-    conn: Conn<M::Resource>,
-    work: fn(&M, M::Resource) -> Checked<M>,
-    timeout: Option<Duration>,
-    why: Retire,
-) {
+/// it, and past `bound` the slot is freed (the resource abandoned with the work: dropped
+/// with a future, closed if blocking work hands it back later).
+fn check<M: Manager>(shared: &Arc<Shared<M>>, conn: Conn<M::Resource>, op: Op, bound: Duration) {
     let Conn {
         resource,
         expires_at,
         idle_since,
     } = conn;
-    let work = work(&shared.manager, resource);
-    run_work(shared, work, timeout, move |s, out| match out {
+    let (work, why) = match op {
+        Op::Validate => (shared.manager.validate(resource), Retire::Invalid),
+        _ => (shared.manager.reset(resource), Retire::ResetFailed),
+    };
+    let late = |s: &Arc<Shared<M>>, (resource, _): (M::Resource, _)| close_late(s, resource);
+    run_work(shared, work, bound, late, move |s, out| match out {
         Some((resource, verdict)) => {
             let conn = Conn {
                 resource,
@@ -133,34 +160,68 @@ fn check<M: Manager>(
             };
             step(s, |s, after| s.checked(conn, verdict.is_ok(), why, after));
         }
-        None => step(s, |s, after| s.abandoned(after)),
+        None => step(s, |s, after| s.abandoned(op, after)),
     });
 }
 
-/// Runs `work` where it belongs — inline if ready, a thread of its own if blocking, the
-/// runtime if a future (bounded by `timeout`: `None` out when it passed, the future and
-/// what it owned dropped) — then `done`.
+/// A resource handed back by work abandoned past its bound: closed through
+/// [`Manager::close`] (itself bounded by `close_timeout`), outside the pool's slots (the
+/// slot was freed when the bound passed); a failure is reported.
+fn close_late<M: Manager>(shared: &Arc<Shared<M>>, resource: M::Resource) {
+    let work = shared.manager.close(resource);
+    let late = |_: &Arc<Shared<M>>, _| {};
+    run_work(shared, work, shared.config.close_timeout, late, |s, out| {
+        let error = match out {
+            Some(Ok(())) => return,
+            Some(Err(e)) => crate::error::Error::close(std::any::type_name::<M::Resource>(), e),
+            None => {
+                step(s, |s, _| s.count_abandoned());
+                crate::error::Error::timed_out(Op::Close.what(), s.config.close_timeout)
+            }
+        };
+        crate::sink::emit(
+            s.sink.as_ref(),
+            crate::sink::DropReport::Cleanup {
+                context: "pool: closing a resource that came back past its bound",
+                error,
+            },
+        );
+    });
+}
+
+/// Runs `work` where it belongs, bounded by `bound`, then `done` with its output — or
+/// `None` once the bound passed first:
+/// - ready: inline;
+/// - a future: on the pool's runtime, dropped (with what it owns) at the bound;
+/// - blocking: on a thread of the pool's own (never the runtime's blocking pool, whose
+///   shutdown waits for every task: a hung close there would hang the program's exit),
+///   raced against a timer of real time; past the bound the thread is left to finish on
+///   its own, and what it hands back then goes to `late`.
 fn run_work<M: Manager, T: Send + 'static>(
     shared: &Arc<Shared<M>>,
     work: Work<T>,
-    timeout: Option<Duration>,
+    bound: Duration,
+    late: impl FnOnce(&Arc<Shared<M>>, T) + Send + 'static,
     done: impl FnOnce(&Arc<Shared<M>>, Option<T>) + Send + 'static,
 ) {
     let s = shared.clone();
     match work {
         Work::Ready(v) => done(&s, Some(v)),
         Work::Blocking(f) => {
-            let rt = shared.runtime.as_ref();
-            crate::runtime::run_blocking(rt, ("tenure-pool", "its work"), move || {
-                done(&s, Some(f()))
+            let race = Arc::new(super::bound::Race::new(move |out| done(&s, out)));
+            let s = shared.clone();
+            let runner = race.clone();
+            super::bound::spawn_work(move || {
+                let v = f();
+                if let Err(v) = runner.finish(v) {
+                    late(&s, v);
+                }
             });
+            super::bound::arm(bound, race);
         }
         Work::Future(fut) => {
             let task = async move {
-                let out = match timeout {
-                    Some(t) => tokio::time::timeout(t, fut).await.ok(),
-                    None => Some(fut.await),
-                };
+                let out = tokio::time::timeout(bound, fut).await.ok();
                 done(&s, out);
             };
             match &shared.runtime {

@@ -14,6 +14,7 @@ use crate::sink::DropReport;
 
 use super::{backoff, Shared};
 use crate::pool::after::Job;
+use crate::pool::work::Op;
 
 /// Where a returned resource goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +98,10 @@ impl<M: Manager> Shared<M> {
         result: Result<M::Resource, Option<M::Error>>,
         after: &mut After<M>,
     ) {
+        if matches!(result, Err(None)) {
+            self.lock().stats.abandoned += 1;
+            self.report_abandoned(Op::Create, self.config.create_timeout);
+        }
         let now = self.now();
         let mut st = self.lock();
         st.counts.create_ended(result.is_ok());
@@ -172,21 +177,52 @@ impl<M: Manager> Shared<M> {
         self.maybe_create(&mut st, now, 0, after);
     }
 
-    /// A reset overran `return_timeout`: its future was dropped, and the resource with it.
-    pub(in crate::pool) fn abandoned(&self, after: &mut After<M>) {
+    /// A piece of the pool's work overran its bound: its slot is freed (the resource
+    /// dropped with a future, or closed when blocking work hands it back later), the event
+    /// counted in `Statistics::abandoned` and reported. A create's comes through
+    /// [`created`](Self::created) instead.
+    pub(in crate::pool) fn abandoned(&self, op: Op, after: &mut After<M>) {
         let now = self.now();
-        {
+        let bound = {
             let mut st = self.lock();
-            st.counts.check_ended(false, false);
+            match op {
+                Op::Validate | Op::Reset => st.counts.check_ended(op == Op::Validate, false),
+                Op::Close => st.counts.close_ended(),
+                Op::Create => {} // a create's slot is freed by `created`
+            }
             st.stats.abandoned += 1;
+            // A waiter a failed validation served gets the next idle one, else a create.
+            self.serve_idle(&mut st, now, after);
             self.maybe_create(&mut st, now, 0, after);
             self.wake_if_drained(&mut st);
+            self.bound_of(op)
+        };
+        self.report_abandoned(op, bound);
+    }
+
+    /// Counts one more piece of work abandoned past its bound (a late resource's close).
+    pub(in crate::pool) fn count_abandoned(&self) {
+        self.lock().stats.abandoned += 1;
+    }
+
+    /// The bound of `op`'s work.
+    fn bound_of(&self, op: Op) -> std::time::Duration {
+        let c = &self.config;
+        match op {
+            Op::Create => c.create_timeout,
+            Op::Validate => c.check_timeout,
+            Op::Reset => c.return_timeout,
+            Op::Close => c.close_timeout,
         }
+    }
+
+    /// Reports work abandoned past its bound to the sink.
+    fn report_abandoned(&self, op: Op, bound: std::time::Duration) {
         crate::sink::emit(
             self.sink.as_ref(),
             DropReport::Cleanup {
-                context: "pool: resetting a returned resource",
-                error: Error::abandoned("reset before reuse (past return_timeout)"),
+                context: op.what(),
+                error: Error::timed_out(self.config.name, bound),
             },
         );
     }
