@@ -9,7 +9,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use tenure::pool::{Pool, PoolConfig};
+use tenure::pool::{Lease, Pool, PoolConfig};
 use tenure::testing::tx::{
     run_async, run_blocking, AsyncHarness, Harness, Rejection, ScriptedConnection, ScriptedError,
     ScriptedManager, Server,
@@ -77,6 +77,11 @@ impl Harness for Scripted {
 impl AsyncHarness for Scripted {
     type Conn = ScriptedConnection;
     type Manager = ScriptedManager;
+    type Lent = Lease<ScriptedManager>;
+
+    fn lend(lease: Lease<ScriptedManager>) -> Self::Lent {
+        lease
+    }
 
     async fn connect(&self) -> ScriptedConnection {
         self.server.connect()

@@ -3,7 +3,7 @@
 //! update under `REPEATABLE READ`), the unknown commit on a backend that ends itself while
 //! `COMMIT` runs (a deferred trigger), so the reply never comes.
 
-use tenure::pool::{Pool, PoolConfig};
+use tenure::pool::{Lease, Pool, PoolConfig};
 use tenure::testing::tx::{run_async, run_blocking, AsyncHarness, Harness};
 use tenure_postgres::testing::{self, TestDatabase};
 use tenure_postgres::{BlockingClient, BlockingManager, Client, Error, Manager};
@@ -94,6 +94,11 @@ struct Async(TestDatabase);
 impl AsyncHarness for Async {
     type Conn = Client;
     type Manager = Manager;
+    type Lent = Lease<Manager>;
+
+    fn lend(lease: Lease<Manager>) -> Lease<Manager> {
+        lease
+    }
 
     async fn connect(&self) -> Client {
         let c = Client::connect(&self.0.config(), tokio_postgres::NoTls)

@@ -7,9 +7,11 @@
 //! # Running the conformance suite on an adapter
 //!
 //! Implement [`Harness`] (blocking) or [`AsyncHarness`] for a small struct that knows the
-//! test database — five methods: connect, write a row, count committed rows from a
-//! connection of its own, provoke a retryable conflict (or say it cannot), build a pool of
-//! one connection — and call the entry point from a test:
+//! test database — connect, write a row, count committed rows from a connection of its
+//! own, provoke a retryable conflict (or say it cannot), build a pool of one connection;
+//! an async harness also says how a lease becomes the connection it drives
+//! ([`AsyncHarness::lend`]: the lease itself, or the adapter's handle over it) — and call
+//! the entry point from a test:
 //!
 //! ```text
 //! #[test]
@@ -35,4 +37,4 @@ mod suite;
 pub use manager::ScriptedManager;
 pub use scripted::{Rejection, ScriptedConnection, ScriptedError, Server};
 #[cfg(feature = "pool")]
-pub use suite::{run_async, run_blocking, AsyncHarness, ErrorOf, Harness, Refused, Summary};
+pub use suite::{run_async, run_blocking, AsyncHarness, ErrorOf, Harness, Lent, Refused, Summary};

@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use crate::pool::{Manager, Pool};
+use crate::pool::{Lease, Manager, Pool};
 use crate::tx::{
     transaction, transaction_async, AsyncTransactional, Failure, Mode, Options, Retry, Session,
     State, Transactional, Tx,
@@ -62,11 +62,24 @@ pub trait Harness {
 }
 
 /// [`Harness`] for an async adapter ([`run_async`]).
+///
+/// An async adapter's connection is either the pool's resource itself (a PostgreSQL
+/// client, the scripted connection: [`Lent`](AsyncHarness::Lent) is the
+/// [`Lease`]) or a handle over a lease (SQLite's, which moves the lease to a blocking thread
+/// for each statement): [`lend`](AsyncHarness::lend) turns a lease into what the suite
+/// drives.
 pub trait AsyncHarness: Sync {
     /// The connection under test.
     type Conn: AsyncTransactional;
-    /// The adapter's pool manager, whose resource is that connection.
-    type Manager: Manager<Resource = Self::Conn>;
+    /// The adapter's pool manager.
+    type Manager: Manager;
+    /// A lease as the suite drives it: the [`Lease`] itself when the pool's resource is
+    /// [`Conn`](AsyncHarness::Conn), else the adapter's handle over it.
+    type Lent: Lent<Self::Conn>;
+
+    /// Turns a lease of [`pool`](AsyncHarness::pool) into the connection the suite drives;
+    /// dropping what it returns gives the lease back.
+    fn lend(lease: Lease<Self::Manager>) -> Self::Lent;
 
     /// A new connection to the test database.
     fn connect(&self) -> impl Future<Output = Self::Conn> + Send;
@@ -94,6 +107,34 @@ pub trait AsyncHarness: Sync {
     fn lose_next_commit_reply(&self, conn: &mut Self::Conn) -> bool {
         let _ = conn;
         false
+    }
+}
+
+/// A pooled connection as the suite drives it ([`AsyncHarness::Lent`]): a [`Lease`] of
+/// the connection, or the connection itself (an adapter's handle that owns its lease).
+///
+/// ```
+/// use tenure::testing::tx::{Lent, ScriptedConnection, Server};
+/// let mut conn = Server::new().connect();
+/// let _: &mut ScriptedConnection = Lent::conn(&mut conn);
+/// ```
+pub trait Lent<C>: Send {
+    /// The connection.
+    fn conn(&mut self) -> &mut C;
+}
+
+impl<M: Manager> Lent<M::Resource> for Lease<M>
+where
+    M::Resource: Send,
+{
+    fn conn(&mut self) -> &mut M::Resource {
+        self
+    }
+}
+
+impl<C: AsyncTransactional> Lent<C> for C {
+    fn conn(&mut self) -> &mut C {
+        self
     }
 }
 
@@ -452,7 +493,7 @@ impl<F: Future> Future for CancelAfter<F> {
 /// both or neither. Run it inside a tokio runtime (the pool's work runs on it).
 ///
 /// ```
-/// use tenure::pool::{Pool, PoolConfig};
+/// use tenure::pool::{Lease, Pool, PoolConfig};
 /// use tenure::testing::tx::{run_async, AsyncHarness, Rejection, ScriptedConnection, ScriptedError, ScriptedManager, Server};
 /// use tenure::testing::Op;
 /// use tenure::tx::Class;
@@ -462,6 +503,8 @@ impl<F: Future> Future for CancelAfter<F> {
 /// impl AsyncHarness for Scripted {
 ///     type Conn = ScriptedConnection;
 ///     type Manager = ScriptedManager;
+///     type Lent = Lease<ScriptedManager>; // the pool's resource is the connection
+///     fn lend(lease: Lease<ScriptedManager>) -> Self::Lent { lease }
 ///     async fn connect(&self) -> ScriptedConnection { self.0.connect() }
 ///     async fn insert(&self, conn: &mut ScriptedConnection, v: i64) -> Result<(), ScriptedError> {
 ///         conn.insert_async(v).await
@@ -687,8 +730,8 @@ pub async fn run_async<H: AsyncHarness>(h: &H) -> Summary {
     let pool = h.pool();
     for name in ["idle", "in a transaction", "in a savepoint", "mid-body"] {
         let before = h.count().await;
-        let mut lease = pool.get().await.expect("a lease");
-        let c: &mut H::Conn = &mut lease;
+        let mut lent = H::lend(pool.get().await.expect("a lease"));
+        let c: &mut H::Conn = lent.conn();
         let left = match name {
             "idle" => true,
             "in a transaction" => AsyncTransactional::begin(c, Mode::Deferred).await.is_ok(),
@@ -702,20 +745,20 @@ pub async fn run_async<H: AsyncHarness>(h: &H) -> Summary {
             }
         };
         check!("pool return", left, "leaving the connection {name}");
-        drop(lease);
-        let mut lease = pool.get().await.expect("the next lease");
+        drop(lent);
+        let mut lent = H::lend(pool.get().await.expect("the next lease"));
+        let state = lent.conn().state();
         check!(
             "pool return",
-            lease.state() == State::Idle,
-            "returned {name}, next lease is {}",
-            lease.state()
+            state == State::Idle,
+            "returned {name}, next lease is {state}"
         );
         check!(
             "pool return",
             h.count().await == before,
             "returned {name}: nothing committed"
         );
-        let r = transaction_async(&mut *lease, async |tx| h.insert(tx, 1).await).await;
+        let r = transaction_async(lent.conn(), async |tx| h.insert(tx, 1).await).await;
         check!(
             "pool return",
             r.is_ok(),
@@ -734,9 +777,9 @@ pub async fn run_async<H: AsyncHarness>(h: &H) -> Summary {
     let mut k = 1;
     loop {
         let before = h.count().await;
-        let mut lease = pool.get().await.expect("a lease");
+        let mut lent = H::lend(pool.get().await.expect("a lease"));
         let done = CancelAfter {
-            inner: Box::pin(transaction_async(&mut *lease, async |tx| {
+            inner: Box::pin(transaction_async(lent.conn(), async |tx| {
                 h.insert(tx, 1).await?;
                 h.insert(tx, 2).await?;
                 Ok::<_, ErrorOf<H::Conn>>(())
@@ -752,16 +795,16 @@ pub async fn run_async<H: AsyncHarness>(h: &H) -> Summary {
             done.and_then(Result::err)
         );
         if done.is_none() {
-            check!("cancellation", lease.state() != State::Idle || h.count().await != before,
+            check!("cancellation", lent.conn().state() != State::Idle || h.count().await != before,
                 "dropped after {k} pending polls: idle, yet nothing committed: was the transaction ever begun?");
         }
-        drop(lease);
-        let lease = pool.get().await.expect("the next lease");
+        drop(lent);
+        let mut lent = H::lend(pool.get().await.expect("the next lease"));
+        let state = lent.conn().state();
         check!(
             "cancellation",
-            lease.state() == State::Idle,
-            "dropped after {k} pending polls: next lease is {}",
-            lease.state()
+            state == State::Idle,
+            "dropped after {k} pending polls: next lease is {state}"
         );
         let after = h.count().await;
         check!(
@@ -770,7 +813,7 @@ pub async fn run_async<H: AsyncHarness>(h: &H) -> Summary {
             "dropped after {k} pending polls: {} rows committed (both or neither)",
             after - before
         );
-        drop(lease);
+        drop(lent);
         if completed {
             break;
         }
