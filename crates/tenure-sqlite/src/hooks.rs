@@ -1,16 +1,39 @@
 //! The test hooks (feature `testing`): a manager built with
 //! [`Builder::hooks`](crate::Builder::hooks) consults a [`Faults`](tenure::testing::Faults)
-//! before it opens, validates, resets and closes a connection, and records every connection
-//! it opens in a [`Ledger`](tenure::testing::Ledger) under the kind [`KIND`] — so a test
-//! (or `tenure demo --fail-at`) injects failures into real pool operations on a real file,
-//! and the ledger counts real connections. Without the feature the hooks are a zero-sized
-//! no-op.
+//! before it opens, validates, resets and closes a connection, and before each transaction
+//! control statement its connections run through
+//! [`Transactional`](tenure::tx::Transactional) (`Op::Begin`, `Op::Commit`, `Op::Rollback`,
+//! `Op::Savepoint`, `Op::ReleaseSavepoint`, `Op::RollbackToSavepoint`); it records every
+//! connection it opens in a [`Ledger`](tenure::testing::Ledger) under the kind [`KIND`] — so
+//! a test (or `tenure demo --fail-at`) injects failures into real pool operations and real
+//! transactions on a real file, and the ledger counts real connections. Without the
+//! feature the hooks are a zero-sized no-op.
+//!
+//! A transaction fault is applied before its statement is sent: an injected `COMMIT`
+//! failure leaves the transaction open and uncommitted, as a `COMMIT` SQLite refused does,
+//! so [`tenure::tx::transaction`] rolls it back; an injected `BEGIN` failure leaves the
+//! connection idle.
+//!
+//! ```
+//! use tenure::testing::{Faults, Ledger, Op};
+//! use tenure::tx::{transaction, Failure, Session, State};
+//! let faults = Faults::new();
+//! faults.fail_nth(Op::Commit, tenure_sqlite::hooks::KIND, 1);
+//! let manager = tenure_sqlite::Manager::memory("doc-tx-hooks").hooks(faults, Ledger::new()).build()?;
+//! let mut conn = manager.open()?;
+//! conn.execute_batch("CREATE TABLE t (x)")?;
+//! let failed = transaction(&mut conn, |tx| tx.execute("INSERT INTO t VALUES (1)", []));
+//! let err = failed.unwrap_err();
+//! assert!(matches!(err.failure(), Failure::Commit(_))); // injected; the insert rolled back
+//! assert_eq!(conn.state(), State::Idle);
+//! let n: i64 = conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?;
+//! assert_eq!(n, 0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::sync::Arc;
 
-use crate::error::Error;
-#[cfg(feature = "testing")]
-use crate::error::Operation;
+use crate::error::{Error, Operation};
 
 /// The [`Ledger`](tenure::testing::Ledger) kind of a SQLite connection, and the kind
 /// [`Faults`](tenure::testing::Faults) are planned for.
@@ -32,16 +55,34 @@ pub(crate) enum Hook {
     Reset,
     /// `Op::Close`.
     Close,
+    /// `Op::Begin`: [`Transactional::begin`](tenure::tx::Transactional::begin).
+    Begin,
+    /// `Op::Commit`.
+    Commit,
+    /// `Op::Rollback`: [`Transactional::rollback`](tenure::tx::Transactional::rollback)
+    /// (the pool's reset is [`Hook::Reset`]).
+    Rollback,
+    /// `Op::Savepoint`.
+    Savepoint,
+    /// `Op::ReleaseSavepoint`.
+    ReleaseSavepoint,
+    /// `Op::RollbackToSavepoint`.
+    RollbackToSavepoint,
 }
 
-#[cfg(feature = "testing")]
 impl Hook {
-    fn operation(self) -> Operation {
+    /// The operation an error of this hook names.
+    pub(crate) fn operation(self) -> Operation {
         match self {
             Hook::Create => Operation::Open,
             Hook::Validate => Operation::Validate,
-            Hook::Reset => Operation::Rollback,
+            Hook::Reset | Hook::Rollback => Operation::Rollback,
             Hook::Close => Operation::Close,
+            Hook::Begin => Operation::Begin,
+            Hook::Commit => Operation::Commit,
+            Hook::Savepoint => Operation::Savepoint,
+            Hook::ReleaseSavepoint => Operation::ReleaseSavepoint,
+            Hook::RollbackToSavepoint => Operation::RollbackToSavepoint,
         }
     }
 }
@@ -72,6 +113,12 @@ fn op(hook: Hook) -> tenure::testing::Op {
         Hook::Validate => Op::Validate,
         Hook::Reset => Op::Reset,
         Hook::Close => Op::Close,
+        Hook::Begin => Op::Begin,
+        Hook::Commit => Op::Commit,
+        Hook::Rollback => Op::Rollback,
+        Hook::Savepoint => Op::Savepoint,
+        Hook::ReleaseSavepoint => Op::ReleaseSavepoint,
+        Hook::RollbackToSavepoint => Op::RollbackToSavepoint,
     }
 }
 

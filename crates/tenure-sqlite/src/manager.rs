@@ -193,10 +193,12 @@ impl Builder {
         self
     }
 
-    /// Test hooks: every open, validation, reset and close first consults `faults` (for
-    /// the kind [`hooks::KIND`](crate::hooks::KIND)), and every connection opened is live
-    /// in `ledger` until closed. An injected close failure still closes the real
-    /// connection and records its release.
+    /// Test hooks: every open, validation, reset and close, and every transaction control
+    /// statement (`BEGIN`, `COMMIT`, `ROLLBACK`, savepoints) of its connections, first
+    /// consults `faults` (for the kind [`hooks::KIND`](crate::hooks::KIND); see
+    /// [`hooks`](crate::hooks)), and every connection opened is live in `ledger` until
+    /// closed. An injected close failure still closes the real connection and records its
+    /// release.
     ///
     /// ```
     /// use tenure::testing::{Faults, Ledger, Op};

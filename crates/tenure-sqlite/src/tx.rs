@@ -12,7 +12,8 @@
 use tenure::tx::{Class, Mode, Session, State, Transactional};
 
 use crate::connection::Connection;
-use crate::error::{Error, Operation};
+use crate::error::Error;
+use crate::hooks::Hook;
 
 /// What a SQLite error means to a transaction.
 pub(crate) fn classify(e: &rusqlite::Error) -> Class {
@@ -40,14 +41,16 @@ fn quoted(name: &str) -> String {
 }
 
 impl Connection {
-    /// Runs one control statement: `Unknown` before it, the definitive state after — also
-    /// after an error (SQLite may have ended the transaction: `is_autocommit()` says).
+    /// Runs one control statement: the test hooks' fault for it first (if one is planned
+    /// the statement is not sent), then `Unknown` before it, the definitive state after —
+    /// also after an error (SQLite may have ended the transaction: `is_autocommit()` says).
     fn control(
         &mut self,
         sql: &str,
-        op: Operation,
+        hook: Hook,
         depth_after: impl FnOnce(u32) -> u32,
     ) -> Result<(), Error> {
+        self.hooks.check(hook, Connection::database_arc(self))?;
         let before = if self.is_autocommit() {
             0
         } else {
@@ -63,7 +66,7 @@ impl Connection {
             before.max(1)
         };
         self.unknown = false;
-        result.map_err(|e| Error::sqlite(Connection::database_arc(self), op, e))
+        result.map_err(|e| Error::sqlite(Connection::database_arc(self), hook.operation(), e))
     }
 }
 
@@ -126,33 +129,31 @@ impl Transactional for Connection {
             Mode::Immediate => "BEGIN IMMEDIATE",
             _ => "BEGIN DEFERRED",
         };
-        self.control(sql, Operation::Begin, |_| 1)
+        self.control(sql, Hook::Begin, |_| 1)
     }
 
     fn commit(&mut self) -> Result<(), Error> {
-        self.control("COMMIT", Operation::Commit, |_| 0)
+        self.control("COMMIT", Hook::Commit, |_| 0)
     }
 
     fn rollback(&mut self) -> Result<(), Error> {
-        self.control("ROLLBACK", Operation::Rollback, |_| 0)
+        self.control("ROLLBACK", Hook::Rollback, |_| 0)
     }
 
     fn savepoint(&mut self, name: &str) -> Result<(), Error> {
         let sql = format!("SAVEPOINT {}", quoted(name));
-        self.control(&sql, Operation::Savepoint, |d| d + 1)
+        self.control(&sql, Hook::Savepoint, |d| d + 1)
     }
 
     fn release_savepoint(&mut self, name: &str) -> Result<(), Error> {
         let sql = format!("RELEASE SAVEPOINT {}", quoted(name));
-        self.control(&sql, Operation::ReleaseSavepoint, |d| d.saturating_sub(1))
+        self.control(&sql, Hook::ReleaseSavepoint, |d| d.saturating_sub(1))
     }
 
     fn rollback_to_savepoint(&mut self, name: &str) -> Result<(), Error> {
         let name = quoted(name);
         let sql = format!("ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}");
-        self.control(&sql, Operation::RollbackToSavepoint, |d| {
-            d.saturating_sub(1)
-        })
+        self.control(&sql, Hook::RollbackToSavepoint, |d| d.saturating_sub(1))
     }
 }
 
