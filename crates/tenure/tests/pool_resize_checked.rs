@@ -2,20 +2,10 @@
 //! `max_size: 0` gets, and changes nothing (it used to make the pool's size 1 silently).
 #![cfg(feature = "pool")]
 
-use tenure::error::BoxError;
-use tenure::pool::{Manager, Pool, PoolConfig, Work};
+use tenure::pool::{from_fn, Pool, PoolConfig};
 
-struct Unit;
-impl Manager for Unit {
-    type Resource = ();
-    type Error = std::io::Error;
-    const ASYNC: bool = false;
-    fn create(&self) -> Work<Result<(), std::io::Error>> {
-        Work::ready(Ok(()))
-    }
-    fn close(&self, _: ()) -> Work<Result<(), BoxError>> {
-        Work::ready(Ok(()))
-    }
+fn units() -> impl tenure::pool::Manager<Resource = ()> {
+    from_fn(|| Ok::<(), std::io::Error>(()))
 }
 
 #[test]
@@ -24,8 +14,8 @@ fn resize_zero_is_the_builds_error_and_changes_nothing() {
         max_size: 0,
         ..PoolConfig::default()
     };
-    let at_build = Pool::new(Unit, zero).unwrap_err();
-    let pool = Pool::new(Unit, PoolConfig::default()).unwrap();
+    let at_build = Pool::new(units(), zero).unwrap_err();
+    let pool = Pool::new(units(), PoolConfig::default()).unwrap();
     let before = pool.status().max_size;
     assert_eq!(pool.resize(0), Err(at_build));
     assert_eq!(pool.status().max_size, before);

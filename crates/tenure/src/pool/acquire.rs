@@ -104,17 +104,12 @@ pin_project_lite::pin_project! {
     /// records the caller.
     ///
     /// ```
-    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
-    /// # struct Unit;
-    /// # impl Manager for Unit {
-    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
-    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
-    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
-    /// # }
+    /// # use tenure::pool::{from_fn, Pool, PoolConfig};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let pool = Pool::new(Unit, PoolConfig::default())?;
-    /// let acquire: tenure::pool::Acquire<Unit> = pool.get();
+    /// let manager = from_fn(|| Ok::<(), std::io::Error>(())); // a pool of ()
+    /// let pool = Pool::new(manager, PoolConfig::default())?;
+    /// let acquire: tenure::pool::Acquire<_> = pool.get();
     /// drop(acquire.await?);
     /// # Ok(()) }
     /// ```

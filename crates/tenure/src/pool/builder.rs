@@ -17,17 +17,12 @@ use super::time::PoolClock;
 /// runs on, its report sink, its clock.
 ///
 /// ```
-/// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
-/// # struct Unit;
-/// # impl Manager for Unit {
-/// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
-/// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
-/// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
-/// # }
+/// # use tenure::pool::{from_fn, Pool, PoolConfig};
 /// use std::sync::Arc;
 /// use tenure::clock::TscClock;
+/// let manager = from_fn(|| Ok::<(), std::io::Error>(())); // a pool of ()
 /// let sink = Arc::new(tenure::sink::CollectingSink::new(16));
-/// let pool = Pool::builder(Unit)
+/// let pool = Pool::builder(manager)
 ///     .config(PoolConfig { max_size: 4, ..PoolConfig::default() })
 ///     .sink(sink.clone())
 ///     .clock(TscClock::new())
@@ -49,14 +44,9 @@ impl<M: Manager> PoolBuilder<M> {
     /// The configuration (default: [`PoolConfig::default`]).
     ///
     /// ```
-    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
-    /// # struct Unit;
-    /// # impl Manager for Unit {
-    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
-    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
-    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
-    /// # }
-    /// let pool = Pool::builder(Unit).config(PoolConfig { max_size: 3, ..PoolConfig::default() }).build()?;
+    /// # use tenure::pool::{from_fn, Pool, PoolConfig};
+    /// let manager = from_fn(|| Ok::<(), std::io::Error>(())); // a pool of ()
+    /// let pool = Pool::builder(manager).config(PoolConfig { max_size: 3, ..PoolConfig::default() }).build()?;
     /// assert_eq!(pool.status().max_size, 3);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -72,16 +62,11 @@ impl<M: Manager> PoolBuilder<M> {
     /// nothing creates, closes or times out for the pool any more.
     ///
     /// ```
-    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
-    /// # struct Unit;
-    /// # impl Manager for Unit {
-    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = true;
-    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::future(async { Ok(()) }) }
-    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
-    /// # }
+    /// # use tenure::pool::{from_fn, Pool, PoolConfig};
+    /// let manager = from_fn(|| Ok::<(), std::io::Error>(())); // a pool of ()
     /// let rt = tokio::runtime::Runtime::new()?;
-    /// let pool = Pool::builder(Unit).runtime(rt.handle().clone()).build()?;
-    /// drop(pool.get_blocking()?); // the create ran on `rt`
+    /// let pool = Pool::builder(manager).runtime(rt.handle().clone()).build()?;
+    /// drop(pool.get_blocking()?); // an async manager's work would run on `rt`
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn runtime(mut self, runtime: tokio::runtime::Handle) -> Self {
@@ -93,15 +78,10 @@ impl<M: Manager> PoolBuilder<M> {
     /// leaks) instead of the process default ([`crate::sink`]).
     ///
     /// ```
-    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
-    /// # struct Unit;
-    /// # impl Manager for Unit {
-    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
-    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
-    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
-    /// # }
+    /// # use tenure::pool::{from_fn, Pool, PoolConfig};
+    /// let manager = from_fn(|| Ok::<(), std::io::Error>(())); // a pool of ()
     /// let sink = std::sync::Arc::new(tenure::sink::CollectingSink::new(16));
-    /// let pool = Pool::builder(Unit).sink(sink.clone()).build()?;
+    /// let pool = Pool::builder(manager).sink(sink.clone()).build()?;
     /// # drop(pool);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -121,18 +101,13 @@ impl<M: Manager> PoolBuilder<M> {
     /// ones: tests of those use tokio's paused time (`#[tokio::test(start_paused = true)]`).
     ///
     /// ```
-    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
-    /// # struct Unit;
-    /// # impl Manager for Unit {
-    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
-    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
-    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
-    /// # }
+    /// # use tenure::pool::{from_fn, Pool, PoolConfig};
     /// use std::time::Duration;
     /// use tenure::clock::ManualClock;
+    /// let manager = from_fn(|| Ok::<(), std::io::Error>(())); // a pool of ()
     /// let time = ManualClock::new();
     /// let config = PoolConfig { idle_timeout: Some(Duration::from_secs(60)), ..PoolConfig::default() };
-    /// let pool = Pool::builder(Unit).config(config).clock(time.clone()).build()?;
+    /// let pool = Pool::builder(manager).config(config).clock(time.clone()).build()?;
     /// drop(pool.get_blocking()?);
     /// time.advance(Duration::from_secs(61));
     /// pool.maintain();
@@ -148,15 +123,10 @@ impl<M: Manager> PoolBuilder<M> {
     /// unless `maintenance_interval` is `None`).
     ///
     /// ```
-    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work, BuildError};
-    /// # struct Unit;
-    /// # impl Manager for Unit {
-    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
-    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
-    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
-    /// # }
+    /// # use tenure::pool::{from_fn, Pool, PoolConfig, BuildError};
+    /// let manager = from_fn(|| Ok::<(), std::io::Error>(())); // a pool of ()
     /// let bad = PoolConfig { min_idle: 5, max_size: 2, ..PoolConfig::default() };
-    /// assert!(matches!(Pool::builder(Unit).config(bad).build(), Err(BuildError::Config(_))));
+    /// assert!(matches!(Pool::builder(manager).config(bad).build(), Err(BuildError::Config(_))));
     /// ```
     pub fn build(self) -> Result<Pool<M>, BuildError> {
         self.config.check()?;
@@ -184,14 +154,9 @@ impl<M: Manager> Pool<M> {
     /// A [`PoolBuilder`]: a runtime, a report sink or a clock of the pool's own.
     ///
     /// ```
-    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
-    /// # struct Unit;
-    /// # impl Manager for Unit {
-    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
-    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
-    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
-    /// # }
-    /// let pool = Pool::builder(Unit).build()?;
+    /// # use tenure::pool::{from_fn, Pool, PoolConfig};
+    /// let manager = from_fn(|| Ok::<(), std::io::Error>(())); // a pool of ()
+    /// let pool = Pool::builder(manager).build()?;
     /// # drop(pool);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```

@@ -21,14 +21,9 @@ use super::work::step;
 /// resource's methods.
 ///
 /// ```
-/// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
-/// # struct Unit;
-/// # impl Manager for Unit {
-/// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
-/// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
-/// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
-/// # }
-/// let pool = Pool::new(Unit, PoolConfig::default())?;
+/// # use tenure::pool::{from_fn, Pool, PoolConfig};
+/// let manager = from_fn(|| Ok::<(), std::io::Error>(())); // a pool of ()
+/// let pool = Pool::new(manager, PoolConfig::default())?;
 /// let lease = pool.get_blocking()?;
 /// let () = *lease; // the resource
 /// drop(lease);     // returned
@@ -63,14 +58,9 @@ impl<M: Manager> Lease<M> {
     /// created in its place) and the caller owns and releases it.
     ///
     /// ```
-    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
-    /// # struct Unit;
-    /// # impl Manager for Unit {
-    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
-    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
-    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
-    /// # }
-    /// let pool = Pool::new(Unit, PoolConfig::default())?;
+    /// # use tenure::pool::{from_fn, Pool, PoolConfig};
+    /// let manager = from_fn(|| Ok::<(), std::io::Error>(())); // a pool of ()
+    /// let pool = Pool::new(manager, PoolConfig::default())?;
     /// let () = tenure::pool::Lease::detach(pool.get_blocking()?);
     /// assert_eq!(pool.status().size, 0);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -87,14 +77,9 @@ impl<M: Manager> Lease<M> {
     /// Retires the resource instead of returning it (it is closed by the pool).
     ///
     /// ```
-    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
-    /// # struct Unit;
-    /// # impl Manager for Unit {
-    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
-    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
-    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
-    /// # }
-    /// let pool = Pool::new(Unit, PoolConfig::default())?;
+    /// # use tenure::pool::{from_fn, Pool, PoolConfig};
+    /// let manager = from_fn(|| Ok::<(), std::io::Error>(())); // a pool of ()
+    /// let pool = Pool::new(manager, PoolConfig::default())?;
     /// tenure::pool::Lease::discard(pool.get_blocking()?);
     /// assert_eq!(pool.statistics().destroyed.discarded, 1);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -110,14 +95,9 @@ impl<M: Manager> Lease<M> {
     /// Where the lease was acquired (the caller of `get`).
     ///
     /// ```
-    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
-    /// # struct Unit;
-    /// # impl Manager for Unit {
-    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
-    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
-    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
-    /// # }
-    /// let pool = Pool::new(Unit, PoolConfig::default())?;
+    /// # use tenure::pool::{from_fn, Pool, PoolConfig};
+    /// let manager = from_fn(|| Ok::<(), std::io::Error>(())); // a pool of ()
+    /// let pool = Pool::new(manager, PoolConfig::default())?;
     /// let lease = pool.get_blocking()?;
     /// assert!(tenure::pool::Lease::site(&lease).file().ends_with(".rs"));
     /// # Ok::<(), Box<dyn std::error::Error>>(())

@@ -117,6 +117,7 @@
 //! | `pool.rs`, `builder.rs` | [`Pool`] and [`PoolBuilder`]: the public calls, each one step of the engine |
 //! | `acquire.rs`, `lease.rs` | [`Acquire`] and the blocking wait; [`Lease`] and its return |
 //! | `config.rs`, `manager.rs`, `error.rs`, `stats.rs`, `metrics.rs` | what a user writes and reads |
+//! | `manager_fn.rs` | [`from_fn`]: a manager made of closures (buffers, test doubles, the doc examples' pools) |
 //! | `state/` | the engine: the state under its lock and every step that moves a resource (`acquire.rs`, `returns.rs`, `manage.rs`); the counts, changed only through named steps (`counts.rs`) |
 //! | `shard.rs`, `waiters.rs`, `slab.rs` | the per-thread shards and their lease tables, the line of waiters, the slab both tables are |
 //! | `after.rs`, `work.rs`, `tasks.rs` | what a step leaves for after the lock, where the pool's work runs (as `crate::runtime` decides), the driver, relays and timer |
@@ -130,6 +131,7 @@ mod config;
 mod error;
 mod lease;
 mod manager;
+mod manager_fn;
 #[cfg(feature = "metrics")]
 mod metrics;
 #[allow(clippy::module_inception)] // the `Pool` type's own file, as `pool::Pool`
@@ -149,5 +151,6 @@ pub use config::{PoolConfig, Validation};
 pub use error::{BuildError, PoolError, Status};
 pub use lease::Lease;
 pub use manager::{Checked, Manager, Work};
+pub use manager_fn::{from_fn, DropClose, ManagerFn};
 pub use pool::Pool;
 pub use stats::{Destroyed, Durations, Statistics};

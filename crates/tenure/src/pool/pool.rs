@@ -24,14 +24,9 @@ use super::work::step;
 /// state alive, not the pool open).
 ///
 /// ```
-/// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
-/// # struct Unit;
-/// # impl Manager for Unit {
-/// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
-/// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
-/// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
-/// # }
-/// let pool = Pool::new(Unit, PoolConfig::default())?;
+/// # use tenure::pool::{from_fn, Pool, PoolConfig};
+/// let manager = from_fn(|| Ok::<(), std::io::Error>(())); // a pool of ()
+/// let pool = Pool::new(manager, PoolConfig::default())?;
 /// let lease = pool.get_blocking()?;
 /// assert_eq!(pool.status().in_use, 1);
 /// drop(lease);
@@ -73,15 +68,10 @@ impl<M: Manager> Pool<M> {
     /// [`PoolBuilder::runtime`](super::PoolBuilder::runtime).
     ///
     /// ```
-    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
-    /// # struct Unit;
-    /// # impl Manager for Unit {
-    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
-    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
-    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
-    /// # }
+    /// # use tenure::pool::{from_fn, Pool, PoolConfig};
+    /// let manager = from_fn(|| Ok::<(), std::io::Error>(())); // a pool of ()
     /// let bad = PoolConfig { max_size: 0, ..PoolConfig::default() };
-    /// assert!(Pool::new(Unit, bad).is_err());
+    /// assert!(Pool::new(manager, bad).is_err());
     /// ```
     pub fn new(manager: M, config: PoolConfig) -> Result<Self, BuildError> {
         Self::builder(manager).config(config).build()
@@ -90,14 +80,9 @@ impl<M: Manager> Pool<M> {
     /// The pool's figures now.
     ///
     /// ```
-    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
-    /// # struct Unit;
-    /// # impl Manager for Unit {
-    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
-    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
-    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
-    /// # }
-    /// let pool = Pool::new(Unit, PoolConfig { max_size: 4, ..Default::default() })?;
+    /// # use tenure::pool::{from_fn, Pool, PoolConfig};
+    /// let manager = from_fn(|| Ok::<(), std::io::Error>(())); // a pool of ()
+    /// let pool = Pool::new(manager, PoolConfig { max_size: 4, ..Default::default() })?;
     /// assert_eq!(pool.status().to_string(), "0 of 4 in use, 0 idle, 0 waiting");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -108,14 +93,9 @@ impl<M: Manager> Pool<M> {
     /// The pool's counters so far.
     ///
     /// ```
-    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
-    /// # struct Unit;
-    /// # impl Manager for Unit {
-    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
-    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
-    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
-    /// # }
-    /// let pool = Pool::new(Unit, PoolConfig::default())?;
+    /// # use tenure::pool::{from_fn, Pool, PoolConfig};
+    /// let manager = from_fn(|| Ok::<(), std::io::Error>(())); // a pool of ()
+    /// let pool = Pool::new(manager, PoolConfig::default())?;
     /// assert_eq!(pool.statistics().created, 0);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -128,16 +108,11 @@ impl<M: Manager> Pool<M> {
     /// place, and a resource handed to it meanwhile goes to the next in line.
     ///
     /// ```
-    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
-    /// # struct Unit;
-    /// # impl Manager for Unit {
-    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
-    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
-    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
-    /// # }
+    /// # use tenure::pool::{from_fn, Pool, PoolConfig};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let pool = Pool::new(Unit, PoolConfig::default())?;
+    /// let manager = from_fn(|| Ok::<(), std::io::Error>(())); // a pool of ()
+    /// let pool = Pool::new(manager, PoolConfig::default())?;
     /// let lease = pool.get().await?;
     /// assert_eq!(pool.status().in_use, 1);
     /// drop(lease);
@@ -152,16 +127,11 @@ impl<M: Manager> Pool<M> {
     #[track_caller]
     ///
     /// ```
-    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
-    /// # struct Unit;
-    /// # impl Manager for Unit {
-    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
-    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
-    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
-    /// # }
+    /// # use tenure::pool::{from_fn, Pool, PoolConfig};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let pool = Pool::new(Unit, PoolConfig { max_size: 1, ..Default::default() })?;
+    /// let manager = from_fn(|| Ok::<(), std::io::Error>(())); // a pool of ()
+    /// let pool = Pool::new(manager, PoolConfig { max_size: 1, ..Default::default() })?;
     /// let _held = pool.get().await?;
     /// let e = pool.get_timeout(std::time::Duration::from_millis(10)).await.unwrap_err();
     /// assert!(e.to_string().starts_with("timed out after"));
@@ -181,14 +151,9 @@ impl<M: Manager> Pool<M> {
     /// [module docs](super#where-get_blocking-may-be-called).
     ///
     /// ```
-    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
-    /// # struct Unit;
-    /// # impl Manager for Unit {
-    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
-    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
-    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
-    /// # }
-    /// let pool = Pool::new(Unit, PoolConfig::default())?;
+    /// # use tenure::pool::{from_fn, Pool, PoolConfig};
+    /// let manager = from_fn(|| Ok::<(), std::io::Error>(())); // a pool of ()
+    /// let pool = Pool::new(manager, PoolConfig::default())?;
     /// let lease = pool.get_blocking()?;
     /// drop(lease);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -201,14 +166,9 @@ impl<M: Manager> Pool<M> {
     /// [`get_blocking`](Self::get_blocking) with its own timeout.
     ///
     /// ```
-    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
-    /// # struct Unit;
-    /// # impl Manager for Unit {
-    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
-    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
-    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
-    /// # }
-    /// let pool = Pool::new(Unit, PoolConfig::default())?;
+    /// # use tenure::pool::{from_fn, Pool, PoolConfig};
+    /// let manager = from_fn(|| Ok::<(), std::io::Error>(())); // a pool of ()
+    /// let pool = Pool::new(manager, PoolConfig::default())?;
     /// drop(pool.get_blocking_timeout(std::time::Duration::from_secs(1))?);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -223,15 +183,10 @@ impl<M: Manager> Pool<M> {
     /// nothing.
     ///
     /// ```
-    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
-    /// # struct Unit;
-    /// # impl Manager for Unit {
-    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
-    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
-    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
-    /// # }
+    /// # use tenure::pool::{from_fn, Pool, PoolConfig};
     /// use tenure::pool::BuildError;
-    /// let pool = Pool::new(Unit, PoolConfig { max_size: 2, ..Default::default() })?;
+    /// let manager = from_fn(|| Ok::<(), std::io::Error>(())); // a pool of ()
+    /// let pool = Pool::new(manager, PoolConfig { max_size: 2, ..Default::default() })?;
     /// pool.resize(1)?;
     /// assert_eq!(pool.status().max_size, 1);
     /// assert!(matches!(pool.resize(0), Err(BuildError::Config(_))));
@@ -255,14 +210,9 @@ impl<M: Manager> Pool<M> {
     /// rejected are retired.
     ///
     /// ```
-    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
-    /// # struct Unit;
-    /// # impl Manager for Unit {
-    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
-    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
-    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
-    /// # }
-    /// let pool = Pool::new(Unit, PoolConfig::default())?;
+    /// # use tenure::pool::{from_fn, Pool, PoolConfig};
+    /// let manager = from_fn(|| Ok::<(), std::io::Error>(())); // a pool of ()
+    /// let pool = Pool::new(manager, PoolConfig::default())?;
     /// drop(pool.get_blocking()?);
     /// pool.retain(|_| false);
     /// assert_eq!(pool.status().idle, 0);
@@ -288,15 +238,10 @@ impl<M: Manager> Pool<M> {
     /// needs no waiting, and a test never mixes two clocks.
     ///
     /// ```
-    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
-    /// # struct Unit;
-    /// # impl Manager for Unit {
-    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
-    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
-    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
-    /// # }
+    /// # use tenure::pool::{from_fn, Pool, PoolConfig};
     /// use std::time::Duration;
     /// use tenure::clock::ManualClock;
+    /// let manager = from_fn(|| Ok::<(), std::io::Error>(())); // a pool of ()
     /// let time = ManualClock::new();
     /// let config = PoolConfig {
     ///     min_idle: 1,
@@ -304,7 +249,7 @@ impl<M: Manager> Pool<M> {
     ///     maintenance_interval: None,
     ///     ..Default::default()
     /// };
-    /// let pool = Pool::builder(Unit).config(config).clock(time.clone()).build()?;
+    /// let pool = Pool::builder(manager).config(config).clock(time.clone()).build()?;
     /// pool.maintain(); // creates min_idle (here at once: Work::ready)
     /// assert_eq!(pool.status().idle, 1);
     /// let (a, b) = (pool.get_blocking()?, pool.get_blocking()?);
@@ -326,16 +271,11 @@ impl<M: Manager> Pool<M> {
     /// be spawned, or outlive the last handle.
     ///
     /// ```
-    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
-    /// # struct Unit;
-    /// # impl Manager for Unit {
-    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
-    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
-    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
-    /// # }
+    /// # use tenure::pool::{from_fn, Pool, PoolConfig};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let pool = Pool::new(Unit, PoolConfig::default())?;
+    /// let manager = from_fn(|| Ok::<(), std::io::Error>(())); // a pool of ()
+    /// let pool = Pool::new(manager, PoolConfig::default())?;
     /// drop(pool.get().await?);
     /// let closing = pool.close(); // closed from here on
     /// assert!(matches!(pool.get().await, Err(tenure::pool::PoolError::Closed)));
@@ -360,17 +300,12 @@ impl<M: Manager> Pool<M> {
     /// out are closed when they come back.
     ///
     /// ```
-    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
-    /// # struct Unit;
-    /// # impl Manager for Unit {
-    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
-    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
-    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
-    /// # }
+    /// # use tenure::pool::{from_fn, Pool, PoolConfig};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let manager = from_fn(|| Ok::<(), std::io::Error>(())); // a pool of ()
     /// use std::time::Duration;
-    /// let pool = Pool::new(Unit, PoolConfig::default())?;
+    /// let pool = Pool::new(manager, PoolConfig::default())?;
     /// let held = pool.get().await?;
     /// assert!(!pool.close_timeout(Duration::from_millis(10)).await, "a lease is still out");
     /// drop(held); // closed as it comes back
@@ -389,14 +324,9 @@ impl<M: Manager> Pool<M> {
     /// come back; `true` when every resource was closed.
     ///
     /// ```
-    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
-    /// # struct Unit;
-    /// # impl Manager for Unit {
-    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
-    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
-    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
-    /// # }
-    /// let pool = Pool::new(Unit, PoolConfig::default())?;
+    /// # use tenure::pool::{from_fn, Pool, PoolConfig};
+    /// let manager = from_fn(|| Ok::<(), std::io::Error>(())); // a pool of ()
+    /// let pool = Pool::new(manager, PoolConfig::default())?;
     /// drop(pool.get_blocking()?);
     /// assert!(pool.close_blocking(std::time::Duration::from_secs(1)));
     /// # Ok::<(), Box<dyn std::error::Error>>(())

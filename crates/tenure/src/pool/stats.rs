@@ -22,14 +22,9 @@ pub(crate) enum Retire {
 /// Counters and durations of a pool, since it was built.
 ///
 /// ```
-/// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
-/// # struct Unit;
-/// # impl Manager for Unit {
-/// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
-/// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
-/// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
-/// # }
-/// let pool = Pool::new(Unit, PoolConfig::default())?;
+/// # use tenure::pool::{from_fn, Pool, PoolConfig};
+/// let manager = from_fn(|| Ok::<(), std::io::Error>(())); // a pool of ()
+/// let pool = Pool::new(manager, PoolConfig::default())?;
 /// drop(pool.get_blocking()?);
 /// let stats = pool.statistics();
 /// assert_eq!((stats.created, stats.acquired_waited), (1, 1));
