@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tenure::pool::PoolConfig;
-use tenure::testing::{Fault, Faults, Ledger, Op};
+use tenure::testing::{Faults, Ledger, Op};
 use tenure::{timed, Close, ExitStack, ScopeError};
 use tenure_sqlite::{Manager, Pools, Synchronous};
 
@@ -213,9 +213,15 @@ fn job(
         }
     };
     if args.fail_at == Some(Phase::Load) {
-        // The schema's connection was the first the manager opened; the writers' pool opens
-        // the second when the first worker asks for it: that one fails.
-        faults.inject(Op::Acquire, tenure_sqlite::hooks::KIND, 2, Fault::Error);
+        // The COMMIT of a file mid-load fails (the middle one of those that would commit,
+        // whichever a worker gets to first): its transaction rolls back with all its rows
+        // inserted, the other files go on, and the load fails once they are done.
+        let good = specs.iter().filter(|f| f.bad_line.is_none()).count() as u64;
+        faults.fail_nth(
+            Op::Commit,
+            tenure_sqlite::hooks::KIND,
+            (good / 2 + 1).min(good),
+        );
     }
 
     let scoped = ExitStack::scope(|stack| {
@@ -264,7 +270,7 @@ fn job(
                     stop.fail(format!("a worker task failed: {e}"));
                 }
             }
-            match stop.failure() {
+            match stop.failure().or_else(|| shared.first_failure()) {
                 Some(why) => Err(JobError::Load(why)),
                 None => Ok(()),
             }

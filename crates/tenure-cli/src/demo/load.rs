@@ -1,7 +1,8 @@
 //! The load: a few workers take the open files one by one and load each into SQLite through
 //! the pool, in one `tenure::tx` transaction per file — committed when every row parsed and
-//! went in, rolled back whole at the first malformed row, or when the job halts (a failure
-//! elsewhere, Ctrl-C).
+//! went in, rolled back whole at the first malformed row, when the transaction itself fails
+//! (a statement, `COMMIT`: the other files go on, and the load fails once they are done), or
+//! when the job halts (no connection to be had, Ctrl-C).
 //!
 //! Every worker runs the same [`load_file`] on a connection; how it gets one is the
 //! worker's only difference: a thread through `get_blocking` ([`blocking_worker`]), a task
@@ -44,9 +45,31 @@ pub enum Outcome {
     /// Its transaction committed these rows.
     Committed { rows: u64 },
     /// Its transaction rolled back: nothing of the file is in the database.
-    RolledBack { why: String, bad_row: bool },
+    RolledBack { why: String, cause: Rollback },
     /// No transaction was begun for it.
     NotLoaded { why: String },
+}
+
+/// Why a file's transaction rolled back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rollback {
+    /// A malformed row: the file is refused as a whole, the job goes on (what it is for).
+    BadRow,
+    /// The job halted (Ctrl-C, or another worker's failure) while the file was loading.
+    Halted,
+    /// The transaction failed (a statement, the file's read, `BEGIN` or `COMMIT`; injected
+    /// by `--fail-at load` or real): the job goes on with the other files, then fails.
+    Failed,
+}
+
+impl Rollback {
+    pub fn name(self) -> &'static str {
+        match self {
+            Rollback::BadRow => "bad_row",
+            Rollback::Halted => "halted",
+            Rollback::Failed => "failed",
+        }
+    }
 }
 
 /// One file's load.
@@ -84,6 +107,8 @@ pub enum RowError {
 pub struct Shared {
     jobs: Mutex<VecDeque<Job>>,
     results: Mutex<Vec<FileLoad>>,
+    /// The files whose transaction failed ([`Rollback::Failed`]), with why, in order.
+    failed: Mutex<Vec<String>>,
     pub stop: Arc<Stop>,
     pub progress: Arc<Progress>,
 }
@@ -93,6 +118,7 @@ impl Shared {
         Arc::new(Shared {
             jobs: Mutex::new(jobs.into()),
             results: Mutex::new(Vec::new()),
+            failed: Mutex::new(Vec::new()),
             stop,
             progress,
         })
@@ -111,7 +137,10 @@ impl Shared {
             Outcome::Committed { rows } => {
                 format!("{} committed ({rows} rows, {worker})", job.name)
             }
-            Outcome::RolledBack { why, .. } => {
+            Outcome::RolledBack { why, cause } => {
+                if *cause == Rollback::Failed {
+                    lock(&self.failed).push(format!("{} rolled back: {why}", job.name));
+                }
                 format!("{} rolled back ({why}; {worker})", job.name)
             }
             Outcome::NotLoaded { why } => format!("{} not loaded ({why}; {worker})", job.name),
@@ -134,6 +163,12 @@ impl Shared {
         self.stop
             .fail(format!("{worker} could not load {}: {why}", job.name));
         self.record(job, Outcome::NotLoaded { why }, worker, Duration::ZERO);
+    }
+
+    /// The first file whose transaction failed, and why (the load then fails, after the
+    /// other files are done).
+    pub fn first_failure(&self) -> Option<String> {
+        lock(&self.failed).first().cloned()
     }
 
     /// Every file's load, in file order; the files no worker took are `NotLoaded`.
@@ -171,10 +206,14 @@ pub fn load_file(conn: &mut Connection, job: &Job, worker: &str, shared: &Shared
 }
 
 fn rolled_back(e: &TxError<RowError, tenure_sqlite::Error>) -> Outcome {
-    let bad_row = matches!(e.body(), Some(RowError::Malformed { .. }));
+    let cause = match e.body() {
+        Some(RowError::Malformed { .. }) => Rollback::BadRow,
+        Some(RowError::Halted) => Rollback::Halted,
+        _ => Rollback::Failed,
+    };
     Outcome::RolledBack {
         why: e.report().to_string(),
-        bad_row,
+        cause,
     }
 }
 

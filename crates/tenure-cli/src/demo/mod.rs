@@ -50,7 +50,7 @@ error) and everything was rolled back and released; 3 something leaked or a chec
 const EXAMPLES: &str = "\
 Examples:
   tenure demo
-  tenure demo --fail-at load         # the writer connection cannot be opened: exit 1, 0 leaked
+  tenure demo --fail-at load         # a file's COMMIT fails: it rolls back, the rest commit; exit 1
   tenure demo --json | jq .leaked
   tenure demo --keep demo-run && sqlite3 demo-run/demo.db 'SELECT * FROM loads'
   tenure demo --files 16 --rows 20000";
@@ -60,7 +60,7 @@ Examples:
 pub enum Phase {
     /// Opening the input files: one open is refused (the ledger's faults).
     Open,
-    /// Loading: the SQLite manager fails to open a connection the pool asks for.
+    /// Loading: the `COMMIT` of a file mid-load fails (the SQLite manager's test hooks).
     Load,
     /// Streaming the query: a row of the stream fails.
     Query,
@@ -87,9 +87,10 @@ pub struct Args {
     pub json: bool,
 
     /// Inject a failure into PHASE through `testing::Faults`: `open` (an input file cannot
-    /// be opened), `load` (the SQLite manager fails to open a connection mid-load), `query`
-    /// (a row of the result stream fails). The job rolls back, releases everything and
-    /// exits 1. Example: `tenure demo --fail-at load`.
+    /// be opened), `load` (the `COMMIT` of a file mid-load fails: that file rolls back, the
+    /// others commit), `query` (a row of the result stream fails). The job rolls back what
+    /// the failure reached, releases everything and exits 1. Example:
+    /// `tenure demo --fail-at load`.
     #[arg(long, value_name = "PHASE", value_enum)]
     pub fail_at: Option<Phase>,
 

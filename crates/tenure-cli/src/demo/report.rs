@@ -12,7 +12,7 @@ use tenure::pool::{Destroyed, Durations, Statistics, Status};
 use tenure::testing::{Event, Ledger};
 
 use super::input::Spec;
-use super::load::{FileLoad, Outcome};
+use super::load::{FileLoad, Outcome, Rollback};
 use super::query::Streamed;
 use super::Args;
 use crate::chart::{self, bytes, human, Bucket, Style};
@@ -236,18 +236,22 @@ impl Summary {
         };
     }
 
-    /// What a job that ended early took back: its transactions rolled back, its files
-    /// closed, its export never written.
+    /// What a job that ended early took back: the transactions the failure (or the
+    /// signal) rolled back — not those of files refused for a malformed row, which roll
+    /// back on every run — its files closed, its export never written.
     pub fn undone(&self) -> String {
         let rolled: Vec<&str> = self
             .loads
             .iter()
             .zip(&self.specs)
-            .filter(|(l, _)| matches!(l.outcome, Outcome::RolledBack { .. }))
+            .filter(|(l, _)| {
+                matches!(&l.outcome, Outcome::RolledBack { cause, .. } if *cause != Rollback::BadRow)
+            })
             .map(|(_, spec)| spec.name.as_str())
             .collect();
         let transactions = match rolled.len() {
             0 => "no transaction was open".to_string(),
+            1 => format!("1 transaction rolled back ({})", rolled[0]),
             n => format!("{n} transactions rolled back ({})", rolled.join(", ")),
         };
         let files = self.kinds.get(super::input::FILE).map_or(0, |k| k.closed);
@@ -615,10 +619,12 @@ pub fn json(s: &Summary) -> Value {
         .iter()
         .zip(&s.specs)
         .map(|(l, spec)| {
-            let (outcome, why, rows) = match &l.outcome {
-                Outcome::Committed { rows } => ("committed", None, *rows),
-                Outcome::RolledBack { why, .. } => ("rolled_back", Some(why.clone()), 0),
-                Outcome::NotLoaded { why } => ("not_loaded", Some(why.clone()), 0),
+            let (outcome, why, rows, cause) = match &l.outcome {
+                Outcome::Committed { rows } => ("committed", None, *rows, None),
+                Outcome::RolledBack { why, cause } => {
+                    ("rolled_back", Some(why.clone()), 0, Some(cause.name()))
+                }
+                Outcome::NotLoaded { why } => ("not_loaded", Some(why.clone()), 0, None),
             };
             json!({
                 "name": spec.name,
@@ -626,6 +632,7 @@ pub fn json(s: &Summary) -> Value {
                 "valid_rows": spec.valid_rows(),
                 "bad_line": spec.bad_line,
                 "outcome": outcome,
+                "rollback": cause,
                 "reason": why,
                 "rows_committed": rows,
                 "worker": l.worker,
