@@ -90,18 +90,68 @@ impl WorkDir {
     }
 }
 
-/// The whole run: the job, the release of its directory, the checks, the report; returns the
-/// exit code.
+/// The whole run: the job (with the default [`Hooks`]), the release of its directory, the
+/// checks, the report on stdout; returns the exit code. Ctrl-C, SIGTERM and SIGHUP halt
+/// the job.
 pub fn run(args: &Args, keep: Option<PathBuf>) -> u8 {
-    let progress = Arc::new(Progress::new(io::stderr().is_terminal()));
     let stop = Arc::new(Stop::default());
-    let faults = Faults::new();
-    let ledger = Ledger::with_faults(faults.clone());
-    let mut s = Summary::new(args, THREADS, TASKS);
-
     #[cfg(unix)]
-    if let Err(e) = on_signals(stop.clone()) {
-        s.end = End::CouldNotRun(format!("cannot handle signals: {e}"));
+    let signals = on_signals(stop.clone()).map_err(|e| format!("cannot handle signals: {e}"));
+    #[cfg(not(unix))]
+    let signals = Ok(());
+    let s = run_job(args, keep, &stop, signals, Hooks::default());
+    let text = if args.json {
+        let mut j = report::json(&s).to_string();
+        j.push('\n');
+        j
+    } else {
+        report::table(&s, crate::chart::Style::new(io::stdout().is_terminal()))
+    };
+    let mut out = io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    s.exit_code
+}
+
+/// Where a caller of the job's core reaches into it: the ledger that counts every resource
+/// (and the faults it and the SQLite manager consult), what runs between the load and the
+/// query, and how long the release waits. `tenure demo` runs with the defaults; a test
+/// keeps a connection past the job through `after_load` and reads the ledger afterwards.
+pub struct Hooks<'a> {
+    pub faults: Faults,
+    /// Made with `faults` (`Ledger::with_faults`): a refused open is the ledger's fault.
+    pub ledger: Ledger,
+    /// Called with the pools once every file is loaded, before the query.
+    pub after_load: Box<dyn FnOnce(&Pools) + 'a>,
+    /// How long the release waits for the pools' connections to come back and close.
+    pub release_bound: Duration,
+}
+
+impl Default for Hooks<'_> {
+    fn default() -> Self {
+        let faults = Faults::new();
+        Hooks {
+            ledger: Ledger::with_faults(faults.clone()),
+            faults,
+            after_load: Box::new(|_| {}),
+            release_bound: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The job's core: the work directory, the phases, the release of everything, the ledger's
+/// counts and the checks — everything the report says, and the exit code. `signals` is
+/// whether `stop` hears signals (the job does not run without).
+pub fn run_job(
+    args: &Args,
+    keep: Option<PathBuf>,
+    stop: &Arc<Stop>,
+    signals: Result<(), String>,
+    hooks: Hooks<'_>,
+) -> Summary {
+    let progress = Arc::new(Progress::new(io::stderr().is_terminal()));
+    let mut s = Summary::new(args, THREADS, TASKS);
+    if let Err(e) = signals {
+        s.end = End::CouldNotRun(e);
     }
     let work = match keep {
         Some(dir) => Ok(WorkDir::Kept(dir)),
@@ -110,19 +160,12 @@ pub fn run(args: &Args, keep: Option<PathBuf>) -> u8 {
             .tempdir()
             .map(WorkDir::Temp),
     };
+    let ledger = hooks.ledger.clone();
     match work {
         Ok(work) => {
             s.dir = Some(work.path().to_path_buf());
             if s.end == End::Completed {
-                job(
-                    args,
-                    work.path(),
-                    &ledger,
-                    &faults,
-                    &stop,
-                    &progress,
-                    &mut s,
-                );
+                job(args, work.path(), hooks, stop, &progress, &mut s);
             }
             s.dir_removed = match work {
                 WorkDir::Temp(t) => Some(t.close().map_err(|e| e.to_string())),
@@ -137,16 +180,7 @@ pub fn run(args: &Args, keep: Option<PathBuf>) -> u8 {
     s.ledger(&ledger);
     s.check();
     progress.clear();
-    let text = if args.json {
-        let mut j = report::json(&s).to_string();
-        j.push('\n');
-        j
-    } else {
-        report::table(&s, crate::chart::Style::new(io::stdout().is_terminal()))
-    };
-    let mut out = io::stdout().lock();
-    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
-    s.exit_code
+    s
 }
 
 #[cfg(unix)]
@@ -178,12 +212,12 @@ fn signal_name(signal: i32) -> String {
 fn job(
     args: &Args,
     dir: &Path,
-    ledger: &Ledger,
-    faults: &Faults,
+    hooks: Hooks<'_>,
     stop: &Arc<Stop>,
     progress: &Arc<Progress>,
     s: &mut Summary,
 ) {
+    let (faults, ledger) = (&hooks.faults, &hooks.ledger);
     let files = usize::from(args.files);
     let written = phase(s, progress, "write", None, |_| {
         input::write(dir, files, args.rows, stop)
@@ -282,6 +316,7 @@ fn job(
         if stop.halted() {
             return Err(JobError::Interrupted);
         }
+        (hooks.after_load)(&pools);
 
         let committed: u64 = s.committed_rows();
         if args.fail_at == Some(Phase::Query) {
@@ -321,8 +356,8 @@ fn job(
     }
 
     let released = phase(s, progress, "release", None, |s| {
-        let closed = [&pools.writer, &pools.readers]
-            .map(|pool| pool.close_blocking(Duration::from_secs(10)));
+        let closed =
+            [&pools.writer, &pools.readers].map(|pool| pool.close_blocking(hooks.release_bound));
         for (figures, pool) in s.pools.iter_mut().zip([&pools.writer, &pools.readers]) {
             figures.statistics = Some(pool.statistics());
         }
@@ -331,7 +366,10 @@ fn job(
         if closed == [true, true] {
             Ok(())
         } else {
-            Err("the pools' connections did not all come back within 10 s")
+            Err(format!(
+                "the pools' connections did not all come back and close within {}",
+                crate::chart::human(hooks.release_bound)
+            ))
         }
     });
     if let Err(e) = released {
@@ -428,4 +466,101 @@ fn read_back(manager: &Manager, s: &Summary) -> Result<Database, String> {
     })();
     conn.close().map_err(|e| report_of(&e))?;
     read.map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::code;
+    use report::Kind;
+
+    fn args(files: u16, rows: u64) -> Args {
+        Args {
+            json: false,
+            fail_at: None,
+            keep: None,
+            files,
+            rows,
+        }
+    }
+
+    /// The only way for the job to leak from outside: keep one of its connections. The
+    /// job runs to the end, the release gives up on that connection after its bound, the
+    /// ledger reports it live — leaked: 1 — and the exit code is 3. Once it comes back,
+    /// the closed pool closes it and the ledger is clean.
+    #[test]
+    fn a_connection_kept_past_the_job_is_reported_leaked_and_the_exit_code_is_3() {
+        let mut kept = None;
+        let hooks = Hooks {
+            after_load: Box::new(|pools: &Pools| {
+                kept = Some(pools.readers.get_blocking().expect("a reader connection"));
+            }),
+            release_bound: Duration::from_millis(200),
+            ..Hooks::default()
+        };
+        let ledger = hooks.ledger.clone();
+        let s = run_job(&args(3, 50), None, &Arc::default(), Ok(()), hooks);
+
+        assert_eq!(s.end, End::Completed, "the job itself ran to the end");
+        assert_eq!((s.leaked, s.exit_code), (1, code::CHECK_FAILED));
+        assert_eq!(
+            s.kinds["sqlite"],
+            Kind {
+                // the schema's, the writer's, two readers (the query's, the one kept), the check's
+                acquired: 5,
+                closed: 4,
+                close_failed: 0,
+                dropped: 0,
+            }
+        );
+        let failed: Vec<&str> = s
+            .checks
+            .iter()
+            .filter(|c| !c.passed)
+            .map(|c| c.name)
+            .collect();
+        assert_eq!(failed, ["leaked", "close failures"]);
+        assert_eq!(
+            s.close_errors,
+            ["the pools' connections did not all come back and close within 200.0 ms"]
+        );
+        let table = report::table(&s, crate::chart::Style::PLAIN);
+        assert!(
+            table.starts_with("tenure demo: completed — 3 files: 2 committed, 1 rolled back, 0 not loaded; A CHECK FAILED (exit 3)\n"),
+            "{table}"
+        );
+        assert!(
+            table.contains("sqlite 4/5 closed (1 LIVE); leaked: 1\n"),
+            "{table}"
+        );
+        assert!(table.contains("FAILED  leaked: 1\n"), "{table}");
+        let json = report::json(&s);
+        assert_eq!(
+            (json["leaked"].as_u64(), json["exit_code"].as_u64()),
+            (Some(1), Some(3))
+        );
+        assert_eq!(json["ledger"]["sqlite"]["live"], 1);
+        assert!(s.dir_removed.as_ref().is_some_and(Result::is_ok));
+
+        // Back to the closed pool: closed now.
+        assert_eq!(ledger.live_count(), 1);
+        drop(kept);
+        let deadline = std::time::Instant::now() + Duration::from_secs(30); // a safety net
+        while ledger.live_count() > 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        ledger.assert_all_closed();
+    }
+
+    #[test]
+    fn the_default_hooks_leak_nothing() {
+        let s = run_job(
+            &args(3, 50),
+            None,
+            &Arc::default(),
+            Ok(()),
+            Hooks::default(),
+        );
+        assert_eq!((s.leaked, s.exit_code), (0, code::OK), "{:?}", s.checks);
+    }
 }
