@@ -71,6 +71,10 @@ impl Progress {
                     }
                     None => {
                         let bar = ProgressBar::new_spinner();
+                        bar.set_style(
+                            ProgressStyle::with_template("{prefix:>6} {spinner} {elapsed}")
+                                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                        );
                         bar.enable_steady_tick(Duration::from_millis(100));
                         bar
                     }

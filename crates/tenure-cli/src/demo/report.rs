@@ -431,13 +431,23 @@ pub fn table(s: &Summary, style: Style) -> String {
             "{} at once, {} waited, {} timed out, {} refused",
             stats.acquired_direct, stats.acquired_waited, stats.timeouts, stats.refused
         );
-        let connections = format!(
+        let mut connections = format!(
             "{} created ({} failed), {} closed ({} close failures)",
             stats.created,
             stats.create_failures,
             stats.destroyed.total(),
             stats.close_failures,
         );
+        // What a clean run never shows: said only when it happened.
+        for (n, what) in [
+            (stats.abandoned, "pool work abandoned past its bound"),
+            (stats.detached, "detached"),
+            (stats.leaks, "held past the leak threshold"),
+        ] {
+            if n > 0 {
+                let _ = write!(connections, ", {n} {what}");
+            }
+        }
         if pool.name != "writer" {
             row(&mut t, &head, &format!("{now}; {acquires}; {connections}"));
             continue;
