@@ -277,11 +277,17 @@ pub fn classify(error: &Error) -> tenure::tx::Class {
     if error.is_connection_lost() {
         return Class::ConnectionLost;
     }
-    match error.code() {
-        Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE => Class::Serialization,
-        Some(c) if *c == SqlState::T_R_DEADLOCK_DETECTED => Class::Deadlock,
-        Some(c) if *c == SqlState::NO_ACTIVE_SQL_TRANSACTION => Class::NoTransaction,
-        Some(c) if *c == SqlState::S_E_INVALID_SPECIFICATION => Class::NoTransaction,
+    error.code().map_or(Class::Other, class_of)
+}
+
+/// What a SQLSTATE means to a transaction.
+pub(crate) fn class_of(code: &SqlState) -> tenure::tx::Class {
+    use tenure::tx::Class;
+    match code {
+        c if *c == SqlState::T_R_SERIALIZATION_FAILURE => Class::Serialization,
+        c if *c == SqlState::T_R_DEADLOCK_DETECTED => Class::Deadlock,
+        c if *c == SqlState::NO_ACTIVE_SQL_TRANSACTION => Class::NoTransaction,
+        c if *c == SqlState::S_E_INVALID_SPECIFICATION => Class::NoTransaction,
         _ => Class::Other,
     }
 }

@@ -5,7 +5,7 @@ use std::future::Future;
 
 use tenure::tx::{AsyncTransactional, Class, Mode, Session, State, Transactional};
 
-use crate::error::{classify, Error, Operation};
+use crate::error::{class_of, classify, is_dead, Error, Operation};
 use crate::{BlockingClient, Client};
 
 fn begin_sql(mode: Mode) -> &'static str {
@@ -35,6 +35,19 @@ fn popped(state: State) -> State {
     }
 }
 
+/// [`Session::classify_source`] for both clients: tokio-postgres's error (which
+/// `postgres::Error` is), found in a body's error chain, classified as this crate's
+/// [`Error`] wrapping it is — by its SQLSTATE (`40001` a serialization failure, `40P01` a
+/// deadlock: both retried), or lost when its connection is gone.
+fn classify_driver(error: &(dyn std::error::Error + 'static)) -> Option<Class> {
+    let e = error.downcast_ref::<tokio_postgres::Error>()?;
+    Some(if is_dead(e) {
+        Class::ConnectionLost
+    } else {
+        e.code().map_or(Class::Other, class_of)
+    })
+}
+
 impl Session for Client {
     type Error = Error;
 
@@ -44,6 +57,10 @@ impl Session for Client {
 
     fn classify(&self, error: &Error) -> Class {
         classify(error)
+    }
+
+    fn classify_source(&self, error: &(dyn std::error::Error + 'static)) -> Option<Class> {
+        classify_driver(error)
     }
 }
 
@@ -56,6 +73,10 @@ impl Session for BlockingClient {
 
     fn classify(&self, error: &Error) -> Class {
         classify(error)
+    }
+
+    fn classify_source(&self, error: &(dyn std::error::Error + 'static)) -> Option<Class> {
+        classify_driver(error)
     }
 }
 

@@ -130,6 +130,10 @@ impl Session for AsyncConnection {
     fn classify(&self, error: &Error) -> Class {
         error.class()
     }
+
+    fn classify_source(&self, error: &(dyn std::error::Error + 'static)) -> Option<Class> {
+        crate::tx::classify_source(error)
+    }
 }
 
 /// Each control statement is one [`run`] of [`Transactional`]'s.

@@ -100,6 +100,29 @@ impl Session for Connection {
     fn classify(&self, error: &Error) -> Class {
         error.as_sqlite().map_or(Class::Other, classify)
     }
+
+    /// rusqlite's error, found in a body's error chain (a `?` into an `anyhow::Error`, a
+    /// `Box<dyn Error>` or an error enum of the application's): classified as this
+    /// crate's [`Error`] wrapping it is.
+    fn classify_source(&self, error: &(dyn std::error::Error + 'static)) -> Option<Class> {
+        classify_source(error)
+    }
+}
+
+/// [`Session::classify_source`] for both connections: rusqlite's error classified.
+///
+/// ```
+/// use tenure::tx::{Class, Session};
+/// let conn = tenure_sqlite::Manager::memory("doc-source").build()?.open()?;
+/// let busy = rusqlite::Error::SqliteFailure(
+///     rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY_SNAPSHOT), None);
+/// let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(busy);
+/// assert_eq!(conn.classify_source(&*boxed), Some(Class::BusySnapshot));
+/// assert_eq!(conn.classify_source(&std::fmt::Error), None); // not rusqlite's
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub(crate) fn classify_source(error: &(dyn std::error::Error + 'static)) -> Option<Class> {
+    error.downcast_ref::<rusqlite::Error>().map(classify)
 }
 
 /// `BEGIN DEFERRED` ([`Mode::Deferred`], [`Mode::ReadOnly`]) or `BEGIN IMMEDIATE`

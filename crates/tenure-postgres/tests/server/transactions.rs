@@ -1,6 +1,7 @@
 //! Transactions on a real server: commit, roll back, savepoints (blocking and async);
 //! cancellation at every poll, `BEGIN` and `COMMIT` in flight included; a backend
-//! terminated before `COMMIT`; a real serialization conflict retried.
+//! terminated before `COMMIT`; a real serialization conflict retried, also when the body
+//! returns tokio-postgres's own error inside a `Box<dyn Error>`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -272,4 +273,61 @@ async fn a_real_serialization_conflict_is_retried() {
     attempts.sort();
     assert_eq!(attempts, [1, 2]);
     assert_eq!(count(&obs, "t").await, 2);
+}
+
+/// A serialization failure straight from tokio-postgres (the write went through the raw
+/// client), returned inside a `Box<dyn Error>`: the adapter answers for its driver's error
+/// in the chain (`Session::classify_source`), so it is retried like its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_driver_serialization_failure_in_a_box_dyn_error_is_retried() {
+    let Some(db) = testing::database() else {
+        return;
+    };
+    let obs = observer(&db).await;
+    obs.batch_execute("CREATE TABLE c (id int PRIMARY KEY, v int); INSERT INTO c VALUES (1, 0)")
+        .await
+        .unwrap();
+    let pool = async_pool(&db, 1, Reset::None);
+    let mut c = pool.get().await.unwrap();
+    let options = Options {
+        retry: Some(Retry {
+            backoff: Duration::from_millis(1),
+            ..Retry::default()
+        }),
+        ..Options::default()
+    };
+    let mut codes = Vec::new();
+    let attempts = options
+        .run_async_dyn(&mut *c, async |tx| {
+            tx.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                .await?;
+            tx.query_one("SELECT v FROM c WHERE id = 1", &[]).await?;
+            if Tx::attempt(tx) == 1 {
+                // Another transaction commits a change to the row this one read...
+                obs.execute("UPDATE c SET v = v + 1 WHERE id = 1", &[])
+                    .await?;
+                // ...then this one writes it through the raw client (which leaves the
+                // state Unknown: the failed attempt's rollback confirms it).
+                let raw = Client::raw(tx)
+                    .execute("UPDATE c SET v = v + 10 WHERE id = 1", &[])
+                    .await
+                    .expect_err("a serialization failure");
+                codes.push(raw.code().map(|c| c.code().to_owned()));
+                return Err(raw.into()); // tokio_postgres::Error, boxed
+            }
+            tx.execute("UPDATE c SET v = v + 10 WHERE id = 1", &[])
+                .await?;
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(Tx::attempt(tx))
+        })
+        .await
+        .unwrap();
+    assert_eq!(attempts, 2);
+    assert_eq!(codes, [Some("40001".to_owned())]);
+    let v: i32 = obs
+        .query_one("SELECT v FROM c WHERE id = 1", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(v, 11);
+    assert_eq!(c.state(), State::Idle);
 }

@@ -127,6 +127,10 @@ impl<C: Session> Session for Tx<'_, C> {
         self.conn.classify(error)
     }
 
+    fn classify_source(&self, error: &(dyn std::error::Error + 'static)) -> Option<Class> {
+        self.conn.classify_source(error)
+    }
+
     /// A savepoint begins inside this transaction, from the state it is in: opened, plus
     /// the savepoints begun through it and still open.
     fn begins_from(&self) -> State {

@@ -31,7 +31,9 @@ pub struct Options {
 /// Bounded retry: the whole body runs again after a retryable failure — a serialization
 /// failure, a deadlock, SQLite's `BUSY_SNAPSHOT` (and `SQLITE_BUSY` when
 /// [`on_busy`](Retry::on_busy)) — as the adapter [classifies](super::Session::classify) it,
-/// whether it came from the body, `BEGIN` or `COMMIT`. The next attempt begins only after
+/// whether it came from the body, `BEGIN` or `COMMIT`. A body's error is read along its
+/// `source()` chain: the adapter's own error anywhere in it, or its driver's (say a
+/// `rusqlite::Error` inside an `anyhow::Error`, [`Session::classify_source`](super::Session::classify_source)). The next attempt begins only after
 /// the failed one's rollback was confirmed (the connection reads [`Idle`](super::State::Idle)
 /// again); a failure that left it otherwise, a `COMMIT` whose outcome is unknown, and any
 /// other class are returned at once.

@@ -55,7 +55,8 @@ where
 /// `Box<dyn Error + Send + Sync>`, a `String`): the body's error comes back as a
 /// [`DynError`].
 ///
-/// For [retry](Options::run_dyn), the adapter's error is looked for inside the wrapped
+/// For [retry](Options::run_dyn), the adapter's error — or its driver's, which the
+/// adapter answers for in [`Session::classify_source`] — is looked for inside the wrapped
 /// error and along its `source()` chain. An `anyhow::Error` converted the usual way hides
 /// the type of the error it was made from; with tenure's `anyhow` feature it is converted
 /// so that it stays visible (without anyhow's backtrace).
@@ -289,13 +290,17 @@ pub(crate) fn retry_after<C: Session, E: StdError + 'static>(
     retry.retries(class).then(|| retry.delay(n))
 }
 
-/// The class of the first adapter error found along `error`'s chain (through a
-/// [`DynError`]'s wrapped error too); [`Class::Other`] if there is none.
+/// The class of the first error along `error`'s chain (through a [`DynError`]'s wrapped
+/// error too) that the adapter answers for: its own error by [`Session::classify`], any
+/// other by [`Session::classify_source`]; [`Class::Other`] if none is.
 pub(crate) fn classify_chain<C: Session>(conn: &C, error: &(dyn StdError + 'static)) -> Class {
     let mut link = Some(error);
     while let Some(e) = link {
         if let Some(own) = e.downcast_ref::<C::Error>() {
             return conn.classify(own);
+        }
+        if let Some(class) = conn.classify_source(e) {
+            return class;
         }
         link = match e.downcast_ref::<DynError>() {
             Some(d) => Some(d.get_ref()),

@@ -52,6 +52,51 @@ pub trait Session {
     /// What `error` means to a transaction (retryable, already ended, connection lost...).
     fn classify(&self, error: &Self::Error) -> Class;
 
+    /// What an error that is not the adapter's own means to a transaction, or `None` when
+    /// the adapter does not know it (the default: `None` for everything).
+    ///
+    /// Retry reads the body's error along its `source()` chain (and inside a
+    /// [`DynError`](crate::error::DynError)): at each link, the adapter's own
+    /// [`Error`](Session::Error) is classified by [`classify`](Session::classify), and any
+    /// other error is offered here; the first link answered decides, and a chain with no
+    /// answer is [`Class::Other`] (not retried). An adapter answers for its driver's error
+    /// type, so that a body returning the driver's error wrapped — in an `anyhow::Error`, a
+    /// `Box<dyn Error>`, an error enum of the application's — is retried like one returning
+    /// the adapter's error.
+    ///
+    /// ```
+    /// use std::error::Error;
+    /// use tenure::tx::{Class, Session, State};
+    ///
+    /// /// The driver's error, which the adapter wraps in its own.
+    /// #[derive(Debug, thiserror::Error)]
+    /// #[error("could not serialize access")]
+    /// struct DriverError;
+    ///
+    /// #[derive(Debug, thiserror::Error)]
+    /// #[error("statement failed")]
+    /// struct AdapterError(#[source] DriverError);
+    ///
+    /// struct Conn;
+    /// impl Session for Conn {
+    ///     type Error = AdapterError;
+    ///     fn state(&self) -> State { State::Idle }
+    ///     fn classify(&self, e: &AdapterError) -> Class {
+    ///         self.classify_source(&e.0).unwrap_or(Class::Other)
+    ///     }
+    ///     fn classify_source(&self, e: &(dyn Error + 'static)) -> Option<Class> {
+    ///         e.downcast_ref::<DriverError>().map(|_| Class::Serialization)
+    ///     }
+    /// }
+    /// let wrapped: Box<dyn Error + Send + Sync> = Box::new(DriverError);
+    /// assert_eq!(Conn.classify_source(&*wrapped), Some(Class::Serialization));
+    /// assert_eq!(Conn.classify_source(&std::fmt::Error), None);
+    /// ```
+    fn classify_source(&self, error: &(dyn std::error::Error + 'static)) -> Option<Class> {
+        let _ = error;
+        None
+    }
+
     /// The state a transaction run on this connection begins from, and goes back to when it
     /// ends: [`State::Idle`] — the default, which adapters keep. A transaction's handle
     /// ([`Tx`](super::Tx)) answers the state its own transaction is in, because a
