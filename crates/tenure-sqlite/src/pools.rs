@@ -11,6 +11,15 @@ use crate::Manager;
 /// first served in the writer pool, none of them spins in SQLite's busy handler, none
 /// gets `SQLITE_BUSY`, and readers (under WAL) never wait for it.
 ///
+/// What "one writer" means when a reset hangs: a writer returned inside a transaction is
+/// reset (`ROLLBACK`) before reuse, bounded by the pool's `return_timeout`. A `ROLLBACK`
+/// still running past that bound is abandoned: its slot is freed and the next caller may
+/// get a new connection while the old one, its transaction still open, waits on its own
+/// thread (it is closed when the `ROLLBACK` ends; `Statistics::abandoned` counts it). For
+/// that while two writer connections exist, and the new one's first write may wait in
+/// SQLite's busy handler (`busy_timeout`) or get `SQLITE_BUSY` until the old one lets go.
+/// The pool of one promises one connection *it lends*, not one connection open.
+///
 /// ```
 /// use tenure::tx::{Mode, Options};
 /// let dir = tempfile::tempdir()?;

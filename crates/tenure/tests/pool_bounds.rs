@@ -127,6 +127,21 @@ fn abandoned_reports(sink: &CollectingSink) -> Vec<&'static str> {
         .collect()
 }
 
+/// Waits for the sink's first report whose context says the work failed late; its context
+/// and the report rendered.
+fn late_failure(sink: &CollectingSink) -> (&'static str, String) {
+    let mut found = None;
+    eventually("a late failure reported", || {
+        found = sink
+            .take()
+            .into_iter()
+            .find(|r| r.context().contains("failed later"))
+            .map(|r| (r.context(), r.to_string()));
+        found.is_some()
+    });
+    found.unwrap()
+}
+
 /// Waits (real time, a generous limit) until `done` holds.
 fn eventually(what: &str, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
@@ -307,4 +322,44 @@ async fn async_validation_and_close_that_hang_free_their_slots() {
             "pool: closing a retired resource (past close_timeout)"
         ]
     );
+}
+
+/// Blocking work that fails after its bound: the error, which nothing can return any more,
+/// is reported to the sink (a create's and a close's).
+#[test]
+fn blocking_create_that_fails_late_is_reported() {
+    let faults = Faults::new();
+    // Each create checks its faults twice (the manager, then the ledger): delayed past the
+    // bound, then failing.
+    faults.inject(Op::Acquire, "conn", 1, Fault::Delay(BOUND * 4));
+    faults.inject(Op::Acquire, "conn", 2, Fault::Error);
+    let (pool, _ledger, sink) = pool::<false>(&faults, Validation::Never);
+    let first = pool.get_blocking();
+    assert!(
+        matches!(first, Err(PoolError::CreateTimedOut(_))),
+        "{first:?}"
+    );
+    let (context, report) = late_failure(&sink);
+    assert_eq!(
+        context,
+        "pool: a create abandoned past create_timeout failed later"
+    );
+    assert!(report.contains("injected"), "{report}");
+    assert!(pool.get_blocking().is_ok(), "the pool serves on");
+}
+
+#[test]
+fn blocking_close_that_fails_late_is_reported() {
+    let faults = Faults::new();
+    faults.inject(Op::Close, "conn", 1, Fault::Delay(BOUND * 4));
+    faults.inject(Op::Close, "conn", 2, Fault::Error);
+    let (pool, _ledger, sink) = pool::<false>(&faults, Validation::Never);
+    tenure::pool::Lease::discard(pool.get_blocking().unwrap()); // its close ends late
+    let (context, report) = late_failure(&sink);
+    assert_eq!(
+        context,
+        "pool: a close abandoned past close_timeout failed later"
+    );
+    assert!(report.contains("failed to close"), "{report}");
+    assert_eq!(pool.statistics().abandoned, 1);
 }

@@ -102,10 +102,13 @@ fn start<M: Manager>(shared: &Arc<Shared<M>>, job: Job<M>) {
         Job::Create => {
             let work = shared.manager.create();
             let bound = config.create_timeout;
-            let late = |s: &Arc<Shared<M>>, out: Result<M::Resource, M::Error>| {
-                if let Ok(resource) = out {
-                    close_late(s, resource);
-                }
+            let late = |s: &Arc<Shared<M>>, out: Result<M::Resource, M::Error>| match out {
+                Ok(resource) => close_late(s, resource),
+                Err(e) => report_late(
+                    s,
+                    "pool: a create abandoned past create_timeout failed later",
+                    crate::error::Error::new(crate::ErrorKind::Timeout, s.config.name, e),
+                ),
             };
             run_work(shared, work, bound, late, move |s, out| {
                 let result = match out {
@@ -120,8 +123,14 @@ fn start<M: Manager>(shared: &Arc<Shared<M>>, job: Job<M>) {
         Job::Reset(conn) => check(shared, conn, Op::Reset, config.return_timeout),
         Job::Close(conn, why) => {
             let work = shared.manager.close(conn.resource);
-            let late = |_: &Arc<Shared<M>>, _: Result<(), BoxError>| {
-                tracing::debug!(target: "tenure", "a close abandoned past close_timeout ended");
+            let late = |s: &Arc<Shared<M>>, out: Result<(), BoxError>| {
+                if let Err(e) = out {
+                    report_late(
+                        s,
+                        "pool: a close abandoned past close_timeout failed later",
+                        crate::error::Error::close(std::any::type_name::<M::Resource>(), e),
+                    );
+                }
             };
             run_work(
                 shared,
@@ -169,7 +178,15 @@ fn check<M: Manager>(shared: &Arc<Shared<M>>, conn: Conn<M::Resource>, op: Op, b
 /// slot was freed when the bound passed); a failure is reported.
 fn close_late<M: Manager>(shared: &Arc<Shared<M>>, resource: M::Resource) {
     let work = shared.manager.close(resource);
-    let late = |_: &Arc<Shared<M>>, _| {};
+    let late = |s: &Arc<Shared<M>>, out: Result<(), BoxError>| {
+        if let Err(e) = out {
+            report_late(
+                s,
+                "pool: a close abandoned past close_timeout failed later",
+                crate::error::Error::close(std::any::type_name::<M::Resource>(), e),
+            );
+        }
+    };
     run_work(shared, work, shared.config.close_timeout, late, |s, out| {
         let error = match out {
             Some(Ok(())) => return,
@@ -187,6 +204,15 @@ fn close_late<M: Manager>(shared: &Arc<Shared<M>>, resource: M::Resource) {
             },
         );
     });
+}
+
+/// Reports an error that work abandoned past its bound returned later (it had nowhere
+/// else to go: its caller was told of the bound).
+fn report_late<M: Manager>(shared: &Shared<M>, context: &'static str, error: crate::error::Error) {
+    crate::sink::emit(
+        shared.sink.as_ref(),
+        crate::sink::DropReport::Cleanup { context, error },
+    );
 }
 
 /// Runs `work` where it belongs, bounded by `bound`, then `done` with its output — or
