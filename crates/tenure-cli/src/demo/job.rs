@@ -553,14 +553,23 @@ mod tests {
     }
 
     #[test]
-    fn the_default_hooks_leak_nothing() {
+    fn the_default_hooks_leak_nothing_and_one_file_is_one_file() {
         let s = run_job(
-            &args(3, 50),
+            &args(1, 50),
             None,
             &Arc::default(),
             Ok(()),
             Hooks::default(),
         );
         assert_eq!((s.leaked, s.exit_code), (0, code::OK), "{:?}", s.checks);
+        let table = report::table(&s, crate::chart::Style::PLAIN);
+        assert!(
+            table.starts_with("tenure demo: completed — 1 file: 1 committed, 0 rolled back, 0 not loaded; every check passed (exit 0)\n"),
+            "{table}"
+        );
+        assert!(
+            table.contains("the valid rows of the 1 file that committed\n"),
+            "{table}"
+        );
     }
 }

@@ -184,18 +184,18 @@ impl Summary {
                 name: "rows committed",
                 passed: db.records == expected && db.loads as usize == self.count(committed),
                 detail: format!(
-                    "{} in the database = {expected}, the valid rows of the {} files that committed",
+                    "{} in the database = {expected}, the valid rows of the {} that committed",
                     db.records,
-                    self.count(committed)
+                    files(self.count(committed))
                 ),
             });
             checks.push(Check {
                 name: "rolled back",
                 passed: db.rolled_back_rows == 0,
                 detail: format!(
-                    "{} rows in the database from the {} files that did not commit",
+                    "{} rows in the database from the {} that did not commit",
                     db.rolled_back_rows,
-                    self.loads.len() - self.count(committed)
+                    files(self.loads.len() - self.count(committed))
                 ),
             });
         } else if self.end == End::Completed || !self.loads.is_empty() {
@@ -271,8 +271,8 @@ impl Summary {
             End::CouldNotRun(_) => "could not run".to_string(),
         };
         let files = format!(
-            "{} files: {} committed, {} rolled back, {} not loaded",
-            self.files,
+            "{}: {} committed, {} rolled back, {} not loaded",
+            files(self.files),
             self.count(committed),
             self.count(|o| matches!(o, Outcome::RolledBack { .. })),
             self.files
@@ -289,6 +289,11 @@ impl Summary {
             self.exit_code
         )
     }
+}
+
+/// `1 file`, `8 files`.
+fn files(n: usize) -> String {
+    format!("{n} file{}", if n == 1 { "" } else { "s" })
 }
 
 fn committed(o: &Outcome) -> bool {
@@ -379,8 +384,8 @@ pub fn table(s: &Summary, style: Style) -> String {
         &mut t,
         "job",
         &format!(
-            "{} files × {} rows; {} sharing the writer, one transaction per file",
-            s.files,
+            "{} × {} rows; {} sharing the writer, one transaction per file",
+            files(s.files),
             s.rows_per_file,
             workers(s.threads, s.tasks),
         ),
