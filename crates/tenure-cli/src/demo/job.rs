@@ -7,6 +7,7 @@
 //! closed every connection); the work directory outlives them all.
 
 use std::io::{self, IsTerminal, Write};
+use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -165,7 +166,17 @@ pub fn run_job(
         Ok(work) => {
             s.dir = Some(work.path().to_path_buf());
             if s.end == End::Completed {
-                job(args, work.path(), hooks, stop, &progress, &mut s);
+                // A bug in the job (a panic) unwinds through it, releasing what it holds,
+                // and ends here: a report and exit 125, not Rust's 101.
+                let ran = panic::catch_unwind(AssertUnwindSafe(|| {
+                    job(args, work.path(), hooks, stop, &progress, &mut s)
+                }));
+                if let Err(payload) = ran {
+                    s.end = End::CouldNotRun(format!(
+                        "the demo itself failed: it panicked: {}",
+                        panic_message(&*payload)
+                    ));
+                }
             }
             s.dir_removed = match work {
                 WorkDir::Temp(t) => Some(t.close().map_err(|e| e.to_string())),
@@ -181,6 +192,14 @@ pub fn run_job(
     s.check();
     progress.clear();
     s
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
 }
 
 #[cfg(unix)]
@@ -258,83 +277,96 @@ fn job(
         );
     }
 
-    let scoped = ExitStack::scope(|stack| {
-        let opened = phase(s, progress, "open", None, |_| {
-            input::open_all(stack, &specs, ledger, stop)
-        });
-        let files = opened.map_err(JobError::Open)?;
-        if stop.halted() {
-            return Err(JobError::Interrupted);
-        }
+    // A bug (a panic) in the phases is caught here, so that the pools are still released
+    // and the database read back below, as after any failure.
+    let scoped = panic::catch_unwind(AssertUnwindSafe(|| {
+        ExitStack::scope(|stack| {
+            let opened = phase(s, progress, "open", None, |_| {
+                input::open_all(stack, &specs, ledger, stop)
+            });
+            let files = opened.map_err(JobError::Open)?;
+            if stop.halted() {
+                return Err(JobError::Interrupted);
+            }
 
-        let jobs = files
-            .into_iter()
-            .zip(&specs)
-            .enumerate()
-            .map(|(index, (file, spec))| load::Job {
-                index,
-                name: spec.name.clone(),
-                file,
-            })
-            .collect();
-        let shared = load::Shared::new(jobs, stop.clone(), progress.clone());
-        let total_rows = specs.iter().map(|f| f.rows).sum();
-        let loaded = phase(s, progress, "load", Some(total_rows), |_| {
-            let tasks: Vec<_> = (1..=TASKS)
-                .map(|k| {
-                    let worker = load::async_worker(
-                        pools.writer.clone(),
-                        shared.clone(),
-                        format!("task {k}"),
-                    );
-                    runtime.spawn(worker)
+            let jobs = files
+                .into_iter()
+                .zip(&specs)
+                .enumerate()
+                .map(|(index, (file, spec))| load::Job {
+                    index,
+                    name: spec.name.clone(),
+                    file,
                 })
                 .collect();
-            std::thread::scope(|threads| {
-                for w in 1..=THREADS {
-                    let (writer, shared) = (&pools.writer, &shared);
-                    threads.spawn(move || {
-                        load::blocking_worker(writer, shared, &format!("thread {w}"))
-                    });
+            let shared = load::Shared::new(jobs, stop.clone(), progress.clone());
+            let total_rows = specs.iter().map(|f| f.rows).sum();
+            let loaded = phase(s, progress, "load", Some(total_rows), |_| {
+                let tasks: Vec<_> = (1..=TASKS)
+                    .map(|k| {
+                        let worker = load::async_worker(
+                            pools.writer.clone(),
+                            shared.clone(),
+                            format!("task {k}"),
+                        );
+                        runtime.spawn(worker)
+                    })
+                    .collect();
+                std::thread::scope(|threads| {
+                    for w in 1..=THREADS {
+                        let (writer, shared) = (&pools.writer, &shared);
+                        threads.spawn(move || {
+                            load::blocking_worker(writer, shared, &format!("thread {w}"))
+                        });
+                    }
+                });
+                for task in tasks {
+                    if let Err(e) = runtime.block_on(task) {
+                        // A worker that panicked: its transaction rolled back as it unwound.
+                        stop.fail(format!("a worker task failed: {e}"));
+                    }
+                }
+                match stop.failure().or_else(|| shared.first_failure()) {
+                    Some(why) => Err(JobError::Load(why)),
+                    None => Ok(()),
                 }
             });
-            for task in tasks {
-                if let Err(e) = runtime.block_on(task) {
-                    // A worker that panicked: its transaction rolled back as it unwound.
-                    stop.fail(format!("a worker task failed: {e}"));
-                }
+            s.loads = shared.finish();
+            // The workers are done: the stack holds the only handles on the files again.
+            drop(shared);
+            loaded?;
+            if stop.halted() {
+                return Err(JobError::Interrupted);
             }
-            match stop.failure().or_else(|| shared.first_failure()) {
-                Some(why) => Err(JobError::Load(why)),
-                None => Ok(()),
-            }
-        });
-        s.loads = shared.finish();
-        // The workers are done: the stack holds the only handles on the files again.
-        drop(shared);
-        loaded?;
-        if stop.halted() {
-            return Err(JobError::Interrupted);
-        }
-        (hooks.after_load)(&pools);
+            (hooks.after_load)(&pools);
 
-        let committed: u64 = s.committed_rows();
-        if args.fail_at == Some(Phase::Query) {
-            faults.fail_nth(Op::Statement, query::STREAM, committed / 2 + 1);
-        }
-        let mut streamed = None;
-        let queried = phase(s, progress, "query", Some(committed), |_| {
-            query::run(&pools.readers, dir, ledger, stop, progress, &mut streamed)
-        });
-        s.streamed = streamed;
-        s.pools = figures(&pools);
-        queried.map_err(|e| {
-            if stop.signal().is_some() {
-                JobError::Interrupted
-            } else {
-                JobError::Query(e)
+            let committed: u64 = s.committed_rows();
+            if args.fail_at == Some(Phase::Query) {
+                faults.fail_nth(Op::Statement, query::STREAM, committed / 2 + 1);
             }
+            let mut streamed = None;
+            let queried = phase(s, progress, "query", Some(committed), |_| {
+                query::run(&pools.readers, dir, ledger, stop, progress, &mut streamed)
+            });
+            s.streamed = streamed;
+            s.pools = figures(&pools);
+            queried.map_err(|e| {
+                if stop.signal().is_some() {
+                    JobError::Interrupted
+                } else {
+                    JobError::Query(e)
+                }
+            })
         })
+    }));
+    let scoped = scoped.unwrap_or_else(|payload| {
+        let why = format!(
+            "the demo itself failed: it panicked: {}",
+            panic_message(&*payload)
+        );
+        stop.fail(why.clone()); // the workers still running stop, and roll back
+        s.end = End::CouldNotRun(why);
+        Ok(())
     });
     match scoped {
         Ok(()) => {}
@@ -550,6 +582,33 @@ mod tests {
             std::thread::sleep(Duration::from_millis(10));
         }
         ledger.assert_all_closed();
+    }
+
+    /// A bug in the job: it unwinds, what it holds is released on the way, and the run
+    /// still ends with a report and exit 125 (the demo itself failed), not a bare panic.
+    #[test]
+    fn a_panic_in_the_job_is_exit_125_with_a_report_and_nothing_leaked() {
+        let hooks = Hooks {
+            after_load: Box::new(|_: &Pools| panic!("a bug between the load and the query")),
+            ..Hooks::default()
+        };
+        let ledger = hooks.ledger.clone();
+        let s = run_job(&args(3, 50), None, &Arc::default(), Ok(()), hooks);
+        assert_eq!(
+            s.end,
+            End::CouldNotRun(
+                "the demo itself failed: it panicked: a bug between the load and the query".into()
+            )
+        );
+        assert_eq!(s.exit_code, code::FAILED, "{:?}", s.checks);
+        assert_eq!(s.leaked, 0, "{:?}", s.kinds);
+        ledger.assert_all_closed();
+        assert!(s.dir_removed.as_ref().is_some_and(Result::is_ok));
+        let table = report::table(&s, crate::chart::Style::PLAIN);
+        assert!(
+            table.starts_with("tenure demo: could not run — "),
+            "{table}"
+        );
     }
 
     #[test]

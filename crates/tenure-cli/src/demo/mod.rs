@@ -45,7 +45,8 @@ everything is released, and the report says so.
 
 Exit code: 0 the job ran and every check passed; 1 the job failed (--fail-at, or a real \
 error) and everything was rolled back and released; 3 something leaked or a check failed; \
-2 usage; 125 the demo itself could not run; 130 interrupted.";
+2 usage; 125 the demo itself could not run (or panicked: still reported, everything \
+released); 130 interrupted.";
 
 const EXAMPLES: &str = "\
 Examples:
