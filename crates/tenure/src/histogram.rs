@@ -130,7 +130,6 @@ impl<const SUB_BITS: u32> LogHistogram<SUB_BITS> {
         self.sum
     }
 
-    #[cfg_attr(not(feature = "stream"), allow(dead_code))] // one feature's use
     /// The smallest, or `None` when empty.
     pub(crate) fn min(&self) -> Option<u64> {
         (self.count > 0).then_some(self.min)

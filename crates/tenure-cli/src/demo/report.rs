@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tenure::pool::{Destroyed, Durations, Statistics, Status};
+use tenure::pool::{Durations, Statistics, Status};
 use tenure::testing::{Event, Ledger};
 
 use super::input::Spec;
@@ -300,25 +300,14 @@ fn committed(o: &Outcome) -> bool {
     matches!(o, Outcome::Committed { .. })
 }
 
-/// The pool's wait times as chart buckets. Until `Durations` has a bucket view, they are
-/// rebuilt from its quantiles: one per recorded wait (up to 2000 of them; beyond, 2000
-/// equal shares), each within the histogram's 0.8 %.
+/// The pool's wait times as chart buckets.
 pub fn wait_buckets(d: &Durations) -> Vec<Bucket> {
-    const POINTS: u64 = 2000;
-    if d.count == 0 {
-        return Vec::new();
-    }
-    let points = d.count.min(POINTS);
-    (0..points)
-        .map(|i| {
-            let at = d.quantile((i as f64 + 0.5) / points as f64);
-            // A share's count: whole waits, the remainder spread over the first shares.
-            let count = d.count / points + u64::from(i < d.count % points);
-            Bucket {
-                low: at,
-                high: at,
-                count,
-            }
+    d.buckets()
+        .into_iter()
+        .map(|b| Bucket {
+            low: b.low,
+            high: b.high,
+            count: b.count,
         })
         .collect()
 }
@@ -463,7 +452,7 @@ pub fn table(s: &Summary, style: Style) -> String {
         row(&mut t, "hold", &spread(&stats.hold_time));
         row(&mut t, "wait", &spread(&stats.wait_time));
         let w = &stats.wait_time;
-        for line in chart::histogram(&wait_buckets(w), w.quantile(0.0), w.max, style) {
+        for line in chart::histogram(&wait_buckets(w), w.min, w.max, style) {
             let _ = writeln!(t, "    {line}");
         }
     }
@@ -563,63 +552,17 @@ fn ns(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
-fn durations(d: &Durations) -> Value {
-    json!({
-        "count": d.count,
-        "total_ns": ns(d.total),
-        "max_ns": ns(d.max),
-        "mean_ns": ns(d.mean()),
-        "p50_ns": ns(d.p50()),
-        "p90_ns": ns(d.quantile(0.9)),
-        "p99_ns": ns(d.p99()),
-    })
-}
-
-/// Every field of the pool's `Status` (a test compares the keys with the fields its `Debug`
-/// shows).
+/// Every field of the pool's `Status`, as it serializes.
 pub fn status_json(st: &Status) -> Value {
-    json!({
-        "size": st.size,
-        "idle": st.idle,
-        "in_use": st.in_use,
-        "creating": st.creating,
-        "checking": st.checking,
-        "closing": st.closing,
-        "waiting": st.waiting,
-        "max_size": st.max_size,
-    })
+    serde_json::to_value(st).expect("a Status serializes")
 }
 
-/// Every public field of the pool's `Statistics` (it has no `Serialize`); a test compares
-/// the keys with the fields its `Debug` shows.
+/// Every field of the pool's `Statistics`, as it serializes (durations as counts and
+/// quantiles in nanoseconds), with `destroyed.total`.
 pub fn statistics_json(s: &Statistics) -> Value {
-    let d: &Destroyed = &s.destroyed;
-    json!({
-        "acquired_direct": s.acquired_direct,
-        "acquired_waited": s.acquired_waited,
-        "timeouts": s.timeouts,
-        "refused": s.refused,
-        "created": s.created,
-        "create_failures": s.create_failures,
-        "destroyed": {
-            "broken": d.broken,
-            "expired": d.expired,
-            "idle": d.idle,
-            "invalid": d.invalid,
-            "reset_failed": d.reset_failed,
-            "panicked": d.panicked,
-            "resized": d.resized,
-            "closed": d.closed,
-            "discarded": d.discarded,
-            "total": d.total(),
-        },
-        "close_failures": s.close_failures,
-        "abandoned": s.abandoned,
-        "detached": s.detached,
-        "leaks": s.leaks,
-        "hold_time": durations(&s.hold_time),
-        "wait_time": durations(&s.wait_time),
-    })
+    let mut v = serde_json::to_value(s).expect("Statistics serialize");
+    v["destroyed"]["total"] = s.destroyed.total().into();
+    v
 }
 
 pub fn json(s: &Summary) -> Value {

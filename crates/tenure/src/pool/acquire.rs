@@ -85,15 +85,16 @@ fn wait_blocking<M: Manager>(
         Step::Wait(t) => t,
     };
     // The deadline is real time (a thread parks on it), whatever the pool's clock.
-    let began = std::time::Instant::now();
-    let deadline = began + timeout;
+    let deadline = std::time::Instant::now() + timeout;
     loop {
         if let Some(r) = shared.poll_thread(ticket, start, site) {
             return waited(shared.clone(), r, site);
         }
         let now = std::time::Instant::now();
         if now >= deadline {
-            return give_up(shared.clone(), ticket, start, began.elapsed(), site);
+            // Reported as the timeout it waited out, as an async acquire's is (a park wakes
+            // a little late, by however much the scheduler chose).
+            return give_up(shared.clone(), ticket, start, timeout, site);
         }
         crate::sync::thread::park_timeout(deadline - now);
     }

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 /// A pool's figures at one moment. Every slot is accounted for: `size` is the sum of
 /// `idle`, `in_use`, `creating`, `checking` and `closing`. `Display` shows the slots at
-/// work only when there are some.
+/// work only when there are some. With feature `serde` it is `Serialize`, every field by its
+/// name.
 ///
 /// ```
 /// use tenure::pool::Status;
@@ -16,6 +17,7 @@ use std::time::Duration;
 /// assert_eq!(s.to_string(), "0 of 1 in use, 0 idle, 1 checking, 1 waiting");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Status {
     /// Resources that exist: the sum of the five below.
     pub size: usize,
@@ -73,7 +75,9 @@ impl fmt::Display for Status {
 pub enum PoolError<E> {
     /// No resource came within the acquire timeout.
     Timeout {
-        /// How long the caller waited.
+        /// How long the caller waited: its acquire timeout, for `get` and `get_blocking`
+        /// alike (the timer that ends a wait fires at the deadline or a little after, by
+        /// however much the scheduler chose; that lateness is not reported).
         waited: Duration,
         /// The pool when it gave up.
         status: Status,

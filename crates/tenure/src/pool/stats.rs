@@ -1,6 +1,7 @@
 //! [`Statistics`]: a pool's counters and durations; [`Retire`], why a resource was retired
 //! (what [`Destroyed`] counts).
 
+use std::fmt;
 use std::time::Duration;
 
 use crate::histogram::LogHistogram;
@@ -19,7 +20,9 @@ pub(crate) enum Retire {
     Discarded,
 }
 
-/// Counters and durations of a pool, since it was built.
+/// Counters and durations of a pool, since it was built. `Debug` shows the counters and
+/// each [`Durations`]' counts and quantiles (not its buckets); with feature `serde` it is
+/// `Serialize`, every field by its name (the durations as [`Durations`] serializes them).
 ///
 /// ```
 /// # use tenure::pool::{from_fn, Pool, PoolConfig};
@@ -31,6 +34,7 @@ pub(crate) enum Retire {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct Statistics {
     /// Acquires served at once from an idle resource.
@@ -72,6 +76,7 @@ pub struct Statistics {
 /// assert_eq!(tenure::pool::Destroyed::default().expired, 0);
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct Destroyed {
     /// Reported broken on return.
@@ -117,20 +122,31 @@ impl Destroyed {
     }
 }
 
-/// Durations recorded by a pool: how many, their total, the longest, and percentiles (a
-/// log-linear histogram, 64 buckets per power of two: a percentile is within 0.8 % of a
-/// recorded duration; count, total and max are exact).
+/// Durations recorded by a pool: how many, their total, the shortest and the longest, and
+/// percentiles and [buckets](Self::buckets) (a log-linear histogram, 64 buckets per power of
+/// two: a percentile is within 0.8 % of a recorded duration; count, total, min and max are
+/// exact).
+///
+/// `Debug` (and, with feature `serde`, `Serialize`: `count`, then each duration in
+/// nanoseconds as `total_ns`, `min_ns`, `max_ns`, `mean_ns`, `p50_ns`, `p90_ns`, `p99_ns`)
+/// shows the counts and quantiles, not the buckets.
 ///
 /// ```
 /// let d = tenure::pool::Durations::default();
 /// assert_eq!((d.count, d.p50(), d.p99()), (0, std::time::Duration::ZERO, std::time::Duration::ZERO));
+/// assert_eq!(
+///     format!("{d:?}"),
+///     "Durations { count: 0, total: 0ns, min: 0ns, max: 0ns, mean: 0ns, p50: 0ns, p90: 0ns, p99: 0ns }"
+/// );
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Durations {
     /// How many were recorded.
     pub count: u64,
     /// Their sum.
     pub total: Duration,
+    /// The shortest (zero when none was recorded).
+    pub min: Duration,
     /// The longest.
     pub max: Duration,
     // In nanoseconds. The pool records here alone (the fields above are filled in from it
@@ -143,10 +159,88 @@ impl Default for Durations {
         Durations {
             count: 0,
             total: Duration::ZERO,
+            min: Duration::ZERO,
             max: Duration::ZERO,
             // Room up to a second without growing: no allocation in a pool's steady state.
             histogram: LogHistogram::with_range(1_000_000_000),
         }
+    }
+}
+
+/// Counts and quantiles; the buckets are [`Durations::buckets`]'s to show.
+impl fmt::Debug for Durations {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Durations")
+            .field("count", &self.count)
+            .field("total", &self.total)
+            .field("min", &self.min)
+            .field("max", &self.max)
+            .field("mean", &self.mean())
+            .field("p50", &self.p50())
+            .field("p90", &self.quantile(0.9))
+            .field("p99", &self.p99())
+            .finish()
+    }
+}
+
+/// `count` and each duration in nanoseconds: `total_ns`, `min_ns`, `max_ns`, `mean_ns`,
+/// `p50_ns`, `p90_ns`, `p99_ns` (what `Debug` shows; not the buckets).
+#[cfg(feature = "serde")]
+impl serde::Serialize for Durations {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let ns = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        let mut st = s.serialize_struct("Durations", 8)?;
+        st.serialize_field("count", &self.count)?;
+        st.serialize_field("total_ns", &ns(self.total))?;
+        st.serialize_field("min_ns", &ns(self.min))?;
+        st.serialize_field("max_ns", &ns(self.max))?;
+        st.serialize_field("mean_ns", &ns(self.mean()))?;
+        st.serialize_field("p50_ns", &ns(self.p50()))?;
+        st.serialize_field("p90_ns", &ns(self.quantile(0.9)))?;
+        st.serialize_field("p99_ns", &ns(self.p99()))?;
+        st.end()
+    }
+}
+
+/// One bucket of [`Durations::buckets`]: `count` durations were at least `low` and less
+/// than `high`.
+///
+/// ```
+/// use std::time::Duration;
+/// use tenure::pool::DurationBucket;
+///
+/// let b = DurationBucket { low: Duration::from_millis(10), high: Duration::from_micros(10_160), count: 2 };
+/// assert!(b.contains(Duration::from_millis(10)) && !b.contains(Duration::from_millis(11)));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct DurationBucket {
+    /// The shortest duration that falls in this bucket.
+    #[cfg_attr(feature = "serde", serde(rename = "low_ns", serialize_with = "nanos"))]
+    pub low: Duration,
+    /// The end of the bucket's range (exclusive).
+    #[cfg_attr(feature = "serde", serde(rename = "high_ns", serialize_with = "nanos"))]
+    pub high: Duration,
+    /// Durations recorded in the range.
+    pub count: u64,
+}
+
+#[cfg(feature = "serde")]
+fn nanos<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+impl DurationBucket {
+    /// Whether `d` falls in `[low, high)`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let b = tenure::pool::DurationBucket { low: Duration::ZERO, high: Duration::from_nanos(1), count: 1 };
+    /// assert!(b.contains(Duration::ZERO));
+    /// ```
+    pub fn contains(&self, d: Duration) -> bool {
+        self.low <= d && d < self.high
     }
 }
 
@@ -157,15 +251,16 @@ impl Durations {
             .record(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
     }
 
-    /// Fills in `count`, `total` and `max` from the histogram.
     /// Adds what `other` recorded.
     pub(crate) fn merge(&mut self, other: &Durations) {
         self.histogram.merge(&other.histogram);
     }
 
+    /// Fills in `count`, `total`, `min` and `max` from the histogram.
     pub(crate) fn settle(&mut self) {
         self.count = self.histogram.count();
         self.total = Duration::from_nanos(self.histogram.sum());
+        self.min = Duration::from_nanos(self.histogram.min().unwrap_or(0));
         self.max = Duration::from_nanos(self.histogram.max().unwrap_or(0));
     }
 
@@ -182,8 +277,10 @@ impl Durations {
         }
     }
 
-    /// The duration at quantile `q` (0.0 ..= 1.0; `0.99` is the 99th percentile), or zero
-    /// when nothing was recorded.
+    /// The duration at quantile `q` (0.0 ..= 1.0, clamped; `0.99` is the 99th percentile):
+    /// the middle of the first [bucket](Self::buckets) whose cumulative count reaches
+    /// `ceil(q * count)`, clamped to the exact `min` and `max`. Zero when nothing was
+    /// recorded.
     ///
     /// ```
     /// assert_eq!(tenure::pool::Durations::default().quantile(0.9), std::time::Duration::ZERO);
@@ -208,6 +305,52 @@ impl Durations {
     /// ```
     pub fn p99(&self) -> Duration {
         self.quantile(0.99)
+    }
+
+    /// The distribution, bucket by bucket (as [`stream::Gaps::buckets`] has it for a
+    /// stream's gaps): for a picture of the distribution (a text histogram, a heatmap) or
+    /// percentiles of your own. Each power of two is split into 64 equal buckets (durations
+    /// under 64 ns are exact), so a bucket is at most 1/64 of its lower bound wide; only
+    /// buckets that hold a duration are listed, in ascending order, and their counts add up
+    /// to [`count`](Self::count).
+    ///
+    /// [`stream::Gaps::buckets`]: crate::stream::Gaps::buckets
+    ///
+    /// ```
+    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
+    /// # struct Unit;
+    /// # impl Manager for Unit {
+    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
+    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
+    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
+    /// # }
+    /// use std::time::Duration;
+    /// use tenure::clock::ManualClock;
+    ///
+    /// let time = ManualClock::new();
+    /// let pool = Pool::builder(Unit).clock(time.clone()).build()?;
+    /// for held_ms in [10, 10, 40] {
+    ///     let lease = pool.get_blocking()?;
+    ///     time.advance(Duration::from_millis(held_ms));
+    ///     drop(lease);
+    /// }
+    /// let held = pool.statistics().hold_time;
+    /// let buckets = held.buckets();
+    /// let counts: Vec<u64> = buckets.iter().map(|b| b.count).collect();
+    /// assert_eq!(counts, [2, 1]); // the two 10 ms holds share a bucket
+    /// assert!(buckets[0].contains(Duration::from_millis(10)));
+    /// assert!(buckets[1].contains(held.max));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn buckets(&self) -> Vec<DurationBucket> {
+        self.histogram
+            .buckets()
+            .map(|(low, high, count)| DurationBucket {
+                low: Duration::from_nanos(low),
+                high: Duration::from_nanos(high),
+                count,
+            })
+            .collect()
     }
 }
 
