@@ -317,18 +317,12 @@ impl Durations {
     /// [`stream::Gaps::buckets`]: crate::stream::Gaps::buckets
     ///
     /// ```
-    /// # use tenure::pool::{Manager, Pool, PoolConfig, Work};
-    /// # struct Unit;
-    /// # impl Manager for Unit {
-    /// #     type Resource = (); type Error = std::io::Error; const ASYNC: bool = false;
-    /// #     fn create(&self) -> Work<Result<(), std::io::Error>> { Work::ready(Ok(())) }
-    /// #     fn close(&self, _: ()) -> Work<Result<(), tenure::error::BoxError>> { Work::ready(Ok(())) }
-    /// # }
+    /// # use tenure::pool::{from_fn, Pool};
     /// use std::time::Duration;
     /// use tenure::clock::ManualClock;
-    ///
+    /// let manager = from_fn(|| Ok::<(), std::io::Error>(())); // a pool of ()
     /// let time = ManualClock::new();
-    /// let pool = Pool::builder(Unit).clock(time.clone()).build()?;
+    /// let pool = Pool::builder(manager).clock(time.clone()).build()?;
     /// for held_ms in [10, 10, 40] {
     ///     let lease = pool.get_blocking()?;
     ///     time.advance(Duration::from_millis(held_ms));
