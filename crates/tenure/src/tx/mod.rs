@@ -61,6 +61,7 @@
 mod error;
 mod handle;
 mod options;
+mod rules;
 mod run;
 mod run_async;
 mod traits;

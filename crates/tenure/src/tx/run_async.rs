@@ -1,6 +1,7 @@
 //! Running a transaction, async: [`transaction_async`], [`transaction_async_dyn`] and the
-//! [`Options`] forms with retry. Their cancellation contract with adapters is in [the
-//! module docs](crate::tx#cancellation-the-contract-with-adapters).
+//! [`Options`] forms with retry. The rules are `rules.rs`'s, as for the blocking driver;
+//! this one awaits the I/O. Their cancellation contract with adapters is in [the module
+//! docs](crate::tx#cancellation-the-contract-with-adapters).
 
 use std::any::Any;
 use std::error::Error as StdError;
@@ -10,10 +11,8 @@ use std::pin::pin;
 use std::task::Poll;
 use std::time::Duration;
 
-use super::run::{
-    commit_failed, dyn_error, needs_rollback, retry_after, rollback_failed, PANIC_CONTEXT,
-};
-use super::{AsyncTransactional, Failure, Mode, Options, State, Tx, TxError};
+use super::rules::{self, dyn_error};
+use super::{AsyncTransactional, Mode, Options, State, Tx, TxError};
 use crate::error::{BoxError, DynError, Error};
 
 /// [`transaction`](super::transaction), async: runs the async closure `body` in a
@@ -157,22 +156,17 @@ impl Options {
     {
         let mut n = 1;
         loop {
-            match attempt(conn, self.mode, n, &mut body, wrap).await {
-                Ok(v) => return Ok(v),
-                Err(mut e) => {
-                    e.set_attempts(n);
-                    match retry_after(self.retry.as_ref(), conn, &e, n) {
-                        Some(wait) => sleep(wait).await,
-                        None => return Err(e),
-                    }
-                    n += 1;
-                }
+            let result = attempt(conn, self.mode, n, &mut body, wrap).await;
+            match rules::after_attempt(self.retry.as_ref(), conn, result, n) {
+                Ok(done) => return done,
+                Err(wait) => sleep(wait).await,
             }
+            n += 1;
         }
     }
 }
 
-/// One attempt, async; the same steps as the blocking one (`run.rs`).
+/// One attempt, async: the blocking driver's steps (`run.rs`), awaited.
 async fn attempt<C, T, E, E2, F>(
     conn: &mut C,
     mode: Mode,
@@ -184,70 +178,40 @@ where
     C: AsyncTransactional,
     F: AsyncFnOnce(&mut Tx<'_, C>) -> Result<T, E>,
 {
-    let from = conn.begins_from();
-    let found = conn.state();
-    if found != from {
-        return Err(TxError::new(Failure::NotReady {
-            expected: from,
-            found,
-        }));
-    }
+    let from = rules::ready(conn)?;
     if let Err(e) = conn.begin(mode).await {
         let cleanup = rollback(conn, from).await;
-        return Err(TxError::new(Failure::Begin(e)).with_cleanup(cleanup));
+        return Err(rules::begin_failed(e).with_cleanup(cleanup));
     }
     let mut tx = Tx::new(conn, attempt);
     let result = catch_unwind(body(&mut tx)).await;
     let (conn, opened) = tx.into_parts();
-    match result {
+    let result = match result {
+        Ok(result) => result,
         Err(payload) => {
-            match catch_unwind(rollback(conn, from)).await {
-                Ok(Some(error)) => crate::sink::report_dropped(None, error, PANIC_CONTEXT),
-                Ok(None) => {}
-                Err(second) => crate::sink::report_dropped(
-                    None,
-                    Error::panicked("transaction", second),
-                    PANIC_CONTEXT,
-                ),
-            }
+            rules::rolled_back_in_panic(catch_unwind(rollback(conn, from)).await);
             panic::resume_unwind(payload)
         }
-        Ok(Err(e)) => {
-            let cleanup = rollback(conn, from).await;
-            Err(TxError::new(Failure::Body(wrap(e))).with_cleanup(cleanup))
-        }
-        Ok(Ok(value)) => {
-            let found = conn.state();
-            if found != opened {
-                let cleanup = rollback(conn, from).await;
-                return Err(TxError::new(Failure::StateChanged {
-                    expected: opened,
-                    found,
-                })
-                .with_cleanup(cleanup));
-            }
-            match conn.commit().await {
-                Ok(()) => Ok(value),
-                Err(e) => match commit_failed(conn, e) {
-                    Ok(e) => {
-                        let cleanup = rollback(conn, from).await;
-                        Err(TxError::new(Failure::Commit(e)).with_cleanup(cleanup))
-                    }
-                    Err(unknown) => Err(unknown),
-                },
-            }
-        }
-    }
+    };
+    let failed = match rules::decide(conn, opened, result, wrap) {
+        Ok(value) => match conn.commit().await {
+            Ok(()) => return Ok(value),
+            Err(e) => rules::commit_failed(conn, e)?,
+        },
+        Err(failed) => failed,
+    };
+    let cleanup = rollback(conn, from).await;
+    Err(failed.with_cleanup(cleanup))
 }
 
-/// The async twin of the blocking rollback of what is left (`run.rs`).
+/// The blocking driver's rollback of what is left (`run.rs`), awaited.
 async fn rollback<C: AsyncTransactional>(conn: &mut C, from: State) -> Option<Error> {
-    if !needs_rollback(conn, from) {
+    if !rules::needs_rollback(conn, from) {
         return None;
     }
     match conn.rollback().await {
         Ok(()) => None,
-        Err(e) => rollback_failed(conn, e),
+        Err(e) => rules::rollback_failed(conn, e),
     }
 }
 
