@@ -24,7 +24,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             min_idle: 2,
             max_size: 5,
             acquire_timeout: Duration::from_secs(10),
-            name: "postgres_pool",
+            name: "postgres_pool".into(),
             ..PoolConfig::default()
         })
         .build()?;

@@ -79,7 +79,7 @@ pub fn pool_config() -> PoolConfig {
     PoolConfig {
         validation: Validation::Never,
         max_lifetime: None,
-        name: "sqlite",
+        name: "sqlite".into(),
         ..PoolConfig::default()
     }
 }

@@ -99,7 +99,7 @@ impl Pools {
             .config(PoolConfig {
                 max_size: 1,
                 min_idle: config.min_idle.min(1),
-                name: "sqlite-writer",
+                name: "sqlite-writer".into(),
                 ..config.clone()
             })
             .build()
@@ -108,7 +108,7 @@ impl Pools {
             .config(PoolConfig {
                 max_size: readers,
                 min_idle: config.min_idle.min(readers),
-                name: "sqlite-readers",
+                name: "sqlite-readers".into(),
                 ..config
             })
             .build()

@@ -102,7 +102,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     println!("echo server on {addr}");
 
     let config = PoolConfig {
-        name: "echo",
+        name: "echo".into(),
         max_size: 3,
         min_idle: 1,
         acquire_timeout: Duration::from_secs(5),

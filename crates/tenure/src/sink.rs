@@ -73,24 +73,31 @@ pub enum DropReport {
         /// What panicked and its message (`"the scope body panicked: boom"`).
         message: String,
     },
-    /// A pool lease held longer than the pool's `leak_threshold`: reported once while it is
-    /// still held (by the pool's maintenance) and once more when it comes back.
+    /// A pool lease held longer than the pool's `leak_threshold`: reported while it is still
+    /// held (when the pool's maintenance sees it) and when it comes back — once or twice,
+    /// as `returned` and `reported_while_held` tell.
     LeaseHeldTooLong {
-        /// Which pool (its configured name).
-        context: &'static str,
+        /// Which pool ([`PoolConfig::name`](crate::pool::PoolConfig::name)).
+        pool: std::borrow::Cow<'static, str>,
         /// Where the lease was acquired (the caller of `get`).
         site: &'static std::panic::Location<'static>,
         /// How long it had been held.
         held: std::time::Duration,
         /// The pool's `leak_threshold`.
         threshold: std::time::Duration,
-        /// `true` when it has come back (this is the second report).
+        /// `false` while the lease is still held (maintenance saw it), `true` when it has
+        /// come back.
         returned: bool,
+        /// On return: whether a report was made while it was held (`false`: this is the
+        /// only report — it came back before maintenance saw it). `false` while held.
+        reported_while_held: bool,
     },
 }
 
 impl DropReport {
-    /// Where it happened.
+    /// Where it happened, as far as a static text can say: the report's `context`, and for
+    /// a lease held too long `"pool: a lease held past leak_threshold"` (which pool is its
+    /// `pool` field).
     ///
     /// ```
     /// let r = tenure::sink::DropReport::PanicLost { context: "async scope", message: "boom".into() };
@@ -100,8 +107,8 @@ impl DropReport {
         match self {
             DropReport::Cleanup { context, .. }
             | DropReport::BodyErrorLost { context, .. }
-            | DropReport::PanicLost { context, .. }
-            | DropReport::LeaseHeldTooLong { context, .. } => context,
+            | DropReport::PanicLost { context, .. } => context,
+            DropReport::LeaseHeldTooLong { .. } => "pool: a lease held past leak_threshold",
         }
     }
 
@@ -138,24 +145,31 @@ impl fmt::Display for DropReport {
                 )
             }
             DropReport::LeaseHeldTooLong {
-                context,
+                pool,
                 site,
                 held,
                 threshold,
                 returned: false,
+                ..
             } => write!(
                 f,
-                "{context}: a lease acquired at {site} is still held after {held:.1?} (leak_threshold {threshold:?}): a leak?"
+                "pool `{pool}`: a lease acquired at {site} is still held after {held:.1?} (leak_threshold {threshold:?}): a leak?"
             ),
             DropReport::LeaseHeldTooLong {
-                context,
+                pool,
                 site,
                 held,
                 threshold,
                 returned: true,
+                reported_while_held,
             } => write!(
                 f,
-                "{context}: a lease acquired at {site} came back after {held:.1?} (leak_threshold {threshold:?})"
+                "pool `{pool}`: a lease acquired at {site} came back after {held:.1?} (leak_threshold {threshold:?}; {})",
+                if *reported_while_held {
+                    "reported while held"
+                } else {
+                    "not seen while held"
+                }
             ),
         }
     }
@@ -220,9 +234,11 @@ pub(crate) fn trace(report: &DropReport) {
                 context,
                 "{message}; it is not resumed because its cleanup was cancelled"
             ),
-            DropReport::LeaseHeldTooLong { site, held, .. } => tracing::warn!(
+            DropReport::LeaseHeldTooLong {
+                pool, site, held, ..
+            } => tracing::warn!(
                 target: "tenure",
-                context = report.context(),
+                pool = &**pool,
                 site = %site,
                 held_ms = held.as_millis() as u64,
                 "{report}"

@@ -66,15 +66,16 @@ fn a_lease_held_past_the_leak_threshold_is_reported_with_its_line_while_held_and
 #[test]
 fn a_leak_report_reads_well() {
     let r = DropReport::LeaseHeldTooLong {
-        context: "db",
+        pool: "db".into(),
         site: std::panic::Location::caller(),
         held: Duration::from_millis(31_250),
         threshold: Duration::from_secs(30),
         returned: false,
+        reported_while_held: false,
     };
     let text = r.to_string();
     assert!(
-        text.starts_with("db: a lease acquired at crates/tenure/tests/pool_leaks.rs:"),
+        text.starts_with("pool `db`: a lease acquired at crates/tenure/tests/pool_leaks.rs:"),
         "{text}"
     );
     assert!(

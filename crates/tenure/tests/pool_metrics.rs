@@ -19,7 +19,7 @@ fn a_pool_publishes_its_figures_labelled_with_its_name() {
     let pool = metrics::with_local_recorder(&recorder, || {
         Pool::builder(TestManager::new())
             .config(PoolConfig {
-                name: "db",
+                name: "db".into(),
                 max_size: 4,
                 validation: Validation::Never,
                 leak_threshold: Some(Duration::from_secs(1)),

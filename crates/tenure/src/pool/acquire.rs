@@ -28,7 +28,7 @@ fn waited<M: Manager>(
     let Served { conn, slot, wait } = served?;
     #[cfg(feature = "metrics")]
     shared.metrics.wait(wait);
-    tracing::trace!(target: "tenure", pool = shared.config.name, wait_us = wait.as_micros() as u64, %site, "acquired after waiting");
+    tracing::trace!(target: "tenure", pool = &*shared.config.name, wait_us = wait.as_micros() as u64, %site, "acquired after waiting");
     Ok(Lease::new(shared, conn, slot, site))
 }
 

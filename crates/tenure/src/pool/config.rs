@@ -1,6 +1,7 @@
 //! [`PoolConfig`]: a plain struct with documented defaults, and the checks of its values;
 //! [`Validation`]: when a resource is validated (read here only).
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use super::error::BuildError;
@@ -121,8 +122,16 @@ pub struct PoolConfig {
     /// tests do. Correctness never depends on it. Default: 1 s.
     pub maintenance_interval: Option<Duration>,
     /// The pool's name in its reports, `tracing` events and (feature `metrics`) the
-    /// `pool` label of its metrics. Default: `"pool"`.
-    pub name: &'static str,
+    /// `pool` label of its metrics: a literal (`"db".into()`) or built at run time
+    /// (`format!("tenant-{id}").into()`). Default: `"pool"`.
+    ///
+    /// ```
+    /// use tenure::pool::PoolConfig;
+    /// let shard = 3;
+    /// let config = PoolConfig { name: format!("db-{shard}").into(), ..PoolConfig::default() };
+    /// assert_eq!(config.name, "db-3");
+    /// ```
+    pub name: Cow<'static, str>,
 }
 
 impl Default for PoolConfig {
@@ -144,7 +153,7 @@ impl Default for PoolConfig {
             max_create_backoff: Duration::from_secs(10),
             leak_threshold: Some(Duration::from_secs(30)),
             maintenance_interval: Some(Duration::from_secs(1)),
-            name: "pool",
+            name: Cow::Borrowed("pool"),
         }
     }
 }

@@ -39,24 +39,25 @@ pub(super) struct Handles {
 }
 
 impl Handles {
-    pub(super) fn new(name: &'static str) -> Self {
+    pub(super) fn new(name: &str) -> Self {
+        let name = || name.to_owned();
         Handles {
-            size: gauge!("tenure_pool_size", "pool" => name),
-            idle: gauge!("tenure_pool_idle", "pool" => name),
-            in_use: gauge!("tenure_pool_in_use", "pool" => name),
-            waiting: gauge!("tenure_pool_waiting", "pool" => name),
-            max_size: gauge!("tenure_pool_max_size", "pool" => name),
-            acquired: counter!("tenure_pool_acquired_total", "pool" => name),
-            timeouts: counter!("tenure_pool_timeouts_total", "pool" => name),
-            refused: counter!("tenure_pool_refused_total", "pool" => name),
-            created: counter!("tenure_pool_created_total", "pool" => name),
-            create_failures: counter!("tenure_pool_create_failures_total", "pool" => name),
-            destroyed: counter!("tenure_pool_destroyed_total", "pool" => name),
-            close_failures: counter!("tenure_pool_close_failures_total", "pool" => name),
-            abandoned: counter!("tenure_pool_abandoned_total", "pool" => name),
-            leaks: counter!("tenure_pool_leaks_total", "pool" => name),
-            wait: histogram!("tenure_pool_wait_seconds", "pool" => name),
-            hold: histogram!("tenure_pool_hold_seconds", "pool" => name),
+            size: gauge!("tenure_pool_size", "pool" => name()),
+            idle: gauge!("tenure_pool_idle", "pool" => name()),
+            in_use: gauge!("tenure_pool_in_use", "pool" => name()),
+            waiting: gauge!("tenure_pool_waiting", "pool" => name()),
+            max_size: gauge!("tenure_pool_max_size", "pool" => name()),
+            acquired: counter!("tenure_pool_acquired_total", "pool" => name()),
+            timeouts: counter!("tenure_pool_timeouts_total", "pool" => name()),
+            refused: counter!("tenure_pool_refused_total", "pool" => name()),
+            created: counter!("tenure_pool_created_total", "pool" => name()),
+            create_failures: counter!("tenure_pool_create_failures_total", "pool" => name()),
+            destroyed: counter!("tenure_pool_destroyed_total", "pool" => name()),
+            close_failures: counter!("tenure_pool_close_failures_total", "pool" => name()),
+            abandoned: counter!("tenure_pool_abandoned_total", "pool" => name()),
+            leaks: counter!("tenure_pool_leaks_total", "pool" => name()),
+            wait: histogram!("tenure_pool_wait_seconds", "pool" => name()),
+            hold: histogram!("tenure_pool_hold_seconds", "pool" => name()),
         }
     }
 

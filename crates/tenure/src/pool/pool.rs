@@ -348,7 +348,7 @@ impl<M: Manager> Pool<M> {
 
     fn begin_close(&self) {
         if step(&self.shared, |s, after| s.begin_close(after)) {
-            tracing::debug!(target: "tenure", pool = self.shared.config.name, "pool closed");
+            tracing::debug!(target: "tenure", pool = &*self.shared.config.name, "pool closed");
         }
     }
 }

@@ -40,6 +40,8 @@ pub(super) struct Leaked {
     pub(super) site: &'static Location<'static>,
     pub(super) held: Duration,
     pub(super) returned: bool,
+    /// On return: whether a report was made while it was held.
+    pub(super) reported_while_held: bool,
 }
 
 /// Where a lease is recorded: its shard and its slot in that shard's lease table.
@@ -181,6 +183,7 @@ impl<R> ShardState<R> {
             site: held.site,
             held: hold,
             returned: true,
+            reported_while_held: held.reported,
         };
         (hold, Some(leak))
     }
@@ -226,6 +229,7 @@ impl<R> ShardState<R> {
                     site: held.site,
                     held: for_,
                     returned: false,
+                    reported_while_held: false,
                 });
             }
         }

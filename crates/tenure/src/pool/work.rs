@@ -107,7 +107,7 @@ fn start<M: Manager>(shared: &Arc<Shared<M>>, job: Job<M>) {
                 Err(e) => report_late(
                     s,
                     "pool: a create abandoned past create_timeout failed later",
-                    crate::error::Error::new(crate::ErrorKind::Timeout, s.config.name, e),
+                    crate::error::Error::new(crate::ErrorKind::Timeout, s.config.name.clone(), e),
                 ),
             };
             run_work(shared, work, bound, late, move |s, out| {

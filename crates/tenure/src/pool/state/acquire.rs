@@ -158,7 +158,7 @@ impl<M: Manager> Shared<M> {
         st.stats.timeouts += 1;
         let last_create_error = st.last_error.clone();
         drop(st);
-        tracing::debug!(target: "tenure", pool = self.config.name, %site, "acquire timed out after {waited:?} ({status})");
+        tracing::debug!(target: "tenure", pool = &*self.config.name, %site, "acquire timed out after {waited:?} ({status})");
         Err(PoolError::Timeout {
             waited,
             status,
@@ -207,7 +207,7 @@ impl<M: Manager> Shared<M> {
         );
         if expired > 0 {
             st.stats.timeouts += expired as u64;
-            tracing::debug!(target: "tenure", pool = self.config.name, "{expired} acquire(s) timed out ({status})");
+            tracing::debug!(target: "tenure", pool = &*self.config.name, "{expired} acquire(s) timed out ({status})");
         }
         let next = st.waiters.next_deadline();
         st.timer_at = next;

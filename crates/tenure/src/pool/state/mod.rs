@@ -135,7 +135,7 @@ impl<M: Manager> Shared<M> {
         };
         Shared {
             #[cfg(feature = "metrics")]
-            metrics: super::metrics::Handles::new(config.name),
+            metrics: super::metrics::Handles::new(&config.name),
             relays: super::after::relays(runtime.as_ref()),
             manager,
             config,
@@ -479,11 +479,12 @@ impl<M: Manager> Shared<M> {
         crate::sink::emit(
             self.sink.as_ref(),
             DropReport::LeaseHeldTooLong {
-                context: self.config.name,
+                pool: self.config.name.clone(),
                 site: leak.site,
                 held: leak.held,
                 threshold: self.config.leak_threshold.unwrap_or_default(),
                 returned: leak.returned,
+                reported_while_held: leak.reported_while_held,
             },
         );
     }

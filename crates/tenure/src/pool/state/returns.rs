@@ -135,7 +135,7 @@ impl<M: Manager> Shared<M> {
                     }
                     None => PoolError::CreateTimedOut(self.config.create_timeout),
                 };
-                tracing::warn!(target: "tenure", pool = self.config.name, "{}; next try in {backoff:?}", crate::error::Report::new(&error));
+                tracing::warn!(target: "tenure", pool = &*self.config.name, "{}; next try in {backoff:?}", crate::error::Report::new(&error));
                 if let Ok(w) = st.waiters.fail_oldest(error) {
                     after.wakes.push(w);
                 }
@@ -222,7 +222,7 @@ impl<M: Manager> Shared<M> {
             self.sink.as_ref(),
             DropReport::Cleanup {
                 context: op.what(),
-                error: Error::timed_out(self.config.name, bound),
+                error: Error::timed_out(self.config.name.clone(), bound),
             },
         );
     }
