@@ -106,6 +106,12 @@ pub enum PoolError<E> {
     /// `get_blocking` on a thread that drives a current-thread tokio runtime: waiting
     /// there would stop the runtime the pool may need. Use `get().await`.
     WouldBlockRuntime,
+    /// [`Pool::try_get`](super::Pool::try_get) found no idle resource it could lend
+    /// without a check: a `get` would have waited (for a create, a check, or a return).
+    WouldWait {
+        /// The pool when it looked.
+        status: Status,
+    },
 }
 
 impl<E: std::error::Error> fmt::Display for PoolError<E> {
@@ -127,6 +133,10 @@ impl<E: std::error::Error> fmt::Display for PoolError<E> {
             PoolError::Saturated { max_waiters } => write!(
                 f,
                 "too many callers waiting for a resource (the limit is {max_waiters})"
+            ),
+            PoolError::WouldWait { status } => write!(
+                f,
+                "no idle resource ready to lend without waiting ({status})"
             ),
             PoolError::WouldBlockRuntime => f.write_str(
                 "get_blocking was called on a current-thread tokio runtime's own thread; \

@@ -14,7 +14,7 @@ use super::config::PoolConfig;
 use super::error::{BuildError, PoolError, Status};
 use super::lease::Lease;
 use super::manager::Manager;
-use super::state::Shared;
+use super::state::{Shared, Step};
 use super::stats::Statistics;
 use super::work::step;
 
@@ -139,6 +139,41 @@ impl<M: Manager> Pool<M> {
     /// ```
     pub fn get_timeout(&self, timeout: Duration) -> Acquire<M> {
         Acquire::new(self.shared.clone(), timeout, Location::caller())
+    }
+
+    /// Acquires a resource without waiting: an idle resource that needs no check under the
+    /// [validation policy](super::Validation), at once, or [`PoolError::WouldWait`] at once
+    /// (also when callers wait in line: they come first). It starts no create and no check,
+    /// joins no line and never blocks, so it may be called anywhere — in async code, on a
+    /// runtime's own thread, under a lock. Idle resources it finds past their lifetime or
+    /// idle timeout are retired on the way, as a `get` would.
+    ///
+    /// ```
+    /// # use tenure::pool::{from_fn, Pool, PoolConfig};
+    /// use tenure::pool::PoolError;
+    /// let manager = from_fn(|| Ok::<(), std::io::Error>(())); // a pool of ()
+    /// let pool = Pool::new(manager, PoolConfig::default())?;
+    /// // Nothing idle yet: no create is started for it.
+    /// assert!(matches!(pool.try_get(), Err(PoolError::WouldWait { .. })));
+    /// assert_eq!(pool.status().size, 0);
+    /// drop(pool.get_blocking()?); // one made, now idle
+    /// let lease = pool.try_get()?;
+    /// assert_eq!(pool.status().in_use, 1);
+    /// # drop(lease);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[track_caller]
+    pub fn try_get(&self) -> Result<Lease<M>, PoolError<M::Error>> {
+        let site = Location::caller();
+        let now = self.shared.now();
+        if let Some((conn, slot)) = self.shared.try_lend(now, site) {
+            return Ok(Lease::new(self.shared.clone(), conn, slot, site));
+        }
+        match step(&self.shared, |s, after| s.try_begin(now, site, after)) {
+            Step::Ready(conn, slot) => Ok(Lease::new(self.shared.clone(), conn, slot, site)),
+            Step::Fail(e) => Err(e),
+            Step::Wait(_) => unreachable!("try_begin never joins the line"),
+        }
     }
 
     /// Acquires a resource from a thread, blocking it (in the same line as async callers)

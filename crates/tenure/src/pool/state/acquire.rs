@@ -46,21 +46,8 @@ impl<M: Manager> Shared<M> {
             return Step::Fail(PoolError::Closed);
         }
         if st.waiters.waiting() == 0 {
-            self.flush(&mut st);
-            while let Some(conn) = st.idle.pop() {
-                let idle_for = conn.idle_for(now);
-                if conn.expired(now) {
-                    self.retire(&mut st, conn, Retire::Expired, after);
-                } else if self.config.idle_too_long(idle_for) {
-                    self.retire(&mut st, conn, Retire::IdleTimeout, after);
-                } else if self.config.validation.on_checkout(idle_for) {
-                    // Checked for this caller once it is in line (`serve_idle`).
-                    st.idle.push(conn);
-                    break;
-                } else {
-                    st.stats.acquired_direct += 1;
-                    return Step::Ready(conn, self.lend_here(site, now));
-                }
+            if let Some((conn, at)) = self.lend_idle(&mut st, now, site, after) {
+                return Step::Ready(conn, at);
             }
         }
         if st.waiters.waiting() >= self.config.max_waiters {
@@ -88,6 +75,58 @@ impl<M: Manager> Shared<M> {
         self.serve_idle(&mut st, now, after);
         self.maybe_create(&mut st, now, 0, after);
         Step::Wait(ticket)
+    }
+
+    /// Lends an idle resource that needs no check (nobody waits: the caller checked),
+    /// retiring the expired and idle-too-long ones it meets; `None` when none is ready —
+    /// then any left idle need a check first (`serve_idle` does it for a caller in line).
+    fn lend_idle(
+        &self,
+        st: &mut State<M>,
+        now: Instant,
+        site: &'static Location<'static>,
+        after: &mut After<M>,
+    ) -> Option<(Conn<M::Resource>, LeaseAt)> {
+        self.flush(st);
+        while let Some(conn) = st.idle.pop() {
+            let idle_for = conn.idle_for(now);
+            if conn.expired(now) {
+                self.retire(st, conn, Retire::Expired, after);
+            } else if self.config.idle_too_long(idle_for) {
+                self.retire(st, conn, Retire::IdleTimeout, after);
+            } else if self.config.validation.on_checkout(idle_for) {
+                st.idle.push(conn);
+                return None;
+            } else {
+                st.stats.acquired_direct += 1;
+                return Some((conn, self.lend_here(site, now)));
+            }
+        }
+        None
+    }
+
+    /// An acquire that never waits ([`Pool::try_get`](crate::pool::Pool::try_get)): an
+    /// idle resource that needs no check (`Ready`), else `Fail` with `WouldWait` — it
+    /// joins no line and starts no create and no check.
+    pub(in crate::pool) fn try_begin(
+        &self,
+        now: Instant,
+        site: &'static Location<'static>,
+        after: &mut After<M>,
+    ) -> Step<M> {
+        let mut st = self.lock();
+        if st.closed {
+            return Step::Fail(PoolError::Closed);
+        }
+        // Those in line come first (and while they wait nothing ready sits idle).
+        if st.waiters.waiting() == 0 {
+            if let Some((conn, at)) = self.lend_idle(&mut st, now, site, after) {
+                return Step::Ready(conn, at);
+            }
+        }
+        Step::Fail(PoolError::WouldWait {
+            status: self.status_of(&st),
+        })
     }
 
     /// A waiting task looks at its place: `Some` once served (lent on this thread's
