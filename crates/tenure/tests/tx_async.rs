@@ -4,13 +4,10 @@
 //! more and leaves the connection not `Idle` while the server holds a transaction.
 #![cfg(all(feature = "testing", feature = "tokio"))]
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 
 use tenure::error::BoxError;
-use tenure::testing::tx::{Rejection, ScriptedConnection, ScriptedError, Server};
+use tenure::testing::tx::{CancelAfter, Rejection, ScriptedConnection, ScriptedError, Server};
 use tenure::testing::{Fault, Faults, Op};
 use tenure::tx::{
     transaction_async, transaction_async_dyn, AsyncTransactional, Class, Failure, Options, Retry,
@@ -19,27 +16,6 @@ use tenure::tx::{
 
 fn assert_send<T: Send>(t: T) -> T {
     t
-}
-
-/// Polls the inner future; after its `n`th `Pending`, gives up (the inner future is then
-/// dropped with the wrapper): `None`.
-struct CancelAfter<F> {
-    inner: Pin<Box<F>>,
-    pendings: usize,
-}
-
-impl<F: Future> Future for CancelAfter<F> {
-    type Output = Option<F::Output>;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.inner.as_mut().poll(cx) {
-            Poll::Ready(v) => Poll::Ready(Some(v)),
-            Poll::Pending if self.pendings <= 1 => Poll::Ready(None),
-            Poll::Pending => {
-                self.pendings -= 1;
-                Poll::Pending
-            }
-        }
-    }
 }
 
 #[tokio::test]
@@ -235,13 +211,13 @@ async fn cancel_after(
 ) {
     let server = Server::new();
     let mut conn = server.connect();
-    let done = CancelAfter {
-        inner: Box::pin(transaction_async(&mut conn, async |tx| {
+    let done = CancelAfter::new(
+        transaction_async(&mut conn, async |tx| {
             tx.insert_async(1).await?;
             tx.insert_async(2).await
-        })),
-        pendings: k,
-    }
+        }),
+        k,
+    )
     .await
     .is_some();
     let state = conn.state();
@@ -296,14 +272,14 @@ async fn a_future_dropped_at_any_await_point_leaves_the_connection_not_idle() {
 async fn a_bare_connection_left_open_by_a_cancelled_transaction_is_refused() {
     let server = Server::new();
     let mut conn = server.connect();
-    let cancelled = CancelAfter {
-        inner: Box::pin(transaction_async(&mut conn, async |tx| {
+    let cancelled = CancelAfter::new(
+        transaction_async(&mut conn, async |tx| {
             tx.insert_async(1).await?;
             std::future::pending::<()>().await;
             Ok::<_, ScriptedError>(())
-        })),
-        pendings: 5,
-    }
+        }),
+        5,
+    )
     .await;
     assert!(cancelled.is_none());
     assert_eq!(conn.state(), State::Open { depth: 1 });

@@ -5,14 +5,10 @@
 //! is `Idle` and only what was committed is in the table.
 #![cfg(all(feature = "testing", feature = "pool", feature = "tokio"))]
 
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
 use tenure::pool::{Lease, Pool, PoolConfig};
 use tenure::testing::tx::{
-    run_async, run_blocking, AsyncHarness, Harness, Rejection, ScriptedConnection, ScriptedError,
-    ScriptedManager, Server,
+    run_async, run_blocking, AsyncHarness, CancelAfter, Harness, Rejection, ScriptedConnection,
+    ScriptedError, ScriptedManager, Server,
 };
 use tenure::testing::{Fault, Faults, Op};
 use tenure::tx::{transaction_async, Class, Session, State};
@@ -171,34 +167,17 @@ fn the_suite_fails_an_adapter_whose_pool_lends_an_open_transaction() {
     );
 }
 
-/// Polls the inner future until its `n`th `Pending`, then drops it.
-struct CancelAfter<F>(Pin<Box<F>>, usize);
-
-impl<F: Future> Future for CancelAfter<F> {
-    type Output = Option<F::Output>;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.0.as_mut().poll(cx) {
-            Poll::Ready(v) => Poll::Ready(Some(v)),
-            Poll::Pending if self.1 <= 1 => Poll::Ready(None),
-            Poll::Pending => {
-                self.1 -= 1;
-                Poll::Pending
-            }
-        }
-    }
-}
-
 /// Drops a transaction of two inserts after `k` pending polls on a pooled connection;
 /// returns the server's log at the drop, then checks the next lease.
 async fn drop_after(k: usize) -> (Vec<String>, Server) {
     let h = Scripted::new();
     let pool = h.pool_of(Faults::new());
     let mut lease = pool.get().await.unwrap();
-    let done = CancelAfter(
-        Box::pin(transaction_async(&mut *lease, async |tx| {
+    let done = CancelAfter::new(
+        transaction_async(&mut *lease, async |tx| {
             tx.insert_async(1).await?;
             tx.insert_async(2).await
-        })),
+        }),
         k,
     )
     .await;

@@ -63,7 +63,7 @@ mod handle;
 mod options;
 mod rules;
 mod run;
-mod run_async;
+pub(crate) mod run_async;
 mod traits;
 
 pub use error::{Failure, TxError};

@@ -216,7 +216,7 @@ async fn rollback<C: AsyncTransactional>(conn: &mut C, from: State) -> Option<Er
 }
 
 /// Polls `fut`, catching a panic from it as `Err(payload)`.
-async fn catch_unwind<F: Future>(fut: F) -> Result<F::Output, Box<dyn Any + Send>> {
+pub(crate) async fn catch_unwind<F: Future>(fut: F) -> Result<F::Output, Box<dyn Any + Send>> {
     let mut fut = pin!(fut);
     std::future::poll_fn(move |cx| {
         match panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {

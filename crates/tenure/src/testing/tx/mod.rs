@@ -27,12 +27,14 @@
 //! and what was skipped. `tests/tx_conformance.rs` in this crate runs both on the scripted
 //! connection (every case, in-flight cancellations and lost replies included).
 
+mod cancel;
 #[cfg(feature = "pool")]
 mod manager;
 mod scripted;
 #[cfg(feature = "pool")]
 mod suite;
 
+pub use cancel::CancelAfter;
 #[cfg(feature = "pool")]
 pub use manager::ScriptedManager;
 pub use scripted::{Rejection, ScriptedConnection, ScriptedError, Server};
