@@ -6,18 +6,7 @@
 
 mod common;
 
-use std::path::Path;
-
 use tenure_sqlite::{run, Error, Manager};
-
-fn rows(path: &Path) -> Vec<i64> {
-    let conn = common::reader(path);
-    let mut stmt = conn.prepare("SELECT x FROM t ORDER BY rowid").unwrap();
-    stmt.query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_whole_blocking_transaction_inside_one_run() {
@@ -36,5 +25,5 @@ async fn a_whole_blocking_transaction_inside_one_run() {
     })
     .await;
     r.unwrap();
-    assert_eq!(rows(&path), [1, 2]);
+    assert_eq!(common::rows(&path), [1, 2]);
 }

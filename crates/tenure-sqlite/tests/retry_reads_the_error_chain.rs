@@ -11,16 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use tenure::tx::{Failure, Mode, Options, Retry, Session, State, Tx};
-use tenure_sqlite::{AsyncConnection, Manager};
-
-fn setup() -> (tempfile::TempDir, std::path::PathBuf, Manager) {
-    let (dir, path) = common::db_path();
-    let manager = Manager::file(&path)
-        .init(|c| c.execute_batch("CREATE TABLE IF NOT EXISTS t (x INTEGER)"))
-        .build()
-        .unwrap();
-    (dir, path, manager)
-}
+use tenure_sqlite::AsyncConnection;
 
 fn retrying() -> Options {
     Options {
@@ -30,15 +21,6 @@ fn retrying() -> Options {
             ..Retry::default()
         }),
     }
-}
-
-fn rows(path: &Path) -> Vec<i64> {
-    let conn = common::reader(path);
-    let mut stmt = conn.prepare("SELECT x FROM t ORDER BY rowid").unwrap();
-    stmt.query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
 }
 
 /// Reads (the deferred transaction takes its snapshot); on the first attempt `other`
@@ -60,7 +42,7 @@ fn is_busy_snapshot(e: &rusqlite::Error) -> bool {
 
 #[test]
 fn a_busy_snapshot_in_a_box_dyn_error_is_retried() {
-    let (_dir, path, manager) = setup();
+    let (_dir, path, manager) = common::table_t();
     let mut conn = manager.open().unwrap();
     let mut seen = Vec::new();
     let attempts = retrying()
@@ -73,13 +55,13 @@ fn a_busy_snapshot_in_a_box_dyn_error_is_retried() {
         })
         .unwrap();
     assert_eq!((attempts, seen), (2, vec![true, false]));
-    assert_eq!(rows(&path), [100, 1]);
+    assert_eq!(common::rows(&path), [100, 1]);
     assert_eq!(conn.state(), State::Idle);
 }
 
 #[test]
 fn a_busy_snapshot_in_an_anyhow_error_is_retried() {
-    let (_dir, path, manager) = setup();
+    let (_dir, path, manager) = common::table_t();
     let mut conn = manager.open().unwrap();
     let attempts = retrying()
         .run_dyn(&mut conn, |tx| {
@@ -89,7 +71,7 @@ fn a_busy_snapshot_in_an_anyhow_error_is_retried() {
         })
         .unwrap();
     assert_eq!(attempts, 2);
-    assert_eq!(rows(&path), [100, 1]);
+    assert_eq!(common::rows(&path), [100, 1]);
 }
 
 /// An application's error: rusqlite's is its `source()`, not the error itself.
@@ -101,7 +83,7 @@ enum AppError {
 
 #[test]
 fn a_busy_snapshot_as_the_source_of_an_application_error_is_retried() {
-    let (_dir, path, manager) = setup();
+    let (_dir, path, manager) = common::table_t();
     let mut conn = manager.open().unwrap();
     let attempts = retrying()
         .run(&mut conn, |tx| {
@@ -111,12 +93,12 @@ fn a_busy_snapshot_as_the_source_of_an_application_error_is_retried() {
         })
         .unwrap();
     assert_eq!(attempts, 2);
-    assert_eq!(rows(&path), [100, 1]);
+    assert_eq!(common::rows(&path), [100, 1]);
 }
 
 #[test]
 fn a_wrapped_error_that_is_not_retryable_runs_once() {
-    let (_dir, path, manager) = setup();
+    let (_dir, path, manager) = common::table_t();
     let mut conn = manager.open().unwrap();
     let mut runs = 0;
     let err = retrying()
@@ -131,12 +113,12 @@ fn a_wrapped_error_that_is_not_retryable_runs_once() {
         .unwrap_err();
     assert_eq!((runs, err.attempts()), (1, 1));
     assert!(matches!(err.failure(), Failure::Body(AppError::Store(_))));
-    assert!(rows(&path).is_empty());
+    assert!(common::rows(&path).is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn async_a_busy_snapshot_in_a_box_dyn_error_is_retried() {
-    let (_dir, path, manager) = setup();
+    let (_dir, path, manager) = common::table_t();
     let pool = tenure::pool::Pool::builder(manager)
         .config(common::config(1))
         .build()
@@ -154,6 +136,6 @@ async fn async_a_busy_snapshot_in_a_box_dyn_error_is_retried() {
         .await
         .unwrap();
     assert_eq!(attempts, 2);
-    assert_eq!(rows(&path), [100, 1]);
+    assert_eq!(common::rows(&path), [100, 1]);
     assert_eq!(conn.state(), State::Idle);
 }

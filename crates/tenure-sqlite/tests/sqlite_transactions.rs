@@ -7,31 +7,12 @@
 mod common;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tenure::tx::{transaction, Class, Failure, Mode, Options, Retry, Session, State, Tx};
 use tenure_sqlite::{Connection, Error, Manager};
-
-fn setup() -> (tempfile::TempDir, std::path::PathBuf, Manager) {
-    let (dir, path) = common::db_path();
-    let manager = Manager::file(&path)
-        .init(|c| c.execute_batch("CREATE TABLE IF NOT EXISTS t (x INTEGER)"))
-        .build()
-        .unwrap();
-    (dir, path, manager)
-}
-
-fn rows(path: &Path) -> Vec<i64> {
-    let conn = common::reader(path);
-    let mut stmt = conn.prepare("SELECT x FROM t ORDER BY rowid").unwrap();
-    stmt.query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
-}
 
 fn insert(conn: &rusqlite::Connection, x: i64) -> Result<(), Error> {
     conn.execute("INSERT INTO t VALUES (?1)", [x])?;
@@ -40,20 +21,20 @@ fn insert(conn: &rusqlite::Connection, x: i64) -> Result<(), Error> {
 
 #[test]
 fn ok_commits() {
-    let (_dir, path, manager) = setup();
+    let (_dir, path, manager) = common::table_t();
     let mut conn = manager.open().unwrap();
     transaction(&mut conn, |tx| {
         insert(tx, 1)?;
         insert(tx, 2)
     })
     .unwrap();
-    assert_eq!(rows(&path), [1, 2]);
+    assert_eq!(common::rows(&path), [1, 2]);
     assert_eq!(conn.state(), State::Idle);
 }
 
 #[test]
 fn err_rolls_back_and_the_body_error_comes_back() {
-    let (_dir, path, manager) = setup();
+    let (_dir, path, manager) = common::table_t();
     let mut conn = manager.open().unwrap();
     let err = transaction(&mut conn, |tx| {
         insert(tx, 1)?;
@@ -70,13 +51,13 @@ fn err_rolls_back_and_the_body_error_comes_back() {
             .contains("no such table"),
         "{body}"
     );
-    assert!(rows(&path).is_empty());
+    assert!(common::rows(&path).is_empty());
     assert_eq!(conn.state(), State::Idle);
 }
 
 #[test]
 fn a_panic_rolls_back_and_resumes() {
-    let (_dir, path, manager) = setup();
+    let (_dir, path, manager) = common::table_t();
     let mut conn = manager.open().unwrap();
     let panicked = catch_unwind(AssertUnwindSafe(|| {
         transaction(&mut conn, |tx| {
@@ -87,13 +68,13 @@ fn a_panic_rolls_back_and_resumes() {
         })
     }));
     assert!(panicked.is_err());
-    assert!(rows(&path).is_empty());
+    assert!(common::rows(&path).is_empty());
     assert_eq!(conn.state(), State::Idle);
 }
 
 #[test]
 fn a_failing_nested_transaction_rolls_back_to_its_savepoint_and_the_outer_commits() {
-    let (_dir, path, manager) = setup();
+    let (_dir, path, manager) = common::table_t();
     let mut conn = manager.open().unwrap();
     transaction(&mut conn, |tx| {
         insert(tx, 1)?;
@@ -108,14 +89,14 @@ fn a_failing_nested_transaction_rolls_back_to_its_savepoint_and_the_outer_commit
         insert(tx, 4)
     })
     .unwrap();
-    assert_eq!(rows(&path), [1, 3, 4]);
+    assert_eq!(common::rows(&path), [1, 3, 4]);
 }
 
 #[test]
 fn nested_three_deep_with_the_middle_one_rolled_back() {
     // rusqlite's test_nested_transactions / sqlx's it_can_nest: the innermost work goes
     // with the middle savepoint.
-    let (_dir, path, manager) = setup();
+    let (_dir, path, manager) = common::table_t();
     let mut conn = manager.open().unwrap();
     transaction(&mut conn, |tx| {
         insert(tx, 1)?;
@@ -128,12 +109,12 @@ fn nested_three_deep_with_the_middle_one_rolled_back() {
         Ok::<_, Error>(())
     })
     .unwrap();
-    assert_eq!(rows(&path), [1]);
+    assert_eq!(common::rows(&path), [1]);
 }
 
 #[test]
 fn a_pooled_lease_runs_a_transaction_and_goes_back_clean() {
-    let (_dir, path, manager) = setup();
+    let (_dir, path, manager) = common::table_t();
     let pool = tenure::pool::Pool::builder(manager)
         .config(common::config(1))
         .build()
@@ -146,26 +127,26 @@ fn a_pooled_lease_runs_a_transaction_and_goes_back_clean() {
     });
     assert!(failed.is_err());
     drop(lease);
-    assert_eq!(rows(&path), [1]);
+    assert_eq!(common::rows(&path), [1]);
     let lease = pool.get_blocking().unwrap();
     assert_eq!(lease.state(), State::Idle);
 }
 
 #[test]
 fn a_connection_left_open_by_hand_is_refused_not_rolled_back() {
-    let (_dir, path, manager) = setup();
+    let (_dir, path, manager) = common::table_t();
     let mut conn = manager.open().unwrap();
     conn.execute_batch("BEGIN; INSERT INTO t VALUES (1)")
         .unwrap();
     let err = transaction(&mut conn, |tx| insert(tx, 2)).unwrap_err();
     assert!(matches!(err.failure(), Failure::NotReady { .. }), "{err}");
     conn.execute_batch("COMMIT").unwrap(); // the caller's own transaction was untouched
-    assert_eq!(rows(&path), [1]);
+    assert_eq!(common::rows(&path), [1]);
 }
 
 #[test]
 fn a_busy_snapshot_is_retried_and_the_attempts_counted() {
-    let (_dir, path, manager) = setup();
+    let (_dir, path, manager) = common::table_t();
     let mut conn = manager.open().unwrap();
     insert(&conn, 0).unwrap();
     let other = common::reader(&path);
@@ -196,12 +177,12 @@ fn a_busy_snapshot_is_retried_and_the_attempts_counted() {
         .unwrap();
     assert_eq!(attempts, 2);
     assert_eq!(classes, [rusqlite::ffi::SQLITE_BUSY_SNAPSHOT]);
-    assert_eq!(rows(&path), [0, 100, 2]);
+    assert_eq!(common::rows(&path), [0, 100, 2]);
 }
 
 #[test]
 fn without_retry_a_busy_snapshot_comes_back_classified() {
-    let (_dir, path, manager) = setup();
+    let (_dir, path, manager) = common::table_t();
     let mut conn = manager.open().unwrap();
     let other = common::reader(&path);
     let err = transaction(&mut conn, |tx| {
@@ -214,12 +195,12 @@ fn without_retry_a_busy_snapshot_comes_back_classified() {
     assert!(body.is_busy_snapshot());
     assert_eq!(conn.classify(body), Class::BusySnapshot);
     assert_eq!((err.attempts(), err.cleanup().is_none()), (1, true));
-    assert_eq!(rows(&path), [100]);
+    assert_eq!(common::rows(&path), [100]);
 }
 
 #[test]
 fn immediate_writers_wait_through_the_busy_timeout_instead_of_failing() {
-    let (_dir, path, _manager) = setup();
+    let (_dir, path, _manager) = common::table_t();
     let pool = common::pool(
         Manager::file(&path).init(|c| {
             c.execute_batch("CREATE TABLE IF NOT EXISTS counter (n INTEGER); INSERT INTO counter SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM counter)")
@@ -259,7 +240,7 @@ fn immediate_writers_wait_through_the_busy_timeout_instead_of_failing() {
 
 #[test]
 fn an_interrupted_write_ends_the_transaction_without_a_spurious_cleanup_error() {
-    let (_dir, path, manager) = setup();
+    let (_dir, path, manager) = common::table_t();
     let mut conn = manager.open().unwrap();
     insert(&conn, 1).unwrap();
     let interrupt = conn.get_interrupt_handle();
@@ -303,5 +284,5 @@ fn an_interrupted_write_ends_the_transaction_without_a_spurious_cleanup_error() 
         err.report()
     );
     assert_eq!(conn.state(), State::Idle);
-    assert_eq!(rows(&path), [1]);
+    assert_eq!(common::rows(&path), [1]);
 }

@@ -8,6 +8,26 @@ use std::path::{Path, PathBuf};
 use tenure::pool::{Pool, PoolConfig};
 use tenure_sqlite::{Builder, Manager};
 
+/// A fresh database with a table `t (x INTEGER)`, and a manager of it.
+pub fn table_t() -> (tempfile::TempDir, PathBuf, Manager) {
+    let (dir, path) = db_path();
+    let manager = Manager::file(&path)
+        .init(|c| c.execute_batch("CREATE TABLE IF NOT EXISTS t (x INTEGER)"))
+        .build()
+        .expect("manager");
+    (dir, path, manager)
+}
+
+/// The rows of `t` committed in the database at `path`, in insertion order.
+pub fn rows(path: &Path) -> Vec<i64> {
+    let conn = reader(path);
+    let mut stmt = conn.prepare("SELECT x FROM t ORDER BY rowid").unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
 /// A fresh database path in its own temp dir (kept alive by the returned guard).
 pub fn db_path() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir");
