@@ -14,9 +14,12 @@ use super::config::PoolConfig;
 use super::error::{BuildError, PoolError, Status};
 use super::lease::Lease;
 use super::manager::Manager;
-use super::state::{Shared, Step};
+use super::state::{Shared, Step, Warmth};
 use super::stats::Statistics;
 use super::work::step;
+
+/// How often warm-up looks whether its creates ended.
+const WARM_POLL: Duration = Duration::from_millis(1);
 
 /// A pool of resources made by `M`. Cloning shares the pool; when the last `Pool` handle
 /// is dropped the pool closes as [`close`](Pool::close) does, without waiting: idle
@@ -263,7 +266,7 @@ impl<M: Manager> Pool<M> {
     /// One round of maintenance, as of the pool's own clock: retires idle resources past
     /// their lifetime or idle timeout (keeping `min_idle`), starts creates toward
     /// `min_idle` — at most `max_concurrent_creates` in one round, so filling a large
-    /// `min_idle` takes several rounds — reports leases held past `leak_threshold` and
+    /// `min_idle` takes several rounds ([`warm_up`](Self::warm_up) runs them back to back) — reports leases held past `leak_threshold` and
     /// (feature `metrics`) publishes the gauges. The background driver runs it every
     /// `maintenance_interval`; correctness never depends on it (expiry is also checked at
     /// checkout and return).
@@ -297,6 +300,85 @@ impl<M: Manager> Pool<M> {
     pub fn maintain(&self) {
         let now = self.shared.now();
         step(&self.shared, |s, after| s.maintain_at(now, after));
+    }
+
+    /// Fills `min_idle` on a built pool and waits until it is filled, or returns the first
+    /// create error: a program can fail at start-up when the backend is unreachable.
+    /// Rounds of creates run back to back (each at most `max_concurrent_creates`, each
+    /// create bounded by `create_timeout`) — what [`maintain`](Self::maintain) would do over
+    /// several intervals. It ends `Ok` once `min_idle` resources are idle, or when no more
+    /// can be made (every slot taken by leases); a create that fails is
+    /// [`PoolError::Create`], one past its bound [`PoolError::CreateTimedOut`], a closed pool
+    /// [`PoolError::Closed`]. It waits on the current tokio runtime's timers; from a thread,
+    /// use [`warm_up_blocking`](Self::warm_up_blocking).
+    ///
+    /// ```
+    /// # use tenure::pool::{from_fn, Pool, PoolConfig};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let manager = from_fn(|| Ok::<(), std::io::Error>(())); // a pool of ()
+    /// let pool = Pool::new(manager, PoolConfig { min_idle: 4, ..PoolConfig::default() })?;
+    /// pool.warm_up().await?;
+    /// assert_eq!(pool.status().idle, 4);
+    ///
+    /// let down = from_fn(|| Err::<(), _>(std::io::Error::other("connection refused")));
+    /// let pool = Pool::new(down, PoolConfig { min_idle: 1, ..PoolConfig::default() })?;
+    /// let e = pool.warm_up().await.unwrap_err();
+    /// assert_eq!(e.report().to_string(), "creating a resource failed: connection refused");
+    /// # Ok(()) }
+    /// ```
+    pub async fn warm_up(&self) -> Result<(), PoolError<M::Error>> {
+        let before = self.warm_step(None)?;
+        while !self.warm_step(Some(&before))?.filled {
+            tokio::time::sleep(WARM_POLL).await;
+        }
+        Ok(())
+    }
+
+    /// [`warm_up`](Self::warm_up) for a thread, blocking it until `min_idle` is filled or a
+    /// create fails.
+    ///
+    /// ```
+    /// # use tenure::pool::{from_fn, Pool, PoolConfig};
+    /// let manager = from_fn(|| Ok::<(), std::io::Error>(())); // a pool of ()
+    /// let pool = Pool::new(manager, PoolConfig { min_idle: 2, ..PoolConfig::default() })?;
+    /// pool.warm_up_blocking()?;
+    /// assert_eq!(pool.status().idle, 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn warm_up_blocking(&self) -> Result<(), PoolError<M::Error>> {
+        let before = self.warm_step(None)?;
+        while !self.warm_step(Some(&before))?.filled {
+            std::thread::sleep(WARM_POLL);
+        }
+        Ok(())
+    }
+
+    /// One step of warm-up: creates started toward `min_idle`; an error if the pool closed
+    /// or a create failed since `before`.
+    fn warm_step(
+        &self,
+        before: Option<&Warmth<M::Error>>,
+    ) -> Result<Warmth<M::Error>, PoolError<M::Error>> {
+        let now = self.shared.now();
+        let w = step(&self.shared, |s, after| s.warm(now, after));
+        if w.closed {
+            return Err(PoolError::Closed);
+        }
+        if let Some(before) = before {
+            if w.failures > before.failures {
+                let new_error = match (&w.last_error, &before.last_error) {
+                    (Some(now), Some(then)) => !std::sync::Arc::ptr_eq(now, then),
+                    (Some(_), None) => true,
+                    (None, _) => false,
+                };
+                return Err(match (&w.last_error, new_error) {
+                    (Some(e), true) => PoolError::Create(e.clone()),
+                    _ => PoolError::CreateTimedOut(self.shared.config.create_timeout),
+                });
+            }
+        }
+        Ok(w)
     }
 
     /// Closes the pool, from this call on: new acquires fail with [`PoolError::Closed`],

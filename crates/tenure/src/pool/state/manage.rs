@@ -3,13 +3,23 @@
 
 use std::task::Waker;
 
-use super::Shared;
+use super::{Shared, State};
 use crate::pool::after::{After, Job};
 use crate::pool::error::PoolError;
 use crate::pool::manager::Manager;
 use crate::pool::stats::Retire;
 use crate::pool::time::Instant;
 use crate::pool::waiters::Wake;
+
+/// What a step of warm-up saw.
+pub(in crate::pool) struct Warmth<E> {
+    pub(in crate::pool) closed: bool,
+    pub(in crate::pool) filled: bool,
+    /// `Statistics::create_failures` so far.
+    pub(in crate::pool) failures: u64,
+    /// The last create error (a timed-out create leaves it as it was).
+    pub(in crate::pool) last_error: Option<std::sync::Arc<E>>,
+}
 
 /// A panic caught from a caller's predicate, to resume once the lock is released.
 pub(in crate::pool) type Panic = Box<dyn std::any::Any + Send + 'static>;
@@ -73,15 +83,8 @@ impl<M: Manager> Shared<M> {
                 st.idle.push(conn);
             }
         }
-        let want = config
-            .min_idle
-            .saturating_sub(st.idle.len() + st.counts.creating());
-        for _ in 0..want {
-            if !self.may_create(&st, now) {
-                break;
-            }
-            Self::start_create(&mut st, after);
-        }
+        let idle = st.idle.len();
+        self.create_toward_min_idle(&mut st, idle, now, after);
         if let Some(threshold) = config.leak_threshold {
             for shard in self.shards.iter() {
                 shard.lock().overdue(now, threshold, &mut after.leaks);
@@ -91,6 +94,43 @@ impl<M: Manager> Shared<M> {
         #[cfg(feature = "metrics")]
         self.metrics
             .publish(&self.status_of(&st), &self.statistics_of(&st));
+    }
+
+    /// Starts creates toward `min_idle` (`idle` of them there now), at most
+    /// `max_concurrent_creates` running.
+    fn create_toward_min_idle(
+        &self,
+        st: &mut State<M>,
+        idle: usize,
+        now: Instant,
+        after: &mut After<M>,
+    ) {
+        let want = self
+            .config
+            .min_idle
+            .saturating_sub(idle + st.counts.creating());
+        for _ in 0..want {
+            if !self.may_create(st, now) {
+                break;
+            }
+            Self::start_create(st, after);
+        }
+    }
+
+    /// A step of warm-up ([`Pool::warm_up`](crate::pool::Pool::warm_up)): creates started
+    /// toward `min_idle`, and what the caller needs to know whether it is done.
+    pub(in crate::pool) fn warm(&self, now: Instant, after: &mut After<M>) -> Warmth<M::Error> {
+        let mut st = self.lock();
+        let status = self.status_of(&st);
+        self.create_toward_min_idle(&mut st, status.idle, now, after);
+        Warmth {
+            closed: st.closed,
+            // Filled, or nothing more can be made (every slot taken, none being created).
+            filled: status.idle >= self.config.min_idle
+                || (st.counts.creating() == 0 && st.counts.size() >= st.max_size),
+            failures: st.stats.create_failures,
+            last_error: st.last_error.clone(),
+        }
     }
 
     /// Closes the pool: refuses new acquires, fails the waiters, retires the idle resources

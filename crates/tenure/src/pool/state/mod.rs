@@ -34,6 +34,7 @@ use crate::sink::{DropReport, SharedSink};
 
 pub(super) use acquire::{Served, Step};
 use counts::Counts;
+pub(super) use manage::Warmth;
 pub(super) use returns::Route;
 
 /// The pool's state, under the state lock.
