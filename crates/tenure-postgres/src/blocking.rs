@@ -353,6 +353,14 @@ impl BlockingClient {
         r.map_err(|e| self.fail(Operation::Validate, e))
     }
 
+    /// One round trip (an empty query) to see that the server answers, with no bound of
+    /// its own: what the blocking manager's validation runs, bounded by the pool's
+    /// `check_timeout`.
+    pub(crate) fn check_connection(&mut self) -> Result<(), Error> {
+        let r = self.inner.batch_execute("");
+        r.map_err(|e| self.fail(Operation::Validate, e))
+    }
+
     /// The reset policy's statements.
     pub(crate) fn reset_statements(&mut self, sql: &str) -> Result<(), Error> {
         let r = self.inner.batch_execute(sql);

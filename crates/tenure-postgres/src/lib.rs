@@ -50,5 +50,5 @@ pub use blocking::BlockingClient;
 pub use cancel::CancelStream;
 pub use client::Client;
 pub use error::{classify, is_dead, Error, Operation};
-pub use manager::{BlockingManager, Manager, Reset, Tls, VALIDATE_BOUND};
+pub use manager::{BlockingManager, Manager, Reset, Tls};
 pub use track::AsStatement;

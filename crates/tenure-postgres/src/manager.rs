@@ -14,15 +14,8 @@ use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres::{Config, NoTls, Socket};
 
 use crate::cancel::CancelStream;
-use crate::error::{self, Cause, Error, Operation};
+use crate::error::{self, Error};
 use crate::{BlockingClient, Client};
-
-/// The bound this adapter puts on a validation (a `Sync` round trip, `is_valid`): a check
-/// that hangs must never keep the slot.
-///
-/// One place, to be removed once the pool bounds validations itself (`check_timeout`, the
-/// pool-promises issue): then the pool's bound is the only one.
-pub const VALIDATE_BOUND: Duration = Duration::from_secs(5);
 
 /// What a connection's session state goes through before it is lent again (beyond the
 /// `ROLLBACK` an open or unknown transaction always gets).
@@ -124,6 +117,55 @@ where
     type CS = <T::TlsConnect as TlsConnect<CancelStream>>::Stream;
 }
 
+/// What both managers hold: the configuration (defaults filled in), the TLS connector, the
+/// reset policy, the init hook (`H`: the async or the blocking one) and the server's name
+/// for errors. The builder methods of [`Manager`] and [`BlockingManager`] are this type's.
+struct Settings<T, H: ?Sized> {
+    config: Config,
+    tls: T,
+    reset: Reset,
+    init: Option<Arc<H>>,
+    target: Arc<str>,
+}
+
+impl<H: ?Sized> Settings<NoTls, H> {
+    fn new(config: Config) -> Self {
+        Settings {
+            target: error::target(&config),
+            config: with_defaults(config),
+            tls: NoTls,
+            reset: Reset::None,
+            init: None,
+        }
+    }
+}
+
+impl<T, H: ?Sized> Settings<T, H> {
+    fn tls<U>(self, tls: U) -> Settings<U, H> {
+        Settings {
+            config: self.config,
+            tls,
+            reset: self.reset,
+            init: self.init,
+            target: self.target,
+        }
+    }
+
+    fn debug(&self, name: &str, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct(name)
+            .field("target", &self.target)
+            .field("reset", &self.reset)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: Clone, H: ?Sized> Settings<T, H> {
+    /// What a create needs, owned: it runs as a future or on a blocking thread.
+    fn for_create(&self) -> (Config, T, Option<Arc<H>>) {
+        (self.config.clone(), self.tls.clone(), self.init.clone())
+    }
+}
+
 /// Fills in the defaults a pooled connection wants when the config leaves them unset: a
 /// `connect_timeout` (10 s), TCP keepalives (on, idle 60 s) and a `tcp_user_timeout` (30 s),
 /// so a peer that vanished is noticed.
@@ -144,7 +186,7 @@ fn with_defaults(mut config: Config) -> Config {
 ///
 /// - `create` connects (with `connect_timeout`, TCP keepalives and `tcp_user_timeout` on by
 ///   default) and runs the init hook;
-/// - `validate` is one `Sync` round trip, bounded by [`VALIDATE_BOUND`];
+/// - `validate` is one `Sync` round trip, bounded by the pool's `check_timeout`;
 /// - `is_broken`: the connection is known dead or its socket closed;
 /// - `needs_reset`: a transaction open or unknown, a request abandoned, or a [`Reset`]
 ///   policy; `reset` (bounded by the pool's `return_timeout`, the slot held meanwhile)
@@ -165,11 +207,7 @@ fn with_defaults(mut config: Config) -> Config {
 /// # Ok(()) }
 /// ```
 pub struct Manager<T = NoTls> {
-    config: Config,
-    tls: T,
-    reset: Reset,
-    init: Option<Arc<InitHook>>,
-    target: Arc<str>,
+    settings: Settings<T, InitHook>,
 }
 
 impl Manager<NoTls> {
@@ -181,11 +219,7 @@ impl Manager<NoTls> {
     /// ```
     pub fn new(config: Config) -> Self {
         Manager {
-            target: error::target(&config),
-            config: with_defaults(config),
-            tls: NoTls,
-            reset: Reset::None,
-            init: None,
+            settings: Settings::new(config),
         }
     }
 }
@@ -199,11 +233,7 @@ impl<T: Tls> Manager<T> {
     /// ```
     pub fn tls<U: Tls>(self, tls: U) -> Manager<U> {
         Manager {
-            config: self.config,
-            tls,
-            reset: self.reset,
-            init: self.init,
-            target: self.target,
+            settings: self.settings.tls(tls),
         }
     }
 
@@ -214,7 +244,7 @@ impl<T: Tls> Manager<T> {
     /// # drop(m);
     /// ```
     pub fn reset(mut self, reset: Reset) -> Self {
-        self.reset = reset;
+        self.settings.reset = reset;
         self
     }
 
@@ -233,7 +263,7 @@ impl<T: Tls> Manager<T> {
             + Sync
             + 'static,
     {
-        self.init = Some(Arc::new(hook));
+        self.settings.init = Some(Arc::new(hook));
         self
     }
 
@@ -244,16 +274,13 @@ impl<T: Tls> Manager<T> {
     /// assert!(!format!("{:?}", m.config()).contains("secret"));
     /// ```
     pub fn config(&self) -> &Config {
-        &self.config
+        &self.settings.config
     }
 }
 
 impl<T> std::fmt::Debug for Manager<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Manager")
-            .field("target", &self.target)
-            .field("reset", &self.reset)
-            .finish_non_exhaustive()
+        self.settings.debug("Manager", f)
     }
 }
 
@@ -306,9 +333,7 @@ impl<T: Tls> tenure::pool::Manager for Manager<T> {
     const ASYNC: bool = true;
 
     fn create(&self) -> Work<Result<Client, Error>> {
-        let config = self.config.clone();
-        let tls = self.tls.clone();
-        let init = self.init.clone();
+        let (config, tls, init) = self.settings.for_create();
         Work::future(async move {
             let client = Client::connect(&config, tls).await?;
             if let Some(init) = init {
@@ -327,16 +352,10 @@ impl<T: Tls> tenure::pool::Manager for Manager<T> {
     }
 
     fn validate(&self, client: Client) -> Checked<Self> {
+        // Bounded by the pool's `check_timeout`: past it the pool drops this future and the
+        // client with it (its connection task aborted).
         Work::future(async move {
-            let checked = tokio::time::timeout(VALIDATE_BOUND, client.check_connection()).await;
-            let result = checked.unwrap_or_else(|_| {
-                client.track.mark_dead();
-                Err(Error::new(
-                    &client.target,
-                    Operation::Validate,
-                    Cause::TimedOut(VALIDATE_BOUND),
-                ))
-            });
+            let result = client.check_connection().await;
             (client, result)
         })
     }
@@ -346,12 +365,14 @@ impl<T: Tls> tenure::pool::Manager for Manager<T> {
     }
 
     fn needs_reset(&self, client: &Client) -> bool {
-        !client.track.state().is_idle() || client.track.abandoned() || self.reset != Reset::None
+        !client.track.state().is_idle()
+            || client.track.abandoned()
+            || self.settings.reset != Reset::None
     }
 
     fn reset(&self, client: Client) -> Checked<Self> {
-        let tls = self.tls.clone();
-        let policy = self.reset.clone();
+        let tls = self.settings.tls.clone();
+        let policy = self.settings.reset.clone();
         Work::future(async move {
             let result = reset_client(&client, tls, policy.statements()).await;
             (client, result)
@@ -362,7 +383,7 @@ impl<T: Tls> tenure::pool::Manager for Manager<T> {
 /// The blocking manager: a [`tenure::pool::Pool`] of [`BlockingClient`]s.
 ///
 /// - `create` connects (the same defaults as [`Manager`]) and runs the init hook;
-/// - `validate` is `is_valid`, bounded by [`VALIDATE_BOUND`];
+/// - `validate` is one round trip (an empty query), bounded by the pool's `check_timeout`;
 /// - `is_broken`: known dead, socket closed, **or a transaction not known to be over** — a
 ///   dirty blocking connection is retired (closing it ends the server's transaction)
 ///   rather than reset, since a blocking reset ties up a thread nothing can preempt;
@@ -382,11 +403,7 @@ impl<T: Tls> tenure::pool::Manager for Manager<T> {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct BlockingManager<T = NoTls> {
-    config: Config,
-    tls: T,
-    reset: Reset,
-    init: Option<Arc<BlockingInitHook>>,
-    target: Arc<str>,
+    settings: Settings<T, BlockingInitHook>,
 }
 
 impl BlockingManager<NoTls> {
@@ -398,11 +415,7 @@ impl BlockingManager<NoTls> {
     /// ```
     pub fn new(config: Config) -> Self {
         BlockingManager {
-            target: error::target(&config),
-            config: with_defaults(config),
-            tls: NoTls,
-            reset: Reset::None,
-            init: None,
+            settings: Settings::new(config),
         }
     }
 }
@@ -416,11 +429,7 @@ impl<T: Tls> BlockingManager<T> {
     /// ```
     pub fn tls<U: Tls>(self, tls: U) -> BlockingManager<U> {
         BlockingManager {
-            config: self.config,
-            tls,
-            reset: self.reset,
-            init: self.init,
-            target: self.target,
+            settings: self.settings.tls(tls),
         }
     }
 
@@ -431,7 +440,7 @@ impl<T: Tls> BlockingManager<T> {
     /// # drop(m);
     /// ```
     pub fn reset(mut self, reset: Reset) -> Self {
-        self.reset = reset;
+        self.settings.reset = reset;
         self
     }
 
@@ -446,7 +455,7 @@ impl<T: Tls> BlockingManager<T> {
     where
         F: Fn(&mut BlockingClient) -> Result<(), Error> + Send + Sync + 'static,
     {
-        self.init = Some(Arc::new(hook));
+        self.settings.init = Some(Arc::new(hook));
         self
     }
 
@@ -457,16 +466,13 @@ impl<T: Tls> BlockingManager<T> {
     /// assert!(m.config().get_tcp_user_timeout().is_some());
     /// ```
     pub fn config(&self) -> &Config {
-        &self.config
+        &self.settings.config
     }
 }
 
 impl<T> std::fmt::Debug for BlockingManager<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BlockingManager")
-            .field("target", &self.target)
-            .field("reset", &self.reset)
-            .finish_non_exhaustive()
+        self.settings.debug("BlockingManager", f)
     }
 }
 
@@ -476,9 +482,7 @@ impl<T: Tls> tenure::pool::Manager for BlockingManager<T> {
     const ASYNC: bool = false;
 
     fn create(&self) -> Work<Result<BlockingClient, Error>> {
-        let config = self.config.clone();
-        let tls = self.tls.clone();
-        let init = self.init.clone();
+        let (config, tls, init) = self.settings.for_create();
         Work::blocking(move || {
             let mut client = BlockingClient::connect(&config, tls)?;
             if let Some(init) = init {
@@ -493,8 +497,11 @@ impl<T: Tls> tenure::pool::Manager for BlockingManager<T> {
     }
 
     fn validate(&self, mut client: BlockingClient) -> Checked<Self> {
+        // Bounded by the pool's `check_timeout`: past it the pool frees the slot and
+        // leaves this thread to finish; a server that never answers is noticed by the
+        // socket (`tcp_user_timeout`, keepalives), and the client handed back late is closed.
         Work::blocking(move || {
-            let result = client.is_valid(VALIDATE_BOUND);
+            let result = client.check_connection();
             (client, result)
         })
     }
@@ -504,11 +511,11 @@ impl<T: Tls> tenure::pool::Manager for BlockingManager<T> {
     }
 
     fn needs_reset(&self, _client: &BlockingClient) -> bool {
-        self.reset != Reset::None
+        self.settings.reset != Reset::None
     }
 
     fn reset(&self, mut client: BlockingClient) -> Checked<Self> {
-        let policy = self.reset.clone();
+        let policy = self.settings.reset.clone();
         Work::blocking(move || {
             let result = match policy.statements() {
                 Some(statements) => client.reset_statements(statements),
