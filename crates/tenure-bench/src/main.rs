@@ -81,6 +81,7 @@ mod accumulate;
 mod allocs;
 mod async_stack;
 mod db_postgres;
+mod db_sqlite;
 mod guard;
 mod harness;
 mod meter;
@@ -102,6 +103,7 @@ const BENCHES: &[(&str, Run)] = &[
     ("meter", meter::run),
     ("pool", pool::run),
     ("pool_blocking", pool::run_blocking),
+    ("db_sqlite", db_sqlite::run),
     ("db_postgres", db_postgres::run),
     // Later modules: one line each, above this comment.
 ];

@@ -58,8 +58,6 @@ pub use error::{Error, Operation};
 pub use manager::{Builder, Manager, Synchronous};
 pub use pools::{Pools, PoolsError};
 pub use run::run;
-#[doc(hidden)]
-pub use run::{run_on, Hop};
 
 use tenure::pool::{PoolConfig, Validation};
 

@@ -25,7 +25,11 @@
 //! with other builds (2026-12-07; one cached point query per hop, a pool of 8, tokio with
 //! 2 workers; both forms alternating in one process, 40 000 queries a round): with 16
 //! tasks the connection's thread took 10.1–10.6 µs a query, `spawn_blocking` 12.8–13.5 µs
-//! (1.25–1.31× slower); with 64 tasks 10.4–12.6 µs against 12.3–14.4 µs (0.98–1.36×). A
+//! (1.25–1.31× slower); with 64 tasks 10.4–12.6 µs against 12.3–14.4 µs (0.98–1.36×). The
+//! `spawn_blocking` form stayed beside this one (`run_on`, `Hop`, hidden) for that
+//! measurement and was removed once the `db_sqlite` benchmark of `tenure-bench` landed;
+//! these are the recorded figures. `spawn_blocking` remains only the fallback when the OS
+//! refuses the connection a thread. A
 //! panicking closure does not end the thread: its panic is caught there, after the lease
 //! was dropped while panicking, and resumed in the awaiting task.
 
@@ -75,17 +79,6 @@ impl Drop for InterruptOnDrop {
     }
 }
 
-/// How `run` hands a lease to a thread. `Blocking` (tokio's `spawn_blocking`) is kept
-/// beside the connection's own thread for the measurement in the module docs.
-#[doc(hidden)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Hop {
-    /// The connection's own thread.
-    Own,
-    /// `tokio::task::spawn_blocking`.
-    Blocking,
-}
-
 /// Runs `f` on the lease's connection on a thread of the connection's own and gives the
 /// lease back with `f`'s result: async code never blocks a runtime worker on SQLite.
 ///
@@ -126,21 +119,8 @@ where
     F: FnOnce(&mut Connection) -> T + Send + 'static,
     T: Send + 'static,
 {
-    run_on(Hop::Own, lease, f).await
-}
-
-/// [`run`] on the chosen [`Hop`] (for the benchmark that compares them).
-#[doc(hidden)]
-pub async fn run_on<T, F>(hop: Hop, lease: Lease<Manager>, f: F) -> (Lease<Manager>, T)
-where
-    F: FnOnce(&mut Connection) -> T + Send + 'static,
-    T: Send + 'static,
-{
     let mut lease = lease;
-    let worker = match hop {
-        Hop::Own => Connection::worker(&mut lease),
-        Hop::Blocking => None,
-    };
+    let worker = Connection::worker(&mut lease);
     let holding = Arc::new(Holding {
         running: Mutex::new(true),
         interrupt: Connection::interrupt_handle(&lease),

@@ -233,6 +233,18 @@ where
     Box::new(Runs(f))
 }
 
+/// A [`runs`] side that also reports figures of its own in each row it is part of
+/// (`params`): `info` is read once the comparison is measured (errors it counted over the
+/// comparison, say). tenure's side names its keys as they should appear; a peer's side
+/// prefixes its own (`peer_…`), since both sides' figures land in the same row.
+pub fn runs_reporting<'a, F, I>(f: F, info: I) -> Box<dyn Side + 'a>
+where
+    F: FnMut(u64) -> Rep + 'a,
+    I: Fn() -> Vec<(&'static str, String)> + 'a,
+{
+    Box::new(Reporting(Runs(f), info))
+}
+
 /// CPython running `snippet` (the same operation) in a `python3` subprocess, timed inside
 /// Python. Without `python3`, the comparison is skipped with the reason on stderr.
 pub fn cpython(snippet: &Snippet) -> Box<dyn Side + 'static> {
@@ -291,6 +303,26 @@ impl<F: FnMut(u64) -> Rep> Side for Runs<F> {
     }
     fn p99_over_latencies(&self) -> bool {
         true
+    }
+}
+
+struct Reporting<F, I>(Runs<F>, I);
+
+impl<F: FnMut(u64) -> Rep, I: Fn() -> Vec<(&'static str, String)>> Side for Reporting<F, I> {
+    fn kind(&self) -> Kind {
+        self.0.kind()
+    }
+    fn clock(&self) -> Clock {
+        self.0.clock()
+    }
+    fn rep(&mut self, ops: u64, clock: Clock) -> Result<Rep, String> {
+        self.0.rep(ops, clock)
+    }
+    fn p99_over_latencies(&self) -> bool {
+        self.0.p99_over_latencies()
+    }
+    fn info(&self) -> Vec<(&'static str, String)> {
+        (self.1)()
     }
 }
 

@@ -36,7 +36,7 @@ use serde_json::Value;
 // `op_waiting` is for benches whose operation waits on a server (the database benches).
 #[allow(unused_imports)]
 pub use engine::op_waiting;
-pub use engine::{cpython, op, runs, Budget, Kind, Rep, Side};
+pub use engine::{cpython, op, runs, runs_reporting, Budget, Kind, Rep, Side};
 use report::{round3, TableHeader, TableRow};
 pub use report::{Case, Row, Scenario};
 
@@ -201,7 +201,9 @@ impl Harness {
     /// [`max_reps`](Case::max_reps) of the cases caps the rounds). Each row reports both
     /// sides' medians of ns per operation (by the thread's CPU clock if every side allows
     /// it, else the wall clock) and their p99 (over the repetitions, or over every
-    /// operation's latency for a side that records latencies). A peer whose case the filter
+    /// operation's latency for a side that records latencies) and, in `params`, what each
+    /// side's [`info`](Side::info) reports (tenure's side and the peer's, as with
+    /// [`runs_reporting`]). A peer whose case the filter
     /// leaves out does not run; a side that cannot run (no `python3`) skips the comparison
     /// with the reason on stderr.
     ///
@@ -247,7 +249,8 @@ impl Harness {
         drop(sides);
         let tenure = &measured[0];
         for (i, mut case) in cases.into_iter().enumerate() {
-            for (k, v) in &info[i + 1] {
+            // tenure's figures, then the peer's (keys prefixed by the side that reports).
+            for (k, v) in info[0].iter().chain(&info[i + 1]) {
                 case = case.info(k, v);
             }
             let peer = &measured[i + 1];

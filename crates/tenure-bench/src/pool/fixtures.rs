@@ -7,11 +7,15 @@
 use std::future::Future;
 use std::hint::black_box;
 use std::io;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
 use tenure::error::BoxError;
 use tenure::pool::{Manager, Pool, PoolConfig, Validation, Work};
 use tokio::runtime::Runtime;
+
+use crate::harness::{Harness, Rep};
 
 /// Pool sizes of every row.
 pub const SIZES: [usize; 2] = [2, 8];
@@ -212,6 +216,135 @@ pub fn runtime() -> Option<Runtime> {
             eprintln!("pool: cannot build a tokio runtime, skipped: {e}");
             None
         }
+    }
+}
+
+/// A row's operation on state shared by its tasks: `body(shared)` per call, on a clone of
+/// the `Arc` (the tasks are `'static`).
+pub fn on<S, F, Fut>(shared: &Arc<S>, body: F) -> impl Fn() -> Fut + Clone + Send + 'static
+where
+    S: Send + Sync + 'static,
+    F: Fn(Arc<S>) -> Fut + Clone + Send + 'static,
+    Fut: Future + Send + 'static,
+{
+    let shared = shared.clone();
+    move || body(shared.clone())
+}
+
+/// Reports a database bench's floor scenario: tenure's `tenure_ns` per operation beside
+/// `floor_ns`, the same work without a pool (`peer`: what the floor is), in one line whose
+/// `ratio` is floor / tenure, with its `target`.
+pub fn report_floor(
+    h: &mut Harness,
+    name: &str,
+    peer: &str,
+    what: &str,
+    (tenure_ns, floor_ns): (f64, f64),
+    target: f64,
+) {
+    h.scenario(
+        name,
+        peer,
+        (what, tenure_ns, floor_ns),
+        vec![
+            ("tenure_ns", Value::from(tenure_ns.round())),
+            ("floor_ns", Value::from(floor_ns.round())),
+            (
+                "ratio",
+                Value::from((floor_ns / tenure_ns * 1000.0).round() / 1000.0),
+            ),
+            ("target", Value::from(target)),
+        ],
+    );
+}
+
+/// Spawns `tasks` futures on the current runtime (`make(i)` builds the `i`-th) and waits
+/// for them all, returning their outputs in order: the fan-out of every many-task
+/// repetition and scenario.
+pub async fn join_tasks<T, Fut>(tasks: usize, mut make: impl FnMut(usize) -> Fut) -> Vec<T>
+where
+    Fut: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let handles: Vec<_> = (0..tasks).map(|i| tokio::spawn(make(i))).collect();
+    let mut out = Vec::with_capacity(tasks);
+    for handle in handles {
+        out.push(handle.await.expect("a bench task does not panic"));
+    }
+    out
+}
+
+/// Awaits `get` (a pool's acquire) and returns what it got with how long it took; a failed
+/// get panics with `what` (a bench pool serves within its 30 s timeout).
+pub async fn timed<T, E: std::fmt::Debug>(
+    what: &str,
+    get: impl Future<Output = Result<T, E>>,
+) -> (T, Duration) {
+    let t0 = Instant::now();
+    let got = get.await.unwrap_or_else(|e| panic!("{what}: {e:?}"));
+    (got, t0.elapsed())
+}
+
+/// The blocking twin of [`timed`].
+pub fn timed_blocking<T, E: std::fmt::Debug>(
+    what: &str,
+    get: impl FnOnce() -> Result<T, E>,
+) -> (T, Duration) {
+    let t0 = Instant::now();
+    let got = get().unwrap_or_else(|e| panic!("{what}: {e:?}"));
+    (got, t0.elapsed())
+}
+
+/// One repetition of a database row: `tasks` tasks on `rt`, each running `op` `ops / tasks`
+/// times (at least once); the wall time from the first spawn to the last join, and the
+/// latency each operation returns (what it timed: its acquire, or the whole operation).
+pub fn tasks_rep<F, Fut>(rt: &Runtime, tasks: usize, ops: u64, op: &F) -> Rep
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Duration> + Send + 'static,
+{
+    let per_task = ops.div_ceil(tasks as u64).max(1);
+    rt.block_on(async {
+        let start = Instant::now();
+        let latencies = join_tasks(tasks, |_| {
+            let op = op.clone();
+            async move {
+                let mut latencies = Vec::with_capacity(per_task as usize);
+                for _ in 0..per_task {
+                    latencies.push(op().await.as_nanos() as u64);
+                }
+                latencies
+            }
+        })
+        .await;
+        Rep {
+            ops: per_task * tasks as u64,
+            elapsed: start.elapsed(),
+            latencies: latencies.concat(),
+            allocs: None,
+        }
+    })
+}
+
+/// The blocking twin of [`tasks_rep`]: `threads` scoped threads, each running `one`
+/// `ops / threads` times (at least once), recording the latency each operation returns.
+pub fn threads_rep(threads: usize, ops: u64, one: &(dyn Fn() -> Duration + Sync)) -> Rep {
+    let per = ops.div_ceil(threads as u64).max(1);
+    let start = Instant::now();
+    let latencies: Vec<Vec<u64>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| s.spawn(move || (0..per).map(|_| one().as_nanos() as u64).collect()))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a bench thread does not panic"))
+            .collect()
+    });
+    Rep {
+        ops: per * threads as u64,
+        elapsed: start.elapsed(),
+        latencies: latencies.concat(),
+        allocs: None,
     }
 }
 

@@ -242,32 +242,30 @@ fn storm<P: StormPool>(
     fresh: impl std::future::Future<Output = bool> + Send,
 ) -> Storm {
     rt.block_on(async {
-        let handles: Vec<_> = (0..tasks)
-            .map(|i| {
-                let pool = pool.clone();
-                tokio::spawn(async move {
-                    let mut rng = fastrand::Rng::with_seed(0x5eed + i as u64);
-                    let mut s = Storm::default();
-                    for _ in 0..rounds {
-                        s.rounds += 1;
-                        match round(&pool, &mut rng).await {
-                            Some(true) => s.leases += 1,
-                            Some(false) => {}
-                            None => s.cancelled += 1,
-                        }
-                        let (size, ..) = pool.figures();
-                        s.max_size_seen = s.max_size_seen.max(size);
-                        if size > MAX {
-                            s.violations += 1;
-                        }
+        let storms = fixtures::join_tasks(tasks, |i| {
+            let pool = pool.clone();
+            async move {
+                let mut rng = fastrand::Rng::with_seed(0x5eed + i as u64);
+                let mut s = Storm::default();
+                for _ in 0..rounds {
+                    s.rounds += 1;
+                    match round(&pool, &mut rng).await {
+                        Some(true) => s.leases += 1,
+                        Some(false) => {}
+                        None => s.cancelled += 1,
                     }
-                    s
-                })
-            })
-            .collect();
+                    let (size, ..) = pool.figures();
+                    s.max_size_seen = s.max_size_seen.max(size);
+                    if size > MAX {
+                        s.violations += 1;
+                    }
+                }
+                s
+            }
+        })
+        .await;
         let mut total = Storm::default();
-        for h in handles {
-            let s = h.await.expect("a storm task does not panic");
+        for s in storms {
             total.rounds += s.rounds;
             total.leases += s.leases;
             total.cancelled += s.cancelled;
@@ -389,29 +387,27 @@ where
 {
     rt.block_on(async {
         let end = Instant::now() + window;
-        let handles: Vec<_> = (0..callers)
-            .map(|_| {
-                let get = get.clone();
-                tokio::spawn(async move {
-                    let mut o = Outage::default();
-                    while Instant::now() < end {
-                        let t0 = Instant::now();
-                        let r = get().await;
-                        o.calls += 1;
-                        if let Err(kind) = r {
-                            o.errors += 1;
-                            o.to_error_ns.push(t0.elapsed().as_nanos() as u64);
-                            *o.kinds.entry(kind).or_default() += 1;
-                        }
-                        tokio::time::sleep(Duration::from_millis(1)).await;
+        let outages = fixtures::join_tasks(callers, |_| {
+            let get = get.clone();
+            async move {
+                let mut o = Outage::default();
+                while Instant::now() < end {
+                    let t0 = Instant::now();
+                    let r = get().await;
+                    o.calls += 1;
+                    if let Err(kind) = r {
+                        o.errors += 1;
+                        o.to_error_ns.push(t0.elapsed().as_nanos() as u64);
+                        *o.kinds.entry(kind).or_default() += 1;
                     }
-                    o
-                })
-            })
-            .collect();
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+                o
+            }
+        })
+        .await;
         let mut total = Outage::default();
-        for h in handles {
-            let o = h.await.expect("a caller does not panic");
+        for o in outages {
             total.calls += o.calls;
             total.errors += o.errors;
             total.to_error_ns.extend(o.to_error_ns);

@@ -1,0 +1,610 @@
+//! `db_sqlite`: pooled queries and transactions on a SQLite file in WAL mode — tenure's
+//! `tenure_sqlite` pools against `deadpool-sqlite` 0.14 and `sqlx` 0.9.1's `SqlitePool`
+//! (async), `r2d2_sqlite` 0.35 (blocking), a pool of 8 writers (write contention), and one
+//! raw `rusqlite::Connection` (the floor). Every side links the same SQLite
+//! (`libsqlite3-sys` 0.38.2, bundled SQLite 3.53).
+//!
+//! The database: one file in a temp dir, WAL (set once by tenure's manager, stored in the
+//! file, so every peer's connections run in WAL too), a table `items` of 1,000 rows
+//! (`id INTEGER PRIMARY KEY, v TEXT`) and an empty table `log` the inserts go to. Every
+//! connection of every side runs `PRAGMA synchronous = NORMAL` (WAL's usual setting: a
+//! commit writes the log without a sync) and keeps SQLite's 5 s busy timeout.
+//!
+//! The async rows run on one tokio multi-thread runtime with 2 workers; one repetition
+//! spawns `T` tasks that each loop the operation, the blocking rows `T` threads; ns/op is
+//! the repetition's wall time / operations, `p99_ns` the 99th percentile of the acquire
+//! latency (the call to get to the lease in hand; sqlx: `acquire`) over every operation
+//! (the write-contention row: of the whole write). Every pool is pre-warmed (all
+//! its connections taken at once, then dropped).
+//!
+//! Peer settings (as `docs/BENCHMARKS.md` says): no checkout check where the peer allows
+//! it — tenure `Validation::Never` (`tenure_sqlite::pool_config()`), `r2d2_sqlite`
+//! `test_on_check_out(false)`, `sqlx` `test_before_acquire(false)`; `deadpool-sqlite`
+//! runs `SELECT $1` through `interact` (a `spawn_blocking` round trip) in `recycle` on
+//! every checkout and has no switch to turn it off. Every side prepares through its
+//! per-connection statement cache (rusqlite's `prepare_cached`, capacity 16, for tenure,
+//! deadpool-sqlite and r2d2_sqlite; sqlx's persistent statements, capacity 100). 30 s
+//! acquire timeouts everywhere.
+//! How each side runs a statement from async code: tenure moves the lease to the
+//! connection's own thread with `tenure_sqlite::run` (one hop per operation, the whole
+//! transaction included); deadpool-sqlite's `interact` (a `spawn_blocking` hop, plus the
+//! one of its recycle check); sqlx sends each statement to the connection's worker thread
+//! (one round trip per statement: `BEGIN`, `INSERT` and `COMMIT` are three).
+//!
+//! Rows (ratio = peer time / tenure time; targets from the issue):
+//! - `db_sqlite/query=point,tasks=T`, T ∈ {16, 64}, pools of 8: `SELECT v FROM items
+//!   WHERE id = ?` (a random id) through a lease; tenure's reader pool of
+//!   `tenure_sqlite::Pools`; target ≥ 1.5 vs `deadpool-sqlite`, ≥ 1.0 vs `sqlx`.
+//! - `db_sqlite/query=insert_tx,tasks=T`, T ∈ {16, 64}: `BEGIN IMMEDIATE; INSERT INTO
+//!   log; COMMIT` through a lease, on pools of **one** connection on every side (SQLite
+//!   lets one writer in at a time; with more, the row would time SQLite's busy-handler
+//!   sleeps — `scenario=write_contention` shows them); tenure's writer pool of
+//!   `tenure_sqlite::Pools`, the transaction through `tenure::tx` (`Mode::Immediate`)
+//!   inside one `run`; target ≥ 1.0 vs each peer.
+//! - `db_sqlite/query=point,threads=16` and `db_sqlite/query=insert_tx,threads=16`:
+//!   the blocking pools (8 and 1 connections) against `r2d2_sqlite`; target ≥ 1.0.
+//! - `db_sqlite/scenario=write_contention,writers=32`, peer `pool_of_8`: 32 threads each
+//!   looping a write transaction (as `insert_tx`), on tenure's writer pool (one
+//!   connection: writers queue first come, first served in the pool) against a tenure
+//!   pool of 8 connections that all write (they meet in SQLite's busy handler, which
+//!   sleeps 1, 2, 5, … 100 ms between tries). ratio = throughput of the writer pool /
+//!   the pool of 8 (target ≥ 1.0), `p99_target` 1.0 (the writer pool's p99 lower);
+//!   `sqlite_busy` / `peer_sqlite_busy`: the `SQLITE_BUSY` errors each side got over the
+//!   comparison (target 0 for the writer pool).
+//! - `db_sqlite/scenario=floor`: one raw `rusqlite::Connection` running the same point
+//!   query through `prepare_cached`, against tenure's pooled blocking point query, from
+//!   one thread (ratio = floor / tenure; target ≥ 0.9: the pool's get and drop are small
+//!   beside a query).
+
+use std::hint::black_box;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rusqlite::TransactionBehavior;
+use tenure::pool::{Pool, PoolConfig};
+use tenure::tx::{Mode, Options};
+use tokio::runtime::Runtime;
+
+use crate::harness::{op, runs, runs_reporting, Case, Harness};
+use crate::pool::fixtures::{
+    on, report_floor, tasks_rep, threads_rep, timed, timed_blocking, TIMEOUT,
+};
+use sqlx::Connection as _;
+
+const SIZE: usize = 8;
+const TASKS: [usize; 2] = [16, 64];
+const THREADS: usize = 16;
+const WRITERS: usize = 32;
+const ROWS: i64 = 1_000;
+const POINT: &str = "SELECT v FROM items WHERE id = ?1";
+const INSERT: &str = "INSERT INTO log (v) VALUES (?1)";
+const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, v TEXT NOT NULL);
+     CREATE TABLE IF NOT EXISTS log (id INTEGER PRIMARY KEY, v INTEGER NOT NULL);";
+const PRAGMAS: &str = "PRAGMA synchronous = NORMAL";
+const FLOOR: &str = "db_sqlite/scenario=floor";
+/// tenure's write transactions: `BEGIN IMMEDIATE`, no retry.
+const IMMEDIATE: Options = Options {
+    mode: Mode::Immediate,
+    retry: None,
+};
+
+/// The point query on any rusqlite connection: every side's statement.
+fn point(c: &rusqlite::Connection, id: i64) -> rusqlite::Result<String> {
+    c.prepare_cached(POINT)?.query_row([id], |r| r.get(0))
+}
+
+/// The insert of a write transaction.
+fn insert(c: &rusqlite::Connection, v: i64) -> rusqlite::Result<usize> {
+    c.prepare_cached(INSERT)?.execute([v])
+}
+
+/// The insert-in-transaction of the rusqlite peers.
+fn insert_tx(c: &mut rusqlite::Connection, v: i64) -> rusqlite::Result<()> {
+    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    insert(&tx, v)?;
+    tx.commit()
+}
+
+fn id() -> i64 {
+    fastrand::i64(1..=ROWS)
+}
+
+/// tenure's manager on the bench file (WAL set when built, the schema by the init hook).
+fn tenure_builder(path: &Path) -> tenure_sqlite::Builder {
+    tenure_sqlite::Manager::file(path)
+        .synchronous(tenure_sqlite::Synchronous::Normal)
+        .init(|c| c.execute_batch(SCHEMA))
+}
+
+fn tenure_config(max_size: usize) -> PoolConfig {
+    PoolConfig {
+        max_size,
+        acquire_timeout: TIMEOUT,
+        maintenance_interval: None,
+        ..tenure_sqlite::pool_config()
+    }
+}
+
+/// The file's content: `items` filled once.
+fn fill(path: &Path) {
+    let mut c = rusqlite::Connection::open(path).expect("open the bench file");
+    c.execute_batch(SCHEMA).expect("schema");
+    let tx = c.transaction().expect("begin");
+    for id in 1..=ROWS {
+        tx.execute(
+            "INSERT OR IGNORE INTO items (id, v) VALUES (?1, ?2)",
+            rusqlite::params![id, format!("item {id}")],
+        )
+        .expect("fill");
+    }
+    tx.commit().expect("commit");
+}
+
+/// Every pool of the async rows, built inside the runtime and pre-warmed.
+struct AsyncPools {
+    tenure: tenure_sqlite::Pools,
+    deadpool: deadpool_sqlite::Pool,
+    deadpool_writer: deadpool_sqlite::Pool,
+    sqlx: sqlx::SqlitePool,
+    sqlx_writer: sqlx::SqlitePool,
+}
+
+fn deadpool_pool(path: &Path, size: usize) -> deadpool_sqlite::Pool {
+    deadpool_sqlite::Config::new(path)
+        .builder(deadpool_sqlite::Runtime::Tokio1)
+        .expect("deadpool-sqlite config")
+        .max_size(size)
+        .wait_timeout(Some(TIMEOUT))
+        .create_timeout(Some(TIMEOUT))
+        .build()
+        .expect("deadpool-sqlite pool")
+}
+
+async fn sqlx_pool(path: &Path, size: u32) -> sqlx::SqlitePool {
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(5));
+    sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(size)
+        .min_connections(size)
+        .test_before_acquire(false)
+        .acquire_timeout(TIMEOUT)
+        .connect_with(options)
+        .await
+        .expect("sqlx pool")
+}
+
+impl AsyncPools {
+    fn new(rt: &Runtime, path: &Path) -> Self {
+        rt.block_on(async {
+            let tenure = tenure_sqlite::Pools::new(tenure_builder(path), SIZE, tenure_config(SIZE))
+                .expect("tenure pools");
+            let deadpool = deadpool_pool(path, SIZE);
+            let deadpool_writer = deadpool_pool(path, 1);
+            let sqlx = sqlx_pool(path, SIZE as u32).await;
+            let sqlx_writer = sqlx_pool(path, 1).await;
+            // Pre-warm: every connection made (and given its pragma) before anything is
+            // timed.
+            let mut held = Vec::new();
+            for _ in 0..SIZE {
+                held.push(tenure.readers.get().await.expect("tenure get"));
+            }
+            held.push(tenure.writer.get().await.expect("tenure get"));
+            drop(held);
+            for (pool, size) in [(&deadpool, SIZE), (&deadpool_writer, 1)] {
+                let mut held = Vec::new();
+                for _ in 0..size {
+                    let c = pool.get().await.expect("deadpool get");
+                    c.interact(|c| c.execute_batch(PRAGMAS))
+                        .await
+                        .expect("interact")
+                        .expect("pragma");
+                    held.push(c);
+                }
+            }
+            for (pool, size) in [(&sqlx, SIZE), (&sqlx_writer, 1)] {
+                let mut held = Vec::new();
+                for _ in 0..size {
+                    held.push(pool.acquire().await.expect("sqlx acquire"));
+                }
+            }
+            AsyncPools {
+                tenure,
+                deadpool,
+                deadpool_writer,
+                sqlx,
+                sqlx_writer,
+            }
+        })
+    }
+}
+
+fn async_case(peer: &'static str, query: &str, tasks: usize, target: f64) -> Case {
+    Case::new("db_sqlite", peer)
+        .param("query", query)
+        .param("tasks", tasks)
+        .info("size", if query == "point" { SIZE } else { 1 })
+        .info("workers", 2)
+        .target(target)
+}
+
+fn blocking_case(query: &str) -> Case {
+    Case::new("db_sqlite", "r2d2_sqlite")
+        .param("query", query)
+        .param("threads", THREADS)
+        .info("size", if query == "point" { SIZE } else { 1 })
+        .target(1.0)
+}
+
+fn contention_case() -> Case {
+    Case::new("db_sqlite", "pool_of_8")
+        .param("scenario", "write_contention")
+        .param("writers", WRITERS)
+        .info("size", 1)
+        .info("peer_size", SIZE)
+        .target(1.0)
+        .p99_target(1.0)
+}
+
+/// Runs the `db_sqlite` comparisons.
+pub fn run(h: &mut Harness) {
+    let wanted = [
+        async_case("deadpool-sqlite", "point", 16, 1.5),
+        async_case("sqlx", "point", 16, 1.0),
+        blocking_case("point"),
+        contention_case(),
+    ];
+    if !wanted.iter().any(|c| h.would_run(c)) && !h.scenario_selected(FLOOR) {
+        return;
+    }
+    let dir = match tempfile::tempdir() {
+        Ok(dir) => dir,
+        Err(e) => {
+            eprintln!("db_sqlite: skipped, no temp dir: {e}");
+            return;
+        }
+    };
+    let path = dir.path().join("bench.db");
+    // WAL first (tenure's manager sets it once), then the rows.
+    drop(tenure_builder(&path).build().expect("tenure manager"));
+    fill(&path);
+    let Some(rt) = crate::pool::fixtures::runtime() else {
+        return;
+    };
+    async_rows(h, &rt, &path);
+    blocking_rows(h, &path);
+    write_contention(h, &path);
+    floor(h, &path);
+}
+
+/// The async rows: point query and insert-in-transaction at 16 and 64 tasks.
+fn async_rows(h: &mut Harness, rt: &Runtime, path: &Path) {
+    let any = TASKS.iter().any(|&t| {
+        ["point", "insert_tx"].iter().any(|q| {
+            h.would_run(&async_case("deadpool-sqlite", q, t, 1.0))
+                || h.would_run(&async_case("sqlx", q, t, 1.0))
+        })
+    });
+    if !any {
+        return;
+    }
+    let pools = Arc::new(AsyncPools::new(rt, path));
+    for tasks in TASKS {
+        let tenure_op = on(&pools, |p| async move {
+            let (lease, acquire) = timed("tenure get", p.tenure.readers.get()).await;
+            let id = id();
+            let (_lease, v) = tenure_sqlite::run(lease, move |c| point(c, id)).await;
+            black_box(v.expect("query"));
+            acquire
+        });
+        let deadpool_op = on(&pools, |p| async move {
+            let (c, acquire) = timed("deadpool get", p.deadpool.get()).await;
+            let id = id();
+            let v = c.interact(move |c| point(c, id)).await.expect("interact");
+            black_box(v.expect("query"));
+            acquire
+        });
+        let sqlx_op = on(&pools, |p| async move {
+            let (mut c, acquire) = timed("sqlx acquire", p.sqlx.acquire()).await;
+            let v: String = sqlx::query_scalar(POINT)
+                .bind(id())
+                .fetch_one(&mut *c)
+                .await
+                .expect("query");
+            black_box(v);
+            acquire
+        });
+        h.compare(
+            runs(move |ops| tasks_rep(rt, tasks, ops, &tenure_op)),
+            vec![
+                (
+                    async_case("deadpool-sqlite", "point", tasks, 1.5),
+                    runs(move |ops| tasks_rep(rt, tasks, ops, &deadpool_op)),
+                ),
+                (
+                    async_case("sqlx", "point", tasks, 1.0),
+                    runs(move |ops| tasks_rep(rt, tasks, ops, &sqlx_op)),
+                ),
+            ],
+        );
+    }
+    for tasks in TASKS {
+        let tenure_op = on(&pools, |p| async move {
+            let (lease, acquire) = timed("tenure get", p.tenure.writer.get()).await;
+            let v = id();
+            let (_lease, done) =
+                tenure_sqlite::run(lease, move |c| IMMEDIATE.run(c, |tx| insert(tx, v))).await;
+            done.expect("transaction");
+            acquire
+        });
+        let deadpool_op = on(&pools, |p| async move {
+            let (c, acquire) = timed("deadpool get", p.deadpool_writer.get()).await;
+            let v = id();
+            let done = c.interact(move |c| insert_tx(c, v)).await;
+            done.expect("interact").expect("transaction");
+            acquire
+        });
+        let sqlx_op = on(&pools, |p| async move {
+            let (mut c, acquire) = timed("sqlx acquire", p.sqlx_writer.acquire()).await;
+            let mut tx = c.begin_with("BEGIN IMMEDIATE").await.expect("begin");
+            sqlx::query(INSERT)
+                .bind(id())
+                .execute(&mut *tx)
+                .await
+                .expect("insert");
+            tx.commit().await.expect("commit");
+            acquire
+        });
+        h.compare(
+            runs(move |ops| tasks_rep(rt, tasks, ops, &tenure_op)),
+            vec![
+                (
+                    async_case("deadpool-sqlite", "insert_tx", tasks, 1.0),
+                    runs(move |ops| tasks_rep(rt, tasks, ops, &deadpool_op)),
+                ),
+                (
+                    async_case("sqlx", "insert_tx", tasks, 1.0),
+                    runs(move |ops| tasks_rep(rt, tasks, ops, &sqlx_op)),
+                ),
+            ],
+        );
+    }
+    // The pools close inside the runtime: sqlx's close is async, and deadpool-sqlite's
+    // connections close through `spawn_blocking`.
+    let pools = Arc::into_inner(pools).expect("no task holds the pools");
+    rt.block_on(async {
+        pools.sqlx.close().await;
+        pools.sqlx_writer.close().await;
+        drop(pools);
+    });
+}
+
+fn r2d2_pool(path: &Path, size: u32) -> r2d2::Pool<r2d2_sqlite::SqliteConnectionManager> {
+    let manager =
+        r2d2_sqlite::SqliteConnectionManager::file(path).with_init(|c| c.execute_batch(PRAGMAS));
+    r2d2::Pool::builder()
+        .max_size(size)
+        .test_on_check_out(false)
+        .connection_timeout(TIMEOUT)
+        .build(manager)
+        .expect("r2d2_sqlite pool")
+}
+
+/// Takes every connection of a blocking tenure pool at once, then drops them.
+fn prewarm(pool: &Pool<tenure_sqlite::Manager>, size: usize) {
+    let held: Vec<_> = (0..size)
+        .map(|_| pool.get_blocking().expect("tenure get"))
+        .collect();
+    drop(held);
+}
+
+/// The blocking rows: 16 threads, point query (pools of 8) and insert-in-transaction
+/// (pools of 1), against r2d2_sqlite (whose `build` makes all its connections first).
+fn blocking_rows(h: &mut Harness, path: &Path) {
+    if !h.would_run(&blocking_case("point")) && !h.would_run(&blocking_case("insert_tx")) {
+        return;
+    }
+    let tenure = tenure_sqlite::Pools::new(tenure_builder(path), SIZE, tenure_config(SIZE))
+        .expect("tenure pools");
+    prewarm(&tenure.readers, SIZE);
+    prewarm(&tenure.writer, 1);
+    let r2d2 = r2d2_pool(path, SIZE as u32);
+    let r2d2_writer = r2d2_pool(path, 1);
+
+    let tenure_one = || {
+        let (c, acquire) = timed_blocking("tenure get", || tenure.readers.get_blocking());
+        black_box(point(&c, id()).expect("query"));
+        acquire
+    };
+    let r2d2_one = || {
+        let (c, acquire) = timed_blocking("r2d2 get", || r2d2.get());
+        black_box(point(&c, id()).expect("query"));
+        acquire
+    };
+    h.compare(
+        runs(|ops| threads_rep(THREADS, ops, &tenure_one)),
+        vec![(
+            blocking_case("point"),
+            runs(|ops| threads_rep(THREADS, ops, &r2d2_one)),
+        )],
+    );
+    let tenure_one = || {
+        let (mut c, acquire) = timed_blocking("tenure get", || tenure.writer.get_blocking());
+        let v = id();
+        IMMEDIATE
+            .run(&mut *c, |tx| insert(tx, v))
+            .expect("transaction");
+        acquire
+    };
+    let r2d2_one = || {
+        let (mut c, acquire) = timed_blocking("r2d2 get", || r2d2_writer.get());
+        insert_tx(&mut c, id()).expect("transaction");
+        acquire
+    };
+    h.compare(
+        runs(|ops| threads_rep(THREADS, ops, &tenure_one)),
+        vec![(
+            blocking_case("insert_tx"),
+            runs(|ops| threads_rep(THREADS, ops, &r2d2_one)),
+        )],
+    );
+}
+
+/// Whether `e` or one of its sources is SQLite's `SQLITE_BUSY`.
+fn is_busy(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(e);
+    while let Some(e) = next {
+        if let Some(e) = e.downcast_ref::<rusqlite::Error>() {
+            if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) {
+                return true;
+            }
+        }
+        next = e.source();
+    }
+    false
+}
+
+/// `scenario=write_contention`: 32 writer threads on the writer pool (1 connection)
+/// against a pool of 8 that all write.
+fn write_contention(h: &mut Harness, path: &Path) {
+    let case = contention_case();
+    if !h.would_run(&case) {
+        return;
+    }
+    let pools =
+        tenure_sqlite::Pools::new(tenure_builder(path), 1, tenure_config(1)).expect("tenure pools");
+    let eight = Pool::builder(tenure_builder(path).build().expect("tenure manager"))
+        .config(tenure_config(SIZE))
+        .build()
+        .expect("tenure pool of 8");
+    prewarm(&pools.writer, 1);
+    prewarm(&eight, SIZE);
+    let busy = [AtomicU64::new(0), AtomicU64::new(0)];
+    let failed = [AtomicU64::new(0), AtomicU64::new(0)];
+    // The latency recorded here is the whole write (get, transaction, drop): the writer
+    // pool waits in `get`, the pool of 8 in SQLite's busy handler.
+    let write = |pool: &Pool<tenure_sqlite::Manager>, side: usize| {
+        let t0 = Instant::now();
+        let mut c = pool.get_blocking().expect("tenure get");
+        let v = id();
+        if let Err(e) = IMMEDIATE.run(&mut *c, |tx| insert(tx, v)) {
+            if is_busy(&e) {
+                busy[side].fetch_add(1, Ordering::Relaxed);
+            } else {
+                failed[side].fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        drop(c);
+        t0.elapsed()
+    };
+    let writer_one = || write(&pools.writer, 0);
+    let eight_one = || write(&eight, 1);
+    let count =
+        |key: &'static str, c: &AtomicU64| vec![(key, c.load(Ordering::Relaxed).to_string())];
+    h.compare(
+        runs_reporting(
+            |ops| threads_rep(WRITERS, ops, &writer_one),
+            || {
+                let mut v = count("sqlite_busy", &busy[0]);
+                v.extend(count("other_errors", &failed[0]));
+                v
+            },
+        ),
+        vec![(
+            case,
+            runs_reporting(
+                |ops| threads_rep(WRITERS, ops, &eight_one),
+                || {
+                    let mut v = count("peer_sqlite_busy", &busy[1]);
+                    v.extend(count("peer_other_errors", &failed[1]));
+                    v
+                },
+            ),
+        )],
+    );
+}
+
+/// `scenario=floor`: tenure's pooled blocking point query beside the same query on one
+/// raw connection, from one thread.
+fn floor(h: &mut Harness, path: &Path) {
+    if !h.scenario_selected(FLOOR) {
+        return;
+    }
+    let pool = Pool::builder(tenure_builder(path).build().expect("tenure manager"))
+        .config(tenure_config(SIZE))
+        .build()
+        .expect("tenure pool");
+    prewarm(&pool, SIZE);
+    let raw = rusqlite::Connection::open(path).expect("open");
+    raw.execute_batch(PRAGMAS).expect("pragma");
+    let Some(m) = h.medians(
+        FLOOR,
+        vec![
+            op(|| {
+                let c = pool.get_blocking().expect("tenure get");
+                point(&c, id()).expect("query")
+            }),
+            op(|| point(&raw, id()).expect("query")),
+        ],
+    ) else {
+        return;
+    };
+    report_floor(
+        h,
+        FLOOR,
+        "raw_connection",
+        "ns per point query from one thread",
+        (m[0], m[1]),
+        0.9,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_row_runs_on_a_real_file() {
+        let rows = Harness::smoke_rows(
+            run,
+            "db_sqlite/",
+            &["deadpool-sqlite", "sqlx", "r2d2_sqlite", "pool_of_8"],
+        );
+        let names: Vec<(String, String)> = rows
+            .iter()
+            .map(|r| (r.bench.clone(), r.peer.clone()))
+            .collect();
+        assert_eq!(rows.len(), 11, "{names:?}");
+        let contention = rows
+            .iter()
+            .find(|r| r.peer == "pool_of_8")
+            .expect("the write-contention row");
+        assert_eq!(
+            contention.bench,
+            "db_sqlite/scenario=write_contention,writers=32"
+        );
+        for key in ["sqlite_busy", "peer_sqlite_busy"] {
+            assert!(contention.params[key].is_u64(), "{key}: {contention:?}");
+        }
+        assert!(contention.p99_ns.is_some() && contention.peer_p99_ns.is_some());
+    }
+
+    #[test]
+    fn the_floor_is_reported() {
+        let mut h = Harness::new(
+            crate::harness::Mode::Smoke,
+            crate::harness::Output::Silent,
+            Some(FLOOR.to_string()),
+        );
+        run(&mut h);
+        let s = &h.scenarios()[0];
+        assert_eq!(
+            (s.bench.as_str(), s.peer.as_str()),
+            (FLOOR, "raw_connection")
+        );
+        assert!(s.tenure_ns > 0.0 && s.peer_ns > 0.0);
+    }
+}
