@@ -1,6 +1,6 @@
 //! `db_postgres`: pooled queries and transactions on a real PostgreSQL server — tenure's
-//! `tenure_postgres` pools against `deadpool-postgres`, `bb8-postgres` and (blocking)
-//! `r2d2_postgres`.
+//! `tenure_postgres` pools against `deadpool-postgres` 0.14.2, `bb8-postgres` 0.9.0,
+//! `sqlx` 0.9.1's `PgPool` and (blocking) `r2d2_postgres` 0.18.2.
 //!
 //! The server: `TENURE_PG_URL`, else the throwaway cluster of `tenure_postgres::testing`
 //! (`initdb` on this machine); without either the rows are skipped, saying why, and the
@@ -8,42 +8,56 @@
 //!
 //! Every async side runs on one tokio multi-thread runtime with 2 workers; every pool has 8
 //! connections, pre-warmed (8 leases taken at once, then dropped) so no row connects while
-//! timed. One repetition spawns `T` tasks that each loop an operation; ns/op is the
-//! repetition's wall time / operations, `p99_ns` the 99th percentile of one operation's
-//! latency (acquire to release) over every operation.
+//! timed, and a 30 s acquire timeout. One repetition spawns `T` tasks (threads for the
+//! blocking rows) that each loop an operation; ns/op is the repetition's wall time /
+//! operations, `p99_ns` the 99th percentile of the acquire latency (the call to get to the
+//! lease in hand; sqlx: `acquire`) over every operation.
 //!
 //! Peer settings (as `BENCHMARKS.md` says): no checkout check — tenure
 //! `Validation::Never`, `deadpool-postgres` `RecyclingMethod::Fast`, `bb8-postgres` and
-//! `r2d2_postgres` `test_on_check_out(false)`. Statements: tenure and deadpool-postgres
-//! use their per-connection `prepare_cached` (one round trip per query once cached);
-//! `bb8-postgres` and `r2d2_postgres` have no statement cache, so they run `query_typed` /
-//! `execute_typed` (the unnamed statement: also one round trip). `sqlx` is not a peer here
-//! yet (see the CHANGELOG).
+//! `r2d2_postgres` `test_on_check_out(false)`, `sqlx` `test_before_acquire(false)`.
+//! Statements, one round trip per query on every side: tenure and deadpool-postgres use
+//! their per-connection `prepare_cached`; sqlx its per-connection statement cache
+//! (persistent statements, capacity 100, its default); `bb8-postgres` and `r2d2_postgres`
+//! have no statement cache, so they run `query_typed` / `execute_typed` (the unnamed
+//! statement). sqlx connects without TLS (`PgSslMode::Disable`: a local server, and the
+//! bench builds sqlx without a TLS backend), like every other side (`NoTls`).
 //!
 //! Rows:
 //! - `db_postgres/query=select1,tasks=T`, T ∈ {16, 64}: `SELECT 1` through a lease;
-//!   target ≥ 1.0 vs each peer.
+//!   target ≥ 1.0 vs each peer; at 64 tasks on 8 connections tenure's acquire p99 at most
+//!   bb8-postgres's (`p99_target` 1.0: first come, first served).
 //! - `db_postgres/query=insert_tx,tasks=T`, T ∈ {16, 64}: `BEGIN; INSERT; COMMIT` through
-//!   a lease (tenure through `tenure::tx::transaction_async`); target ≥ 1.0.
-//! - `db_postgres/query=select1,threads=16`: the blocking pool against `r2d2_postgres`.
+//!   a lease (tenure through `tenure::tx::transaction_async`; sqlx through its
+//!   `Connection::begin`); target ≥ 1.0, the same p99 target vs bb8 at 64.
+//! - `db_postgres/query=select1,threads=T`, T ∈ {8, 16}: the blocking pool against
+//!   `r2d2_postgres`. At 8 threads nobody waits for a connection; at 16 every get waits
+//!   for a return, and there the two pools differ by design: tenure hands a returned
+//!   connection to the oldest waiter (waking a parked thread), r2d2 lets the returning
+//!   thread take it again at once (see `pool_blocking`'s docs).
 //! - `db_postgres/scenario=floor`: one raw `tokio_postgres::Client` running a prepared
 //!   `SELECT 1` from one task, against tenure's pooled `SELECT 1` from one task (ratio =
 //!   floor / tenure; target ≥ 0.97).
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use serde_json::Value;
 use tenure::pool::{Pool, PoolConfig, Validation};
 use tokio::runtime::Runtime;
 use tokio_postgres::types::Type;
 use tokio_postgres::NoTls;
 
-use crate::harness::{runs, Case, Harness, Rep};
+use crate::harness::{runs, Case, Harness};
+use crate::pool::fixtures::{
+    on, report_floor, tasks_rep, threads_rep, timed, timed_blocking, TIMEOUT,
+};
 
 const SIZE: usize = 8;
 const TASKS: [usize; 2] = [16, 64];
+/// Threads of the blocking rows: as many as connections (nobody waits for one), and twice
+/// as many (every get waits for a return).
+const THREADS: [usize; 2] = [8, 16];
 const SELECT: &str = "SELECT 1";
 const INSERT: &str = "INSERT INTO bench_rows (v) VALUES ($1)";
 
@@ -51,52 +65,42 @@ fn tenure_config() -> PoolConfig {
     PoolConfig {
         max_size: SIZE,
         validation: Validation::Never,
-        acquire_timeout: Duration::from_secs(30),
+        acquire_timeout: TIMEOUT,
         maintenance_interval: None,
         ..PoolConfig::default()
     }
-}
-
-/// One repetition: `tasks` tasks each running `op` `ops / tasks` times, latencies recorded.
-fn rep<F, Fut>(rt: &Runtime, tasks: usize, ops: u64, op: &F) -> Rep
-where
-    F: Fn() -> Fut + Clone + Send + 'static,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let per_task = ops.div_ceil(tasks as u64).max(1);
-    rt.block_on(async {
-        let start = Instant::now();
-        let handles: Vec<_> = (0..tasks)
-            .map(|_| {
-                let op = op.clone();
-                tokio::spawn(async move {
-                    let mut latencies = Vec::with_capacity(per_task as usize);
-                    for _ in 0..per_task {
-                        let t0 = Instant::now();
-                        op().await;
-                        latencies.push(t0.elapsed().as_nanos() as u64);
-                    }
-                    latencies
-                })
-            })
-            .collect();
-        let mut latencies = Vec::new();
-        for h in handles {
-            latencies.extend(h.await.expect("a bench task does not panic"));
-        }
-        Rep {
-            ops: per_task * tasks as u64,
-            elapsed: start.elapsed(),
-            latencies,
-            allocs: None,
-        }
-    })
 }
 
 struct Pools {
     tenure: Pool<tenure_postgres::Manager>,
     deadpool: deadpool_postgres::Pool,
     bb8: bb8::Pool<bb8_postgres::PostgresConnectionManager<NoTls>>,
+    sqlx: sqlx::PgPool,
+}
+
+/// sqlx's options for the server `config` names (host or socket, port, user, password,
+/// database), without TLS (a local server; sqlx is built without a TLS backend here).
+fn sqlx_options(config: &tokio_postgres::Config) -> sqlx::postgres::PgConnectOptions {
+    let mut options = sqlx::postgres::PgConnectOptions::new_without_pgpass()
+        .ssl_mode(sqlx::postgres::PgSslMode::Disable);
+    match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(host)) => options = options.host(host),
+        Some(tokio_postgres::config::Host::Unix(dir)) => options = options.socket(dir),
+        None => {}
+    }
+    if let Some(port) = config.get_ports().first() {
+        options = options.port(*port);
+    }
+    if let Some(user) = config.get_user() {
+        options = options.username(user);
+    }
+    if let Some(password) = config.get_password() {
+        options = options.password(&String::from_utf8_lossy(password));
+    }
+    if let Some(dbname) = config.get_dbname() {
+        options = options.database(dbname);
+    }
+    options
 }
 
 fn build(rt: &Runtime, config: &tokio_postgres::Config) -> Pools {
@@ -114,59 +118,103 @@ fn build(rt: &Runtime, config: &tokio_postgres::Config) -> Pools {
         );
         let deadpool = deadpool_postgres::Pool::builder(manager)
             .max_size(SIZE)
+            .wait_timeout(Some(TIMEOUT))
+            .create_timeout(Some(TIMEOUT))
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .expect("deadpool-postgres pool");
         let bb8 = bb8::Pool::builder()
             .max_size(SIZE as u32)
             .test_on_check_out(false)
+            .connection_timeout(TIMEOUT)
             .build(bb8_postgres::PostgresConnectionManager::new(
                 config.clone(),
                 NoTls,
             ))
             .await
             .expect("bb8-postgres pool");
+        let sqlx = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(SIZE as u32)
+            .min_connections(SIZE as u32)
+            .test_before_acquire(false)
+            .acquire_timeout(TIMEOUT)
+            .connect_with(sqlx_options(config))
+            .await
+            .expect("sqlx pool");
         // Pre-warm: every connection made before anything is timed.
-        let t: Vec<_> = futures_util::future::join_all((0..SIZE).map(|_| tenure.get()))
-            .await
-            .into_iter()
-            .map(|r| r.expect("tenure get"))
-            .collect();
-        let d: Vec<_> = futures_util::future::join_all((0..SIZE).map(|_| deadpool.get()))
-            .await
-            .into_iter()
-            .map(|r| r.expect("deadpool get"))
-            .collect();
-        let b: Vec<_> = futures_util::future::join_all((0..SIZE).map(|_| bb8.get()))
-            .await
-            .into_iter()
-            .map(|r| r.expect("bb8 get"))
-            .collect();
-        drop((t, d, b));
+        let t = futures_util::future::join_all((0..SIZE).map(|_| tenure.get())).await;
+        let d = futures_util::future::join_all((0..SIZE).map(|_| deadpool.get())).await;
+        let b = futures_util::future::join_all((0..SIZE).map(|_| bb8.get())).await;
+        let s = futures_util::future::join_all((0..SIZE).map(|_| sqlx.acquire())).await;
+        assert!(t.iter().all(Result::is_ok), "tenure pre-warm");
+        assert!(d.iter().all(Result::is_ok), "deadpool pre-warm");
+        assert!(b.iter().all(Result::is_ok), "bb8 pre-warm");
+        assert!(s.iter().all(Result::is_ok), "sqlx pre-warm");
+        drop((t, d, b, s));
         Pools {
             tenure,
             deadpool,
             bb8,
+            sqlx,
         }
     })
 }
 
 fn case(peer: &'static str, query: &str, tasks: usize) -> Case {
-    Case::new("db_postgres", peer)
+    let case = Case::new("db_postgres", peer)
         .param("query", query)
         .param("tasks", tasks)
         .info("size", SIZE)
         .info("workers", 2)
-        .target(1.0)
+        .target(1.0);
+    // First come, first served: at 64 tasks on 8 connections tenure's acquire p99 should
+    // be at most bb8's.
+    if peer == "bb8-postgres" && tasks == 64 {
+        case.p99_target(1.0)
+    } else {
+        case
+    }
+}
+
+/// The peers of an async row, each with its operation.
+fn peers<'r, A, B, C, FA, FB, FC>(
+    rt: &'r Runtime,
+    query: &str,
+    tasks: usize,
+    deadpool: A,
+    bb8: B,
+    sqlx: C,
+) -> Vec<(Case, Box<dyn crate::harness::Side + 'r>)>
+where
+    A: Fn() -> FA + Clone + Send + 'static,
+    FA: Future<Output = Duration> + Send + 'static,
+    B: Fn() -> FB + Clone + Send + 'static,
+    FB: Future<Output = Duration> + Send + 'static,
+    C: Fn() -> FC + Clone + Send + 'static,
+    FC: Future<Output = Duration> + Send + 'static,
+{
+    vec![
+        (
+            case("deadpool-postgres", query, tasks),
+            runs(move |ops| tasks_rep(rt, tasks, ops, &deadpool)),
+        ),
+        (
+            case("bb8-postgres", query, tasks),
+            runs(move |ops| tasks_rep(rt, tasks, ops, &bb8)),
+        ),
+        (
+            case("sqlx", query, tasks),
+            runs(move |ops| tasks_rep(rt, tasks, ops, &sqlx)),
+        ),
+    ]
 }
 
 /// Runs the `db_postgres` comparisons.
 pub fn run(h: &mut Harness) {
     let probe = [
         case("deadpool-postgres", "select1", 16),
-        Case::new("db_postgres", "r2d2_postgres")
-            .param("query", "select1")
-            .param("threads", 16),
+        case("sqlx", "insert_tx", 64),
+        blocking_case(16),
     ];
     if !probe.iter().any(|c| h.would_run(c)) && !h.scenario_selected("db_postgres/scenario=floor") {
         return;
@@ -188,118 +236,105 @@ pub fn run(h: &mut Harness) {
             .expect("create table");
     });
     let pools = Arc::new(build(&rt, &config));
+    let rt = &rt;
 
     for tasks in TASKS {
-        let p = pools.clone();
-        let tenure_op = move || {
-            let p = p.clone();
-            async move {
-                let c = p.tenure.get().await.expect("tenure get");
-                let s = c.prepare_cached(SELECT).await.expect("prepare");
-                let _: i32 = c.query_one(&s, &[]).await.expect("query").get(0);
-            }
-        };
-        let p = pools.clone();
-        let deadpool_op = move || {
-            let p = p.clone();
-            async move {
-                let c = p.deadpool.get().await.expect("deadpool get");
-                let s = c.prepare_cached(SELECT).await.expect("prepare");
-                let _: i32 = c.query_one(&s, &[]).await.expect("query").get(0);
-            }
-        };
-        let p = pools.clone();
-        let bb8_op = move || {
-            let p = p.clone();
-            async move {
-                let c = p.bb8.get().await.expect("bb8 get");
-                let rows = c.query_typed(SELECT, &[]).await.expect("query");
-                let _: i32 = rows[0].get(0);
-            }
-        };
-        let rt = &rt;
+        let tenure = on(&pools, |p| async move {
+            let (c, acquire) = timed("tenure get", p.tenure.get()).await;
+            let s = c.prepare_cached(SELECT).await.expect("prepare");
+            let _: i32 = c.query_one(&s, &[]).await.expect("query").get(0);
+            acquire
+        });
+        let deadpool = on(&pools, |p| async move {
+            let (c, acquire) = timed("deadpool get", p.deadpool.get()).await;
+            let s = c.prepare_cached(SELECT).await.expect("prepare");
+            let _: i32 = c.query_one(&s, &[]).await.expect("query").get(0);
+            acquire
+        });
+        let bb8 = on(&pools, |p| async move {
+            let (c, acquire) = timed("bb8 get", p.bb8.get()).await;
+            let rows = c.query_typed(SELECT, &[]).await.expect("query");
+            let _: i32 = rows[0].get(0);
+            acquire
+        });
+        let sqlx = on(&pools, |p| async move {
+            let (mut c, acquire) = timed("sqlx acquire", p.sqlx.acquire()).await;
+            let one: i32 = sqlx::query_scalar(SELECT)
+                .fetch_one(&mut *c)
+                .await
+                .expect("query");
+            std::hint::black_box(one);
+            acquire
+        });
         h.compare(
-            runs(move |ops| rep(rt, tasks, ops, &tenure_op)),
-            vec![
-                (
-                    case("deadpool-postgres", "select1", tasks),
-                    runs(move |ops| rep(rt, tasks, ops, &deadpool_op)),
-                ),
-                (
-                    case("bb8-postgres", "select1", tasks),
-                    runs(move |ops| rep(rt, tasks, ops, &bb8_op)),
-                ),
-            ],
+            runs(move |ops| tasks_rep(rt, tasks, ops, &tenure)),
+            peers(rt, "select1", tasks, deadpool, bb8, sqlx),
         );
     }
 
     for tasks in TASKS {
-        let p = pools.clone();
-        let tenure_op = move || {
-            let p = p.clone();
-            async move {
-                let mut c = p.tenure.get().await.expect("tenure get");
-                tenure::tx::transaction_async(&mut *c, async |tx| {
-                    let s = tx.prepare_cached(INSERT).await?;
-                    tx.execute(&s, &[&1i32]).await?;
-                    Ok::<_, tenure_postgres::Error>(())
-                })
+        let tenure = on(&pools, |p| async move {
+            let (mut c, acquire) = timed("tenure get", p.tenure.get()).await;
+            tenure::tx::transaction_async(&mut *c, async |tx| {
+                let s = tx.prepare_cached(INSERT).await?;
+                tx.execute(&s, &[&1i32]).await?;
+                Ok::<_, tenure_postgres::Error>(())
+            })
+            .await
+            .expect("transaction");
+            acquire
+        });
+        let deadpool = on(&pools, |p| async move {
+            let (mut c, acquire) = timed("deadpool get", p.deadpool.get()).await;
+            let tx = c.transaction().await.expect("begin");
+            let s = tx.prepare_cached(INSERT).await.expect("prepare");
+            tx.execute(&s, &[&1i32]).await.expect("insert");
+            tx.commit().await.expect("commit");
+            acquire
+        });
+        let bb8 = on(&pools, |p| async move {
+            let (mut c, acquire) = timed("bb8 get", p.bb8.get()).await;
+            let tx = c.transaction().await.expect("begin");
+            tx.execute_typed(INSERT, &[(&1i32, Type::INT4)])
                 .await
-                .expect("transaction");
-            }
-        };
-        let p = pools.clone();
-        let deadpool_op = move || {
-            let p = p.clone();
-            async move {
-                let mut c = p.deadpool.get().await.expect("deadpool get");
-                let tx = c.transaction().await.expect("begin");
-                let s = tx.prepare_cached(INSERT).await.expect("prepare");
-                tx.execute(&s, &[&1i32]).await.expect("insert");
-                tx.commit().await.expect("commit");
-            }
-        };
-        let p = pools.clone();
-        let bb8_op = move || {
-            let p = p.clone();
-            async move {
-                let mut c = p.bb8.get().await.expect("bb8 get");
-                let tx = c.transaction().await.expect("begin");
-                tx.execute_typed(INSERT, &[(&1i32, Type::INT4)])
-                    .await
-                    .expect("insert");
-                tx.commit().await.expect("commit");
-            }
-        };
-        let rt = &rt;
+                .expect("insert");
+            tx.commit().await.expect("commit");
+            acquire
+        });
+        let sqlx = on(&pools, |p| async move {
+            let (mut c, acquire) = timed("sqlx acquire", p.sqlx.acquire()).await;
+            let mut tx = sqlx::Connection::begin(&mut *c).await.expect("begin");
+            sqlx::query(INSERT)
+                .bind(1i32)
+                .execute(&mut *tx)
+                .await
+                .expect("insert");
+            tx.commit().await.expect("commit");
+            acquire
+        });
         h.compare(
-            runs(move |ops| rep(rt, tasks, ops, &tenure_op)),
-            vec![
-                (
-                    case("deadpool-postgres", "insert_tx", tasks),
-                    runs(move |ops| rep(rt, tasks, ops, &deadpool_op)),
-                ),
-                (
-                    case("bb8-postgres", "insert_tx", tasks),
-                    runs(move |ops| rep(rt, tasks, ops, &bb8_op)),
-                ),
-            ],
+            runs(move |ops| tasks_rep(rt, tasks, ops, &tenure)),
+            peers(rt, "insert_tx", tasks, deadpool, bb8, sqlx),
         );
     }
 
     blocking(h, &config);
-    floor(h, &rt, &pools, &config);
+    floor(h, rt, &pools, &config);
+    // sqlx's pool closes inside the runtime.
+    rt.block_on(pools.sqlx.close());
 }
 
-/// `db_postgres/query=select1,threads=16`: tenure's blocking pool against r2d2_postgres.
-fn blocking(h: &mut Harness, config: &tokio_postgres::Config) {
-    const THREADS: usize = 16;
-    let case = Case::new("db_postgres", "r2d2_postgres")
+fn blocking_case(threads: usize) -> Case {
+    Case::new("db_postgres", "r2d2_postgres")
         .param("query", "select1")
-        .param("threads", THREADS)
+        .param("threads", threads)
         .info("size", SIZE)
-        .target(1.0);
-    if !h.would_run(&case) {
+        .target(1.0)
+}
+
+/// `db_postgres/query=select1,threads=T`: tenure's blocking pool against r2d2_postgres.
+fn blocking(h: &mut Harness, config: &tokio_postgres::Config) {
+    if !THREADS.iter().any(|&t| h.would_run(&blocking_case(t))) {
         return;
     }
     let tenure = Pool::builder(tenure_postgres::BlockingManager::new(config.clone()))
@@ -309,6 +344,7 @@ fn blocking(h: &mut Harness, config: &tokio_postgres::Config) {
     let r2d2 = r2d2::Pool::builder()
         .max_size(SIZE as u32)
         .test_on_check_out(false)
+        .connection_timeout(TIMEOUT)
         .build(r2d2_postgres::PostgresConnectionManager::new(
             postgres::Config::from(config.clone()),
             postgres::NoTls,
@@ -318,35 +354,27 @@ fn blocking(h: &mut Harness, config: &tokio_postgres::Config) {
         .map(|_| tenure.get_blocking().expect("get"))
         .collect();
     drop(warm);
-    let threads_rep = |ops: u64, one: &(dyn Fn() + Sync)| {
-        let per = ops.div_ceil(THREADS as u64).max(1);
-        let start = Instant::now();
-        std::thread::scope(|s| {
-            for _ in 0..THREADS {
-                s.spawn(|| (0..per).for_each(|_| one()));
-            }
-        });
-        Rep {
-            ops: per * THREADS as u64,
-            elapsed: start.elapsed(),
-            latencies: Vec::new(),
-            allocs: None,
-        }
-    };
     let tenure_one = || {
-        let mut c = tenure.get_blocking().expect("tenure get");
+        let (mut c, acquire) = timed_blocking("tenure get", || tenure.get_blocking());
         let s = c.prepare_cached(SELECT).expect("prepare");
         let _: i32 = c.query_one(&s, &[]).expect("query").get(0);
+        acquire
     };
     let r2d2_one = || {
-        let mut c = r2d2.get().expect("r2d2 get");
+        let (mut c, acquire) = timed_blocking("r2d2 get", || r2d2.get());
         let rows = c.query_typed(SELECT, &[]).expect("query");
         let _: i32 = rows[0].get(0);
+        acquire
     };
-    h.compare(
-        runs(|ops| threads_rep(ops, &tenure_one)),
-        vec![(case, runs(|ops| threads_rep(ops, &r2d2_one)))],
-    );
+    for threads in THREADS {
+        h.compare(
+            runs(|ops| threads_rep(threads, ops, &tenure_one)),
+            vec![(
+                blocking_case(threads),
+                runs(|ops| threads_rep(threads, ops, &r2d2_one)),
+            )],
+        );
+    }
 }
 
 /// `db_postgres/scenario=floor`: what a pooled `SELECT 1` from one task costs beside the
@@ -362,44 +390,35 @@ fn floor(h: &mut Harness, rt: &Runtime, pools: &Arc<Pools>, config: &tokio_postg
         let statement = client.prepare(SELECT).await.expect("prepare");
         (Arc::new(client), statement)
     });
-    let p = pools.clone();
-    let tenure_op = move || {
-        let p = p.clone();
-        async move {
-            let c = p.tenure.get().await.expect("tenure get");
-            let s = c.prepare_cached(SELECT).await.expect("prepare");
-            let _: i32 = c.query_one(&s, &[]).await.expect("query").get(0);
-        }
-    };
+    let tenure = on(pools, |p| async move {
+        let (c, acquire) = timed("tenure get", p.tenure.get()).await;
+        let s = c.prepare_cached(SELECT).await.expect("prepare");
+        let _: i32 = c.query_one(&s, &[]).await.expect("query").get(0);
+        acquire
+    });
     let raw_op = move || {
         let (raw, statement) = (raw.clone(), statement.clone());
         async move {
             let _: i32 = raw.query_one(&statement, &[]).await.expect("query").get(0);
+            Duration::ZERO
         }
     };
     let Some(m) = h.medians(
         NAME,
         vec![
-            runs(|ops| rep(rt, 1, ops, &tenure_op)),
-            runs(|ops| rep(rt, 1, ops, &raw_op)),
+            runs(|ops| tasks_rep(rt, 1, ops, &tenure)),
+            runs(|ops| tasks_rep(rt, 1, ops, &raw_op)),
         ],
     ) else {
         return;
     };
-    let (tenure_ns, floor_ns) = (m[0], m[1]);
-    h.scenario(
+    report_floor(
+        h,
         NAME,
         "raw_client",
-        ("ns per SELECT 1 from one task", tenure_ns, floor_ns),
-        vec![
-            ("tenure_ns", Value::from(tenure_ns.round())),
-            ("floor_ns", Value::from(floor_ns.round())),
-            (
-                "ratio",
-                Value::from((floor_ns / tenure_ns * 1000.0).round() / 1000.0),
-            ),
-            ("target", Value::from(0.97)),
-        ],
+        "ns per SELECT 1 from one task",
+        (m[0], m[1]),
+        0.97,
     );
 }
 
@@ -429,9 +448,9 @@ mod tests {
         let peers: std::collections::BTreeSet<_> = rows.iter().map(|r| r.peer.as_str()).collect();
         assert_eq!(
             peers.into_iter().collect::<Vec<_>>(),
-            ["bb8-postgres", "deadpool-postgres", "r2d2_postgres"]
+            ["bb8-postgres", "deadpool-postgres", "r2d2_postgres", "sqlx"]
         );
-        assert_eq!(rows.len(), 9);
+        assert_eq!(rows.len(), 14);
         assert!(h
             .scenarios()
             .iter()
