@@ -185,7 +185,7 @@ fn a_panicking_retain_predicate_loses_no_resource() {
     drop(leases);
     let mut seen = 0;
     let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        pool.retain(|_| {
+        pool.retain(|_, _| {
             seen += 1;
             match seen {
                 1 => false, // retired

@@ -62,7 +62,7 @@ fn without_a_close_a_retired_resource_is_dropped() {
     let (a, b) = (pool.get_blocking().unwrap(), pool.get_blocking().unwrap());
     drop((a, b));
     assert_eq!(drops.load(Ordering::Relaxed), 0, "idle, not dropped");
-    pool.retain(|_| false);
+    pool.retain(|_, _| false);
     assert!(pool.close_blocking(Duration::from_secs(5)));
     assert_eq!(drops.load(Ordering::Relaxed), 2);
     assert_eq!(pool.statistics().close_failures, 0);
@@ -81,7 +81,7 @@ fn the_given_close_gets_each_retired_resource_once() {
     let pool = Pool::new(manager, PoolConfig::default()).unwrap();
     let (a, b) = (pool.get_blocking().unwrap(), pool.get_blocking().unwrap());
     drop(a);
-    pool.retain(|&n| n != 1); // retires the idle 1
+    pool.retain(|&n, _| n != 1); // retires the idle 1
     assert_eq!(*closed.lock().unwrap(), [1]);
     drop(b);
     assert!(pool.close_blocking(Duration::from_secs(5)));

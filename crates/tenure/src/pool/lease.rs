@@ -42,10 +42,11 @@ pub struct Lease<M: Manager> {
 impl<M: Manager> Lease<M> {
     pub(super) fn new(
         shared: Arc<Shared<M>>,
-        conn: Conn<M::Resource>,
+        mut conn: Conn<M::Resource>,
         at: LeaseAt,
         site: &'static Location<'static>,
     ) -> Self {
+        conn.lent += 1;
         Lease {
             shared,
             conn: Some(conn),

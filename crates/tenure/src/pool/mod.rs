@@ -153,4 +153,4 @@ pub use lease::Lease;
 pub use manager::{Checked, Manager, Work};
 pub use manager_fn::{from_fn, DropClose, ManagerFn};
 pub use pool::Pool;
-pub use stats::{Destroyed, DurationBucket, Durations, Statistics};
+pub use stats::{Destroyed, DurationBucket, Durations, ResourceMetrics, Retained, Statistics};

@@ -15,7 +15,7 @@ use super::error::{BuildError, PoolError, Status};
 use super::lease::Lease;
 use super::manager::Manager;
 use super::state::{Shared, Step, Warmth};
-use super::stats::Statistics;
+use super::stats::{ResourceMetrics, Retained, Statistics};
 use super::work::step;
 
 /// How often warm-up looks whether its creates ended.
@@ -242,24 +242,34 @@ impl<M: Manager> Pool<M> {
         Ok(())
     }
 
-    /// Retires every idle resource for which `keep` returns `false`. `keep` runs under the
-    /// pool's lock: keep it short. If it panics, the panic goes on to the caller, the
-    /// resources it had not judged yet (and the one it panicked on) stay idle, and those it
-    /// rejected are retired.
+    /// Retires every idle resource for which `keep` returns `false`, and says how many it
+    /// kept and retired. `keep` sees each resource and its [`ResourceMetrics`] — age, idle
+    /// time and times lent, as of the pool's clock — to decide by. It runs under the pool's
+    /// lock: keep it short. If it panics, the panic goes on to the caller, the resources it
+    /// had not judged yet (and the one it panicked on) stay idle, and those it rejected are
+    /// retired.
     ///
     /// ```
     /// # use tenure::pool::{from_fn, Pool, PoolConfig};
+    /// use std::time::Duration;
+    /// use tenure::clock::ManualClock;
     /// let manager = from_fn(|| Ok::<(), std::io::Error>(())); // a pool of ()
-    /// let pool = Pool::new(manager, PoolConfig::default())?;
-    /// drop(pool.get_blocking()?);
-    /// pool.retain(|_| false);
-    /// assert_eq!(pool.status().idle, 0);
+    /// let time = ManualClock::new();
+    /// let pool = Pool::builder(manager).clock(time.clone()).build()?;
+    /// let (a, b) = (pool.get_blocking()?, pool.get_blocking()?);
+    /// drop(a);
+    /// time.advance(Duration::from_secs(60));
+    /// drop(b);
+    /// // Retire what idled a minute or more.
+    /// let r = pool.retain(|_, m| m.idle < Duration::from_secs(60));
+    /// assert_eq!((r.kept, r.retired), (1, 1));
+    /// assert_eq!(pool.status().idle, 1);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn retain(&self, keep: impl FnMut(&M::Resource) -> bool) {
-        let verdict = step(&self.shared, |s, after| s.retain(keep, after));
-        if let Err(panic) = verdict {
-            std::panic::resume_unwind(panic);
+    pub fn retain(&self, keep: impl FnMut(&M::Resource, ResourceMetrics) -> bool) -> Retained {
+        match step(&self.shared, |s, after| s.retain(keep, after)) {
+            Ok(tally) => tally,
+            Err(panic) => std::panic::resume_unwind(panic),
         }
     }
 

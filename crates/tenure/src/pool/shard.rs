@@ -16,6 +16,9 @@ pub(super) struct Conn<R> {
     pub(super) resource: R,
     pub(super) expires_at: Option<Instant>,
     pub(super) idle_since: Instant,
+    /// When it was created, and how many times it was lent (what `Pool::retain` shows).
+    pub(super) created_at: Instant,
+    pub(super) lent: u64,
 }
 
 impl<R> Conn<R> {

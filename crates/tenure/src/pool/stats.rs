@@ -372,3 +372,38 @@ impl Statistics {
         }
     }
 }
+
+/// What [`Pool::retain`](super::Pool::retain) shows of each idle resource, as of the pool's
+/// clock.
+///
+/// ```
+/// use std::time::Duration;
+/// let m = tenure::pool::ResourceMetrics::default();
+/// assert_eq!((m.age, m.idle, m.lent), (Duration::ZERO, Duration::ZERO, 0));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ResourceMetrics {
+    /// Since it was created.
+    pub age: Duration,
+    /// Since it last came back (or was created, if never lent).
+    pub idle: Duration,
+    /// How many times it was lent.
+    pub lent: u64,
+}
+
+/// What [`Pool::retain`](super::Pool::retain) did: how many idle resources it kept and
+/// how many it retired.
+///
+/// ```
+/// let r = tenure::pool::Retained::default();
+/// assert_eq!((r.kept, r.retired), (0, 0));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Retained {
+    /// Idle resources kept.
+    pub kept: usize,
+    /// Idle resources retired (each closed by the pool, counted in `Destroyed::discarded`).
+    pub retired: usize,
+}

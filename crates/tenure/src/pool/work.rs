@@ -154,6 +154,8 @@ fn check<M: Manager>(shared: &Arc<Shared<M>>, conn: Conn<M::Resource>, op: Op, b
         resource,
         expires_at,
         idle_since,
+        created_at,
+        lent,
     } = conn;
     let (work, why) = match op {
         Op::Validate => (shared.manager.validate(resource), Retire::Invalid),
@@ -166,6 +168,8 @@ fn check<M: Manager>(shared: &Arc<Shared<M>>, conn: Conn<M::Resource>, op: Op, b
                 resource,
                 expires_at,
                 idle_since,
+                created_at,
+                lent,
             };
             step(s, |s, after| s.checked(conn, verdict.is_ok(), why, after));
         }

@@ -7,7 +7,7 @@ use super::{Shared, State};
 use crate::pool::after::{After, Job};
 use crate::pool::error::PoolError;
 use crate::pool::manager::Manager;
-use crate::pool::stats::Retire;
+use crate::pool::stats::{ResourceMetrics, Retained, Retire};
 use crate::pool::time::Instant;
 use crate::pool::waiters::Wake;
 
@@ -44,18 +44,32 @@ impl<M: Manager> Shared<M> {
     /// the retirements so far have started).
     pub(in crate::pool) fn retain(
         &self,
-        mut keep: impl FnMut(&M::Resource) -> bool,
+        mut keep: impl FnMut(&M::Resource, ResourceMetrics) -> bool,
         after: &mut After<M>,
-    ) -> Result<(), Panic> {
+    ) -> Result<Retained, Panic> {
+        let now = self.now();
         let mut st = self.lock();
         self.flush(&mut st);
+        let mut tally = Retained::default();
         let mut idle = std::mem::take(&mut st.idle).into_iter();
         while let Some(conn) = idle.next() {
-            let verdict =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| keep(&conn.resource)));
+            let metrics = ResourceMetrics {
+                age: now.saturating_duration_since(conn.created_at),
+                idle: conn.idle_for(now),
+                lent: conn.lent,
+            };
+            let verdict = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                keep(&conn.resource, metrics)
+            }));
             match verdict {
-                Ok(true) => st.idle.push(conn),
-                Ok(false) => self.retire(&mut st, conn, Retire::Discarded, after),
+                Ok(true) => {
+                    tally.kept += 1;
+                    st.idle.push(conn);
+                }
+                Ok(false) => {
+                    tally.retired += 1;
+                    self.retire(&mut st, conn, Retire::Discarded, after);
+                }
                 Err(panic) => {
                     // This one and those not looked at yet stay idle (nothing lost).
                     st.idle.push(conn);
@@ -64,7 +78,7 @@ impl<M: Manager> Shared<M> {
                 }
             }
         }
-        Ok(())
+        Ok(tally)
     }
 
     /// One round of maintenance as if the pool's clock read `now` (see

@@ -115,6 +115,8 @@ impl<M: Manager> Shared<M> {
                     resource,
                     expires_at,
                     idle_since: now,
+                    created_at: now,
+                    lent: 0,
                 };
                 self.deliver(&mut st, conn, now, after);
             }
