@@ -25,7 +25,10 @@
 //! create starts: no caller waits while a resource sits idle); a blocking check's
 //! completion racing its bound (`check_timeout`; under loom the bound may pass at any
 //! moment): the caller is served either way — the checked resource, or a new one in the
-//! freed slot while the late one is closed — and the abandoned count says which.
+//! freed slot while the late one is closed — and the abandoned count says which; two
+//! blocking checks one after another, the second racing its worker's keep-alive (under
+//! loom it passes at once): handed to that worker, or to a new one once it has gone, each
+//! check runs once.
 //!
 //! **Not covered**: timeouts (loom has no time: `Acquire` waits untimed under loom and a
 //! timed park is an untimed one), the work the pool runs on a runtime (the models'
@@ -428,6 +431,46 @@ fn a_blocking_check_racing_its_bound_serves_the_caller_either_way() {
             2 => assert_eq!((abandoned, closed), (1, vec![1])),
             n => panic!("lent #{n}"),
         }
+        assert_eq!(pool.status().size, 1);
+    });
+}
+
+/// Blocking checks one after another, each racing its bound, the second handed to the
+/// first's worker while that worker goes idle and its keep-alive passes (under loom: at
+/// once) — or to a new worker if the first has gone. Every check runs exactly once, the
+/// caller is served either way, and every resource a late check hands back is closed.
+#[test]
+fn a_blocking_job_racing_its_workers_keep_alive_runs_once() {
+    model(|| {
+        let counts: &'static SlowCheck = Box::leak(Box::default());
+        let pool = Pool::builder(counts)
+            .config(PoolConfig {
+                max_size: 1,
+                validation: Validation::Always,
+                max_lifetime: None,
+                idle_timeout: None,
+                leak_threshold: None,
+                maintenance_interval: None,
+                ..PoolConfig::default()
+            })
+            .clock(ManualClock::new())
+            .build()
+            .unwrap();
+        drop(pool.get_blocking().unwrap()); // #1, created: no check
+        drop(pool.get_blocking().unwrap()); // a first check, on a new worker
+        let lease = pool.get_blocking().unwrap(); // a second, on that worker or another
+        let got = *lease;
+        let abandoned = pool.statistics().abandoned;
+        // A check's late resource is closed on its worker: wait for it to settle.
+        while (counts.closed.lock().unwrap().len() as u64) < abandoned {
+            thread::yield_now();
+        }
+        assert_eq!(
+            u64::from(got),
+            1 + abandoned,
+            "a create per abandoned check"
+        );
+        assert_eq!(counts.closed.lock().unwrap().len() as u64, abandoned);
         assert_eq!(pool.status().size, 1);
     });
 }

@@ -363,3 +363,48 @@ fn blocking_close_that_fails_late_is_reported() {
     assert!(report.contains("failed to close"), "{report}");
     assert_eq!(pool.statistics().abandoned, 1);
 }
+
+/// The reports of abandoned work, rendered whole.
+fn abandoned_report_texts(sink: &CollectingSink) -> Vec<String> {
+    sink.take()
+        .iter()
+        .filter(|r| r.context().contains("past "))
+        .map(ToString::to_string)
+        .collect()
+}
+
+/// An abandoned reset's report names the get whose lease returned the resource; an
+/// abandoned validation's, the get it was checked for.
+#[test]
+fn abandoned_checks_are_reported_with_the_site_of_their_caller() {
+    let faults = Faults::new();
+    faults.inject(Op::Reset, "conn", 1, Fault::Hang);
+    faults.inject(Op::Validate, "conn", 1, Fault::Hang);
+    let (pool, _ledger, sink) = pool::<false>(&faults, Validation::Always);
+    let lent_at = line!() + 1;
+    let lease = pool.get_blocking().unwrap(); // #1, created: no check
+    drop(lease); // its reset hangs
+    let second = pool.get_blocking().unwrap(); // #2, created
+    let reports = abandoned_report_texts(&sink);
+    let site = format!("{}:{lent_at}:", file!());
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert!(
+        reports[0].starts_with("pool: resetting a returned resource (past return_timeout)")
+            && reports[0].contains(&format!("returned by the lease of the get at {site}")),
+        "{reports:?}"
+    );
+    drop(second); // its reset passes: idle
+    eventually("#2 reset and idle", || pool.status().idle == 1);
+    let checked_for = line!() + 1;
+    let third = pool.get_blocking().unwrap(); // #2's check hangs: #3 created
+    assert_eq!(third.id(), 3);
+    let reports = abandoned_report_texts(&sink);
+    let site = format!("{}:{checked_for}:", file!());
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert!(
+        reports[0].starts_with("pool: validating a resource (past check_timeout)")
+            && reports[0].contains(&format!("for the get at {site}")),
+        "{reports:?}"
+    );
+    assert_eq!(pool.statistics().abandoned, 2);
+}

@@ -2,6 +2,7 @@
 //! jobs to start (create, validate, reset, close, retry), the leak reports, and whether to
 //! wake a [`Relay`]. `work.rs` runs it.
 
+use std::panic::Location;
 use std::task::Waker;
 use std::time::Duration;
 
@@ -86,14 +87,20 @@ impl<M: Manager> After<M> {
     }
 }
 
+/// Where a caller called `get` (its `#[track_caller]` location).
+pub(super) type Site = &'static Location<'static>;
+
 /// A piece of the pool's own work.
 pub(super) enum Job<M: Manager> {
     Create,
     /// Once the backoff after a failed create has passed, start the creates that waiters
     /// still need (nothing else might: a lease out keeps them from failing fast).
     RetryAfter(Duration),
-    Validate(Conn<M::Resource>),
-    Reset(Conn<M::Resource>),
+    /// A validation, for the caller of `get` at the site (the oldest waiter no check
+    /// served yet).
+    Validate(Conn<M::Resource>, Option<Site>),
+    /// A reset, of a resource returned by the lease taken at the site.
+    Reset(Conn<M::Resource>, Site),
     Close(Conn<M::Resource>, Retire),
 }
 

@@ -127,7 +127,7 @@ impl<M: Manager> Lease<M> {
     #[inline(never)]
     fn give_back_slowly(&self, conn: Conn<M::Resource>, route: Route, now: super::time::Instant) {
         step(&self.shared, |s, after| {
-            s.route_return(self.at, conn, route, now, after)
+            s.route_return(self.at, self.site, conn, route, now, after)
         });
     }
 }

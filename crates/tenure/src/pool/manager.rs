@@ -22,7 +22,8 @@ use crate::error::BoxError;
 pub enum Work<T> {
     /// Already done: the pool takes the value inline.
     Ready(T),
-    /// Blocking code: the pool runs it on `spawn_blocking` or a thread of its own.
+    /// Blocking code: the pool runs it on a worker thread of its own (reused, never the
+    /// runtime's `spawn_blocking` pool, whose shutdown would wait for a hung job).
     Blocking(Box<dyn FnOnce() -> T + Send + 'static>),
     /// A future: the pool runs it on its runtime.
     Future(Pin<Box<dyn Future<Output = T> + Send + 'static>>),

@@ -4,6 +4,7 @@
 
 use crate::sync::thread::Thread;
 use std::collections::VecDeque;
+use std::panic::Location;
 use std::task::Waker;
 
 use super::slab::{Key, Slab};
@@ -38,6 +39,8 @@ enum Standing<T, F> {
 struct Waiter<T, F> {
     standing: Standing<T, F>,
     deadline: Option<Deadline>,
+    /// Where it called `get` (for the report of a check for it abandoned past its bound).
+    site: &'static Location<'static>,
 }
 
 impl<T, F> Waiter<T, F> {
@@ -75,14 +78,30 @@ impl<T, F> Waiters<T, F> {
     }
 
     /// Joins the back of the queue.
-    pub(super) fn push(&mut self, wake: Wake, deadline: Option<Deadline>) -> Ticket {
+    pub(super) fn push(
+        &mut self,
+        wake: Wake,
+        deadline: Option<Deadline>,
+        site: &'static Location<'static>,
+    ) -> Ticket {
         let ticket = self.slots.insert(Waiter {
             standing: Standing::Waiting(wake),
             deadline,
+            site,
         });
         self.order.push_back(ticket);
         self.waiting += 1;
         ticket
+    }
+
+    /// Where the `n`th oldest caller still waiting called `get`.
+    pub(super) fn site_of(&self, n: usize) -> Option<&'static Location<'static>> {
+        self.order
+            .iter()
+            .filter_map(|t| self.slots.get(*t))
+            .filter(|w| w.waiting())
+            .nth(n)
+            .map(|w| w.site)
     }
 
     /// Hands `value` to the oldest waiter and returns how to wake it; gives `value` back
@@ -229,9 +248,9 @@ mod tests {
     #[test]
     fn serves_the_oldest_waiter_first_and_skips_the_ones_that_left() {
         let mut w: Waiters<u32, ()> = Waiters::new();
-        let a = w.push(Wake::None, None);
-        let b = w.push(Wake::None, None);
-        let c = w.push(Wake::None, None);
+        let a = w.push(Wake::None, None, Location::caller());
+        let b = w.push(Wake::None, None, Location::caller());
+        let c = w.push(Wake::None, None, Location::caller());
         assert_eq!(w.waiting(), 3);
         assert!(w.cancel(a).is_none());
         assert_eq!(
@@ -250,10 +269,10 @@ mod tests {
     #[test]
     fn a_served_waiter_that_leaves_gives_the_value_back_and_slots_are_reused() {
         let mut w: Waiters<u32, ()> = Waiters::new();
-        let a = w.push(Wake::None, None);
+        let a = w.push(Wake::None, None, Location::caller());
         assert!(w.serve(9).is_ok());
         assert_eq!(w.cancel(a), Some(9));
-        let b = w.push(Wake::None, None);
+        let b = w.push(Wake::None, None, Location::caller());
         assert_eq!(w.slots.slots(), 1, "the slot was reused");
         assert_ne!(a, b, "a new generation");
         assert!(
@@ -285,7 +304,7 @@ mod tests {
         );
         let (wa, wb) = (Waker::from(a.clone()), Waker::from(b.clone()));
         let mut w: Waiters<u32, ()> = Waiters::new();
-        let t = w.push(Wake::Task(wa.clone()), None);
+        let t = w.push(Wake::Task(wa.clone()), None, Location::caller());
         assert!(w.poll_task(t, &wa).is_none(), "same task: kept");
         assert!(w.poll_task(t, &wb).is_none(), "moved to another task");
         w.serve(1).expect("one waiter").wake();

@@ -6,7 +6,7 @@
 use crate::sync::Arc;
 use std::time::Duration;
 
-use super::after::{After, Job};
+use super::after::{After, Job, Site};
 use super::manager::{Manager, Work};
 use super::shard::Conn;
 use super::state::Shared;
@@ -92,6 +92,15 @@ impl Op {
             Op::Close => "pool: closing a retired resource (past close_timeout)",
         }
     }
+
+    /// Whose work it was, before the site of the caller in its report.
+    pub(super) fn for_whom(self) -> &'static str {
+        match self {
+            Op::Validate => "for the get at",
+            Op::Reset => "returned by the lease of the get at",
+            Op::Create | Op::Close => "for",
+        }
+    }
 }
 
 /// Starts one job; its end comes back through a step of the state.
@@ -119,8 +128,8 @@ fn start<M: Manager>(shared: &Arc<Shared<M>>, job: Job<M>) {
                 step(s, |s, after| s.created(result, after));
             });
         }
-        Job::Validate(conn) => check(shared, conn, Op::Validate, config.check_timeout),
-        Job::Reset(conn) => check(shared, conn, Op::Reset, config.return_timeout),
+        Job::Validate(conn, site) => check(shared, conn, Op::Validate, site),
+        Job::Reset(conn, site) => check(shared, conn, Op::Reset, Some(site)),
         Job::Close(conn, why) => {
             let work = shared.manager.close(conn.resource);
             let late = |s: &Arc<Shared<M>>, out: Result<(), BoxError>| {
@@ -139,7 +148,7 @@ fn start<M: Manager>(shared: &Arc<Shared<M>>, job: Job<M>) {
                 late,
                 move |s, out| match out {
                     Some(result) => step(s, |s, after| s.closed_one(result, why, after)),
-                    None => step(s, |s, after| s.abandoned(Op::Close, after)),
+                    None => step(s, |s, after| s.abandoned(Op::Close, None, after)),
                 },
             );
         }
@@ -147,9 +156,10 @@ fn start<M: Manager>(shared: &Arc<Shared<M>>, job: Job<M>) {
 }
 
 /// Runs a check (validate, reset) on `conn`'s resource; the verdict delivers or retires
-/// it, and past `bound` the slot is freed (the resource abandoned with the work: dropped
-/// with a future, closed if blocking work hands it back later).
-fn check<M: Manager>(shared: &Arc<Shared<M>>, conn: Conn<M::Resource>, op: Op, bound: Duration) {
+/// it, and past its bound the slot is freed (the resource abandoned with the work: dropped
+/// with a future, closed if blocking work hands it back later) and the abandonment
+/// reported with `site` (the get it was checked for, the lease that returned it).
+fn check<M: Manager>(shared: &Arc<Shared<M>>, conn: Conn<M::Resource>, op: Op, site: Option<Site>) {
     let Conn {
         resource,
         expires_at,
@@ -157,9 +167,17 @@ fn check<M: Manager>(shared: &Arc<Shared<M>>, conn: Conn<M::Resource>, op: Op, b
         created_at,
         lent,
     } = conn;
-    let (work, why) = match op {
-        Op::Validate => (shared.manager.validate(resource), Retire::Invalid),
-        _ => (shared.manager.reset(resource), Retire::ResetFailed),
+    let (work, why, bound) = match op {
+        Op::Validate => (
+            shared.manager.validate(resource),
+            Retire::Invalid,
+            shared.config.check_timeout,
+        ),
+        _ => (
+            shared.manager.reset(resource),
+            Retire::ResetFailed,
+            shared.config.return_timeout,
+        ),
     };
     let late = |s: &Arc<Shared<M>>, (resource, _): (M::Resource, _)| close_late(s, resource);
     run_work(shared, work, bound, late, move |s, out| match out {
@@ -173,7 +191,7 @@ fn check<M: Manager>(shared: &Arc<Shared<M>>, conn: Conn<M::Resource>, op: Op, b
             };
             step(s, |s, after| s.checked(conn, verdict.is_ok(), why, after));
         }
-        None => step(s, |s, after| s.abandoned(op, after)),
+        None => step(s, |s, after| s.abandoned(op, site, after)),
     });
 }
 
@@ -223,10 +241,10 @@ fn report_late<M: Manager>(shared: &Shared<M>, context: &'static str, error: cra
 /// `None` once the bound passed first:
 /// - ready: inline;
 /// - a future: on the pool's runtime, dropped (with what it owns) at the bound;
-/// - blocking: on a thread of the pool's own (never the runtime's blocking pool, whose
-///   shutdown waits for every task: a hung close there would hang the program's exit),
-///   raced against a timer of real time; past the bound the thread is left to finish on
-///   its own, and what it hands back then goes to `late`.
+/// - blocking: on a worker thread of the pool's own, reused (`bound::spawn_work`; never
+///   the runtime's blocking pool, whose shutdown waits for every task: a hung close there
+///   would hang the program's exit), raced against a timer of real time; past the bound
+///   the thread is left to finish on its own, and what it hands back then goes to `late`.
 fn run_work<M: Manager, T: Send + 'static>(
     shared: &Arc<Shared<M>>,
     work: Work<T>,
@@ -241,13 +259,14 @@ fn run_work<M: Manager, T: Send + 'static>(
             let race = Arc::new(super::bound::Race::new(move |out| done(&s, out)));
             let s = shared.clone();
             let runner = race.clone();
-            super::bound::spawn_work(move || {
+            // The bound first: a job that finishes at once finds it there to take out.
+            super::bound::arm(bound, race);
+            super::bound::spawn_work(&shared.workers, move || {
                 let v = f();
                 if let Err(v) = runner.finish(v) {
                     late(&s, v);
                 }
             });
-            super::bound::arm(bound, race);
         }
         Work::Future(fut) => {
             let task = async move {

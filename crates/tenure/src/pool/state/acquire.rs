@@ -69,7 +69,7 @@ impl<M: Manager> Shared<M> {
                 }
             }
         }
-        let ticket = st.waiters.push(wake, deadline);
+        let ticket = st.waiters.push(wake, deadline, site);
         // The idle resources first (each waiting for a check is being served), then
         // creates for the rest.
         self.serve_idle(&mut st, now, after);

@@ -21,7 +21,7 @@ use std::panic::Location;
 use std::task::Waker;
 use std::time::Duration;
 
-use super::after::{After, Job, Relay};
+use super::after::{After, Job, Relay, Site};
 use super::config::PoolConfig;
 use super::error::{PoolError, Status};
 use super::manager::Manager;
@@ -69,6 +69,8 @@ pub(super) struct Shared<M: Manager> {
     clock: PoolClock,
     /// The relay tasks (a multi-thread runtime's pool only).
     pub(super) relays: Vec<std::sync::Arc<Relay>>,
+    /// The worker threads of its blocking work (`bound::spawn_work`).
+    pub(super) workers: crate::sync::Arc<super::bound::Workers>,
     /// `Pool` handles alive; the last one dropped closes the pool (leases do not count).
     pub(super) handles: AtomicUsize,
     #[cfg(feature = "metrics")]
@@ -144,6 +146,7 @@ impl<M: Manager> Shared<M> {
             sink,
             clock,
             handles: AtomicUsize::new(1),
+            workers: super::bound::Workers::new(),
             gate: Gate::new(),
             state: StateLock::new(state),
             shards: (0..shard_count()).map(|_| Shard::new()).collect(),
@@ -338,13 +341,19 @@ impl<M: Manager> Shared<M> {
     /// Starts a validation (or, `reset`, a reset) of `conn` on the pool's behalf; its
     /// verdict delivers or retires it. A validation is for a waiter: it counts as serving
     /// one (see [`serve_idle`](Self::serve_idle)).
-    fn start_check(st: &mut State<M>, conn: Conn<M::Resource>, reset: bool, after: &mut After<M>) {
-        st.counts.start_check(!reset);
-        after.jobs.push(if reset {
-            Job::Reset(conn)
-        } else {
-            Job::Validate(conn)
+    fn start_check(
+        st: &mut State<M>,
+        conn: Conn<M::Resource>,
+        reset: Option<Site>,
+        after: &mut After<M>,
+    ) {
+        after.jobs.push(match reset {
+            Some(lease) => Job::Reset(conn, lease),
+            // For the oldest waiter no check serves yet: its site goes in the report of
+            // the check's abandonment.
+            None => Job::Validate(conn, st.waiters.site_of(st.counts.validating())),
         });
+        st.counts.start_check(reset.is_none());
     }
 
     /// Waiters no validation under way serves yet.
@@ -373,7 +382,7 @@ impl<M: Manager> Shared<M> {
             } else if !self.config.validation.on_checkout(idle_for) {
                 self.hand_over(st, conn, after);
             } else if Self::unserved(st) > 0 {
-                Self::start_check(st, conn, false, after);
+                Self::start_check(st, conn, None, after);
             } else {
                 left.push(conn);
             }

@@ -4,7 +4,7 @@
 //! retired resource's close).
 
 use crate::error::{BoxError, Error};
-use crate::pool::after::After;
+use crate::pool::after::{After, Site};
 use crate::pool::error::PoolError;
 use crate::pool::manager::Manager;
 use crate::pool::shard::{Conn, LeaseAt};
@@ -62,6 +62,7 @@ impl<M: Manager> Shared<M> {
     pub(in crate::pool) fn route_return(
         &self,
         (shard, slot): LeaseAt,
+        site: Site,
         conn: Conn<M::Resource>,
         route: Route,
         now: Instant,
@@ -72,7 +73,7 @@ impl<M: Manager> Shared<M> {
         after.leaks.extend(leak);
         match route {
             Route::Retire(why) => self.retire(&mut st, conn, why, after),
-            Route::Reset => Self::start_check(&mut st, conn, true, after),
+            Route::Reset => Self::start_check(&mut st, conn, Some(site), after),
             Route::Keep if self.config.validation.on_handoff() && st.waiters.waiting() > 0 => {
                 self.shelve(&mut st, conn, now, after)
             }
@@ -100,7 +101,7 @@ impl<M: Manager> Shared<M> {
     ) {
         if matches!(result, Err(None)) {
             self.lock().stats.abandoned += 1;
-            self.report_abandoned(Op::Create, self.config.create_timeout);
+            self.report_abandoned(Op::Create, self.config.create_timeout, None);
         }
         let now = self.now();
         let mut st = self.lock();
@@ -181,9 +182,10 @@ impl<M: Manager> Shared<M> {
 
     /// A piece of the pool's work overran its bound: its slot is freed (the resource
     /// dropped with a future, or closed when blocking work hands it back later), the event
-    /// counted in `Statistics::abandoned` and reported. A create's comes through
-    /// [`created`](Self::created) instead.
-    pub(in crate::pool) fn abandoned(&self, op: Op, after: &mut After<M>) {
+    /// counted in `Statistics::abandoned` and reported (with the `site` of the get a
+    /// validation was for, or of the lease a reset's resource came back from). A create's
+    /// comes through [`created`](Self::created) instead.
+    pub(in crate::pool) fn abandoned(&self, op: Op, site: Option<Site>, after: &mut After<M>) {
         let now = self.now();
         let bound = {
             let mut st = self.lock();
@@ -199,7 +201,7 @@ impl<M: Manager> Shared<M> {
             self.wake_if_drained(&mut st);
             self.bound_of(op)
         };
-        self.report_abandoned(op, bound);
+        self.report_abandoned(op, bound, site);
     }
 
     /// Counts one more piece of work abandoned past its bound (a late resource's close).
@@ -218,13 +220,19 @@ impl<M: Manager> Shared<M> {
         }
     }
 
-    /// Reports work abandoned past its bound to the sink.
-    fn report_abandoned(&self, op: Op, bound: std::time::Duration) {
+    /// Reports work abandoned past its bound to the sink: the pool, and the site of the
+    /// caller it was for if any (as `op` names it).
+    fn report_abandoned(&self, op: Op, bound: std::time::Duration, site: Option<Site>) {
+        let name = &self.config.name;
+        let what = match site {
+            Some(site) => std::borrow::Cow::Owned(format!("{name}, {} {site}", op.for_whom())),
+            None => name.clone(),
+        };
         crate::sink::emit(
             self.sink.as_ref(),
             DropReport::Cleanup {
                 context: op.what(),
-                error: Error::timed_out(self.config.name.clone(), bound),
+                error: Error::timed_out(what, bound),
             },
         );
     }
