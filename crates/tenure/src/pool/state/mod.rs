@@ -276,6 +276,7 @@ impl<M: Manager> Shared<M> {
         s.snapshot()
     }
 
+    /// The figures of `st` with every shard's leases and cache added in.
     fn status_of(&self, st: &State<M>) -> Status {
         let (mut idle, mut in_use) = (st.idle.len(), st.counts.handed());
         for shard in self.shards.iter() {
@@ -299,12 +300,8 @@ impl<M: Manager> Shared<M> {
     /// held back by the backoff: waiting would only end in a timeout.
     fn unavailable(&self, st: &State<M>, now: Instant) -> Option<PoolError<M::Error>> {
         let held = st.next_create_at.filter(|t| *t > now)?;
-        let c = &st.counts;
-        let mut coming = c.creating() + c.checking() + c.handed() + st.idle.len();
-        for shard in self.shards.iter() {
-            let (lent, cached) = shard.lock().counts();
-            coming += lent + cached;
-        }
+        let s = self.status_of(st);
+        let coming = s.creating + s.checking + s.in_use + s.idle;
         match (&st.last_error, coming) {
             (Some(cause), 0) => Some(PoolError::Unavailable {
                 cause: cause.clone(),
