@@ -191,4 +191,105 @@ impl PoolConfig {
     pub(super) fn idle_too_long(&self, idle_for: Duration) -> bool {
         self.idle_timeout.is_some_and(|t| idle_for >= t)
     }
+
+    /// The steady state's reading of this configuration, in whole nanoseconds (the pool's
+    /// time), made once when the pool is built.
+    pub(super) fn limits(&self) -> Limits {
+        let nanos = |d: Duration| u64::try_from(d.as_nanos()).ok();
+        // Lent as it is while neither idle too long (`idle_for >= idle_timeout`) nor due a
+        // validation (`on_checkout`): idle for less than the first of the two.
+        let too_long = self.idle_timeout.and_then(nanos);
+        let due = match self.validation {
+            Validation::Never => None,
+            Validation::Always => Some(0),
+            Validation::IdleLongerThan(w) => nanos(w).and_then(|w| w.checked_add(1)),
+        };
+        let lend_within = match (too_long, due) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Limits {
+            lend_within,
+            leak_after: self.leak_threshold.and_then(nanos),
+        }
+    }
+}
+
+/// What the steady state (a lend from a shard, a return into one) reads of a
+/// [`PoolConfig`], in nanoseconds of the pool's time: one integer comparison each, where
+/// the rules above compare `Duration`s. (`None`: no bound that a `u64` of nanoseconds can
+/// reach — 584 years.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Limits {
+    /// An idle resource is lent as it is if idle for less than this: neither idle too long
+    /// ([`PoolConfig::idle_too_long`]) nor due a validation ([`Validation::on_checkout`]).
+    pub(super) lend_within: Option<u64>,
+    /// A lease held this long or longer is a leak (`leak_threshold`).
+    pub(super) leak_after: Option<u64>,
+}
+
+impl Limits {
+    /// Whether a resource idle for `idle_ns` may be lent without a check.
+    #[inline]
+    pub(super) fn lendable(&self, idle_ns: u64) -> bool {
+        self.lend_within.is_none_or(|l| idle_ns < l)
+    }
+
+    /// Whether a lease held `held_ns` is a leak.
+    #[inline]
+    pub(super) fn leaked(&self, held_ns: u64) -> bool {
+        self.leak_after.is_some_and(|t| held_ns >= t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The nanosecond reading agrees with the `Duration` rules it stands for, at and
+    /// around every bound.
+    #[test]
+    fn limits_agree_with_the_rules_they_stand_for() {
+        let ms = Duration::from_millis;
+        let validations = [
+            Validation::Never,
+            Validation::Always,
+            Validation::IdleLongerThan(Duration::ZERO),
+            Validation::IdleLongerThan(ms(500)),
+            Validation::IdleLongerThan(ms(2000)),
+            Validation::IdleLongerThan(Duration::MAX),
+        ];
+        let idle_timeouts = [
+            None,
+            Some(ms(1)),
+            Some(ms(500)),
+            Some(ms(1000)),
+            Some(Duration::MAX),
+        ];
+        let leaks = [None, Some(ms(1)), Some(ms(500)), Some(Duration::MAX)];
+        let mut probes = vec![0, 1, u64::MAX - 1];
+        for b in [1_000_000u64, 500_000_000, 1_000_000_000, 2_000_000_000] {
+            probes.extend([b - 1, b, b + 1]);
+        }
+        for validation in validations {
+            for idle_timeout in idle_timeouts {
+                for leak_threshold in leaks {
+                    let config = PoolConfig {
+                        validation,
+                        idle_timeout,
+                        leak_threshold,
+                        ..PoolConfig::default()
+                    };
+                    let limits = config.limits();
+                    for &ns in &probes {
+                        let d = Duration::from_nanos(ns);
+                        let rules = !config.idle_too_long(d) && !validation.on_checkout(d);
+                        assert_eq!(limits.lendable(ns), rules, "{config:?} idle {d:?}");
+                        let leak = leak_threshold.is_some_and(|t| d >= t);
+                        assert_eq!(limits.leaked(ns), leak, "{config:?} held {d:?}");
+                    }
+                }
+            }
+        }
+    }
 }

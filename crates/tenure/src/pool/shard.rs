@@ -7,6 +7,7 @@ use std::panic::Location;
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::time::Duration;
 
+use super::config::Limits;
 use super::slab::{Key, Slab};
 use super::stats::{Durations, Statistics};
 use super::time::Instant;
@@ -165,18 +166,19 @@ impl<R> ShardState<R> {
         })
     }
 
-    /// Ends lease `slot`: its hold time recorded (and returned), and a leak report if it was
-    /// held at least `leak_threshold`.
+    /// Ends lease `slot`: its hold time recorded (and returned, in nanoseconds), and a leak
+    /// report if it was held at least `leak_threshold` (`limits.leaked`).
+    #[inline]
     pub(super) fn end_lease(
         &mut self,
         slot: Key,
         now: Instant,
-        leak_threshold: Option<Duration>,
-    ) -> (Duration, Option<Leaked>) {
+        limits: &Limits,
+    ) -> (u64, Option<Leaked>) {
         let held = self.forget_lease(slot);
-        let hold = now.saturating_duration_since(held.since);
-        self.hold_time.record(hold);
-        if leak_threshold.is_none_or(|t| hold < t) {
+        let hold = now.nanos_since(held.since);
+        self.hold_time.record_nanos(hold);
+        if !limits.leaked(hold) {
             return (hold, None);
         }
         if !held.reported {
@@ -184,7 +186,7 @@ impl<R> ShardState<R> {
         }
         let leak = Leaked {
             site: held.site,
-            held: hold,
+            held: Duration::from_nanos(hold),
             returned: true,
             reported_while_held: held.reported,
         };

@@ -247,8 +247,12 @@ impl DurationBucket {
 impl Durations {
     #[inline]
     pub(crate) fn record(&mut self, d: Duration) {
-        self.histogram
-            .record(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+        self.record_nanos(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+    }
+
+    #[inline]
+    pub(crate) fn record_nanos(&mut self, ns: u64) {
+        self.histogram.record(ns);
     }
 
     /// Adds what `other` recorded.

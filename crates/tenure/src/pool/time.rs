@@ -14,7 +14,13 @@ pub(super) struct Instant(u64);
 
 impl Instant {
     pub(super) fn saturating_duration_since(self, earlier: Instant) -> Duration {
-        Duration::from_nanos(self.0.saturating_sub(earlier.0))
+        Duration::from_nanos(self.nanos_since(earlier))
+    }
+
+    /// Nanoseconds from `earlier` to this instant (0 if `earlier` is later).
+    #[inline]
+    pub(super) fn nanos_since(self, earlier: Instant) -> u64 {
+        self.0.saturating_sub(earlier.0)
     }
 }
 

@@ -22,7 +22,7 @@ use std::task::Waker;
 use std::time::Duration;
 
 use super::after::{After, Job, Relay, Site};
-use super::config::PoolConfig;
+use super::config::{Limits, PoolConfig};
 use super::error::{PoolError, Status};
 use super::manager::Manager;
 use super::shard::{shard_count, thread_index, Conn, Gate, Leaked, LeaseAt, Shard, ShardState};
@@ -64,6 +64,8 @@ pub(super) struct State<M: Manager> {
 pub(super) struct Shared<M: Manager> {
     pub(super) manager: M,
     pub(super) config: PoolConfig,
+    /// What the steady state reads of `config` (`PoolConfig::limits`).
+    limits: Limits,
     pub(super) runtime: Option<tokio::runtime::Handle>,
     pub(super) sink: Option<SharedSink>,
     clock: PoolClock,
@@ -140,6 +142,7 @@ impl<M: Manager> Shared<M> {
             #[cfg(feature = "metrics")]
             metrics: super::metrics::Handles::new(&config.name),
             relays: super::after::relays(runtime.as_ref()),
+            limits: config.limits(),
             manager,
             config,
             runtime,
@@ -190,11 +193,9 @@ impl<M: Manager> Shared<M> {
 
     /// Whether an idle resource may be lent as it is: not expired, not idle too long, no
     /// validation due.
+    #[inline]
     fn ready_to_lend(&self, conn: &Conn<M::Resource>, now: Instant) -> bool {
-        let idle_for = conn.idle_for(now);
-        !conn.expired(now)
-            && !self.config.idle_too_long(idle_for)
-            && !self.config.validation.on_checkout(idle_for)
+        !conn.expired(now) && self.limits.lendable(now.nanos_since(conn.idle_since))
     }
 
     /// The fast path of an acquire: the calling thread's shard lends the resource on top
@@ -245,9 +246,9 @@ impl<M: Manager> Shared<M> {
         slot: Key,
         now: Instant,
     ) -> Option<Leaked> {
-        let (_hold, leak) = ss.end_lease(slot, now, self.config.leak_threshold);
+        let (_hold, leak) = ss.end_lease(slot, now, &self.limits);
         #[cfg(feature = "metrics")]
-        self.metrics.hold(_hold);
+        self.metrics.hold(std::time::Duration::from_nanos(_hold));
         leak
     }
 
