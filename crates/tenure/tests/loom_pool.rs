@@ -47,6 +47,8 @@ use tenure::clock::ManualClock;
 use tenure::error::BoxError;
 use tenure::pool::{Lease, Manager, Pool, PoolConfig, PoolError, Status, Validation, Work};
 
+/// Creates 1, 2, 3, … and records what it closes; its check (run only where a model asks
+/// for `Validation::Always`) passes, on a blocking thread.
 #[derive(Default)]
 struct Counting {
     next: AtomicU32,
@@ -59,6 +61,9 @@ impl Manager for &'static Counting {
     const ASYNC: bool = false;
     fn create(&self) -> Work<Result<u32, std::io::Error>> {
         Work::ready(Ok(self.next.fetch_add(1, Ordering::SeqCst) + 1))
+    }
+    fn validate(&self, r: u32) -> tenure::pool::Checked<Self> {
+        Work::blocking(move || (r, Ok(())))
     }
     fn close(&self, r: u32) -> Work<Result<(), BoxError>> {
         self.closed.lock().unwrap().push(r);
@@ -77,23 +82,38 @@ fn model(f: impl Fn() + Sync + Send + 'static) {
     builder.check(f);
 }
 
-fn pool(max_size: usize) -> (Pool<&'static Counting>, &'static Counting) {
-    let counts: &'static Counting = Box::leak(Box::default());
-    let clock = ManualClock::new();
-    let pool = Pool::builder(counts)
+/// Every model's pool: `max_size` resources of `manager`, checked per `validation`, on a
+/// manual clock, with no lifetime, idle or leak bound and no driver (loom has no time).
+fn pool_of<M: Manager>(manager: M, max_size: usize, validation: Validation) -> Pool<M> {
+    Pool::builder(manager)
         .config(PoolConfig {
             max_size,
-            validation: Validation::Never,
+            validation,
             max_lifetime: None,
             idle_timeout: None,
             leak_threshold: None,
             maintenance_interval: None,
             ..PoolConfig::default()
         })
-        .clock(clock)
+        .clock(ManualClock::new())
         .build()
-        .unwrap();
-    (pool, counts)
+        .unwrap()
+}
+
+/// A pool of `max_size` unchecked `Counting` resources, and its manager.
+fn pool(max_size: usize) -> (Pool<&'static Counting>, &'static Counting) {
+    let counts: &'static Counting = Box::leak(Box::default());
+    (pool_of(counts, max_size, Validation::Never), counts)
+}
+
+/// Runs `f` with a clone of `pool` on a new model thread.
+fn with_clone<P, T>(pool: &P, f: impl FnOnce(P) -> T + Send + 'static) -> thread::JoinHandle<T>
+where
+    P: Clone + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    thread::spawn(move || f(pool))
 }
 
 fn idle(size: usize, max_size: usize) -> Status {
@@ -112,10 +132,7 @@ fn a_release_is_handed_to_an_async_waiter() {
     model(|| {
         let (pool, _) = pool(1);
         let lease = pool.get_blocking().unwrap();
-        let waiter = {
-            let pool = pool.clone();
-            thread::spawn(move || *block_on(pool.get()).unwrap())
-        };
+        let waiter = with_clone(&pool, move |pool| *block_on(pool.get()).unwrap());
         thread::spawn(move || drop(lease)).join().unwrap();
         assert_eq!(waiter.join().unwrap(), 1);
         assert_eq!(pool.status(), idle(1, 1));
@@ -131,10 +148,7 @@ fn a_resource_cached_in_one_shard_serves_another() {
     model(|| {
         let (pool, counts) = pool(1);
         drop(pool.get_blocking().unwrap()); // into shard 0's cache
-        let other = {
-            let pool = pool.clone();
-            thread::spawn(move || *pool.get_blocking().unwrap())
-        };
+        let other = with_clone(&pool, move |pool| *pool.get_blocking().unwrap());
         let mine = pool.get_blocking().unwrap();
         assert_eq!(*mine, 1);
         drop(mine);
@@ -149,10 +163,7 @@ fn a_release_is_handed_to_a_blocked_thread() {
     model(|| {
         let (pool, _) = pool(1);
         let lease = pool.get_blocking().unwrap();
-        let waiter = {
-            let pool = pool.clone();
-            thread::spawn(move || *pool.get_blocking().unwrap())
-        };
+        let waiter = with_clone(&pool, move |pool| *pool.get_blocking().unwrap());
         drop(lease);
         assert_eq!(waiter.join().unwrap(), 1);
         assert_eq!(pool.status(), idle(1, 1));
@@ -164,18 +175,15 @@ fn a_waiter_cancelled_while_served_loses_nothing() {
     model(|| {
         let (pool, counts) = pool(1);
         let lease = pool.get_blocking().unwrap();
-        let canceller = {
-            let pool = pool.clone();
-            thread::spawn(move || {
-                let mut acquire = Box::pin(pool.get());
-                let waker = futures::task::noop_waker();
-                // Joins the line (or, if the release came first, is served at once);
-                // then gives up.
-                let polled = acquire.as_mut().poll(&mut Context::from_waker(&waker));
-                drop(polled);
-                drop(acquire);
-            })
-        };
+        let canceller = with_clone(&pool, move |pool| {
+            let mut acquire = Box::pin(pool.get());
+            let waker = futures::task::noop_waker();
+            // Joins the line (or, if the release came first, is served at once);
+            // then gives up.
+            let polled = acquire.as_mut().poll(&mut Context::from_waker(&waker));
+            drop(polled);
+            drop(acquire);
+        });
         let releaser = thread::spawn(move || drop(lease));
         canceller.join().unwrap();
         releaser.join().unwrap();
@@ -192,20 +200,14 @@ fn a_resource_handed_to_a_cancelled_waiter_goes_to_the_next() {
     model(|| {
         let (pool, _) = pool(1);
         let lease = pool.get_blocking().unwrap();
-        let canceller = {
-            let pool = pool.clone();
-            thread::spawn(move || {
-                let mut acquire = Box::pin(pool.get());
-                let waker = futures::task::noop_waker();
-                let polled = acquire.as_mut().poll(&mut Context::from_waker(&waker));
-                drop(polled); // served at once: that lease goes back here
-                drop(acquire); // queued: leaves (a resource handed to it goes on)
-            })
-        };
-        let next = {
-            let pool = pool.clone();
-            thread::spawn(move || *block_on(pool.get()).unwrap())
-        };
+        let canceller = with_clone(&pool, move |pool| {
+            let mut acquire = Box::pin(pool.get());
+            let waker = futures::task::noop_waker();
+            let polled = acquire.as_mut().poll(&mut Context::from_waker(&waker));
+            drop(polled); // served at once: that lease goes back here
+            drop(acquire); // queued: leaves (a resource handed to it goes on)
+        });
+        let next = with_clone(&pool, move |pool| *block_on(pool.get()).unwrap());
         drop(lease);
         canceller.join().unwrap();
         assert_eq!(next.join().unwrap(), 1, "the next waiter was served");
@@ -218,21 +220,15 @@ fn close_racing_a_release_and_a_waiter_closes_each_resource_once() {
     model(|| {
         let (pool, counts) = pool(1);
         let lease = pool.get_blocking().unwrap();
-        let waiter = {
-            let pool = pool.clone();
-            thread::spawn(move || match block_on(pool.get()) {
-                Ok(lease) => {
-                    drop(lease);
-                    true
-                }
-                Err(PoolError::Closed) => false,
-                Err(e) => panic!("{e}"),
-            })
-        };
-        let closer = {
-            let pool = pool.clone();
-            thread::spawn(move || block_on(pool.close()))
-        };
+        let waiter = with_clone(&pool, move |pool| match block_on(pool.get()) {
+            Ok(lease) => {
+                drop(lease);
+                true
+            }
+            Err(PoolError::Closed) => false,
+            Err(e) => panic!("{e}"),
+        });
+        let closer = with_clone(&pool, move |pool| block_on(pool.close()));
         drop(lease);
         let _served = waiter.join().unwrap();
         closer.join().unwrap();
@@ -253,8 +249,7 @@ fn two_waiters_and_two_releases_are_all_served() {
         let b = pool.get_blocking().unwrap();
         let waiters: Vec<_> = (0..2)
             .map(|i| {
-                let pool = pool.clone();
-                thread::spawn(move || {
+                with_clone(&pool, move |pool| {
                     let lease = if i == 0 {
                         block_on(pool.get()).unwrap()
                     } else {
@@ -282,17 +277,14 @@ fn a_waiter_polled_again_is_woken_through_its_latest_waker() {
     model(|| {
         let (pool, _) = pool(1);
         let lease = pool.get_blocking().unwrap();
-        let waiter = {
-            let pool = pool.clone();
-            thread::spawn(move || {
-                let mut acquire = Box::pin(pool.get());
-                let noop = futures::task::noop_waker();
-                if let Poll::Ready(r) = acquire.as_mut().poll(&mut Context::from_waker(&noop)) {
-                    return *r.unwrap();
-                }
-                *block_on(acquire).unwrap()
-            })
-        };
+        let waiter = with_clone(&pool, move |pool| {
+            let mut acquire = Box::pin(pool.get());
+            let noop = futures::task::noop_waker();
+            if let Poll::Ready(r) = acquire.as_mut().poll(&mut Context::from_waker(&noop)) {
+                return *r.unwrap();
+            }
+            *block_on(acquire).unwrap()
+        });
         drop(lease);
         assert_eq!(waiter.join().unwrap(), 1);
     });
@@ -343,25 +335,10 @@ fn a_failed_check_moves_on_to_the_next_idle_resource_while_another_is_checked() 
             limit: 3,
             ..Checking::default()
         }));
-        let pool = Pool::builder(counts)
-            .config(PoolConfig {
-                max_size: 3,
-                validation: Validation::Always,
-                max_lifetime: None,
-                idle_timeout: None,
-                leak_threshold: None,
-                maintenance_interval: None,
-                ..PoolConfig::default()
-            })
-            .clock(ManualClock::new())
-            .build()
-            .unwrap();
+        let pool = pool_of(counts, 3, Validation::Always);
         let three = [(); 3].map(|_| pool.get_blocking().unwrap());
         drop(three);
-        let other = {
-            let pool = pool.clone();
-            thread::spawn(move || pool.get_blocking().unwrap())
-        };
+        let other = with_clone(&pool, move |pool| pool.get_blocking().unwrap());
         let mine = pool.get_blocking().unwrap();
         let other = other.join().unwrap();
         let (mine, other) = (Lease::detach(mine), Lease::detach(other));
@@ -374,49 +351,14 @@ fn a_failed_check_moves_on_to_the_next_idle_resource_while_another_is_checked() 
     });
 }
 
-/// A blocking check (every checkout checked) that passes.
-#[derive(Default)]
-struct SlowCheck {
-    next: AtomicU32,
-    closed: Mutex<Vec<u32>>,
-}
-
-impl Manager for &'static SlowCheck {
-    type Resource = u32;
-    type Error = std::io::Error;
-    const ASYNC: bool = false;
-    fn create(&self) -> Work<Result<u32, std::io::Error>> {
-        Work::ready(Ok(self.next.fetch_add(1, Ordering::SeqCst) + 1))
-    }
-    fn validate(&self, r: u32) -> tenure::pool::Checked<Self> {
-        Work::blocking(move || (r, Ok(())))
-    }
-    fn close(&self, r: u32) -> Work<Result<(), BoxError>> {
-        self.closed.lock().unwrap().push(r);
-        Work::ready(Ok(()))
-    }
-}
-
 /// A blocking check's completion races its bound. Check first: #1 is lent, nothing is
 /// abandoned. Bound first: the slot is freed, #2 created and lent, the late #1 closed
 /// when its thread hands it back, one abandoned. Never both, never neither.
 #[test]
 fn a_blocking_check_racing_its_bound_serves_the_caller_either_way() {
     model(|| {
-        let counts: &'static SlowCheck = Box::leak(Box::default());
-        let pool = Pool::builder(counts)
-            .config(PoolConfig {
-                max_size: 1,
-                validation: Validation::Always,
-                max_lifetime: None,
-                idle_timeout: None,
-                leak_threshold: None,
-                maintenance_interval: None,
-                ..PoolConfig::default()
-            })
-            .clock(ManualClock::new())
-            .build()
-            .unwrap();
+        let counts: &'static Counting = Box::leak(Box::default());
+        let pool = pool_of(counts, 1, Validation::Always);
         drop(pool.get_blocking().unwrap()); // #1, created: no check
         let lease = pool.get_blocking().unwrap();
         let got = *lease;
@@ -442,20 +384,8 @@ fn a_blocking_check_racing_its_bound_serves_the_caller_either_way() {
 #[test]
 fn a_blocking_job_racing_its_workers_keep_alive_runs_once() {
     model(|| {
-        let counts: &'static SlowCheck = Box::leak(Box::default());
-        let pool = Pool::builder(counts)
-            .config(PoolConfig {
-                max_size: 1,
-                validation: Validation::Always,
-                max_lifetime: None,
-                idle_timeout: None,
-                leak_threshold: None,
-                maintenance_interval: None,
-                ..PoolConfig::default()
-            })
-            .clock(ManualClock::new())
-            .build()
-            .unwrap();
+        let counts: &'static Counting = Box::leak(Box::default());
+        let pool = pool_of(counts, 1, Validation::Always);
         drop(pool.get_blocking().unwrap()); // #1, created: no check
         drop(pool.get_blocking().unwrap()); // a first check, on a new worker
         let lease = pool.get_blocking().unwrap(); // a second, on that worker or another
