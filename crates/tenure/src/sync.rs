@@ -47,9 +47,9 @@ impl<T> StateLock<T> {
 #[cfg(feature = "pool")]
 pub(crate) mod thread {
     #[cfg(loom)]
-    pub(crate) use loom::thread::{current, Thread};
+    pub(crate) use loom::thread::{current, park, Thread};
     #[cfg(not(loom))]
-    pub(crate) use std::thread::{current, park_timeout, Thread};
+    pub(crate) use std::thread::{current, park, park_timeout, Thread};
 
     /// Loom has no time: a timed park is an untimed one (a missed unpark is a deadlock
     /// loom reports).

@@ -16,10 +16,9 @@ use super::lease::Lease;
 use super::manager::Manager;
 use super::state::{Shared, Step, Warmth};
 use super::stats::{ResourceMetrics, Retained, Statistics};
+use super::waiters::Wake;
 use super::work::step;
-
-/// How often warm-up looks whether its creates ended.
-const WARM_POLL: Duration = Duration::from_millis(1);
+use crate::sync::thread;
 
 /// A pool of resources made by `M`. Cloning shares the pool; when the last `Pool` handle
 /// is dropped the pool closes as [`close`](Pool::close) does, without waiting: idle
@@ -319,8 +318,10 @@ impl<M: Manager> Pool<M> {
     /// several intervals. It ends `Ok` once `min_idle` resources are idle, or when no more
     /// can be made (every slot taken by leases); a create that fails is
     /// [`PoolError::Create`], one past its bound [`PoolError::CreateTimedOut`], a closed pool
-    /// [`PoolError::Closed`]. It waits on the current tokio runtime's timers; from a thread,
-    /// use [`warm_up_blocking`](Self::warm_up_blocking).
+    /// [`PoolError::Closed`]. Between rounds it sleeps until a create ends (or the backoff
+    /// after a failed one passes, or the pool closes) and takes its next step then: it
+    /// returns the moment the last create ends, and does not poll. From a thread, use
+    /// [`warm_up_blocking`](Self::warm_up_blocking).
     ///
     /// ```
     /// # use tenure::pool::{from_fn, Pool, PoolConfig};
@@ -338,15 +339,24 @@ impl<M: Manager> Pool<M> {
     /// # Ok(()) }
     /// ```
     pub async fn warm_up(&self) -> Result<(), PoolError<M::Error>> {
-        let before = self.warm_step(None)?;
-        while !self.warm_step(Some(&before))?.filled {
-            tokio::time::sleep(WARM_POLL).await;
-        }
-        Ok(())
+        let mut before = None;
+        std::future::poll_fn(|cx| {
+            let wake = Wake::Task(cx.waker().clone());
+            match self.warm_step(before.as_ref(), wake) {
+                Ok(w) if w.filled => Poll::Ready(Ok(())),
+                Ok(w) => {
+                    before.get_or_insert(w);
+                    Poll::Pending
+                }
+                Err(e) => Poll::Ready(Err(e)),
+            }
+        })
+        .await
     }
 
     /// [`warm_up`](Self::warm_up) for a thread, blocking it until `min_idle` is filled or a
-    /// create fails.
+    /// create fails. The thread is parked between rounds and unparked when a create ends
+    /// (or the backoff after a failed one passes, or the pool closes).
     ///
     /// ```
     /// # use tenure::pool::{from_fn, Pool, PoolConfig};
@@ -357,21 +367,27 @@ impl<M: Manager> Pool<M> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn warm_up_blocking(&self) -> Result<(), PoolError<M::Error>> {
-        let before = self.warm_step(None)?;
-        while !self.warm_step(Some(&before))?.filled {
-            std::thread::sleep(WARM_POLL);
+        let mut before = None;
+        loop {
+            let w = self.warm_step(before.as_ref(), Wake::Thread(thread::current()))?;
+            if w.filled {
+                return Ok(());
+            }
+            before.get_or_insert(w);
+            thread::park(); // a wake-up may be spurious: the next step looks again
         }
-        Ok(())
     }
 
     /// One step of warm-up: creates started toward `min_idle`; an error if the pool closed
-    /// or a create failed since `before`.
+    /// or a create failed since `before` (the first step's figures); unless done, `wake` is
+    /// woken for the next step.
     fn warm_step(
         &self,
         before: Option<&Warmth<M::Error>>,
+        wake: Wake,
     ) -> Result<Warmth<M::Error>, PoolError<M::Error>> {
         let now = self.shared.now();
-        let w = step(&self.shared, |s, after| s.warm(now, after));
+        let w = step(&self.shared, |s, after| s.warm(now, wake, after));
         if w.closed {
             return Err(PoolError::Closed);
         }
@@ -413,7 +429,7 @@ impl<M: Manager> Pool<M> {
         self.begin_close();
         let shared = self.shared.clone();
         std::future::poll_fn(move |cx| {
-            if shared.drained(Some(cx.waker())) {
+            if shared.drained(Wake::Task(cx.waker().clone())) {
                 Poll::Ready(())
             } else {
                 Poll::Pending
@@ -448,7 +464,8 @@ impl<M: Manager> Pool<M> {
     }
 
     /// [`close`](Self::close) for a thread, waiting at most `timeout` for the resources to
-    /// come back; `true` when every resource was closed.
+    /// come back; `true` when every resource was closed. The thread is parked meanwhile,
+    /// and unparked by the end of the last close.
     ///
     /// ```
     /// # use tenure::pool::{from_fn, Pool, PoolConfig};
@@ -462,14 +479,14 @@ impl<M: Manager> Pool<M> {
         self.begin_close();
         let deadline = std::time::Instant::now() + timeout;
         loop {
-            if self.shared.drained(None) {
+            if self.shared.drained(Wake::Thread(thread::current())) {
                 return true;
             }
             let now = std::time::Instant::now();
             if now >= deadline {
                 return false;
             }
-            std::thread::sleep((deadline - now).min(Duration::from_millis(5)));
+            thread::park_timeout(deadline - now); // a wake-up may be spurious: look again
         }
     }
 

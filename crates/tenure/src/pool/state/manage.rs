@@ -1,9 +1,7 @@
 //! The steps that take the whole pool in hand: resize, retain, a maintenance round, close,
 //! and a create retried after its backoff.
 
-use std::task::Waker;
-
-use super::{Shared, State};
+use super::{enlist, Shared, State};
 use crate::pool::after::{After, Job};
 use crate::pool::error::PoolError;
 use crate::pool::manager::Manager;
@@ -132,16 +130,38 @@ impl<M: Manager> Shared<M> {
     }
 
     /// A step of warm-up ([`Pool::warm_up`](crate::pool::Pool::warm_up)): creates started
-    /// toward `min_idle`, and what the caller needs to know whether it is done.
-    pub(in crate::pool) fn warm(&self, now: Instant, after: &mut After<M>) -> Warmth<M::Error> {
+    /// toward `min_idle`, and what the caller needs to know whether it is done. Unless it
+    /// is (filled, or closed), `wake` is woken for the next step: when a create ends, a
+    /// backoff that held creates back has passed ([`retry`](Self::retry)), or the pool
+    /// closes — what a step left not filled always waits for one of those (creates under
+    /// way, or the retry a failed create armed).
+    pub(in crate::pool) fn warm(
+        &self,
+        now: Instant,
+        wake: Wake,
+        after: &mut After<M>,
+    ) -> Warmth<M::Error> {
         let mut st = self.lock();
         let status = self.status_of(&st);
         self.create_toward_min_idle(&mut st, status.idle, now, after);
+        // Filled, or nothing more can be made (every slot taken, none being created).
+        let filled = status.idle >= self.config.min_idle
+            || (st.counts.creating() == 0 && st.counts.size() >= st.max_size);
+        if !filled && !st.closed {
+            enlist(&mut st.warmers, wake);
+            // Nothing under way because the backoff holds creates back: make sure a retry
+            // wakes this caller when it has passed (one armed by the failed create may
+            // have come and gone while the pool's clock was behind).
+            if let Some(t) = st.next_create_at.filter(|t| *t > now) {
+                if st.counts.creating() == 0 && !st.retry_armed {
+                    st.retry_armed = true;
+                    after.jobs.push(Job::RetryAfter(t - now));
+                }
+            }
+        }
         Warmth {
             closed: st.closed,
-            // Filled, or nothing more can be made (every slot taken, none being created).
-            filled: status.idle >= self.config.min_idle
-                || (st.counts.creating() == 0 && st.counts.size() >= st.max_size),
+            filled,
             failures: st.stats.create_failures,
             last_error: st.last_error.clone(),
         }
@@ -168,6 +188,7 @@ impl<M: Manager> Shared<M> {
         for conn in std::mem::take(&mut st.idle) {
             self.retire(&mut st, conn, Retire::Closed, after);
         }
+        Self::wake_warmers(&mut st, after);
         self.wake_if_drained(&mut st);
         true
     }
@@ -178,33 +199,36 @@ impl<M: Manager> Shared<M> {
         self.lock().closed
     }
 
-    /// Whether every resource is closed (`size` is 0); else `waker`, if given, is woken
-    /// when they are (after a close).
-    pub(in crate::pool) fn drained(&self, waker: Option<&Waker>) -> bool {
+    /// Whether every resource is closed (`size` is 0); else `wake` is woken when they are
+    /// (after a close).
+    pub(in crate::pool) fn drained(&self, wake: Wake) -> bool {
         let mut st = self.lock();
         if st.counts.size() == 0 {
             return true;
         }
-        if let Some(w) = waker {
-            st.drained.push(w.clone());
-        }
+        enlist(&mut st.drained, wake);
         false
     }
 
-    /// A create retried after its backoff ([`Job::RetryAfter`]): creates for the waiters,
-    /// or another wait if the pool's clock says the backoff has not passed yet.
+    /// A create retried after its backoff ([`Job::RetryAfter`]): creates for the waiters
+    /// (and the warm-up callers woken to start theirs), or another wait if the pool's
+    /// clock says the backoff has not passed yet.
     #[cfg_attr(loom, allow(dead_code))] // loom models never retry
     pub(in crate::pool) fn retry(&self, after: &mut After<M>) {
         let now = self.now();
         let mut st = self.lock();
         st.retry_armed = false;
+        let wanted = st.waiters.waiting() > 0 || !st.warmers.is_empty();
         match st.next_create_at {
             // The pool's clock is behind (a manual clock): wait again.
-            Some(t) if t > now && st.waiters.waiting() > 0 && !st.closed => {
+            Some(t) if t > now && wanted && !st.closed => {
                 st.retry_armed = true;
                 after.jobs.push(Job::RetryAfter(t - now));
             }
-            _ => self.maybe_create(&mut st, now, 0, after),
+            _ => {
+                Self::wake_warmers(&mut st, after);
+                self.maybe_create(&mut st, now, 0, after);
+            }
         }
     }
 }

@@ -47,8 +47,11 @@ pub(super) struct State<M: Manager> {
     last_error: Option<std::sync::Arc<M::Error>>,
     failures_in_a_row: u32,
     next_create_at: Option<Instant>,
-    /// `close()` callers waiting for `size` to reach 0.
-    drained: Vec<Waker>,
+    /// `close()` / `close_blocking` callers waiting for `size` to reach 0.
+    drained: Vec<Wake>,
+    /// `warm_up` / `warm_up_blocking` callers waiting for a create to end (or a retry
+    /// after its backoff, or the close) to take their next step.
+    warmers: Vec<Wake>,
     /// A [`Job::RetryAfter`] is pending.
     retry_armed: bool,
     /// The pool's timer task (`tasks::start_timer`): the deadline it sleeps until, and its
@@ -132,6 +135,7 @@ impl<M: Manager> Shared<M> {
             failures_in_a_row: 0,
             next_create_at: None,
             drained: Vec::new(),
+            warmers: Vec::new(),
             retry_armed: false,
             timer_at: None,
             timer_waker: None,
@@ -482,6 +486,12 @@ impl<M: Manager> Shared<M> {
         }
     }
 
+    /// Wakes the warm-up callers for their next step (a create ended, a backoff passed,
+    /// the pool closed).
+    fn wake_warmers(st: &mut State<M>, after: &mut After<M>) {
+        after.wakes.extend(st.warmers.drain(..));
+    }
+
     /// Hands a leak report to the sink.
     pub(super) fn report_leak(&self, leak: Leaked) {
         crate::sink::emit(
@@ -496,6 +506,20 @@ impl<M: Manager> Shared<M> {
             },
         );
     }
+}
+
+/// Adds `wake` to `list` unless it holds a wake of the same task already (a future polled
+/// again registers again).
+fn enlist(list: &mut Vec<Wake>, wake: Wake) {
+    if let Wake::Task(new) = &wake {
+        if list
+            .iter()
+            .any(|w| matches!(w, Wake::Task(old) if old.will_wake(new)))
+        {
+            return;
+        }
+    }
+    list.push(wake);
 }
 
 /// The wait after `failures` failed creates in a row: `create_backoff` doubled each time,

@@ -156,6 +156,7 @@ impl<M: Manager> Shared<M> {
             }
         }
         self.maybe_create(&mut st, now, 0, after);
+        Self::wake_warmers(&mut st, after);
     }
 
     /// A validation or reset finished: its resource delivered, or retired for `why` — and
