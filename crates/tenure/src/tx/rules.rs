@@ -1,7 +1,9 @@
 //! A transaction's rules, in one place for the blocking driver (`run.rs`) and the async one
 //! (`run_async.rs`): when a connection is ready, what the body's result decides, what a
 //! failed `BEGIN`, `COMMIT` or rollback becomes, and whether a failed attempt is run again.
-//! The drivers only do the I/O: `BEGIN`, the body, `COMMIT`, the rollback, the backoff.
+//! The drivers only do the I/O: `BEGIN`, the body, `COMMIT`, the rollback, the backoff; the
+//! loop of attempts ([`retrying`]) is written here once for both, the blocking driver's
+//! steps being ready at once ([`now`]).
 //!
 //! - A transaction begins only from [`Session::begins_from`]; else [`Failure::NotReady`],
 //!   nothing sent.
@@ -19,6 +21,9 @@
 
 use std::any::Any;
 use std::error::Error as StdError;
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use super::{Class, Failure, Retry, Session, State, TxError};
@@ -110,9 +115,78 @@ pub(crate) fn rolled_back_in_panic(cleanup: Result<Option<Error>, Box<dyn Any + 
     }
 }
 
+/// One driver's steps of a transaction run with `Options`, as [`retrying`] runs them: an
+/// attempt (`BEGIN`, the body, `COMMIT` or the rollback) and the wait before the next.
+pub(crate) trait Attempts<C: Session, T, E> {
+    /// Attempt `n` on `conn`.
+    fn attempt(
+        &mut self,
+        conn: &mut C,
+        n: u32,
+    ) -> impl Future<Output = Result<T, TxError<E, C::Error>>>;
+    /// Waits `wait` before the next attempt.
+    fn sleep(&self, wait: Duration) -> impl Future<Output = ()>;
+}
+
+/// The blocking driver's steps: its attempt (`FnMut(conn, n)`), then a thread sleep, each
+/// done before the future it returns is polled.
+pub(crate) struct Blocking<A>(pub(crate) A);
+
+impl<C, T, E, A> Attempts<C, T, E> for Blocking<A>
+where
+    C: Session,
+    A: FnMut(&mut C, u32) -> Result<T, TxError<E, C::Error>>,
+{
+    fn attempt(
+        &mut self,
+        conn: &mut C,
+        n: u32,
+    ) -> impl Future<Output = Result<T, TxError<E, C::Error>>> {
+        std::future::ready((self.0)(conn, n))
+    }
+
+    fn sleep(&self, wait: Duration) -> impl Future<Output = ()> {
+        std::thread::sleep(wait);
+        std::future::ready(())
+    }
+}
+
+/// Runs attempts 1, 2, … on `conn` until one ends in what the transaction returns
+/// ([`after_attempt`]), waiting each backoff in between: the loop of both drivers'
+/// `Options::run*`. The async driver awaits it; the blocking one's steps are ready at once
+/// (a blocking attempt, a thread sleep) and it takes the result [`now`].
+pub(crate) async fn retrying<C, T, E>(
+    retry: Option<&Retry>,
+    conn: &mut C,
+    mut steps: impl Attempts<C, T, E>,
+) -> Result<T, TxError<E, C::Error>>
+where
+    C: Session,
+    E: StdError + 'static,
+{
+    let mut n = 1;
+    loop {
+        let result = steps.attempt(conn, n).await;
+        match after_attempt(retry, conn, result, n) {
+            Ok(done) => return done,
+            Err(wait) => steps.sleep(wait).await,
+        }
+        n += 1;
+    }
+}
+
+/// The output of `fut`, every step of which is ready at once (the blocking driver's
+/// [`retrying`]): polled once, on the caller's thread.
+pub(crate) fn now<F: Future>(fut: F) -> F::Output {
+    match pin!(fut).poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(output) => output,
+        Poll::Pending => unreachable!("a blocking transaction's step waited"),
+    }
+}
+
 /// Attempt `n` ended with `result`: `Ok` with what the transaction returns, or `Err` with
 /// the wait before the next attempt (see [`retry_after`]).
-pub(crate) fn after_attempt<C: Session, T, E: StdError + 'static>(
+fn after_attempt<C: Session, T, E: StdError + 'static>(
     retry: Option<&Retry>,
     conn: &C,
     result: Result<T, TxError<E, C::Error>>,

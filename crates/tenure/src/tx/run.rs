@@ -150,15 +150,12 @@ impl Options {
         F: FnMut(&mut Tx<'_, C>) -> Result<T, E>,
         E2: StdError + 'static,
     {
-        let mut n = 1;
-        loop {
-            let result = attempt(conn, self.mode, n, &mut body, wrap);
-            match rules::after_attempt(self.retry.as_ref(), conn, result, n) {
-                Ok(done) => return done,
-                Err(wait) => std::thread::sleep(wait),
-            }
-            n += 1;
-        }
+        let attempt = |conn: &mut C, n| attempt(conn, self.mode, n, &mut body, wrap);
+        rules::now(rules::retrying(
+            self.retry.as_ref(),
+            conn,
+            rules::Blocking(attempt),
+        ))
     }
 }
 

@@ -154,15 +154,35 @@ impl Options {
         F: AsyncFnMut(&mut Tx<'_, C>) -> Result<T, E>,
         E2: StdError + 'static,
     {
-        let mut n = 1;
-        loop {
-            let result = attempt(conn, self.mode, n, &mut body, wrap).await;
-            match rules::after_attempt(self.retry.as_ref(), conn, result, n) {
-                Ok(done) => return done,
-                Err(wait) => sleep(wait).await,
-            }
-            n += 1;
-        }
+        let steps = Awaited {
+            mode: self.mode,
+            body: &mut body,
+            wrap,
+        };
+        rules::retrying(self.retry.as_ref(), conn, steps).await
+    }
+}
+
+/// The async driver's steps for [`rules::retrying`]: an attempt awaited, a timer. (A
+/// struct, not an async closure: the future of an async closure lent `&mut C` is not
+/// provably `Send` to rustc — "not general enough" — and `tokio::spawn` needs it.)
+struct Awaited<'b, F, E, E2> {
+    mode: Mode,
+    body: &'b mut F,
+    wrap: fn(E) -> E2,
+}
+
+impl<C, T, E, E2, F> rules::Attempts<C, T, E2> for Awaited<'_, F, E, E2>
+where
+    C: AsyncTransactional,
+    F: AsyncFnMut(&mut Tx<'_, C>) -> Result<T, E>,
+{
+    async fn attempt(&mut self, conn: &mut C, n: u32) -> Result<T, TxError<E2, C::Error>> {
+        attempt(conn, self.mode, n, &mut *self.body, self.wrap).await
+    }
+
+    async fn sleep(&self, wait: Duration) {
+        sleep(wait).await
     }
 }
 
