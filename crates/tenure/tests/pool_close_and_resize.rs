@@ -3,15 +3,12 @@
 //! resource still closing, a panicking `retain`.
 #![cfg(all(feature = "pool", feature = "testing"))]
 
-use std::sync::Arc;
 use std::time::Duration;
-use tenure::clock::ManualClock;
 use tenure::pool::{Lease, Pool, PoolConfig, PoolError};
-use tenure::sink::CollectingSink;
 use tenure::testing::TestManager;
 
 mod pool_fixture;
-use pool_fixture::{base, pool_with};
+use pool_fixture::{base, pool_with, reporting_pool};
 
 #[test]
 fn the_last_handle_dropped_closes_idle_resources_now_and_lent_ones_on_return() {
@@ -89,18 +86,7 @@ async fn close_timeout_says_whether_everything_was_closed() {
 /// while the pool runs, or one closed because the pool closed.
 #[test]
 fn a_failed_close_is_reported_saying_why_the_resource_was_closed() {
-    let manager = TestManager::new();
-    let sink = Arc::new(CollectingSink::new(16));
-    let clock = ManualClock::new();
-    let pool = Pool::builder(manager.clone())
-        .config(PoolConfig {
-            maintenance_interval: None,
-            ..base()
-        })
-        .clock(clock)
-        .sink(sink.clone())
-        .build()
-        .unwrap();
+    let (pool, manager, _, sink) = reporting_pool(base());
     manager.fail_closes(true);
     let (a, b) = (pool.get_blocking().unwrap(), pool.get_blocking().unwrap());
     Lease::discard(a);

@@ -12,22 +12,14 @@ use tenure::sink::{CollectingSink, DropReport};
 use tenure::testing::TestManager;
 
 mod pool_fixture;
-use pool_fixture::base;
+use pool_fixture::{base, reporting_pool};
 
 fn pool(tenant: u32) -> (Pool<TestManager>, ManualClock, Arc<CollectingSink>) {
-    let sink = Arc::new(CollectingSink::new(16));
-    let time = ManualClock::new();
-    let pool = Pool::builder(TestManager::new())
-        .config(PoolConfig {
-            leak_threshold: Some(Duration::from_secs(30)),
-            maintenance_interval: None,
-            name: format!("tenant-{tenant}").into(),
-            ..base()
-        })
-        .clock(time.clone())
-        .sink(sink.clone())
-        .build()
-        .unwrap();
+    let (pool, _, time, sink) = reporting_pool(PoolConfig {
+        leak_threshold: Some(Duration::from_secs(30)),
+        name: format!("tenant-{tenant}").into(),
+        ..base()
+    });
     (pool, time, sink)
 }
 

@@ -2,31 +2,19 @@
 //! it, while held and again on return, counted once.
 #![cfg(all(feature = "pool", feature = "testing"))]
 
-use std::sync::Arc;
 use std::time::Duration;
-use tenure::clock::ManualClock;
-use tenure::pool::{Lease, Pool, PoolConfig};
-use tenure::sink::{CollectingSink, DropReport};
-use tenure::testing::TestManager;
+use tenure::pool::{Lease, PoolConfig};
+use tenure::sink::DropReport;
 
 mod pool_fixture;
-use pool_fixture::{base, leak_reports};
+use pool_fixture::{base, leak_reports, reporting_pool};
 
 #[test]
 fn a_lease_held_past_the_leak_threshold_is_reported_with_its_line_while_held_and_on_return() {
-    let sink = Arc::new(CollectingSink::new(16));
-    let time = ManualClock::new();
-    let clock = time.clone();
-    let pool = Pool::builder(TestManager::new())
-        .config(PoolConfig {
-            leak_threshold: Some(Duration::from_secs(30)),
-            maintenance_interval: None,
-            ..base()
-        })
-        .clock(clock)
-        .sink(sink.clone())
-        .build()
-        .unwrap();
+    let (pool, _, time, sink) = reporting_pool(PoolConfig {
+        leak_threshold: Some(Duration::from_secs(30)),
+        ..base()
+    });
     let line = line!() + 1;
     let lease = pool.get_blocking().unwrap();
     assert_eq!(Lease::site(&lease).line(), line);

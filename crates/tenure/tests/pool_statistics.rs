@@ -4,13 +4,10 @@
 
 use std::sync::Arc;
 use std::time::Duration;
-use tenure::clock::ManualClock;
-use tenure::pool::{Pool, PoolConfig};
-use tenure::sink::CollectingSink;
-use tenure::testing::TestManager;
+use tenure::pool::PoolConfig;
 
 mod pool_fixture;
-use pool_fixture::{base, leak_reports, pool_with};
+use pool_fixture::{base, leak_reports, pool_with, reporting_pool};
 
 #[test]
 fn hold_and_wait_times_have_percentiles() {
@@ -63,21 +60,11 @@ fn acquires_are_counted_as_direct_or_waited() {
 #[test]
 fn leases_on_many_threads_are_all_counted_and_shared() {
     const THREADS: usize = 4;
-    let sink = Arc::new(CollectingSink::new(16));
-    let time = ManualClock::new();
-    let clock = time.clone();
-    let counts = TestManager::new();
-    let pool = Pool::builder(counts.clone())
-        .config(PoolConfig {
-            max_size: THREADS,
-            leak_threshold: Some(Duration::from_secs(30)),
-            maintenance_interval: None,
-            ..base()
-        })
-        .clock(clock)
-        .sink(sink.clone())
-        .build()
-        .unwrap();
+    let (pool, counts, time, sink) = reporting_pool(PoolConfig {
+        max_size: THREADS,
+        leak_threshold: Some(Duration::from_secs(30)),
+        ..base()
+    });
     let held = Arc::new(std::sync::Barrier::new(THREADS + 1));
     let go = Arc::new(std::sync::Barrier::new(THREADS + 1));
     let threads: Vec<_> = (0..THREADS)
