@@ -119,10 +119,7 @@ fn a_wrapped_error_that_is_not_retryable_runs_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn async_a_busy_snapshot_in_a_box_dyn_error_is_retried() {
     let (_dir, path, manager) = common::table_t();
-    let pool = tenure::pool::Pool::builder(manager)
-        .config(common::config(1))
-        .build()
-        .unwrap();
+    let pool = common::pool_of(manager, 1);
     let mut conn = AsyncConnection::new(pool.get().await.unwrap());
     let attempts = retrying()
         .run_async_dyn(&mut conn, async |tx| {

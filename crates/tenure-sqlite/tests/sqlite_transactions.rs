@@ -115,10 +115,7 @@ fn nested_three_deep_with_the_middle_one_rolled_back() {
 #[test]
 fn a_pooled_lease_runs_a_transaction_and_goes_back_clean() {
     let (_dir, path, manager) = common::table_t();
-    let pool = tenure::pool::Pool::builder(manager)
-        .config(common::config(1))
-        .build()
-        .unwrap();
+    let pool = common::pool_of(manager, 1);
     let mut lease = pool.get_blocking().unwrap();
     transaction(&mut *lease, |tx| insert(tx, 1)).unwrap();
     let failed = transaction(&mut *lease, |tx| {

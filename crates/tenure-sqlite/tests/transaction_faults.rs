@@ -7,30 +7,13 @@
 
 mod common;
 
-use std::path::Path;
-
 use tenure::testing::{Faults, Ledger, Op};
 use tenure::tx::{transaction, transaction_async, Failure, Session, State};
 use tenure_sqlite::hooks::KIND;
 use tenure_sqlite::{AsyncConnection, Error, Manager, Operation};
 
 fn setup(faults: &Faults, ledger: &Ledger) -> (tempfile::TempDir, std::path::PathBuf, Manager) {
-    let (dir, path) = common::db_path();
-    let manager = Manager::file(&path)
-        .init(|c| c.execute_batch("CREATE TABLE IF NOT EXISTS t (x INTEGER)"))
-        .hooks(faults.clone(), ledger.clone())
-        .build()
-        .unwrap();
-    (dir, path, manager)
-}
-
-fn rows(path: &Path) -> Vec<i64> {
-    let conn = common::reader(path);
-    let mut stmt = conn.prepare("SELECT x FROM t ORDER BY rowid").unwrap();
-    stmt.query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
+    common::table_t_with(|builder| builder.hooks(faults.clone(), ledger.clone()))
 }
 
 fn insert(conn: &rusqlite::Connection, x: i64) -> Result<(), Error> {
@@ -63,10 +46,10 @@ fn a_failed_commit_leaves_nothing_committed_and_the_connection_idle() {
     assert!(err.cleanup().is_none(), "the rollback after it worked");
     assert_eq!(conn.state(), State::Idle);
     assert!(conn.is_autocommit());
-    assert_eq!(rows(&path), [1]);
+    assert_eq!(common::rows(&path), [1]);
     // The connection is clean: the next transaction on it commits.
     transaction(&mut conn, |tx| insert(tx, 4)).unwrap();
-    assert_eq!(rows(&path), [1, 4]);
+    assert_eq!(common::rows(&path), [1, 4]);
     assert_eq!(faults.count(Op::Commit, KIND), 3);
     assert_eq!(faults.count(Op::Rollback, KIND), 1);
     tenure::Close::close(conn).unwrap();
@@ -95,7 +78,7 @@ fn a_failed_begin_runs_nothing_and_leaves_the_connection_idle() {
     assert_eq!(conn.state(), State::Idle);
     assert_eq!(faults.count(Op::Rollback, KIND), 0, "nothing to roll back");
     transaction(&mut conn, |tx| insert(tx, 2)).unwrap();
-    assert_eq!(rows(&path), [2]);
+    assert_eq!(common::rows(&path), [2]);
     tenure::Close::close(conn).unwrap();
     ledger.assert_all_closed();
 }
@@ -105,10 +88,7 @@ fn a_failed_rollback_is_the_cleanup_error_and_the_pool_reset_rolls_back() {
     let (faults, ledger) = (Faults::new(), Ledger::new());
     faults.fail_nth(Op::Rollback, KIND, 1);
     let (_dir, path, manager) = setup(&faults, &ledger);
-    let pool = tenure::pool::Pool::builder(manager)
-        .config(common::config(1))
-        .build()
-        .unwrap();
+    let pool = common::pool_of(manager, 1);
     let mut lease = pool.get_blocking().unwrap();
     let err = transaction(&mut *lease, |tx| {
         insert(tx, 1)?;
@@ -124,12 +104,12 @@ fn a_failed_rollback_is_the_cleanup_error_and_the_pool_reset_rolls_back() {
     );
     // The ROLLBACK was not sent: the transaction is still open, its row uncommitted.
     assert_eq!(lease.state(), State::Open { depth: 1 });
-    assert!(rows(&path).is_empty());
+    assert!(common::rows(&path).is_empty());
     drop(lease); // the pool's reset (`Op::Reset`, not `Op::Rollback`) rolls it back
     let mut lease = pool.get_blocking().unwrap();
     assert_eq!(lease.state(), State::Idle);
     transaction(&mut *lease, |tx| insert(tx, 3)).unwrap();
-    assert_eq!(rows(&path), [3]);
+    assert_eq!(common::rows(&path), [3]);
     assert_eq!(pool.statistics().destroyed.reset_failed, 0);
     drop(lease);
     assert!(pool.close_blocking(std::time::Duration::from_secs(10)));
@@ -164,7 +144,7 @@ fn a_failed_savepoint_or_release_leaves_the_outer_transaction_usable() {
         Ok::<_, Error>(())
     })
     .unwrap();
-    assert_eq!(rows(&path), [1, 4]);
+    assert_eq!(common::rows(&path), [1, 4]);
     assert_eq!(faults.count(Op::RollbackToSavepoint, KIND), 1);
     tenure::Close::close(conn).unwrap();
     ledger.assert_all_closed();
@@ -175,10 +155,7 @@ async fn a_failed_commit_through_the_async_connection_rolls_back_too() {
     let (faults, ledger) = (Faults::new(), Ledger::new());
     faults.fail_nth(Op::Commit, KIND, 1);
     let (_dir, path, manager) = setup(&faults, &ledger);
-    let pool = tenure::pool::Pool::builder(manager)
-        .config(common::config(1))
-        .build()
-        .unwrap();
+    let pool = common::pool_of(manager, 1);
     let mut conn = AsyncConnection::new(pool.get().await.unwrap());
     let err = transaction_async(&mut conn, async |tx| {
         tx.run(|c| c.execute("INSERT INTO t VALUES (1)", [])).await
@@ -191,13 +168,13 @@ async fn a_failed_commit_through_the_async_connection_rolls_back_too() {
     assert_eq!(injected(cause), "injected fault: commit #1 of `sqlite`");
     assert!(err.cleanup().is_none());
     assert_eq!(conn.state(), State::Idle);
-    assert!(rows(&path).is_empty());
+    assert!(common::rows(&path).is_empty());
     transaction_async(&mut conn, async |tx| {
         tx.run(|c| c.execute("INSERT INTO t VALUES (2)", [])).await
     })
     .await
     .unwrap();
-    assert_eq!(rows(&path), [2]);
+    assert_eq!(common::rows(&path), [2]);
     drop(conn);
     pool.close().await;
     ledger.assert_all_closed();

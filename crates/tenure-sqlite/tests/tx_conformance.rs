@@ -64,10 +64,7 @@ impl Sqlite {
     }
 
     fn pool(&self) -> Pool<Manager> {
-        Pool::builder(self.manager.clone())
-            .config(common::config(1))
-            .build()
-            .unwrap()
+        common::pool_of(self.manager.clone(), 1)
     }
 }
 
@@ -173,10 +170,7 @@ fn the_blocking_suite_passes_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_async_suite_passes_on_sqlite_async_connections() {
     let sqlite = Sqlite::new();
-    let connections = Pool::builder(sqlite.manager.clone())
-        .config(common::config(4))
-        .build()
-        .unwrap();
+    let connections = common::pool_of(sqlite.manager.clone(), 4);
     let summary = run_async(&AsyncSqlite {
         sqlite,
         connections,

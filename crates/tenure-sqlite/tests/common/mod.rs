@@ -10,11 +10,17 @@ use tenure_sqlite::{Builder, Manager};
 
 /// A fresh database with a table `t (x INTEGER)`, and a manager of it.
 pub fn table_t() -> (tempfile::TempDir, PathBuf, Manager) {
+    table_t_with(|builder| builder)
+}
+
+/// [`table_t`], its manager's builder first passed through `more` (hooks, settings).
+pub fn table_t_with(
+    more: impl FnOnce(Builder) -> Builder,
+) -> (tempfile::TempDir, PathBuf, Manager) {
     let (dir, path) = db_path();
-    let manager = Manager::file(&path)
-        .init(|c| c.execute_batch("CREATE TABLE IF NOT EXISTS t (x INTEGER)"))
-        .build()
-        .expect("manager");
+    let builder =
+        Manager::file(&path).init(|c| c.execute_batch("CREATE TABLE IF NOT EXISTS t (x INTEGER)"));
+    let manager = more(builder).build().expect("manager");
     (dir, path, manager)
 }
 
@@ -46,7 +52,12 @@ pub fn config(max_size: usize) -> PoolConfig {
 
 /// A pool of `builder`'s manager.
 pub fn pool(builder: Builder, max_size: usize) -> Pool<Manager> {
-    Pool::builder(builder.build().expect("manager"))
+    pool_of(builder.build().expect("manager"), max_size)
+}
+
+/// A pool of `manager` ([`config`]).
+pub fn pool_of(manager: Manager, max_size: usize) -> Pool<Manager> {
+    Pool::builder(manager)
         .config(config(max_size))
         .build()
         .expect("pool")
