@@ -43,7 +43,9 @@ use crate::error::{Error, Operation};
 /// ```
 pub const KIND: &str = "sqlite";
 
-/// An operation a fault can be injected into.
+/// An operation a fault can be injected into. Its two names — the [`Operation`] its
+/// error names and the `Op` its faults are planned under — are one table:
+/// [`Hook::names`].
 #[derive(Debug, Clone, Copy)]
 #[cfg_attr(not(feature = "testing"), allow(dead_code))]
 pub(crate) enum Hook {
@@ -70,20 +72,60 @@ pub(crate) enum Hook {
     RollbackToSavepoint,
 }
 
+/// The `Op` a fault is planned under (feature `testing`; else nothing).
+#[cfg(feature = "testing")]
+type FaultOp = tenure::testing::Op;
+#[cfg(not(feature = "testing"))]
+type FaultOp = ();
+
+/// `Op::$name` (feature `testing`; else `()`).
+#[cfg(feature = "testing")]
+macro_rules! fault_op {
+    ($name:ident) => {
+        tenure::testing::Op::$name
+    };
+}
+#[cfg(not(feature = "testing"))]
+macro_rules! fault_op {
+    ($name:ident) => {
+        ()
+    };
+}
+
 impl Hook {
+    /// The operation an error of this hook names, and the `Op` its faults are planned
+    /// under: the one mapping between the two lists.
+    fn names(self) -> (Operation, FaultOp) {
+        match self {
+            Hook::Create => (Operation::Open, fault_op!(Acquire)),
+            Hook::Validate => (Operation::Validate, fault_op!(Validate)),
+            Hook::Reset => (Operation::Rollback, fault_op!(Reset)),
+            Hook::Close => (Operation::Close, fault_op!(Close)),
+            Hook::Begin => (Operation::Begin, fault_op!(Begin)),
+            Hook::Commit => (Operation::Commit, fault_op!(Commit)),
+            Hook::Rollback => (Operation::Rollback, fault_op!(Rollback)),
+            Hook::Savepoint => (Operation::Savepoint, fault_op!(Savepoint)),
+            Hook::ReleaseSavepoint => (Operation::ReleaseSavepoint, fault_op!(ReleaseSavepoint)),
+            Hook::RollbackToSavepoint => (
+                Operation::RollbackToSavepoint,
+                fault_op!(RollbackToSavepoint),
+            ),
+        }
+    }
+
     /// The operation an error of this hook names.
     pub(crate) fn operation(self) -> Operation {
-        match self {
-            Hook::Create => Operation::Open,
-            Hook::Validate => Operation::Validate,
-            Hook::Reset | Hook::Rollback => Operation::Rollback,
-            Hook::Close => Operation::Close,
-            Hook::Begin => Operation::Begin,
-            Hook::Commit => Operation::Commit,
-            Hook::Savepoint => Operation::Savepoint,
-            Hook::ReleaseSavepoint => Operation::ReleaseSavepoint,
-            Hook::RollbackToSavepoint => Operation::RollbackToSavepoint,
-        }
+        self.names().0
+    }
+
+    /// Applies the fault `faults` plan for this call of the hook, if any, as an error of
+    /// `database`.
+    #[cfg(feature = "testing")]
+    fn apply(self, faults: &tenure::testing::Faults, database: &Arc<str>) -> Result<(), Error> {
+        let (operation, op) = self.names();
+        faults
+            .check(op, KIND)
+            .map_err(|f| Error::injected(database, operation, f))
     }
 }
 
@@ -106,23 +148,6 @@ pub(crate) struct ConnHooks(Option<(tenure::testing::Faults, tenure::testing::To
 pub(crate) struct ConnHooks;
 
 #[cfg(feature = "testing")]
-fn op(hook: Hook) -> tenure::testing::Op {
-    use tenure::testing::Op;
-    match hook {
-        Hook::Create => Op::Acquire,
-        Hook::Validate => Op::Validate,
-        Hook::Reset => Op::Reset,
-        Hook::Close => Op::Close,
-        Hook::Begin => Op::Begin,
-        Hook::Commit => Op::Commit,
-        Hook::Rollback => Op::Rollback,
-        Hook::Savepoint => Op::Savepoint,
-        Hook::ReleaseSavepoint => Op::ReleaseSavepoint,
-        Hook::RollbackToSavepoint => Op::RollbackToSavepoint,
-    }
-}
-
-#[cfg(feature = "testing")]
 impl Hooks {
     pub(crate) fn new(faults: tenure::testing::Faults, ledger: tenure::testing::Ledger) -> Self {
         Hooks(Some((faults, ledger)))
@@ -131,9 +156,7 @@ impl Hooks {
     /// Applies the fault planned for this call of `hook`, if any.
     pub(crate) fn check(&self, hook: Hook, database: &Arc<str>) -> Result<(), Error> {
         match &self.0 {
-            Some((faults, _)) => faults
-                .check(op(hook), KIND)
-                .map_err(|f| Error::injected(database, hook.operation(), f)),
+            Some((faults, _)) => hook.apply(faults, database),
             None => Ok(()),
         }
     }
@@ -151,11 +174,10 @@ impl Hooks {
 
 #[cfg(feature = "testing")]
 impl ConnHooks {
+    /// Applies the fault planned for this call of `hook`, if any.
     pub(crate) fn check(&self, hook: Hook, database: &Arc<str>) -> Result<(), Error> {
         match &self.0 {
-            Some((faults, _)) => faults
-                .check(op(hook), KIND)
-                .map_err(|f| Error::injected(database, hook.operation(), f)),
+            Some((faults, _)) => hook.apply(faults, database),
             None => Ok(()),
         }
     }
@@ -166,9 +188,7 @@ impl ConnHooks {
         match self.0 {
             Some((faults, token)) => {
                 token.release();
-                faults
-                    .check(op(Hook::Close), KIND)
-                    .map_err(|f| Error::injected(database, Operation::Close, f))
+                Hook::Close.apply(&faults, database)
             }
             None => Ok(()),
         }
