@@ -28,11 +28,17 @@
 //! freed slot while the late one is closed — and the abandoned count says which; two
 //! blocking checks one after another, the second racing its worker's keep-alive (under
 //! loom it passes at once): handed to that worker, or to a new one once it has gone, each
-//! check runs once.
+//! check runs once; `try_get` racing a return (whose thread then tries one of its own)
+//! and a `retain` (nothing lost, nothing lent twice, `retain`'s counts are what it
+//! closed); `warm_up_blocking` parked until its create ends on a worker thread (or its
+//! bound passes first: `CreateTimedOut`, the late resource closed) and `close_blocking`
+//! parked until the last lease comes back on another thread (a lost wake-up of either is
+//! a deadlock loom reports).
 //!
 //! **Not covered**: timeouts (loom has no time: `Acquire` waits untimed under loom and a
 //! timed park is an untimed one), the work the pool runs on a runtime (the models'
-//! managers are synchronous — `Work::ready` — but for the raced check's blocking work), the background driver and the relay
+//! managers are synchronous — `Work::ready` — but for the raced checks' and create's
+//! blocking work), the background driver and the relay
 //! tasks (tokio's; off under loom), and the statistics' contents.
 #![cfg(all(loom, feature = "pool"))]
 
@@ -402,5 +408,129 @@ fn a_blocking_job_racing_its_workers_keep_alive_runs_once() {
         );
         assert_eq!(counts.closed.lock().unwrap().len() as u64, abandoned);
         assert_eq!(pool.status().size, 1);
+    });
+}
+
+/// `try_get` racing a return and a `retain` (which retires #2 if it finds it idle). Two
+/// resources, #1 lent and given back by one thread (which then tries a `try_get` of its
+/// own), #2 idle; `retain` on another. Nothing is lost (every resource idle, lent or
+/// closed), nothing is lent twice (the two `try_get`s hold different ones), `retain`'s
+/// counts are what it closed and never more than there were, and what `try_get` holds was
+/// not closed under it.
+#[test]
+fn a_try_get_racing_a_return_and_a_retain_loses_nothing() {
+    model(|| {
+        let (pool, counts) = pool(2);
+        let one = pool.get_blocking().unwrap();
+        drop(pool.get_blocking().unwrap()); // #2, idle
+        assert_eq!(*one, 1);
+        let returner = with_clone(&pool, move |pool| {
+            drop(one);
+            pool.try_get().ok()
+        });
+        let retainer = with_clone(&pool, |pool| pool.retain(|r, _| *r != 2));
+        let mine = match pool.try_get() {
+            Ok(lease) => Some(lease),
+            Err(PoolError::WouldWait { .. }) => None,
+            Err(e) => panic!("{e}"),
+        };
+        let theirs = returner.join().unwrap();
+        let retained = retainer.join().unwrap();
+        let closed = counts.closed.lock().unwrap().clone();
+        let held: Vec<u32> = mine.iter().chain(theirs.iter()).map(|l| **l).collect();
+        if let [a, b] = held[..] {
+            assert_ne!(a, b, "lent twice");
+        }
+        assert_eq!(
+            retained.retired,
+            closed.len(),
+            "retain's count is what it closed"
+        );
+        assert!(retained.kept + retained.retired <= 2);
+        assert!(
+            closed.iter().all(|r| *r == 2),
+            "only #2 retired: {closed:?}"
+        );
+        assert!(
+            held.iter().all(|r| !closed.contains(r)),
+            "closed while lent"
+        );
+        let status = pool.status();
+        assert_eq!(status.in_use, held.len());
+        assert_eq!(status.size, 2 - closed.len(), "nothing lost");
+        assert_eq!(status.idle + status.in_use, status.size);
+        drop((mine, theirs));
+        assert_eq!(pool.status(), idle(2 - closed.len(), 2));
+    });
+}
+
+/// A blocking create (on a worker thread, racing its bound: under loom it may pass at
+/// any moment).
+#[derive(Default)]
+struct SlowCreate {
+    next: AtomicU32,
+    closed: Mutex<Vec<u32>>,
+}
+
+impl Manager for &'static SlowCreate {
+    type Resource = u32;
+    type Error = std::io::Error;
+    const ASYNC: bool = false;
+    fn create(&self) -> Work<Result<u32, std::io::Error>> {
+        let n = self.next.fetch_add(1, Ordering::SeqCst) + 1;
+        Work::blocking(move || Ok(n))
+    }
+    fn close(&self, r: u32) -> Work<Result<(), BoxError>> {
+        self.closed.lock().unwrap().push(r);
+        Work::ready(Ok(()))
+    }
+}
+
+/// `warm_up_blocking` parks until its create ends on a worker thread (a lost wake-up is
+/// a deadlock loom reports): `min_idle` filled, or the create's bound passed first — then
+/// the first error is `CreateTimedOut`, and the late resource is closed.
+#[test]
+fn warm_up_blocking_is_woken_by_a_create_on_another_thread() {
+    model(|| {
+        let counts: &'static SlowCreate = Box::leak(Box::default());
+        let pool = Pool::builder(counts)
+            .config(PoolConfig {
+                max_size: 1,
+                min_idle: 1,
+                max_lifetime: None,
+                idle_timeout: None,
+                leak_threshold: None,
+                maintenance_interval: None,
+                ..PoolConfig::default()
+            })
+            .clock(ManualClock::new())
+            .build()
+            .unwrap();
+        match pool.warm_up_blocking() {
+            Ok(()) => assert_eq!(pool.status(), idle(1, 1)),
+            Err(PoolError::CreateTimedOut(_)) => {
+                while counts.closed.lock().unwrap().is_empty() {
+                    thread::yield_now(); // the late one, closed on its worker
+                }
+                assert_eq!(*counts.closed.lock().unwrap(), [1]);
+                assert_eq!(pool.status().size, 0);
+            }
+            Err(e) => panic!("{e}"),
+        }
+    });
+}
+
+/// `close_blocking` parks until the last lease, returned on another thread, is closed
+/// (a lost wake-up is a deadlock loom reports; its timed park is untimed under loom).
+#[test]
+fn close_blocking_is_woken_by_a_return_on_another_thread() {
+    model(|| {
+        let (pool, counts) = pool(1);
+        let lease = pool.get_blocking().unwrap();
+        let returner = thread::spawn(move || drop(lease));
+        assert!(pool.close_blocking(std::time::Duration::from_secs(3600)));
+        returner.join().unwrap();
+        assert_eq!(*counts.closed.lock().unwrap(), [1]);
+        assert_eq!(pool.status().size, 0);
     });
 }

@@ -1,7 +1,7 @@
 //! Property tests of the pool against a reference model: random sequences of gets (blocking
 //! with a zero or short timeout, or async futures polled by hand and kept pending as
-//! waiters), releases, cancellations, discards, detaches, resizes, failing creates and a
-//! close, on a pool whose manager does everything inline (`Work::ready`), so every step is
+//! waiters), `try_get`s, releases, cancellations, discards, detaches, resizes, `retain`s,
+//! `warm_up`s, failing creates and a close, on a pool whose manager does everything inline (`Work::ready`), so every step is
 //! deterministic. After each step the pool's `status()` must be the model's; every waiter
 //! is served first come, first served (the model predicts which resource each gets, and
 //! polling checks it); a resource handed to a cancelled waiter goes to the next; and at the
@@ -22,7 +22,15 @@
 //!   that fails closed, and takes the first good one — creating only once none is left
 //!   (no caller waits while a resource sits idle; a failed check moves on to the next idle
 //!   resource before any create); a returned resource is checked before it goes to a
-//!   waiter, and one that fails is closed and a create started instead.
+//!   waiter, and one that fails is closed and a create started instead;
+//! - `try_get` takes an idle resource that needs no check (none does unless checks are on)
+//!   when nobody waits, else fails at once with `WouldWait` (`Closed` once closed) — it
+//!   joins no line, starts no create and no check;
+//! - `warm_up` creates toward `min_idle` in rounds of at most `max_concurrent_creates`
+//!   (within the size), until `min_idle` are idle or the size is reached; a round in which
+//!   a create failed ends it with that error (the round's other creates still count);
+//! - `retain` closes the idle resources its predicate rejects and keeps the others, and
+//!   says how many of each.
 //!
 //! Which idle resource a get or a shrink takes is not promised, so the model keeps the idle
 //! set and checks membership (the ledger says which ones a shrink closed).
@@ -113,6 +121,12 @@ enum Action {
     FailNextCreate,
     /// The next check fails (under `Validation::Always`).
     FailNextCheck,
+    /// `try_get()`.
+    TryGet,
+    /// `warm_up_blocking()`.
+    WarmUp,
+    /// `retain`, keeping the resources whose id's bit is set in the mask.
+    Retain(u64),
     Close,
 }
 
@@ -129,6 +143,9 @@ fn action() -> impl Strategy<Value = Action> {
         2 => (1usize..=5).prop_map(Action::Resize),
         1 => Just(Action::FailNextCreate),
         2 => Just(Action::FailNextCheck),
+        3 => Just(Action::TryGet),
+        2 => Just(Action::WarmUp),
+        1 => any::<u64>().prop_map(Action::Retain),
         1 => Just(Action::Close),
     ]
 }
@@ -165,6 +182,7 @@ enum Expect {
     Closed,
     Saturated,
     Timeout,
+    WouldWait,
 }
 
 /// The reference model.
@@ -172,6 +190,8 @@ enum Expect {
 struct Model {
     max: usize,
     max_waiters: usize,
+    min_idle: usize,
+    creates_at_once: usize,
     /// Resources that exist: idle, lent, handed to a waiter.
     size: usize,
     idle: BTreeSet<u64>,
@@ -193,8 +213,16 @@ struct Model {
 }
 
 impl Model {
-    fn new(max: usize, max_waiters: usize, checks: bool) -> Self {
+    fn new(
+        max: usize,
+        max_waiters: usize,
+        min_idle: usize,
+        creates_at_once: usize,
+        checks: bool,
+    ) -> Self {
         Model {
+            min_idle,
+            creates_at_once,
             checks,
             fail_check: 0,
             max,
@@ -316,6 +344,59 @@ impl Model {
         }
     }
 
+    /// `try_get`: `None` when it takes one of the idle resources, else its error.
+    fn try_get(&mut self) -> Option<Expect> {
+        if self.closed {
+            return Some(Expect::Closed);
+        }
+        // Those in line first; and under checks every idle one needs one, which it never
+        // starts.
+        if !self.line.is_empty() || self.checks || self.idle.is_empty() {
+            return Some(Expect::WouldWait);
+        }
+        None
+    }
+
+    /// `warm_up`: rounds of creates toward `min_idle`.
+    fn warm_up(&mut self) -> Result<(), Expect> {
+        if self.closed {
+            return Err(Expect::Closed);
+        }
+        loop {
+            if self.idle.len() >= self.min_idle || self.size >= self.max {
+                return Ok(());
+            }
+            let round = (self.min_idle - self.idle.len())
+                .min(self.max - self.size)
+                .min(self.creates_at_once);
+            let mut failed = false;
+            for _ in 0..round {
+                if self.fail_next > 0 {
+                    self.fail_next -= 1;
+                    failed = true;
+                } else {
+                    self.size += 1;
+                    self.idle.insert(self.next_id);
+                    self.next_id += 1;
+                }
+            }
+            if failed {
+                return Err(Expect::Create);
+            }
+        }
+    }
+
+    /// `retain`: the idle resources `keep` rejects closed; how many kept and retired.
+    fn retain(&mut self, keep: impl Fn(u64) -> bool) -> (usize, usize) {
+        let (kept, retired): (Vec<u64>, Vec<u64>) = self.idle.iter().partition(|id| keep(**id));
+        for id in &retired {
+            self.idle.remove(id);
+            self.close(*id);
+        }
+        self.create_for_waiters();
+        (kept.len(), retired.len())
+    }
+
     fn resize(&mut self, n: usize) {
         self.max = n.max(1);
         let extra = self.size.saturating_sub(self.max).min(self.idle.len());
@@ -342,6 +423,7 @@ fn expect_of(r: &Result<Lease<Inline>, PoolError<InjectedFault>>) -> Expect {
         Err(PoolError::Closed) => Expect::Closed,
         Err(PoolError::Saturated { .. }) => Expect::Saturated,
         Err(PoolError::Timeout { .. }) => Expect::Timeout,
+        Err(PoolError::WouldWait { .. }) => Expect::WouldWait,
         Err(e) => panic!("no such outcome in the model: {e:?}"),
     }
 }
@@ -362,13 +444,22 @@ struct Harness {
 }
 
 impl Harness {
-    fn new(max: usize, max_waiters: usize, creates_at_once: usize, checks: bool) -> Self {
+    fn new(
+        max: usize,
+        max_waiters: usize,
+        min_idle: usize,
+        creates_at_once: usize,
+        checks: bool,
+    ) -> Self {
         let ledger = Ledger::new();
         let fail = Arc::new(AtomicUsize::new(0));
         let fail_check = Arc::new(AtomicUsize::new(0));
         let config = PoolConfig {
             max_size: max,
             max_waiters,
+            min_idle,
+            // No driver: warm-up is the model's only way to `min_idle`.
+            maintenance_interval: None,
             max_concurrent_creates: creates_at_once,
             validation: match checks {
                 true => Validation::Always,
@@ -405,7 +496,7 @@ impl Harness {
             detached: Vec::new(),
             seen_closes: 0,
             fail_check,
-            model: Model::new(max, max_waiters, checks),
+            model: Model::new(max, max_waiters, min_idle, creates_at_once, checks),
         }
     }
 
@@ -547,6 +638,32 @@ impl Harness {
             Action::FailNextCheck => {
                 self.fail_check.fetch_add(1, Ordering::SeqCst);
                 self.model.fail_check += 1;
+            }
+            Action::TryGet => {
+                let r = self.pool.try_get();
+                match self.model.try_get() {
+                    None => self.took_idle(r)?,
+                    Some(e) => self.took(r, e)?,
+                }
+            }
+            Action::WarmUp => {
+                let r = self.pool.warm_up_blocking();
+                let got = r.as_ref().map_err(|e| match e {
+                    PoolError::Create(_) => Expect::Create,
+                    PoolError::Closed => Expect::Closed,
+                    e => panic!("no such outcome of warm_up in the model: {e:?}"),
+                });
+                prop_assert_eq!(
+                    got.copied(),
+                    self.model.warm_up(),
+                    "warm_up ended otherwise"
+                );
+            }
+            Action::Retain(mask) => {
+                let keep = |id: u64| mask >> (id % 64) & 1 == 1;
+                let r = self.pool.retain(|r, _| keep(r.id()));
+                let (kept, retired) = self.model.retain(keep);
+                prop_assert_eq!((r.kept, r.retired), (kept, retired), "retain's counts");
             }
             Action::FailNextCreate => {
                 self.fail.fetch_add(1, Ordering::SeqCst);
@@ -717,11 +834,13 @@ proptest! {
     fn the_pool_behaves_like_its_model(
         max in 1usize..=4,
         max_waiters in 1usize..=4,
+        min_idle in 0usize..=3,
         creates_at_once in 1usize..=3,
         checks in any::<bool>(),
         actions in proptest::collection::vec(action(), 1..=40),
     ) {
-        let mut h = Harness::new(max, max_waiters, creates_at_once, checks);
+        let min_idle = min_idle.min(max);
+        let mut h = Harness::new(max, max_waiters, min_idle, creates_at_once, checks);
         for a in &actions {
             h.step(a)?;
         }

@@ -116,3 +116,17 @@ async fn warm_up_reports_a_create_past_its_bound() {
         "{e}"
     );
 }
+
+#[test]
+fn warm_up_starts_no_create_once_one_failed() {
+    // No backoff to hold the next round back: the failed round ends warm-up all the same.
+    let (pool, manager, _) = pool_with(PoolConfig {
+        max_concurrent_creates: 1,
+        create_backoff: Duration::ZERO,
+        max_create_backoff: Duration::ZERO,
+        ..five()
+    });
+    manager.fail_creates(true);
+    assert!(matches!(pool.warm_up_blocking(), Err(PoolError::Create(_))));
+    assert_eq!(pool.statistics().create_failures, 1, "one create tried");
+}

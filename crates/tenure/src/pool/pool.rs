@@ -387,7 +387,8 @@ impl<M: Manager> Pool<M> {
         wake: Wake,
     ) -> Result<Warmth<M::Error>, PoolError<M::Error>> {
         let now = self.shared.now();
-        let w = step(&self.shared, |s, after| s.warm(now, wake, after));
+        let failures = before.map(|b| b.failures);
+        let w = step(&self.shared, |s, after| s.warm(now, failures, wake, after));
         if w.closed {
             return Err(PoolError::Closed);
         }

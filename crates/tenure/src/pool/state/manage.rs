@@ -135,14 +135,26 @@ impl<M: Manager> Shared<M> {
     /// backoff that held creates back has passed ([`retry`](Self::retry)), or the pool
     /// closes — what a step left not filled always waits for one of those (creates under
     /// way, or the retry a failed create armed).
+    ///
+    /// `failures_before`: the create failures the first step saw; once there are more, the
+    /// step starts nothing (the caller returns the error).
     pub(in crate::pool) fn warm(
         &self,
         now: Instant,
+        failures_before: Option<u64>,
         wake: Wake,
         after: &mut After<M>,
     ) -> Warmth<M::Error> {
         let mut st = self.lock();
         let status = self.status_of(&st);
+        if failures_before.is_some_and(|b| st.stats.create_failures > b) {
+            return Warmth {
+                closed: st.closed,
+                filled: false,
+                failures: st.stats.create_failures,
+                last_error: st.last_error.clone(),
+            };
+        }
         self.create_toward_min_idle(&mut st, status.idle, now, after);
         // Filled, or nothing more can be made (every slot taken, none being created).
         let filled = status.idle >= self.config.min_idle
