@@ -187,6 +187,22 @@ impl Error {
         )
     }
 
+    /// The work `name` ran past its bound `deadline` (and was given up on), then ended with
+    /// `source`: what a pool reports of abandoned blocking work that failed later.
+    #[cfg(feature = "pool")]
+    pub(crate) fn failed_past(
+        name: impl Into<Cow<'static, str>>,
+        deadline: Duration,
+        source: impl Into<BoxError>,
+    ) -> Self {
+        Self::build(
+            ErrorKind::Timeout,
+            name.into(),
+            Some(source.into()),
+            Some(format!("not finished after {deadline:?}, failed later")),
+        )
+    }
+
     /// The orphaned async cleanup `name` was given up mid-way: its runtime shut down.
     ///
     /// ```

@@ -93,7 +93,9 @@ pub struct PoolConfig {
     pub return_timeout: Duration,
     /// The bound on [`Manager::validate`](super::Manager::validate) work, as
     /// `return_timeout` is on a reset: past it the slot is freed (and the waiter it served
-    /// gets the next idle resource, or a create), the event counted and reported.
+    /// gets the next idle resource, or a create), the event counted and reported. A verdict
+    /// blocking work hands back later is not used: its resource is closed, and a failing
+    /// verdict reported (with the bound and the site of the get it was for).
     /// Default: 5 s.
     pub check_timeout: Duration,
     /// The bound on [`Manager::close`](super::Manager::close) of a retired resource: past

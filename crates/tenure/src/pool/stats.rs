@@ -56,7 +56,12 @@ pub struct Statistics {
     /// Pieces of the pool's work abandoned past their bound — creates past
     /// `create_timeout`, validations past `check_timeout`, resets past `return_timeout`,
     /// closes past `close_timeout` — each freeing its slot and reported to the sink
-    /// (blocking work keeps its thread until it ends on its own).
+    /// (blocking work keeps its thread until it ends on its own). Each is counted once,
+    /// when its bound passes: what blocking work hands back later is not counted again —
+    /// a resource is closed (a close of it past `close_timeout` counts as one more), and a
+    /// failure it ends with (a create's error, a validation's or reset's failing verdict,
+    /// a close's error) is reported to the sink, with the work, its bound and the site of
+    /// the caller it was for.
     pub abandoned: u64,
     /// Resources taken out with [`Lease::detach`](super::Lease::detach).
     pub detached: u64,

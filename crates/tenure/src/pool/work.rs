@@ -4,9 +4,11 @@
 //! job's end — or its bound passing first — comes back through a step of the state.
 
 use crate::sync::Arc;
+use std::borrow::Cow;
 use std::time::Duration;
 
 use super::after::{After, Job, Site};
+use super::config::PoolConfig;
 use super::manager::{Manager, Work};
 use super::shard::Conn;
 use super::state::Shared;
@@ -93,12 +95,28 @@ impl Op {
         }
     }
 
-    /// Whose work it was, before the site of the caller in its report.
-    pub(super) fn for_whom(self) -> &'static str {
+    /// What the work was, for the report of a failure it ended with after its bound.
+    pub(super) fn failed_later(self) -> &'static str {
         match self {
+            Op::Create => "pool: a create abandoned past create_timeout failed later",
+            Op::Validate => "pool: a validation abandoned past check_timeout failed later",
+            Op::Reset => "pool: a reset abandoned past return_timeout failed later",
+            Op::Close => "pool: a close abandoned past close_timeout failed later",
+        }
+    }
+
+    /// Whose work it was, in its reports: the pool (as `config` names it), and the site of
+    /// the caller it was for if any (a validation's get, a reset's lease).
+    pub(super) fn whose(self, config: &PoolConfig, site: Option<Site>) -> Cow<'static, str> {
+        let pool = &config.name;
+        let whom = match self {
             Op::Validate => "for the get at",
             Op::Reset => "returned by the lease of the get at",
             Op::Create | Op::Close => "for",
+        };
+        match site {
+            Some(site) => Cow::Owned(format!("{pool}, {whom} {site}")),
+            None => pool.clone(),
         }
     }
 }
@@ -111,13 +129,9 @@ fn start<M: Manager>(shared: &Arc<Shared<M>>, job: Job<M>) {
         Job::Create => {
             let work = shared.manager.create();
             let bound = config.create_timeout;
-            let late = |s: &Arc<Shared<M>>, out: Result<M::Resource, M::Error>| match out {
+            let late = move |s: &Arc<Shared<M>>, out: Result<M::Resource, M::Error>| match out {
                 Ok(resource) => close_late(s, resource),
-                Err(e) => report_late(
-                    s,
-                    "pool: a create abandoned past create_timeout failed later",
-                    crate::error::Error::new(crate::ErrorKind::Timeout, s.config.name.clone(), e),
-                ),
+                Err(e) => report_late(s, Op::Create, bound, None, e),
             };
             run_work(shared, work, bound, late, move |s, out| {
                 let result = match out {
@@ -134,11 +148,7 @@ fn start<M: Manager>(shared: &Arc<Shared<M>>, job: Job<M>) {
             let work = shared.manager.close(conn.resource);
             let late = |s: &Arc<Shared<M>>, out: Result<(), BoxError>| {
                 if let Err(e) = out {
-                    report_late(
-                        s,
-                        "pool: a close abandoned past close_timeout failed later",
-                        crate::error::Error::close(std::any::type_name::<M::Resource>(), e),
-                    );
+                    report_late_close(s, e);
                 }
             };
             run_work(
@@ -157,8 +167,9 @@ fn start<M: Manager>(shared: &Arc<Shared<M>>, job: Job<M>) {
 
 /// Runs a check (validate, reset) on `conn`'s resource; the verdict delivers or retires
 /// it, and past its bound the slot is freed (the resource abandoned with the work: dropped
-/// with a future, closed if blocking work hands it back later) and the abandonment
-/// reported with `site` (the get it was checked for, the lease that returned it).
+/// with a future, closed if blocking work hands it back later — and a failing verdict it
+/// hands back with it reported) and the abandonment reported with `site` (the get it was
+/// checked for, the lease that returned it).
 fn check<M: Manager>(shared: &Arc<Shared<M>>, conn: Conn<M::Resource>, op: Op, site: Option<Site>) {
     let Conn {
         resource,
@@ -179,7 +190,12 @@ fn check<M: Manager>(shared: &Arc<Shared<M>>, conn: Conn<M::Resource>, op: Op, s
             shared.config.return_timeout,
         ),
     };
-    let late = |s: &Arc<Shared<M>>, (resource, _): (M::Resource, _)| close_late(s, resource);
+    let late = move |s: &Arc<Shared<M>>, (resource, verdict): (M::Resource, Result<(), _>)| {
+        if let Err(e) = verdict {
+            report_late(s, op, bound, site, e);
+        }
+        close_late(s, resource);
+    };
     run_work(shared, work, bound, late, move |s, out| match out {
         Some((resource, verdict)) => {
             let conn = Conn {
@@ -202,11 +218,7 @@ fn close_late<M: Manager>(shared: &Arc<Shared<M>>, resource: M::Resource) {
     let work = shared.manager.close(resource);
     let late = |s: &Arc<Shared<M>>, out: Result<(), BoxError>| {
         if let Err(e) = out {
-            report_late(
-                s,
-                "pool: a close abandoned past close_timeout failed later",
-                crate::error::Error::close(std::any::type_name::<M::Resource>(), e),
-            );
+            report_late_close(s, e);
         }
     };
     run_work(shared, work, shared.config.close_timeout, late, |s, out| {
@@ -228,12 +240,35 @@ fn close_late<M: Manager>(shared: &Arc<Shared<M>>, resource: M::Resource) {
     });
 }
 
-/// Reports an error that work abandoned past its bound returned later (it had nowhere
-/// else to go: its caller was told of the bound).
-fn report_late<M: Manager>(shared: &Shared<M>, context: &'static str, error: crate::error::Error) {
+/// Reports an error that work abandoned past its bound ended with later (it has nowhere
+/// else to go: the abandonment was counted and reported when the bound passed, and its
+/// caller served otherwise): a create's error or a check's failing verdict, with the
+/// operation, its bound and the site of the caller it was for.
+fn report_late<M: Manager>(
+    shared: &Shared<M>,
+    op: Op,
+    bound: Duration,
+    site: Option<Site>,
+    error: impl Into<BoxError>,
+) {
+    let whose = op.whose(&shared.config, site);
     crate::sink::emit(
         shared.sink.as_ref(),
-        crate::sink::DropReport::Cleanup { context, error },
+        crate::sink::DropReport::Cleanup {
+            context: op.failed_later(),
+            error: crate::error::Error::failed_past(whose, bound, error),
+        },
+    );
+}
+
+/// Reports the error a close abandoned past its bound ended with later.
+fn report_late_close<M: Manager>(shared: &Shared<M>, error: BoxError) {
+    crate::sink::emit(
+        shared.sink.as_ref(),
+        crate::sink::DropReport::Cleanup {
+            context: Op::Close.failed_later(),
+            error: crate::error::Error::close(std::any::type_name::<M::Resource>(), error),
+        },
     );
 }
 

@@ -224,11 +224,7 @@ impl<M: Manager> Shared<M> {
     /// Reports work abandoned past its bound to the sink: the pool, and the site of the
     /// caller it was for if any (as `op` names it).
     fn report_abandoned(&self, op: Op, bound: std::time::Duration, site: Option<Site>) {
-        let name = &self.config.name;
-        let what = match site {
-            Some(site) => std::borrow::Cow::Owned(format!("{name}, {} {site}", op.for_whom())),
-            None => name.clone(),
-        };
+        let what = op.whose(&self.config, site);
         crate::sink::emit(
             self.sink.as_ref(),
             DropReport::Cleanup {
