@@ -30,6 +30,13 @@ use crate::track::{AsStatement, Tracker};
 /// # Ok(()) }
 /// ```
 pub struct BlockingClient {
+    /// Boxed, as [`Client`](crate::Client)'s parts: a pool moves its resource by value on
+    /// every lend and return, and these parts (a `postgres::Client`,
+    /// its runtime included) are about 380 bytes.
+    pub(crate) c: Box<BlockingParts>,
+}
+
+pub(crate) struct BlockingParts {
     inner: postgres::Client,
     pub(crate) track: Tracker,
     cache: HashMap<String, Statement>,
@@ -56,10 +63,12 @@ impl BlockingClient {
             .connect(tls)
             .map_err(|e| Error::postgres(&target, Operation::Connect, e))?;
         Ok(BlockingClient {
-            inner,
-            track: Tracker::default(),
-            cache: HashMap::new(),
-            target,
+            c: Box::new(BlockingParts {
+                inner,
+                track: Tracker::default(),
+                cache: HashMap::new(),
+                target,
+            }),
         })
     }
 
@@ -72,8 +81,8 @@ impl BlockingClient {
     /// # Ok(()) }
     /// ```
     pub fn raw(this: &mut Self) -> &mut postgres::Client {
-        this.track.set_state(State::Unknown);
-        &mut this.inner
+        this.c.track.set_state(State::Unknown);
+        &mut this.c.inner
     }
 
     /// Whether the connection is known to be gone (socket closed, or an error said so).
@@ -84,7 +93,7 @@ impl BlockingClient {
     /// # }
     /// ```
     pub fn is_broken(&self) -> bool {
-        self.track.is_dead() || self.inner.is_closed()
+        self.c.track.is_dead() || self.c.inner.is_closed()
     }
 
     /// A token that cancels this connection's running query from another thread.
@@ -95,7 +104,7 @@ impl BlockingClient {
     /// # drop(token); }
     /// ```
     pub fn cancel_token(&self) -> CancelToken {
-        self.inner.cancel_token()
+        self.c.inner.cancel_token()
     }
 
     /// The number of statements [`prepare_cached`](BlockingClient::prepare_cached) holds.
@@ -107,14 +116,14 @@ impl BlockingClient {
     /// # Ok(()) }
     /// ```
     pub fn cached_statements(&self) -> usize {
-        self.cache.len()
+        self.c.cache.len()
     }
 
     fn fail(&self, op: Operation, e: postgres::Error) -> Error {
         if error::is_dead(&e) {
-            self.track.mark_dead();
+            self.c.track.mark_dead();
         }
-        Error::postgres(&self.target, op, e)
+        Error::postgres(&self.c.target, op, e)
     }
 
     /// `query`: all rows.
@@ -133,8 +142,8 @@ impl BlockingClient {
     where
         T: ?Sized + AsStatement,
     {
-        self.track.before_sending(statement);
-        let r = self.inner.query(statement, params);
+        self.c.track.before_sending(statement);
+        let r = self.c.inner.query(statement, params);
         r.map_err(|e| self.fail(Operation::Query, e))
     }
 
@@ -153,8 +162,8 @@ impl BlockingClient {
     where
         T: ?Sized + AsStatement,
     {
-        self.track.before_sending(statement);
-        let r = self.inner.query_one(statement, params);
+        self.c.track.before_sending(statement);
+        let r = self.c.inner.query_one(statement, params);
         r.map_err(|e| self.fail(Operation::Query, e))
     }
 
@@ -173,8 +182,8 @@ impl BlockingClient {
     where
         T: ?Sized + AsStatement,
     {
-        self.track.before_sending(statement);
-        let r = self.inner.query_opt(statement, params);
+        self.c.track.before_sending(statement);
+        let r = self.c.inner.query_opt(statement, params);
         r.map_err(|e| self.fail(Operation::Query, e))
     }
 
@@ -191,8 +200,8 @@ impl BlockingClient {
         statement: &str,
         params: &[(&(dyn ToSql + Sync), Type)],
     ) -> Result<Vec<Row>, Error> {
-        self.track.before_sending(statement);
-        let r = self.inner.query_typed(statement, params);
+        self.c.track.before_sending(statement);
+        let r = self.c.inner.query_typed(statement, params);
         r.map_err(|e| self.fail(Operation::Query, e))
     }
 
@@ -211,8 +220,8 @@ impl BlockingClient {
     where
         T: ?Sized + AsStatement,
     {
-        self.track.before_sending(statement);
-        let r = self.inner.execute(statement, params);
+        self.c.track.before_sending(statement);
+        let r = self.c.inner.execute(statement, params);
         r.map_err(|e| self.fail(Operation::Execute, e))
     }
 
@@ -229,8 +238,8 @@ impl BlockingClient {
         statement: &str,
         params: &[(&(dyn ToSql + Sync), Type)],
     ) -> Result<u64, Error> {
-        self.track.before_sending(statement);
-        let r = self.inner.execute_typed(statement, params);
+        self.c.track.before_sending(statement);
+        let r = self.c.inner.execute_typed(statement, params);
         r.map_err(|e| self.fail(Operation::Execute, e))
     }
 
@@ -242,8 +251,8 @@ impl BlockingClient {
     /// # Ok(()) }
     /// ```
     pub fn batch_execute(&mut self, statements: &str) -> Result<(), Error> {
-        self.track.before_sending(statements);
-        let r = self.inner.batch_execute(statements);
+        self.c.track.before_sending(statements);
+        let r = self.c.inner.batch_execute(statements);
         r.map_err(|e| self.fail(Operation::Batch, e))
     }
 
@@ -255,8 +264,8 @@ impl BlockingClient {
     /// # Ok(()) }
     /// ```
     pub fn simple_query(&mut self, statements: &str) -> Result<Vec<SimpleQueryMessage>, Error> {
-        self.track.before_sending(statements);
-        let r = self.inner.simple_query(statements);
+        self.c.track.before_sending(statements);
+        let r = self.c.inner.simple_query(statements);
         r.map_err(|e| self.fail(Operation::Batch, e))
     }
 
@@ -269,9 +278,9 @@ impl BlockingClient {
     /// # Ok(()) }
     /// ```
     pub fn prepare(&mut self, query: &str) -> Result<Statement, Error> {
-        let r = self.inner.prepare(query);
+        let r = self.c.inner.prepare(query);
         let statement = r.map_err(|e| self.fail(Operation::Prepare, e))?;
-        self.track.remember_prepared(query);
+        self.c.track.remember_prepared(query);
         Ok(statement)
     }
 
@@ -285,11 +294,11 @@ impl BlockingClient {
     /// # Ok(()) }
     /// ```
     pub fn prepare_cached(&mut self, query: &str) -> Result<Statement, Error> {
-        if let Some(statement) = self.cache.get(query) {
+        if let Some(statement) = self.c.cache.get(query) {
             return Ok(statement.clone());
         }
         let statement = self.prepare(query)?;
-        self.cache.insert(query.to_owned(), statement.clone());
+        self.c.cache.insert(query.to_owned(), statement.clone());
         Ok(statement)
     }
 
@@ -307,10 +316,10 @@ impl BlockingClient {
     where
         T: ?Sized + AsStatement,
     {
-        self.track.before_sending(statement);
-        let target = self.target.clone();
-        let track = &self.track;
-        self.inner.copy_in(statement).map_err(|e| {
+        self.c.track.before_sending(statement);
+        let target = self.c.target.clone();
+        let track = &self.c.track;
+        self.c.inner.copy_in(statement).map_err(|e| {
             if error::is_dead(&e) {
                 track.mark_dead();
             }
@@ -330,10 +339,10 @@ impl BlockingClient {
     where
         T: ?Sized + AsStatement,
     {
-        self.track.before_sending(statement);
-        let target = self.target.clone();
-        let track = &self.track;
-        self.inner.copy_out(statement).map_err(|e| {
+        self.c.track.before_sending(statement);
+        let target = self.c.target.clone();
+        let track = &self.c.track;
+        self.c.inner.copy_out(statement).map_err(|e| {
             if error::is_dead(&e) {
                 track.mark_dead();
             }
@@ -349,7 +358,7 @@ impl BlockingClient {
     /// # Ok(()) }
     /// ```
     pub fn is_valid(&mut self, timeout: Duration) -> Result<(), Error> {
-        let r = self.inner.is_valid(timeout);
+        let r = self.c.inner.is_valid(timeout);
         r.map_err(|e| self.fail(Operation::Validate, e))
     }
 
@@ -357,31 +366,31 @@ impl BlockingClient {
     /// its own: what the blocking manager's validation runs, bounded by the pool's
     /// `check_timeout`.
     pub(crate) fn check_connection(&mut self) -> Result<(), Error> {
-        let r = self.inner.batch_execute("");
+        let r = self.c.inner.batch_execute("");
         r.map_err(|e| self.fail(Operation::Validate, e))
     }
 
     /// The reset policy's statements.
     pub(crate) fn reset_statements(&mut self, sql: &str) -> Result<(), Error> {
-        let r = self.inner.batch_execute(sql);
+        let r = self.c.inner.batch_execute(sql);
         r.map_err(|e| self.fail(Operation::Reset, e))?;
         if crate::Reset::deallocates(sql) {
-            self.cache.clear();
+            self.c.cache.clear();
         }
         Ok(())
     }
 
     pub(crate) fn control(&mut self, op: Operation, sql: &str, then: State) -> Result<(), Error> {
-        let before = self.track.state();
-        self.track.set_state(State::Unknown);
-        match self.inner.batch_execute(sql) {
+        let before = self.c.track.state();
+        self.c.track.set_state(State::Unknown);
+        match self.c.inner.batch_execute(sql) {
             Ok(()) => {
-                self.track.set_state(then);
+                self.c.track.set_state(then);
                 Ok(())
             }
             Err(e) => {
                 let e = self.fail(op, e);
-                self.track.set_state(after_error(op, &e, before));
+                self.c.track.set_state(after_error(op, &e, before));
                 Err(e)
             }
         }
@@ -391,8 +400,8 @@ impl BlockingClient {
 impl std::fmt::Debug for BlockingClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BlockingClient")
-            .field("target", &self.target)
-            .field("state", &self.track.state())
+            .field("target", &self.c.target)
+            .field("state", &self.c.track.state())
             .field("broken", &self.is_broken())
             .finish()
     }
@@ -404,8 +413,8 @@ impl tenure::Close for BlockingClient {
     type Error = Error;
 
     fn close(self) -> Result<(), Error> {
-        let target = self.target;
-        self.inner
+        let BlockingParts { inner, target, .. } = *self.c;
+        inner
             .close()
             .map_err(|e| Error::postgres(&target, Operation::Close, e))
     }

@@ -14,16 +14,21 @@ pub(crate) struct StatementCache {
 }
 
 impl StatementCache {
-    /// The cell for `query`: filled by the first prepare that finishes; a prepare that fails
-    /// or is dropped leaves it empty for the next caller.
-    pub(crate) fn cell(&self, query: &str) -> Arc<OnceCell<Statement>> {
+    /// The statement for `query` if it is prepared (the common case: one lock, one
+    /// lookup, one clone); else the cell to fill, shared by every caller that finds it
+    /// empty — filled by the first prepare that finishes; a prepare that fails or is dropped
+    /// leaves it empty for the next caller.
+    pub(crate) fn lookup(&self, query: &str) -> Result<Statement, Arc<OnceCell<Statement>>> {
         let mut cells = self.cells.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(cell) = cells.get(query) {
-            return cell.clone();
+            return match cell.get() {
+                Some(statement) => Ok(statement.clone()),
+                None => Err(cell.clone()),
+            };
         }
         let cell = Arc::new(OnceCell::new());
         cells.insert(query.to_owned(), cell.clone());
-        cell
+        Err(cell)
     }
 
     pub(crate) fn len(&self) -> usize {

@@ -21,6 +21,22 @@ use crate::track::{AsStatement, Tracker};
 /// goodbye to the server before aborting it.
 const CLOSE_BOUND: Duration = Duration::from_secs(5);
 
+/// One request, tracked: recorded as abandoned if its future is dropped before the reply,
+/// the connection marked dead if the error says so. A macro rather than an `async fn`
+/// taking the request's future: the request is awaited in the calling method's own state
+/// instead of being moved into a second future and again into its await slot
+/// (tokio-postgres's request futures are hundreds of bytes: each move was a `memcpy` per
+/// query).
+macro_rules! tracked {
+    ($client:expr, $op:expr, $request:expr) => {{
+        let client: &Client = $client;
+        let guard = client.c.track.request();
+        let result = $request.await;
+        guard.done();
+        result.map_err(|e| client.fail($op, e))
+    }};
+}
+
 /// An async PostgreSQL connection: a `tokio_postgres::Client` and the task that drives its
 /// connection, owned together — dropping the `Client` aborts the task, so nothing is left
 /// behind (no socket, no task). It records what a pool's return hooks need: the
@@ -41,6 +57,13 @@ const CLOSE_BOUND: Duration = Duration::from_secs(5);
 /// # Ok(()) }
 /// ```
 pub struct Client {
+    /// Boxed: a pool moves its resource by value on every lend and return, and these parts
+    /// are about 300 bytes (tokio-postgres's client keeps its socket configuration); behind
+    /// the box each move is a pointer's.
+    pub(crate) c: Box<Parts>,
+}
+
+pub(crate) struct Parts {
     inner: tokio_postgres::Client,
     task: Option<JoinHandle<()>>,
     pub(crate) track: Tracker,
@@ -88,12 +111,14 @@ impl Client {
             config.get_ports().first().copied().unwrap_or(5432),
         );
         Ok(Client {
-            inner,
-            cancel_at,
-            task: Some(task),
-            track,
-            cache: StatementCache::default(),
-            target,
+            c: Box::new(Parts {
+                inner,
+                cancel_at,
+                task: Some(task),
+                track,
+                cache: StatementCache::default(),
+                target,
+            }),
         })
     }
 
@@ -109,8 +134,8 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn raw(this: &Self) -> &tokio_postgres::Client {
-        this.track.set_state(State::Unknown);
-        &this.inner
+        this.c.track.set_state(State::Unknown);
+        &this.c.inner
     }
 
     /// Whether the connection is known to be gone: its socket closed, or an error said so
@@ -122,7 +147,7 @@ impl Client {
     /// # }
     /// ```
     pub fn is_broken(&self) -> bool {
-        self.track.is_dead() || self.inner.is_closed()
+        self.c.track.is_dead() || self.c.inner.is_closed()
     }
 
     /// Whether a request was abandoned before its reply (its future dropped): the server
@@ -134,7 +159,7 @@ impl Client {
     /// # }
     /// ```
     pub fn has_abandoned_request(&self) -> bool {
-        self.track.abandoned()
+        self.c.track.abandoned()
     }
 
     /// The number of statements [`prepare_cached`](Client::prepare_cached) holds.
@@ -146,7 +171,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn cached_statements(&self) -> usize {
-        self.cache.len()
+        self.c.cache.len()
     }
 
     /// A token that cancels this connection's running query from elsewhere.
@@ -157,27 +182,14 @@ impl Client {
     /// # drop(token); }
     /// ```
     pub fn cancel_token(&self) -> CancelToken {
-        self.inner.cancel_token()
-    }
-
-    /// Runs one request, tracking it: abandoned if dropped before the reply, dead if the
-    /// error says so.
-    async fn run<R>(
-        &self,
-        op: Operation,
-        request: impl std::future::Future<Output = Result<R, tokio_postgres::Error>>,
-    ) -> Result<R, Error> {
-        let guard = self.track.request();
-        let result = request.await;
-        guard.done();
-        result.map_err(|e| self.fail(op, e))
+        self.c.inner.cancel_token()
     }
 
     pub(crate) fn fail(&self, op: Operation, e: tokio_postgres::Error) -> Error {
         if error::is_dead(&e) {
-            self.track.mark_dead();
+            self.c.track.mark_dead();
         }
-        Error::postgres(&self.target, op, e)
+        Error::postgres(&self.c.target, op, e)
     }
 
     /// `query`: all rows.
@@ -196,9 +208,12 @@ impl Client {
     where
         T: ?Sized + AsStatement,
     {
-        self.track.before_sending(statement);
-        self.run(Operation::Query, self.inner.query(statement, params))
-            .await
+        self.c.track.before_sending(statement);
+        tracked!(
+            self,
+            Operation::Query,
+            self.c.inner.query(statement, params)
+        )
     }
 
     /// `query_one`: exactly one row, else an error.
@@ -216,9 +231,12 @@ impl Client {
     where
         T: ?Sized + AsStatement,
     {
-        self.track.before_sending(statement);
-        self.run(Operation::Query, self.inner.query_one(statement, params))
-            .await
+        self.c.track.before_sending(statement);
+        tracked!(
+            self,
+            Operation::Query,
+            self.c.inner.query_one(statement, params)
+        )
     }
 
     /// `query_opt`: zero or one row.
@@ -237,9 +255,12 @@ impl Client {
     where
         T: ?Sized + AsStatement,
     {
-        self.track.before_sending(statement);
-        self.run(Operation::Query, self.inner.query_opt(statement, params))
-            .await
+        self.c.track.before_sending(statement);
+        tracked!(
+            self,
+            Operation::Query,
+            self.c.inner.query_opt(statement, params)
+        )
     }
 
     /// `query_typed`: parameters with their types, no prepare round trip.
@@ -255,9 +276,12 @@ impl Client {
         statement: &str,
         params: &[(&(dyn ToSql + Sync), Type)],
     ) -> Result<Vec<Row>, Error> {
-        self.track.before_sending(statement);
-        self.run(Operation::Query, self.inner.query_typed(statement, params))
-            .await
+        self.c.track.before_sending(statement);
+        tracked!(
+            self,
+            Operation::Query,
+            self.c.inner.query_typed(statement, params)
+        )
     }
 
     /// `query_raw`: rows as a stream (the request counts as answered once the stream is
@@ -279,9 +303,12 @@ impl Client {
         I: IntoIterator<Item = P>,
         I::IntoIter: ExactSizeIterator,
     {
-        self.track.before_sending(statement);
-        self.run(Operation::Query, self.inner.query_raw(statement, params))
-            .await
+        self.c.track.before_sending(statement);
+        tracked!(
+            self,
+            Operation::Query,
+            self.c.inner.query_raw(statement, params)
+        )
     }
 
     /// `execute`: the number of rows affected.
@@ -299,9 +326,12 @@ impl Client {
     where
         T: ?Sized + AsStatement,
     {
-        self.track.before_sending(statement);
-        self.run(Operation::Execute, self.inner.execute(statement, params))
-            .await
+        self.c.track.before_sending(statement);
+        tracked!(
+            self,
+            Operation::Execute,
+            self.c.inner.execute(statement, params)
+        )
     }
 
     /// `execute_typed`: `execute` with typed parameters, no prepare round trip.
@@ -317,12 +347,12 @@ impl Client {
         statement: &str,
         params: &[(&(dyn ToSql + Sync), Type)],
     ) -> Result<u64, Error> {
-        self.track.before_sending(statement);
-        self.run(
+        self.c.track.before_sending(statement);
+        tracked!(
+            self,
             Operation::Execute,
-            self.inner.execute_typed(statement, params),
+            self.c.inner.execute_typed(statement, params)
         )
-        .await
     }
 
     /// `batch_execute`: statements separated by `;`, through the simple protocol.
@@ -333,9 +363,12 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn batch_execute(&self, statements: &str) -> Result<(), Error> {
-        self.track.before_sending(statements);
-        self.run(Operation::Batch, self.inner.batch_execute(statements))
-            .await
+        self.c.track.before_sending(statements);
+        tracked!(
+            self,
+            Operation::Batch,
+            self.c.inner.batch_execute(statements)
+        )
     }
 
     /// `simple_query`: the simple protocol's rows, as text.
@@ -346,9 +379,12 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn simple_query(&self, statements: &str) -> Result<Vec<SimpleQueryMessage>, Error> {
-        self.track.before_sending(statements);
-        self.run(Operation::Batch, self.inner.simple_query(statements))
-            .await
+        self.c.track.before_sending(statements);
+        tracked!(
+            self,
+            Operation::Batch,
+            self.c.inner.simple_query(statements)
+        )
     }
 
     /// `prepare`: a statement prepared on this connection.
@@ -360,10 +396,8 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn prepare(&self, query: &str) -> Result<Statement, Error> {
-        let statement = self
-            .run(Operation::Prepare, self.inner.prepare(query))
-            .await?;
-        self.track.remember_prepared(query);
+        let statement = tracked!(self, Operation::Prepare, self.c.inner.prepare(query))?;
+        self.c.track.remember_prepared(query);
         Ok(statement)
     }
 
@@ -380,8 +414,10 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn prepare_cached(&self, query: &str) -> Result<Statement, Error> {
-        let cell = self.cache.cell(query);
-        cell.get_or_try_init(|| self.prepare(query)).await.cloned()
+        match self.c.cache.lookup(query) {
+            Ok(statement) => Ok(statement),
+            Err(cell) => cell.get_or_try_init(|| self.prepare(query)).await.cloned(),
+        }
     }
 
     /// `copy_in`: a sink for `COPY ... FROM STDIN` data; `finish` it to end the copy.
@@ -400,9 +436,8 @@ impl Client {
         T: ?Sized + AsStatement,
         U: bytes::Buf + 'static + Send,
     {
-        self.track.before_sending(statement);
-        self.run(Operation::Copy, self.inner.copy_in(statement))
-            .await
+        self.c.track.before_sending(statement);
+        tracked!(self, Operation::Copy, self.c.inner.copy_in(statement))
     }
 
     /// `copy_out`: a stream of `COPY ... TO STDOUT` data.
@@ -416,9 +451,8 @@ impl Client {
     where
         T: ?Sized + AsStatement,
     {
-        self.track.before_sending(statement);
-        self.run(Operation::Copy, self.inner.copy_out(statement))
-            .await
+        self.c.track.before_sending(statement);
+        tracked!(self, Operation::Copy, self.c.inner.copy_out(statement))
     }
 
     /// One round trip (`Sync`) to see that the server answers; what a pool's validation
@@ -430,8 +464,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn check_connection(&self) -> Result<(), Error> {
-        self.run(Operation::Validate, self.inner.check_connection())
-            .await
+        tracked!(self, Operation::Validate, self.c.inner.check_connection())
     }
 
     /// A control statement (`BEGIN`, `COMMIT`, ...): the state is `Unknown` from the first
@@ -443,19 +476,19 @@ impl Client {
         sql: &str,
         then: State,
     ) -> Result<(), Error> {
-        let before = self.track.state();
-        self.track.set_state(State::Unknown);
-        let guard = self.track.request();
-        let result = self.inner.batch_execute(sql).await;
+        let before = self.c.track.state();
+        self.c.track.set_state(State::Unknown);
+        let guard = self.c.track.request();
+        let result = self.c.inner.batch_execute(sql).await;
         guard.done();
         match result {
             Ok(()) => {
-                self.track.set_state(then);
+                self.c.track.set_state(then);
                 Ok(())
             }
             Err(e) => {
                 let e = self.fail(op, e);
-                self.track.set_state(after_error(op, &e, before));
+                self.c.track.set_state(after_error(op, &e, before));
                 Err(e)
             }
         }
@@ -463,17 +496,16 @@ impl Client {
 
     /// Statements of the return-time reset.
     pub(crate) async fn reset_statements(&self, sql: &str) -> Result<(), Error> {
-        self.run(Operation::Reset, self.inner.batch_execute(sql))
-            .await
+        tracked!(self, Operation::Reset, self.c.inner.batch_execute(sql))
     }
 
     /// Sends a cancel request for whatever this connection is running, and returns once
     /// the server has acted on it (see [`CancelStream`]).
     pub(crate) async fn cancel<T: crate::Tls>(&self, mut tls: T) -> Result<(), Error> {
         let other = |e: Box<dyn std::error::Error + Send + Sync>| {
-            Error::new(&self.target, Operation::Reset, Cause::Other(e))
+            Error::new(&self.c.target, Operation::Reset, Cause::Other(e))
         };
-        let (host, port) = &self.cancel_at;
+        let (host, port) = &self.c.cancel_at;
         let stream = CancelStream::connect(host, *port)
             .await
             .map_err(|e| other(e.into()))?;
@@ -482,11 +514,12 @@ impl Client {
             Host::Unix(_) => "",
         };
         let connector = tls.make_tls_connect(domain).map_err(|e| other(e.into()))?;
-        self.inner
+        self.c
+            .inner
             .cancel_token()
             .cancel_query_raw(stream, connector)
             .await
-            .map_err(|e| Error::postgres(&self.target, Operation::Reset, e))
+            .map_err(|e| Error::postgres(&self.c.target, Operation::Reset, e))
     }
 }
 
@@ -506,7 +539,7 @@ pub(crate) fn after_error(op: Operation, e: &Error, before: State) -> State {
 
 impl Drop for Client {
     fn drop(&mut self) {
-        if let Some(task) = &self.task {
+        if let Some(task) = &self.c.task {
             task.abort();
         }
     }
@@ -515,9 +548,9 @@ impl Drop for Client {
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
-            .field("target", &self.target)
-            .field("state", &self.track.state())
-            .field("abandoned_request", &self.track.abandoned())
+            .field("target", &self.c.target)
+            .field("state", &self.c.track.state())
+            .field("abandoned_request", &self.c.track.abandoned())
             .field("broken", &self.is_broken())
             .finish()
     }
@@ -529,8 +562,8 @@ impl tenure::AsyncClose for Client {
     type Error = Error;
 
     async fn close(mut self) -> Result<(), Error> {
-        let task = self.task.take();
-        let target = self.target.clone();
+        let task = self.c.task.take();
+        let target = self.c.target.clone();
         drop(self);
         let Some(mut task) = task else { return Ok(()) };
         match tokio::time::timeout(CLOSE_BOUND, &mut task).await {

@@ -294,24 +294,24 @@ impl<T> std::fmt::Debug for Manager<T> {
 /// holder's. So after a cancel the reset runs `SELECT 1` (which checks), absorbing such a
 /// late cancel as its own `57014` and running again, before the connection goes back.
 async fn reset_client<T: Tls>(client: &Client, tls: T, policy: Option<&str>) -> Result<(), Error> {
-    let abandoned = client.track.abandoned();
+    let abandoned = client.c.track.abandoned();
     if abandoned {
         client.cancel(tls).await?;
     }
-    if !client.track.state().is_idle() {
+    if !client.c.track.state().is_idle() {
         absorbing_cancel(client, "ROLLBACK").await?;
-        client.track.set_state(State::Idle);
+        client.c.track.set_state(State::Idle);
     }
     if let Some(statements) = policy {
         absorbing_cancel(client, statements).await?;
         if Reset::deallocates(statements) {
-            client.cache.clear();
+            client.c.cache.clear();
         }
     }
     if abandoned {
         absorbing_cancel(client, "SELECT 1").await?;
     }
-    client.track.clear_abandoned();
+    client.c.track.clear_abandoned();
     Ok(())
 }
 
@@ -365,8 +365,8 @@ impl<T: Tls> tenure::pool::Manager for Manager<T> {
     }
 
     fn needs_reset(&self, client: &Client) -> bool {
-        !client.track.state().is_idle()
-            || client.track.abandoned()
+        !client.c.track.state().is_idle()
+            || client.c.track.abandoned()
             || self.settings.reset != Reset::None
     }
 
@@ -507,7 +507,7 @@ impl<T: Tls> tenure::pool::Manager for BlockingManager<T> {
     }
 
     fn is_broken(&self, client: &mut BlockingClient) -> bool {
-        client.is_broken() || !client.track.state().is_idle()
+        client.is_broken() || !client.c.track.state().is_idle()
     }
 
     fn needs_reset(&self, _client: &BlockingClient) -> bool {

@@ -52,7 +52,7 @@ impl Session for Client {
     type Error = Error;
 
     fn state(&self) -> State {
-        self.track.state()
+        self.c.track.state()
     }
 
     fn classify(&self, error: &Error) -> Class {
@@ -68,7 +68,7 @@ impl Session for BlockingClient {
     type Error = Error;
 
     fn state(&self) -> State {
-        self.track.state()
+        self.c.track.state()
     }
 
     fn classify(&self, error: &Error) -> Class {
@@ -100,14 +100,14 @@ impl AsyncTransactional for Client {
     fn savepoint(&mut self, name: &str) -> impl Future<Output = Result<(), Error>> + Send {
         let sql = format!("SAVEPOINT {}", ident(name));
         let then = State::Open {
-            depth: depth(self.track.state()) + 1,
+            depth: depth(self.c.track.state()) + 1,
         };
         async move { self.control(Operation::Savepoint, &sql, then).await }
     }
 
     fn release_savepoint(&mut self, name: &str) -> impl Future<Output = Result<(), Error>> + Send {
         let sql = format!("RELEASE SAVEPOINT {}", ident(name));
-        let then = popped(self.track.state());
+        let then = popped(self.c.track.state());
         async move { self.control(Operation::ReleaseSavepoint, &sql, then).await }
     }
 
@@ -117,7 +117,7 @@ impl AsyncTransactional for Client {
     ) -> impl Future<Output = Result<(), Error>> + Send {
         let name = ident(name);
         let sql = format!("ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}");
-        let then = popped(self.track.state());
+        let then = popped(self.c.track.state());
         async move {
             self.control(Operation::RollbackToSavepoint, &sql, then)
                 .await
@@ -140,7 +140,7 @@ impl Transactional for BlockingClient {
 
     fn savepoint(&mut self, name: &str) -> Result<(), Error> {
         let then = State::Open {
-            depth: depth(self.track.state()) + 1,
+            depth: depth(self.c.track.state()) + 1,
         };
         self.control(
             Operation::Savepoint,
@@ -150,7 +150,7 @@ impl Transactional for BlockingClient {
     }
 
     fn release_savepoint(&mut self, name: &str) -> Result<(), Error> {
-        let then = popped(self.track.state());
+        let then = popped(self.c.track.state());
         self.control(
             Operation::ReleaseSavepoint,
             &format!("RELEASE SAVEPOINT {}", ident(name)),
@@ -160,7 +160,7 @@ impl Transactional for BlockingClient {
 
     fn rollback_to_savepoint(&mut self, name: &str) -> Result<(), Error> {
         let name = ident(name);
-        let then = popped(self.track.state());
+        let then = popped(self.c.track.state());
         self.control(
             Operation::RollbackToSavepoint,
             &format!("ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}"),
