@@ -36,7 +36,7 @@ use serde_json::Value;
 // `op_waiting` is for benches whose operation waits on a server (the database benches).
 #[allow(unused_imports)]
 pub use engine::op_waiting;
-pub use engine::{cpython, op, runs, runs_reporting, Budget, Kind, Rep, Side};
+pub use engine::{cpython, op, runs, runs_reporting, Budget, Clock, Kind, Rep, Side};
 use report::{round3, TableHeader, TableRow};
 pub use report::{Case, Row, Scenario};
 
