@@ -2,13 +2,13 @@
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 
 use tenure::Close;
 
 use crate::error::{Error, Operation};
 use crate::hooks::{ConnHooks, Hook};
+use crate::worker::{Sender, Worker};
 
 /// One SQLite connection, opened by a [`Manager`](crate::Manager) with its settings
 /// applied. Derefs to [`rusqlite::Connection`], so every rusqlite method is there
@@ -42,11 +42,8 @@ pub struct Connection {
     pub(crate) depth: u32,
     /// The connection's own thread for async callers ([`run`](crate::run)), started by
     /// the first `run`; it ends when this sender is dropped with the connection.
-    worker: Option<mpsc::Sender<Job>>,
+    worker: Option<Worker>,
 }
-
-/// Work sent to a connection's thread.
-pub(crate) type Job = Box<dyn FnOnce() + Send>;
 
 impl Connection {
     pub(crate) fn new(conn: rusqlite::Connection, database: Arc<str>, hooks: ConnHooks) -> Self {
@@ -64,21 +61,11 @@ impl Connection {
 
     /// The connection's thread, started now if it has none (`None` if the OS refuses a
     /// thread: `run` then uses tokio's blocking pool).
-    pub(crate) fn worker(this: &mut Self) -> Option<mpsc::Sender<Job>> {
+    pub(crate) fn worker(this: &mut Self) -> Option<Sender> {
         if this.worker.is_none() {
-            let (tx, rx) = mpsc::channel::<Job>();
-            let spawned = std::thread::Builder::new()
-                .name("tenure-sqlite".into())
-                .spawn(move || {
-                    while let Ok(job) = rx.recv() {
-                        // A panicking closure must not end the thread; `run` has already
-                        // sent the panic to its caller.
-                        let _ = catch_unwind(AssertUnwindSafe(job));
-                    }
-                });
-            this.worker = spawned.ok().map(|_| tx);
+            this.worker = Worker::start();
         }
-        this.worker.clone()
+        this.worker.as_ref().map(Worker::sender)
     }
 
     /// The database this connection is open on: its path as given, or `memory:NAME`.

@@ -51,6 +51,7 @@ mod manager;
 mod pools;
 mod run;
 mod tx;
+mod worker;
 
 pub use async_connection::AsyncConnection;
 pub use connection::Connection;
