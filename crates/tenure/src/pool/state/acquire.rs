@@ -42,13 +42,8 @@ impl<M: Manager> Shared<M> {
         after: &mut After<M>,
     ) -> Step<M> {
         let mut st = self.lock();
-        if st.closed {
-            return Step::Fail(PoolError::Closed);
-        }
-        if st.waiters.waiting() == 0 {
-            if let Some((conn, at)) = self.lend_idle(&mut st, now, site, after) {
-                return Step::Ready(conn, at);
-            }
+        if let Some(step) = self.opening(&mut st, now, site, after) {
+            return step;
         }
         if st.waiters.waiting() >= self.config.max_waiters {
             st.stats.refused += 1;
@@ -75,6 +70,27 @@ impl<M: Manager> Shared<M> {
         self.serve_idle(&mut st, now, after);
         self.maybe_create(&mut st, now, 0, after);
         Step::Wait(ticket)
+    }
+
+    /// The opening of every acquire's first step, waiting or not: `Fail` if the pool is
+    /// closed, `Ready` with an idle resource that needs no check if nobody waits ahead (those
+    /// in line come first, and while they wait nothing ready sits idle); `None` when the
+    /// acquire goes on (to the line, or to `WouldWait`).
+    fn opening(
+        &self,
+        st: &mut State<M>,
+        now: Instant,
+        site: &'static Location<'static>,
+        after: &mut After<M>,
+    ) -> Option<Step<M>> {
+        if st.closed {
+            return Some(Step::Fail(PoolError::Closed));
+        }
+        if st.waiters.waiting() > 0 {
+            return None;
+        }
+        let (conn, at) = self.lend_idle(st, now, site, after)?;
+        Some(Step::Ready(conn, at))
     }
 
     /// Lends an idle resource that needs no check (nobody waits: the caller checked),
@@ -115,14 +131,8 @@ impl<M: Manager> Shared<M> {
         after: &mut After<M>,
     ) -> Step<M> {
         let mut st = self.lock();
-        if st.closed {
-            return Step::Fail(PoolError::Closed);
-        }
-        // Those in line come first (and while they wait nothing ready sits idle).
-        if st.waiters.waiting() == 0 {
-            if let Some((conn, at)) = self.lend_idle(&mut st, now, site, after) {
-                return Step::Ready(conn, at);
-            }
+        if let Some(step) = self.opening(&mut st, now, site, after) {
+            return step;
         }
         Step::Fail(PoolError::WouldWait {
             status: self.status_of(&st),
