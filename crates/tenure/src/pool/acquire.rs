@@ -29,7 +29,7 @@ fn waited<M: Manager>(
     #[cfg(feature = "metrics")]
     shared.metrics.wait(wait);
     tracing::trace!(target: "tenure", pool = &*shared.config.name, wait_us = wait.as_micros() as u64, %site, "acquired after waiting");
-    Ok(Lease::new(shared, conn, slot, site))
+    Ok(Lease::new(shared, conn, slot))
 }
 
 /// The deadline passed: leave the line — unless served meanwhile, then take it.
@@ -59,7 +59,7 @@ pub(super) fn get_blocking<M: Manager>(
     // Served at once blocks nothing (and needs no `block_in_place`, which hands the
     // worker's other tasks to another thread).
     if let Some((conn, slot)) = shared.try_lend(shared.now(), site) {
-        return Ok(Lease::new(shared.clone(), conn, slot, site));
+        return Ok(Lease::new(shared.clone(), conn, slot));
     }
     if how == BlockingWait::InPlace {
         tokio::task::block_in_place(|| wait_blocking(shared, timeout, site))
@@ -80,7 +80,7 @@ fn wait_blocking<M: Manager>(
         s.begin(start, || (me(), None), site, after)
     });
     let ticket = match first {
-        Step::Ready(conn, slot) => return Ok(Lease::new(shared.clone(), conn, slot, site)),
+        Step::Ready(conn, slot) => return Ok(Lease::new(shared.clone(), conn, slot)),
         Step::Fail(e) => return Err(e),
         Step::Wait(t) => t,
     };
@@ -120,8 +120,6 @@ pin_project_lite::pin_project! {
         shared: Option<Arc<Shared<M>>>,
         state: AcquireState,
         timeout: Duration,
-        // When the acquire began, by the pool's clock (its wait time).
-        started: Option<Instant>,
         // The timeout of a pool without a runtime (a sync manager built outside one),
         // armed when it first waits; with a runtime the pool's timer task enforces it.
         sleep: Option<Pin<Box<tokio::time::Sleep>>>,
@@ -132,7 +130,7 @@ pin_project_lite::pin_project! {
     impl<M: Manager> PinnedDrop for Acquire<M> {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
-            if let (AcquireState::Waiting(t), Some(shared)) = (*this.state, this.shared.as_ref()) {
+            if let (AcquireState::Waiting(t, _), Some(shared)) = (*this.state, this.shared.as_ref()) {
                 step(shared, |s, after| s.leave(t, after));
             }
         }
@@ -149,7 +147,6 @@ impl<M: Manager> Acquire<M> {
             shared: Some(shared),
             state: AcquireState::Start,
             timeout,
-            started: None,
             sleep: None,
             site,
         }
@@ -159,7 +156,8 @@ impl<M: Manager> Acquire<M> {
 #[derive(Clone, Copy)]
 enum AcquireState {
     Start,
-    Waiting(Ticket),
+    /// In line since the given time, by the pool's clock (its wait time).
+    Waiting(Ticket, Instant),
     Done,
 }
 
@@ -178,10 +176,9 @@ impl<M: Manager> Future for Acquire<M> {
                 if let Some((conn, slot)) = shared.try_lend(now, this.site) {
                     *this.state = AcquireState::Done;
                     let shared = this.shared.take().expect("checked above");
-                    let lease = Lease::new(shared, conn, slot, this.site);
+                    let lease = Lease::new(shared, conn, slot);
                     return Poll::Ready(Ok(lease));
                 }
-                *this.started = Some(now);
                 let mut after = After::new();
                 let timeout = *this.timeout;
                 let timed_by_pool = shared.times_async_waits();
@@ -200,7 +197,7 @@ impl<M: Manager> Future for Acquire<M> {
                     Step::Ready(conn, slot) => {
                         *this.state = AcquireState::Done;
                         let shared = this.shared.take().expect("checked above");
-                        let lease = Lease::new(shared, conn, slot, this.site);
+                        let lease = Lease::new(shared, conn, slot);
                         return Poll::Ready(Ok(lease));
                     }
                     Step::Fail(e) => {
@@ -208,15 +205,14 @@ impl<M: Manager> Future for Acquire<M> {
                         *this.shared = None;
                         return Poll::Ready(Err(e));
                     }
-                    Step::Wait(t) => *this.state = AcquireState::Waiting(t),
+                    Step::Wait(t) => *this.state = AcquireState::Waiting(t, now),
                 }
             }
-            AcquireState::Waiting(_) => {}
+            AcquireState::Waiting(..) => {}
         }
-        let AcquireState::Waiting(t) = *this.state else {
+        let AcquireState::Waiting(t, start) = *this.state else {
             unreachable!("the other states returned above")
         };
-        let start = this.started.expect("set before it waits");
         if let Some(r) = shared.poll_task(t, cx.waker(), start, this.site) {
             *this.state = AcquireState::Done;
             let shared = this.shared.take().expect("checked above");
@@ -244,7 +240,7 @@ impl<M: Manager> std::fmt::Debug for Acquire<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let state = match self.state {
             AcquireState::Start => "not polled yet",
-            AcquireState::Waiting(_) => "waiting in line",
+            AcquireState::Waiting(..) => "waiting in line",
             AcquireState::Done => "done",
         };
         f.debug_struct("Acquire")

@@ -6,7 +6,7 @@ use std::ops::{Deref, DerefMut};
 use std::panic::Location;
 
 use super::manager::Manager;
-use super::shard::{Conn, LeaseAt};
+use super::shard::{Conn, LeaseAt, Lent};
 use super::state::{Route, Shared};
 use super::stats::Retire;
 use super::work::step;
@@ -32,26 +32,18 @@ use super::work::step;
 /// ```
 pub struct Lease<M: Manager> {
     shared: Arc<Shared<M>>,
-    conn: Option<Conn<M::Resource>>,
+    conn: Option<Lent<M::Resource>>,
     /// The shard it was lent from, and its entry in that shard's table of leases out (the
-    /// leak detector's).
+    /// leak detector's, which also keeps where it was taken: its site).
     at: LeaseAt,
-    site: &'static Location<'static>,
 }
 
 impl<M: Manager> Lease<M> {
-    pub(super) fn new(
-        shared: Arc<Shared<M>>,
-        mut conn: Conn<M::Resource>,
-        at: LeaseAt,
-        site: &'static Location<'static>,
-    ) -> Self {
-        conn.lent += 1;
+    pub(super) fn new(shared: Arc<Shared<M>>, conn: Conn<M::Resource>, at: LeaseAt) -> Self {
         Lease {
             shared,
-            conn: Some(conn),
+            conn: Some(conn.lend()),
             at,
-            site,
         }
     }
 
@@ -86,11 +78,7 @@ impl<M: Manager> Lease<M> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn discard(mut this: Self) {
-        let conn = this
-            .conn
-            .take()
-            .expect("a lease holds its resource until consumed");
-        this.give_back(conn, Some(Retire::Discarded));
+        this.give_back(Some(Retire::Discarded));
     }
 
     /// Where the lease was acquired (the caller of `get`).
@@ -104,30 +92,36 @@ impl<M: Manager> Lease<M> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn site(this: &Self) -> &'static Location<'static> {
-        this.site
+        this.shared.site_of(this.at)
     }
 
-    /// Returns the resource: into its shard in the steady state, else routed by the
-    /// pool's state (see `Shared::judge_return`).
+    /// Returns the resource (if it still holds it): into its shard in the steady state,
+    /// else routed by the pool's state (see `Shared::judge_return`). The resource moves
+    /// once, from the lease to where it goes.
     #[inline]
-    fn give_back(&self, mut conn: Conn<M::Resource>, retire: Option<Retire>) {
+    fn give_back(&mut self, retire: Option<Retire>) {
         let shared = &self.shared;
+        let Some(conn) = self.conn.as_mut() else {
+            return;
+        };
         let now = shared.now();
-        let route = shared.judge_return(&mut conn, retire, now);
-        if route == Route::Keep {
-            // The steady state: back into its shard.
-            match shared.try_take_back(self.at, conn, now) {
-                Ok(()) => return,
-                Err(c) => conn = c,
-            }
+        let route = shared.judge_return(conn, retire, now);
+        // The steady state: back into its shard.
+        if route == Route::Keep && shared.try_take_back(self.at, &mut self.conn, now) {
+            return;
         }
-        self.give_back_slowly(conn, route, now);
+        self.give_back_slowly(route, now);
     }
 
     #[inline(never)]
-    fn give_back_slowly(&self, conn: Conn<M::Resource>, route: Route, now: super::time::Instant) {
+    fn give_back_slowly(&mut self, route: Route, now: super::time::Instant) {
+        let conn = self
+            .conn
+            .take()
+            .expect("a lease holds its resource until consumed")
+            .back(now);
         step(&self.shared, |s, after| {
-            s.route_return(self.at, self.site, conn, route, now, after)
+            s.route_return(self.at, conn, route, now, after)
         });
     }
 }
@@ -155,9 +149,7 @@ impl<M: Manager> DerefMut for Lease<M> {
 
 impl<M: Manager> Drop for Lease<M> {
     fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            self.give_back(conn, None);
-        }
+        self.give_back(None);
     }
 }
 
@@ -168,7 +160,7 @@ where
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Lease")
             .field("resource", &self.conn.as_ref().map(|c| &c.resource))
-            .field("site", &self.site)
+            .field("site", &Lease::site(self))
             .finish()
     }
 }

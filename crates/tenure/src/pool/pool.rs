@@ -169,10 +169,10 @@ impl<M: Manager> Pool<M> {
         let site = Location::caller();
         let now = self.shared.now();
         if let Some((conn, slot)) = self.shared.try_lend(now, site) {
-            return Ok(Lease::new(self.shared.clone(), conn, slot, site));
+            return Ok(Lease::new(self.shared.clone(), conn, slot));
         }
         match step(&self.shared, |s, after| s.try_begin(now, site, after)) {
-            Step::Ready(conn, slot) => Ok(Lease::new(self.shared.clone(), conn, slot, site)),
+            Step::Ready(conn, slot) => Ok(Lease::new(self.shared.clone(), conn, slot)),
             Step::Fail(e) => Err(e),
             Step::Wait(_) => unreachable!("try_begin never joins the line"),
         }

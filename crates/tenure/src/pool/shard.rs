@@ -27,8 +27,47 @@ impl<R> Conn<R> {
         self.expires_at.is_some_and(|t| now >= t)
     }
 
+    /// The resource lent out, the lend counted.
+    #[inline]
+    pub(super) fn lend(self) -> Lent<R> {
+        Lent {
+            resource: self.resource,
+            expires_at: self.expires_at,
+            created_at: self.created_at,
+            lent: self.lent + 1,
+        }
+    }
+
     pub(super) fn idle_for(&self, now: Instant) -> Duration {
         now.saturating_duration_since(self.idle_since)
+    }
+}
+
+/// A resource lent out, and its times: a [`Conn`] without an idle time (it has none while
+/// lent; it is idle again from when it comes back). What a lease holds, so what a lease
+/// moves.
+pub(super) struct Lent<R> {
+    pub(super) resource: R,
+    pub(super) expires_at: Option<Instant>,
+    pub(super) created_at: Instant,
+    pub(super) lent: u64,
+}
+
+impl<R> Lent<R> {
+    pub(super) fn expired(&self, now: Instant) -> bool {
+        self.expires_at.is_some_and(|t| now >= t)
+    }
+
+    /// Back from its lease at `now`: idle from then.
+    #[inline]
+    pub(super) fn back(self, now: Instant) -> Conn<R> {
+        Conn {
+            resource: self.resource,
+            expires_at: self.expires_at,
+            idle_since: now,
+            created_at: self.created_at,
+            lent: self.lent,
+        }
     }
 }
 
@@ -168,7 +207,7 @@ impl<R> ShardState<R> {
 
     /// Ends lease `slot`: its hold time recorded (and returned, in nanoseconds), and a leak
     /// report if it was held at least `leak_threshold` (`limits.leaked`).
-    #[inline]
+    #[inline(always)] // every return's fast path: no call, its answer in registers
     pub(super) fn end_lease(
         &mut self,
         slot: Key,
@@ -181,16 +220,30 @@ impl<R> ShardState<R> {
         if !limits.leaked(hold) {
             return (hold, None);
         }
+        (hold, Some(self.leaked(held, hold)))
+    }
+
+    /// A lease ended after `hold` nanoseconds, past the leak threshold: counted (unless
+    /// reported while held) and its report.
+    #[cold]
+    fn leaked(&mut self, held: Held, hold: u64) -> Leaked {
         if !held.reported {
             self.leaks += 1;
         }
-        let leak = Leaked {
+        Leaked {
             site: held.site,
             held: Duration::from_nanos(hold),
             returned: true,
             reported_while_held: held.reported,
-        };
-        (hold, Some(leak))
+        }
+    }
+
+    /// Where lease `slot` was taken.
+    pub(super) fn site_of(&self, slot: Key) -> &'static Location<'static> {
+        self.leases
+            .get(slot)
+            .expect("a lease's slot is taken until it returns")
+            .site
     }
 
     /// Ends lease `slot` without a record (its resource detached).
@@ -201,10 +254,9 @@ impl<R> ShardState<R> {
             .expect("a lease's slot is taken until it returns")
     }
 
-    /// Takes a returned resource back into the cache.
-    pub(super) fn cache(&mut self, mut conn: Conn<R>, now: Instant) {
-        conn.idle_since = now;
-        self.idle.push(conn);
+    /// Takes a returned resource back into the cache, idle from `now`.
+    pub(super) fn cache(&mut self, lent: Lent<R>, now: Instant) {
+        self.idle.push(lent.back(now));
     }
 
     /// Moves the cache into `idle` (a flush).

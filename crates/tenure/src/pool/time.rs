@@ -41,38 +41,43 @@ impl std::ops::Sub for Instant {
     }
 }
 
-/// The clock a pool reads.
-#[derive(Clone)]
-pub(super) enum PoolClock {
-    Tsc(TscClock),
-    Given(Arc<dyn Clock + Send + Sync>),
+/// The clock a pool reads: the TSC unless a clock was given.
+#[derive(Clone, Default)]
+pub(super) struct PoolClock {
+    tsc: TscClock,
+    given: Option<Arc<dyn Clock + Send + Sync>>,
 }
 
 impl PoolClock {
     pub(super) fn given(clock: impl Clock + Send + Sync + 'static) -> Self {
-        PoolClock::Given(Arc::new(clock))
-    }
-
-    #[inline]
-    pub(super) fn now(&self) -> Instant {
-        match self {
-            PoolClock::Tsc(c) => Instant(c.ticks_to_nanos(c.now())),
-            PoolClock::Given(c) => Instant(c.ticks_to_nanos(c.now())),
+        PoolClock {
+            tsc: TscClock::new(),
+            given: Some(Arc::new(clock)),
         }
     }
-}
 
-impl Default for PoolClock {
-    fn default() -> Self {
-        PoolClock::Tsc(TscClock::new())
+    /// Now. The TSC is read inline; a given clock (tests) through its virtual call, out of
+    /// the line.
+    #[inline]
+    pub(super) fn now(&self) -> Instant {
+        match &self.given {
+            None => Instant(self.tsc.ticks_to_nanos(self.tsc.now())),
+            Some(c) => Self::given_now(&**c),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn given_now(c: &(dyn Clock + Send + Sync)) -> Instant {
+        Instant(c.ticks_to_nanos(c.now()))
     }
 }
 
 impl std::fmt::Debug for PoolClock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            PoolClock::Tsc(_) => "TscClock",
-            PoolClock::Given(_) => "a given Clock",
+        f.write_str(match self.given {
+            None => "TscClock",
+            Some(_) => "a given Clock",
         })
     }
 }

@@ -25,7 +25,9 @@ use super::after::{After, Job, Relay, Site};
 use super::config::{Limits, PoolConfig};
 use super::error::{PoolError, Status};
 use super::manager::Manager;
-use super::shard::{shard_count, thread_index, Conn, Gate, Leaked, LeaseAt, Shard, ShardState};
+use super::shard::{
+    shard_count, thread_index, Conn, Gate, Leaked, LeaseAt, Lent, Shard, ShardState,
+};
 use super::slab::Key;
 use super::stats::{Retire, Statistics};
 use super::time::{Instant, PoolClock};
@@ -213,37 +215,44 @@ impl<M: Manager> Shared<M> {
     ) -> Option<(Conn<M::Resource>, LeaseAt)> {
         let (i, shard) = self.shard_here();
         let ready = |conn: &Conn<M::Resource>| self.ready_to_lend(conn, now);
-        let (conn, slot) = shard.lock().lend_cached(&self.gate, ready, site, now)?;
+        // The shard's lock is let go after the answer is made, so the resource moves
+        // straight from the cache to the caller (not through a copy held across the unlock).
+        let mut ss = shard.lock();
+        let (conn, slot) = ss.lend_cached(&self.gate, ready, site, now)?;
         Some((conn, (i, slot)))
     }
 
-    /// The fast path of a clean return: back into the lease's shard's cache if the gate
-    /// is open (read under the shard's lock: see [`Shard`]). `Err` gives the resource back
-    /// for the slow path ([`Shared::route_return`]).
+    /// The fast path of a clean return: the lease's resource back into its shard's cache
+    /// if the gate is open (read under the shard's lock: see [`Shard`]), taken from the
+    /// lease only then (it moves once). `false` leaves it in the lease for the slow path
+    /// ([`Shared::route_return`]).
     #[inline]
     pub(super) fn try_take_back(
         &self,
         (shard, slot): LeaseAt,
-        conn: Conn<M::Resource>,
+        lent: &mut Option<Lent<M::Resource>>,
         now: Instant,
-    ) -> Result<(), Conn<M::Resource>> {
+    ) -> bool {
         let leak = {
             let mut ss = self.shards[shard as usize].lock();
             if !self.gate.open() {
-                return Err(conn);
+                return false;
             }
             let leak = self.end_lease(&mut ss, slot, now);
-            ss.cache(conn, now);
+            if let Some(conn) = lent.take() {
+                ss.cache(conn, now);
+            }
             leak
         };
         if let Some(leak) = leak {
             self.report_leak(leak);
         }
-        Ok(())
+        true
     }
 
     /// Ends lease `slot` of a shard: its hold time recorded, and a leak report if it was
     /// held past `leak_threshold`.
+    #[inline]
     fn end_lease(
         &self,
         ss: &mut ShardState<M::Resource>,
@@ -254,6 +263,11 @@ impl<M: Manager> Shared<M> {
         #[cfg(feature = "metrics")]
         self.metrics.hold(std::time::Duration::from_nanos(_hold));
         leak
+    }
+
+    /// Where the lease at `at` was taken.
+    pub(super) fn site_of(&self, (shard, slot): LeaseAt) -> &'static Location<'static> {
+        self.shards[shard as usize].lock().site_of(slot)
     }
 
     /// Lends on the calling thread's shard (the state lock held); the shard and slot.

@@ -7,7 +7,7 @@ use crate::error::{BoxError, Error};
 use crate::pool::after::{After, Site};
 use crate::pool::error::PoolError;
 use crate::pool::manager::Manager;
-use crate::pool::shard::{Conn, LeaseAt};
+use crate::pool::shard::{Conn, LeaseAt, Lent};
 use crate::pool::stats::Retire;
 use crate::pool::time::Instant;
 use crate::sink::DropReport;
@@ -35,7 +35,7 @@ impl<M: Manager> Shared<M> {
     #[inline]
     pub(in crate::pool) fn judge_return(
         &self,
-        conn: &mut Conn<M::Resource>,
+        conn: &mut Lent<M::Resource>,
         retire: Option<Retire>,
         now: Instant,
     ) -> Route {
@@ -62,15 +62,18 @@ impl<M: Manager> Shared<M> {
     pub(in crate::pool) fn route_return(
         &self,
         (shard, slot): LeaseAt,
-        site: Site,
         conn: Conn<M::Resource>,
         route: Route,
         now: Instant,
         after: &mut After<M>,
     ) {
         let mut st = self.lock();
-        let leak = self.end_lease(&mut self.shards[shard as usize].lock(), slot, now);
-        after.leaks.extend(leak);
+        let site = {
+            let mut ss = self.shards[shard as usize].lock();
+            let site = ss.site_of(slot);
+            after.leaks.extend(self.end_lease(&mut ss, slot, now));
+            site
+        };
         match route {
             Route::Retire(why) => self.retire(&mut st, conn, why, after),
             Route::Reset => Self::start_check(&mut st, conn, Some(site), after),
