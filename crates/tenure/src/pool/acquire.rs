@@ -76,9 +76,14 @@ fn wait_blocking<M: Manager>(
     let start = shared.now();
     let me = || Wake::Thread(crate::sync::thread::current());
     // A thread bounds its own wait (it parks with a timeout).
-    let first = step(shared, |s, after| {
-        s.begin(start, || (me(), None), site, after)
-    });
+    let mut after = After::new();
+    let first = shared.begin(start, || (me(), None), site, &mut after);
+    // Nothing ran on this thread after the step (no wake, no job, no report), so nothing
+    // here can have taken the unpark token a hand-over to it leaves: it may park before it
+    // first looks (the park returns at once if served meanwhile). A look first would cost
+    // a lock and a clock read on every wait, to find it still waiting.
+    let park_first = after.is_empty();
+    run_after(shared, after);
     let ticket = match first {
         Step::Ready(conn, slot) => return Ok(Lease::new(shared.clone(), conn, slot)),
         Step::Fail(e) => return Err(e),
@@ -86,6 +91,9 @@ fn wait_blocking<M: Manager>(
     };
     // The deadline is real time (a thread parks on it), whatever the pool's clock.
     let deadline = std::time::Instant::now() + timeout;
+    if park_first {
+        crate::sync::thread::park_timeout(timeout);
+    }
     loop {
         if let Some(r) = shared.poll_thread(ticket, start, site) {
             return waited(shared.clone(), r, site);

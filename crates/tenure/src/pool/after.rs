@@ -85,6 +85,11 @@ impl<M: Manager> After<M> {
             relay: false,
         }
     }
+
+    /// Nothing to do after the step: no wake, no job, no report.
+    pub(super) fn is_empty(&self) -> bool {
+        self.wakes.is_empty() && self.jobs.is_empty() && self.leaks.is_empty()
+    }
 }
 
 /// Where a caller called `get` (its `#[track_caller]` location).

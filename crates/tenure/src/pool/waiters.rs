@@ -156,6 +156,12 @@ impl<T, F> Waiters<T, F> {
         self.poll_with(t, |w| *w = wake())
     }
 
+    /// [`poll`](Self::poll) for a blocked thread: its wake (its own thread, which never
+    /// changes) stays as it is — no handle cloned and dropped per look.
+    pub(super) fn poll_thread(&mut self, t: Ticket) -> Option<Result<T, F>> {
+        self.poll_with(t, |_| {})
+    }
+
     /// [`poll`](Self::poll) for a task: its waker is cloned only if it changed.
     pub(super) fn poll_task(
         &mut self,

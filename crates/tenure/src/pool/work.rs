@@ -18,7 +18,7 @@ use crate::error::BoxError;
 /// Runs what `after` collected: the wakes first, then each job on its way.
 #[inline]
 pub(super) fn run_after<M: Manager>(shared: &Arc<Shared<M>>, after: After<M>) {
-    if after.wakes.is_empty() && after.jobs.is_empty() && after.leaks.is_empty() {
+    if after.is_empty() {
         // The steady state: a lease lent or returned, nothing else to do. Nothing was
         // pushed, so nothing was allocated: skip the drop glue.
         debug_assert!(!after.wakes.allocated() && !after.jobs.allocated());

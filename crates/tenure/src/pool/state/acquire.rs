@@ -163,8 +163,7 @@ impl<M: Manager> Shared<M> {
     ) -> Option<Result<Served<M>, PoolError<M::Error>>> {
         let now = self.now();
         let mut st = self.lock();
-        let me = || Wake::Thread(crate::sync::thread::current());
-        let r = st.waiters.poll(ticket, me)?;
+        let r = st.waiters.poll_thread(ticket)?;
         Some(self.pick_up(&mut st, r, start, now, site))
     }
 

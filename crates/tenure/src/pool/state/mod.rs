@@ -213,6 +213,11 @@ impl<M: Manager> Shared<M> {
         now: Instant,
         site: &'static Location<'static>,
     ) -> Option<(Conn<M::Resource>, LeaseAt)> {
+        // Closed, every shard's cache was flushed: nothing to find under its lock. (Read
+        // again under it: this look only spares a caller that will queue the lock.)
+        if !self.gate.open() {
+            return None;
+        }
         let (i, shard) = self.shard_here();
         let ready = |conn: &Conn<M::Resource>| self.ready_to_lend(conn, now);
         // The shard's lock is let go after the answer is made, so the resource moves
@@ -233,6 +238,11 @@ impl<M: Manager> Shared<M> {
         lent: &mut Option<Lent<M::Resource>>,
         now: Instant,
     ) -> bool {
+        // Closed, the slow path takes it: no shard lock first (read again under it below,
+        // which is the read that counts).
+        if !self.gate.open() {
+            return false;
+        }
         let leak = {
             let mut ss = self.shards[shard as usize].lock();
             if !self.gate.open() {
