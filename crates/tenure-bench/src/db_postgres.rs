@@ -34,7 +34,10 @@
 //!   `r2d2_postgres`. At 8 threads nobody waits for a connection; at 16 every get waits
 //!   for a return, and there the two pools differ by design: tenure hands a returned
 //!   connection to the oldest waiter (waking a parked thread), r2d2 lets the returning
-//!   thread take it again at once (see `pool_blocking`'s docs).
+//!   thread take it again at once (see `pool_blocking`'s docs and `db_sqlite`'s, which
+//!   count what each costs). `p99_ns` / `peer_p99_ns` and `params.max_ns` /
+//!   `params.peer_max_ns`: the 99th percentile and the largest acquire latency of each
+//!   side, what barging costs r2d2's waiters.
 //! - `db_postgres/scenario=floor`: one raw `tokio_postgres::Client` running a prepared
 //!   `SELECT 1` from one task, against tenure's pooled `SELECT 1` from one task, by the
 //!   client's CPU time per query on a current-thread runtime (the server's share and the
@@ -52,7 +55,7 @@ use tokio_postgres::types::Type;
 use tokio_postgres::NoTls;
 
 use crate::harness::{runs, Case, Clock, Harness, Rep};
-use crate::pool::fixtures::{on, tasks_rep, threads_rep, timed, timed_blocking, TIMEOUT};
+use crate::pool::fixtures::{compare_threads, on, tasks_rep, timed, timed_blocking, TIMEOUT};
 
 const SIZE: usize = 8;
 const TASKS: [usize; 2] = [16, 64];
@@ -369,13 +372,7 @@ fn blocking(h: &mut Harness, config: &tokio_postgres::Config) {
         acquire
     };
     for threads in THREADS {
-        h.compare(
-            runs(|ops| threads_rep(threads, ops, &tenure_one)),
-            vec![(
-                blocking_case(threads),
-                runs(|ops| threads_rep(threads, ops, &r2d2_one)),
-            )],
-        );
+        compare_threads(h, blocking_case(threads), threads, &tenure_one, &r2d2_one);
     }
 }
 

@@ -14,7 +14,8 @@
 //! spawns `T` tasks that each loop the operation, the blocking rows `T` threads; ns/op is
 //! the repetition's wall time / operations, `p99_ns` the 99th percentile of the acquire
 //! latency (the call to get to the lease in hand; sqlx: `acquire`) over every operation
-//! (the write-contention row: of the whole write). Every pool is pre-warmed (all
+//! (the write-contention row: of the whole write), and `params.max_ns` /
+//! `params.peer_max_ns` the largest of those latencies. Every pool is pre-warmed (all
 //! its connections taken at once, then dropped).
 //!
 //! Peer settings (as `docs/BENCHMARKS.md` says): no checkout check where the peer allows
@@ -42,7 +43,17 @@
 //!   `tenure_sqlite::Pools`, the transaction through `tenure::tx` (`Mode::Immediate`)
 //!   inside one `run`; target ≥ 1.0 vs each peer.
 //! - `db_sqlite/query=point,threads=16` and `db_sqlite/query=insert_tx,threads=16`:
-//!   the blocking pools (8 and 1 connections) against `r2d2_sqlite`; target ≥ 1.0.
+//!   the blocking pools (8 and 1 connections) against `r2d2_sqlite`; target ≥ 1.0. The
+//!   two pools differ here by design. With more threads than connections, tenure hands a
+//!   returned connection to the oldest waiter: the returning thread parks on its next get
+//!   and the waiter is woken, and once a queue has formed it stays (each returner joins
+//!   its back) — a park and an unpark per operation, about 2 futex calls and 1–2 context
+//!   switches (`perf stat`, insert_tx: 2.0 and 1.8–2.1 per operation; r2d2_sqlite 0.2–0.4
+//!   and 0.1–0.3). r2d2 lets the returning thread take its connection straight back (the
+//!   waiter its `Condvar` woke mostly finds none and sleeps again), so one thread runs many
+//!   operations per time slice while the others wait. What that costs the waiters shows
+//!   in the acquire latencies: `p99_ns` against `peer_p99_ns`, `max_ns` against
+//!   `peer_max_ns`.
 //! - `db_sqlite/scenario=write_contention,writers=32`, peer `pool_of_8`: 32 threads each
 //!   looping a write transaction (as `insert_tx`), on tenure's writer pool (one
 //!   connection: writers queue first come, first served in the pool) against a tenure
@@ -56,21 +67,21 @@
 //!   one thread (ratio = floor / tenure; target ≥ 0.9: the pool's get and drop are small
 //!   beside a query).
 
+mod threads;
+
+use std::future::Future;
 use std::hint::black_box;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rusqlite::TransactionBehavior;
-use tenure::pool::{Pool, PoolConfig};
+use tenure::pool::PoolConfig;
 use tenure::tx::{Mode, Options};
 use tokio::runtime::Runtime;
 
-use crate::harness::{op, runs, runs_reporting, Case, Harness};
-use crate::pool::fixtures::{
-    on, report_floor, tasks_rep, threads_rep, timed, timed_blocking, TIMEOUT,
-};
+use crate::harness::{Case, Harness};
+use crate::pool::fixtures::{on, tasks_side, timed, TIMEOUT};
 use sqlx::Connection as _;
 
 const SIZE: usize = 8;
@@ -231,33 +242,45 @@ fn async_case(peer: &'static str, query: &str, tasks: usize, target: f64) -> Cas
         .target(target)
 }
 
-fn blocking_case(query: &str) -> Case {
-    Case::new("db_sqlite", "r2d2_sqlite")
-        .param("query", query)
-        .param("threads", THREADS)
-        .info("size", if query == "point" { SIZE } else { 1 })
-        .target(1.0)
-}
-
-fn contention_case() -> Case {
-    Case::new("db_sqlite", "pool_of_8")
-        .param("scenario", "write_contention")
-        .param("writers", WRITERS)
-        .info("size", 1)
-        .info("peer_size", SIZE)
-        .target(1.0)
-        .p99_target(1.0)
+/// One async comparison, `row` = (query, tasks, target vs deadpool-sqlite): tenure's op
+/// against deadpool-sqlite's and sqlx's (target 1.0), `tasks` tasks each.
+fn compare_tasks<A, B, C, FA, FB, FC>(
+    h: &mut Harness,
+    rt: &Runtime,
+    (query, tasks, deadpool_target): (&str, usize, f64),
+    (tenure, deadpool, sqlx): (A, B, C),
+) where
+    A: Fn() -> FA + Clone + Send + 'static,
+    B: Fn() -> FB + Clone + Send + 'static,
+    C: Fn() -> FC + Clone + Send + 'static,
+    FA: Future<Output = Duration> + Send + 'static,
+    FB: Future<Output = Duration> + Send + 'static,
+    FC: Future<Output = Duration> + Send + 'static,
+{
+    let deadpool_case = async_case("deadpool-sqlite", query, tasks, deadpool_target);
+    h.compare(
+        tasks_side(rt, tasks, tenure),
+        vec![
+            (deadpool_case, tasks_side(rt, tasks, deadpool)),
+            (
+                async_case("sqlx", query, tasks, 1.0),
+                tasks_side(rt, tasks, sqlx),
+            ),
+        ],
+    );
 }
 
 /// Runs the `db_sqlite` comparisons.
 pub fn run(h: &mut Harness) {
-    let wanted = [
-        async_case("deadpool-sqlite", "point", 16, 1.5),
-        async_case("sqlx", "point", 16, 1.0),
-        blocking_case("point"),
-        contention_case(),
-    ];
-    if !wanted.iter().any(|c| h.would_run(c)) && !h.scenario_selected(FLOOR) {
+    let queries = ["point", "insert_tx"];
+    let wanted = TASKS
+        .iter()
+        .flat_map(|&t| queries.map(|q| [("deadpool-sqlite", q, t), ("sqlx", q, t)]))
+        .flatten()
+        .map(|(peer, q, t)| async_case(peer, q, t, 1.0))
+        .chain(queries.map(threads::blocking_case))
+        .chain([threads::contention_case()]);
+    if !wanted.into_iter().any(|c| h.would_run(&c)) && !h.scenario_selected(FLOOR) {
         return;
     }
     let dir = match tempfile::tempdir() {
@@ -275,9 +298,9 @@ pub fn run(h: &mut Harness) {
         return;
     };
     async_rows(h, &rt, &path);
-    blocking_rows(h, &path);
-    write_contention(h, &path);
-    floor(h, &path);
+    threads::blocking_rows(h, &path);
+    threads::write_contention(h, &path);
+    threads::floor(h, &path);
 }
 
 /// The async rows: point query and insert-in-transaction at 16 and 64 tasks.
@@ -317,19 +340,8 @@ fn async_rows(h: &mut Harness, rt: &Runtime, path: &Path) {
             black_box(v);
             acquire
         });
-        h.compare(
-            runs(move |ops| tasks_rep(rt, tasks, ops, &tenure_op)),
-            vec![
-                (
-                    async_case("deadpool-sqlite", "point", tasks, 1.5),
-                    runs(move |ops| tasks_rep(rt, tasks, ops, &deadpool_op)),
-                ),
-                (
-                    async_case("sqlx", "point", tasks, 1.0),
-                    runs(move |ops| tasks_rep(rt, tasks, ops, &sqlx_op)),
-                ),
-            ],
-        );
+        let row = ("point", tasks, 1.5);
+        compare_tasks(h, rt, row, (tenure_op, deadpool_op, sqlx_op));
     }
     for tasks in TASKS {
         let tenure_op = on(&pools, |p| async move {
@@ -358,19 +370,8 @@ fn async_rows(h: &mut Harness, rt: &Runtime, path: &Path) {
             tx.commit().await.expect("commit");
             acquire
         });
-        h.compare(
-            runs(move |ops| tasks_rep(rt, tasks, ops, &tenure_op)),
-            vec![
-                (
-                    async_case("deadpool-sqlite", "insert_tx", tasks, 1.0),
-                    runs(move |ops| tasks_rep(rt, tasks, ops, &deadpool_op)),
-                ),
-                (
-                    async_case("sqlx", "insert_tx", tasks, 1.0),
-                    runs(move |ops| tasks_rep(rt, tasks, ops, &sqlx_op)),
-                ),
-            ],
-        );
+        let row = ("insert_tx", tasks, 1.0);
+        compare_tasks(h, rt, row, (tenure_op, deadpool_op, sqlx_op));
     }
     // The pools close inside the runtime: sqlx's close is async, and deadpool-sqlite's
     // connections close through `spawn_blocking`.
@@ -380,186 +381,6 @@ fn async_rows(h: &mut Harness, rt: &Runtime, path: &Path) {
         pools.sqlx_writer.close().await;
         drop(pools);
     });
-}
-
-fn r2d2_pool(path: &Path, size: u32) -> r2d2::Pool<r2d2_sqlite::SqliteConnectionManager> {
-    let manager =
-        r2d2_sqlite::SqliteConnectionManager::file(path).with_init(|c| c.execute_batch(PRAGMAS));
-    r2d2::Pool::builder()
-        .max_size(size)
-        .test_on_check_out(false)
-        .connection_timeout(TIMEOUT)
-        .build(manager)
-        .expect("r2d2_sqlite pool")
-}
-
-/// Takes every connection of a blocking tenure pool at once, then drops them.
-fn prewarm(pool: &Pool<tenure_sqlite::Manager>, size: usize) {
-    let held: Vec<_> = (0..size)
-        .map(|_| pool.get_blocking().expect("tenure get"))
-        .collect();
-    drop(held);
-}
-
-/// The blocking rows: 16 threads, point query (pools of 8) and insert-in-transaction
-/// (pools of 1), against r2d2_sqlite (whose `build` makes all its connections first).
-fn blocking_rows(h: &mut Harness, path: &Path) {
-    if !h.would_run(&blocking_case("point")) && !h.would_run(&blocking_case("insert_tx")) {
-        return;
-    }
-    let tenure = tenure_sqlite::Pools::new(tenure_builder(path), SIZE, tenure_config(SIZE))
-        .expect("tenure pools");
-    prewarm(&tenure.readers, SIZE);
-    prewarm(&tenure.writer, 1);
-    let r2d2 = r2d2_pool(path, SIZE as u32);
-    let r2d2_writer = r2d2_pool(path, 1);
-
-    let tenure_one = || {
-        let (c, acquire) = timed_blocking("tenure get", || tenure.readers.get_blocking());
-        black_box(point(&c, id()).expect("query"));
-        acquire
-    };
-    let r2d2_one = || {
-        let (c, acquire) = timed_blocking("r2d2 get", || r2d2.get());
-        black_box(point(&c, id()).expect("query"));
-        acquire
-    };
-    h.compare(
-        runs(|ops| threads_rep(THREADS, ops, &tenure_one)),
-        vec![(
-            blocking_case("point"),
-            runs(|ops| threads_rep(THREADS, ops, &r2d2_one)),
-        )],
-    );
-    let tenure_one = || {
-        let (mut c, acquire) = timed_blocking("tenure get", || tenure.writer.get_blocking());
-        let v = id();
-        IMMEDIATE
-            .run(&mut *c, |tx| insert(tx, v))
-            .expect("transaction");
-        acquire
-    };
-    let r2d2_one = || {
-        let (mut c, acquire) = timed_blocking("r2d2 get", || r2d2_writer.get());
-        insert_tx(&mut c, id()).expect("transaction");
-        acquire
-    };
-    h.compare(
-        runs(|ops| threads_rep(THREADS, ops, &tenure_one)),
-        vec![(
-            blocking_case("insert_tx"),
-            runs(|ops| threads_rep(THREADS, ops, &r2d2_one)),
-        )],
-    );
-}
-
-/// Whether `e` or one of its sources is SQLite's `SQLITE_BUSY`.
-fn is_busy(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut next = Some(e);
-    while let Some(e) = next {
-        if let Some(e) = e.downcast_ref::<rusqlite::Error>() {
-            if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) {
-                return true;
-            }
-        }
-        next = e.source();
-    }
-    false
-}
-
-/// `scenario=write_contention`: 32 writer threads on the writer pool (1 connection)
-/// against a pool of 8 that all write.
-fn write_contention(h: &mut Harness, path: &Path) {
-    let case = contention_case();
-    if !h.would_run(&case) {
-        return;
-    }
-    let pools =
-        tenure_sqlite::Pools::new(tenure_builder(path), 1, tenure_config(1)).expect("tenure pools");
-    let eight = Pool::builder(tenure_builder(path).build().expect("tenure manager"))
-        .config(tenure_config(SIZE))
-        .build()
-        .expect("tenure pool of 8");
-    prewarm(&pools.writer, 1);
-    prewarm(&eight, SIZE);
-    let busy = [AtomicU64::new(0), AtomicU64::new(0)];
-    let failed = [AtomicU64::new(0), AtomicU64::new(0)];
-    // The latency recorded here is the whole write (get, transaction, drop): the writer
-    // pool waits in `get`, the pool of 8 in SQLite's busy handler.
-    let write = |pool: &Pool<tenure_sqlite::Manager>, side: usize| {
-        let t0 = Instant::now();
-        let mut c = pool.get_blocking().expect("tenure get");
-        let v = id();
-        if let Err(e) = IMMEDIATE.run(&mut *c, |tx| insert(tx, v)) {
-            if is_busy(&e) {
-                busy[side].fetch_add(1, Ordering::Relaxed);
-            } else {
-                failed[side].fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        drop(c);
-        t0.elapsed()
-    };
-    let writer_one = || write(&pools.writer, 0);
-    let eight_one = || write(&eight, 1);
-    let count =
-        |key: &'static str, c: &AtomicU64| vec![(key, c.load(Ordering::Relaxed).to_string())];
-    h.compare(
-        runs_reporting(
-            |ops| threads_rep(WRITERS, ops, &writer_one),
-            || {
-                let mut v = count("sqlite_busy", &busy[0]);
-                v.extend(count("other_errors", &failed[0]));
-                v
-            },
-        ),
-        vec![(
-            case,
-            runs_reporting(
-                |ops| threads_rep(WRITERS, ops, &eight_one),
-                || {
-                    let mut v = count("peer_sqlite_busy", &busy[1]);
-                    v.extend(count("peer_other_errors", &failed[1]));
-                    v
-                },
-            ),
-        )],
-    );
-}
-
-/// `scenario=floor`: tenure's pooled blocking point query beside the same query on one
-/// raw connection, from one thread.
-fn floor(h: &mut Harness, path: &Path) {
-    if !h.scenario_selected(FLOOR) {
-        return;
-    }
-    let pool = Pool::builder(tenure_builder(path).build().expect("tenure manager"))
-        .config(tenure_config(SIZE))
-        .build()
-        .expect("tenure pool");
-    prewarm(&pool, SIZE);
-    let raw = rusqlite::Connection::open(path).expect("open");
-    raw.execute_batch(PRAGMAS).expect("pragma");
-    let Some(m) = h.medians(
-        FLOOR,
-        vec![
-            op(|| {
-                let c = pool.get_blocking().expect("tenure get");
-                point(&c, id()).expect("query")
-            }),
-            op(|| point(&raw, id()).expect("query")),
-        ],
-    ) else {
-        return;
-    };
-    report_floor(
-        h,
-        FLOOR,
-        "raw_connection",
-        "ns per point query from one thread",
-        (m[0], m[1]),
-        0.9,
-    );
 }
 
 #[cfg(test)]

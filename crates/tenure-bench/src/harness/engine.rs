@@ -399,6 +399,9 @@ pub struct Measured {
     /// every operation's latency for a side that records them (`None` if it recorded
     /// none).
     pub p99_ns: Option<f64>,
+    /// The largest per-operation latency, for a side that records them (`None`
+    /// otherwise): the wait the p99 leaves out.
+    pub max_ns: Option<f64>,
     /// Allocator calls per operation, when counted.
     pub allocs_per_op: Option<f64>,
 }
@@ -430,15 +433,17 @@ pub fn measure(
         .enumerate()
         .map(|(i, side)| {
             let (median_ns, reps_p99) = median_p99(&per_op[i]);
-            let p99_ns = if side.p99_over_latencies() {
-                p99_of(&mut latencies[i])
+            let (p99_ns, max_ns) = if side.p99_over_latencies() {
+                let max = latencies[i].iter().max().map(|&m| m as f64);
+                (p99_of(&mut latencies[i]), max)
             } else {
-                Some(reps_p99)
+                (Some(reps_p99), None)
             };
             let wanted = allocs::ENABLED && count_allocs.get(i).copied().unwrap_or(false);
             Measured {
                 median_ns,
                 p99_ns,
+                max_ns,
                 allocs_per_op: if wanted {
                     side.allocs_per_op(ops[i])
                 } else {

@@ -201,7 +201,8 @@ impl Harness {
     /// [`max_reps`](Case::max_reps) of the cases caps the rounds). Each row reports both
     /// sides' medians of ns per operation (by the thread's CPU clock if every side allows
     /// it, else the wall clock) and their p99 (over the repetitions, or over every
-    /// operation's latency for a side that records latencies) and, in `params`, what each
+    /// operation's latency for a side that records latencies, whose largest latency then
+    /// goes in `params` too: `max_ns`, `peer_max_ns`) and, in `params`, what each
     /// side's [`info`](Side::info) reports (tenure's side and the peer's, as with
     /// [`runs_reporting`]). A peer whose case the filter
     /// leaves out does not run; a side that cannot run (no `python3`) skips the comparison
@@ -254,6 +255,13 @@ impl Harness {
                 case = case.info(k, v);
             }
             let peer = &measured[i + 1];
+            // Beside each p99 over latencies, the largest latency (what barging costs the
+            // one left waiting longest, say).
+            for (key, max) in [("max_ns", tenure.max_ns), ("peer_max_ns", peer.max_ns)] {
+                if let Some(max) = max {
+                    case = case.info(key, round3(max));
+                }
+            }
             let row = Row {
                 bench: case.name(),
                 peer: case.peer.to_string(),
@@ -551,7 +559,12 @@ mod tests {
         assert_eq!((r.p99_ns, r.peer_p99_ns), (Some(99.0), Some(297.0)));
         assert_eq!(r.passes_p99(), Some(true));
         assert_eq!(r.params["p99_target"], Value::from(1.1));
-        // A side without latencies has no p99.
+        // And the largest latency of each side, in `params`.
+        assert_eq!(
+            (&r.params["max_ns"], &r.params["peer_max_ns"]),
+            (&Value::from(100), &Value::from(300))
+        );
+        // A side without latencies has no p99 (nor max).
         let c = |ops: u64| Rep {
             ops,
             elapsed: Duration::from_nanos(ops),
@@ -559,6 +572,7 @@ mod tests {
         };
         h.compare(runs(c), vec![(Case::new("pool", "bb8"), runs(side(3)))]);
         assert_eq!(h.rows()[1].p99_ns, None);
+        assert!(h.rows()[1].params.get("max_ns").is_none());
         assert!(!serde_json::to_string(&h.rows()[1])
             .unwrap()
             .contains("\"p99_ns\""));

@@ -10,7 +10,7 @@
 //!   `get` → drop `k` times, reading the clock around every `get` (acquire latency);
 //!   ns/op = wall time from the barrier to the last join / (T × k). `p99_ns` /
 //!   `peer_p99_ns`: the 99th percentile of acquire latency over every operation of the
-//!   run. No target (r2d2 lets a returning thread barge; tenure hands a returned resource
+//!   run, `params.max_ns` / `params.peer_max_ns` the largest. No target (r2d2 lets a returning thread barge; tenure hands a returned resource
 //!   to the oldest waiter, which costs waking a parked thread).
 //! - `pool_blocking/threads=32,size=8,hold=1ms`: each lease held across
 //!   `std::thread::sleep(1 ms)`; targets throughput ≥ 0.98 × r2d2's, p99 ≤ 0.5 × r2d2's.

@@ -15,7 +15,7 @@ use tenure::error::BoxError;
 use tenure::pool::{Manager, Pool, PoolConfig, Validation, Work};
 use tokio::runtime::Runtime;
 
-use crate::harness::{Harness, Rep};
+use crate::harness::{runs, Case, Harness, Rep, Side};
 
 /// Pool sizes of every row.
 pub const SIZES: [usize; 2] = [2, 8];
@@ -346,6 +346,32 @@ pub fn threads_rep(threads: usize, ops: u64, one: &(dyn Fn() -> Duration + Sync)
         latencies: latencies.concat(),
         allocs: None,
     }
+}
+
+/// A blocking database row: `threads` threads looping tenure's `tenure_one` against the
+/// same number looping the peer's `peer_one` (each returns its acquire latency), measured
+/// as `case`.
+pub fn compare_threads(
+    h: &mut Harness,
+    case: Case,
+    threads: usize,
+    tenure_one: &(dyn Fn() -> Duration + Sync),
+    peer_one: &(dyn Fn() -> Duration + Sync),
+) {
+    h.compare(
+        runs(|ops| threads_rep(threads, ops, tenure_one)),
+        vec![(case, runs(|ops| threads_rep(threads, ops, peer_one)))],
+    );
+}
+
+/// A side of an async database row: `tasks` tasks on `rt` looping `op` (each returns its
+/// acquire latency).
+pub fn tasks_side<'r, F, Fut>(rt: &'r Runtime, tasks: usize, op: F) -> Box<dyn Side + 'r>
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Duration> + Send + 'static,
+{
+    runs(move |ops| tasks_rep(rt, tasks, ops, &op))
 }
 
 /// A pool as the blocking rows use it.
