@@ -212,14 +212,26 @@ struct Model {
     idle_closes: usize,
 }
 
+/// What a case draws: the pool's sizes and policy, shared by the pool and its model.
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    max: usize,
+    max_waiters: usize,
+    min_idle: usize,
+    creates_at_once: usize,
+    /// `Validation::Always` (else `Never`).
+    checks: bool,
+}
+
 impl Model {
-    fn new(
-        max: usize,
-        max_waiters: usize,
-        min_idle: usize,
-        creates_at_once: usize,
-        checks: bool,
-    ) -> Self {
+    fn new(shape: Shape) -> Self {
+        let Shape {
+            max,
+            max_waiters,
+            min_idle,
+            creates_at_once,
+            checks,
+        } = shape;
         Model {
             min_idle,
             creates_at_once,
@@ -444,13 +456,14 @@ struct Harness {
 }
 
 impl Harness {
-    fn new(
-        max: usize,
-        max_waiters: usize,
-        min_idle: usize,
-        creates_at_once: usize,
-        checks: bool,
-    ) -> Self {
+    fn new(shape: Shape) -> Self {
+        let Shape {
+            max,
+            max_waiters,
+            min_idle,
+            creates_at_once,
+            checks,
+        } = shape;
         let ledger = Ledger::new();
         let fail = Arc::new(AtomicUsize::new(0));
         let fail_check = Arc::new(AtomicUsize::new(0));
@@ -496,7 +509,7 @@ impl Harness {
             detached: Vec::new(),
             seen_closes: 0,
             fail_check,
-            model: Model::new(max, max_waiters, min_idle, creates_at_once, checks),
+            model: Model::new(shape),
         }
     }
 
@@ -840,7 +853,7 @@ proptest! {
         actions in proptest::collection::vec(action(), 1..=40),
     ) {
         let min_idle = min_idle.min(max);
-        let mut h = Harness::new(max, max_waiters, min_idle, creates_at_once, checks);
+        let mut h = Harness::new(Shape { max, max_waiters, min_idle, creates_at_once, checks });
         for a in &actions {
             h.step(a)?;
         }
