@@ -51,11 +51,14 @@ impl Manager for Resets {
     }
 }
 
-fn pool(manager: &Resets) -> Pool<Resets> {
+/// A pool of one whose resets are bounded by `return_timeout`: generous where no reset
+/// hangs (a reset that merely runs slowly on a loaded machine is never abandoned), short
+/// where one does.
+fn pool(manager: &Resets, return_timeout: Duration) -> Pool<Resets> {
     Pool::builder(manager.clone())
         .config(PoolConfig {
             max_size: 1,
-            return_timeout: Duration::from_millis(50),
+            return_timeout,
             maintenance_interval: None,
             ..PoolConfig::default()
         })
@@ -68,7 +71,7 @@ const ROUNDS: usize = 20;
 #[test]
 fn blocking_resets_one_after_another_reuse_the_pools_threads() {
     let manager = Resets::default();
-    let pool = pool(&manager);
+    let pool = pool(&manager, Duration::from_secs(30));
     for _ in 0..ROUNDS {
         // The next get waits for the reset of the lease before.
         drop(pool.get_blocking().unwrap());
@@ -100,7 +103,7 @@ fn blocking_resets_one_after_another_reuse_the_pools_threads() {
 fn a_hung_blocking_job_keeps_no_other_job_waiting() {
     let manager = Resets::default();
     manager.faults.inject(Op::Reset, "conn", 1, Fault::Hang);
-    let pool = pool(&manager);
+    let pool = pool(&manager, Duration::from_millis(200));
     drop(pool.get_blocking().unwrap()); // its reset hangs on its worker for good
     for _ in 0..5 {
         drop(pool.get_blocking().unwrap());

@@ -84,16 +84,25 @@ impl<const A: bool> Mgr<A> {
     }
 }
 
-const BOUND: Duration = Duration::from_millis(50);
+/// The bound of the operations a test makes hang or end late.
+const BOUND: Duration = Duration::from_millis(200);
 
-fn config(validation: Validation) -> PoolConfig {
+/// The bound of every other operation: generous, so that a create or a close that merely
+/// runs slowly on a loaded machine (a new thread each) is never abandoned by mistake and
+/// only the operation under test is.
+const LOOSE: Duration = Duration::from_secs(30);
+
+/// `max_size: 1`; `bounded` (the operations the test injects faults into, as
+/// `testing::Op`s) get [`BOUND`], the rest [`LOOSE`].
+fn config(validation: Validation, bounded: &[Op]) -> PoolConfig {
+    let bound = |op| if bounded.contains(&op) { BOUND } else { LOOSE };
     PoolConfig {
         max_size: 1,
         validation,
-        create_timeout: BOUND,
-        check_timeout: BOUND,
-        return_timeout: BOUND,
-        close_timeout: BOUND,
+        create_timeout: bound(Op::Acquire),
+        check_timeout: bound(Op::Validate),
+        return_timeout: bound(Op::Reset),
+        close_timeout: bound(Op::Close),
         acquire_timeout: Duration::from_secs(10),
         create_backoff: Duration::ZERO,
         max_create_backoff: Duration::ZERO,
@@ -105,13 +114,14 @@ fn config(validation: Validation) -> PoolConfig {
 fn pool<const A: bool>(
     faults: &Faults,
     validation: Validation,
+    bounded: &[Op],
 ) -> (Pool<Mgr<A>>, Ledger, Arc<CollectingSink>) {
     let ledger = Ledger::with_faults(faults.clone());
     let sink = Arc::new(CollectingSink::new(64));
     let pool = Pool::builder(Mgr::<A> {
         ledger: ledger.clone(),
     })
-    .config(config(validation))
+    .config(config(validation, bounded))
     .sink(sink.clone())
     .build()
     .unwrap();
@@ -156,7 +166,7 @@ fn eventually(what: &str, mut done: impl FnMut() -> bool) {
 fn blocking_hung_reset_frees_its_slot() {
     let faults = Faults::new();
     faults.inject(Op::Reset, "conn", 1, Fault::Hang);
-    let (pool, ledger, sink) = pool::<false>(&faults, Validation::Never);
+    let (pool, ledger, sink) = pool::<false>(&faults, Validation::Never, &[Op::Reset]);
     drop(pool.get_blocking().unwrap()); // #1, its reset hangs
     let second = pool
         .get_blocking()
@@ -199,7 +209,7 @@ fn blocking_reset_that_hangs_frees_its_slot_on_a_runtime_whose_shutdown_it_does_
 fn blocking_validation_that_hangs_frees_its_slot_and_the_waiter_gets_a_create() {
     let faults = Faults::new();
     faults.inject(Op::Validate, "conn", 1, Fault::Hang);
-    let (pool, _ledger, sink) = pool::<false>(&faults, Validation::Always);
+    let (pool, _ledger, sink) = pool::<false>(&faults, Validation::Always, &[Op::Validate]);
     let first = pool.get_blocking().unwrap(); // created: no check
     drop(first); // reset (ok), then idle
     eventually("#1 reset and idle", || pool.status().idle == 1);
@@ -218,7 +228,7 @@ fn blocking_validation_that_hangs_frees_its_slot_and_the_waiter_gets_a_create() 
 fn blocking_close_that_hangs_frees_its_slot() {
     let faults = Faults::new();
     faults.inject(Op::Close, "conn", 1, Fault::Hang);
-    let (pool, _ledger, sink) = pool::<false>(&faults, Validation::Never);
+    let (pool, _ledger, sink) = pool::<false>(&faults, Validation::Never, &[Op::Close]);
     tenure::pool::Lease::discard(pool.get_blocking().unwrap()); // its close hangs
     let next = pool
         .get_blocking()
@@ -235,7 +245,7 @@ fn blocking_close_that_hangs_frees_its_slot() {
 fn blocking_create_that_hangs_frees_its_slot_and_tells_its_waiter() {
     let faults = Faults::new();
     faults.inject(Op::Acquire, "conn", 1, Fault::Hang);
-    let (pool, _ledger, sink) = pool::<false>(&faults, Validation::Never);
+    let (pool, _ledger, sink) = pool::<false>(&faults, Validation::Never, &[Op::Acquire]);
     let first = pool.get_blocking();
     assert!(
         matches!(first, Err(PoolError::CreateTimedOut(b)) if b == BOUND),
@@ -259,7 +269,7 @@ fn blocking_create_that_hangs_frees_its_slot_and_tells_its_waiter() {
 fn blocking_reset_that_ends_late_has_its_resource_closed() {
     let faults = Faults::new();
     faults.inject(Op::Reset, "conn", 1, Fault::Delay(BOUND * 4));
-    let (pool, ledger, _sink) = pool::<false>(&faults, Validation::Never);
+    let (pool, ledger, _sink) = pool::<false>(&faults, Validation::Never, &[Op::Reset]);
     drop(pool.get_blocking().unwrap());
     let second = pool.get_blocking().unwrap();
     assert_eq!(second.id(), 2);
@@ -275,7 +285,7 @@ fn blocking_reset_that_ends_late_has_its_resource_closed() {
 async fn async_reset_that_hangs_frees_its_slot() {
     let faults = Faults::new();
     faults.inject(Op::Reset, "conn", 1, Fault::Hang);
-    let (pool, ledger, sink) = pool::<true>(&faults, Validation::Never);
+    let (pool, ledger, sink) = pool::<true>(&faults, Validation::Never, &[Op::Reset]);
     drop(pool.get().await.unwrap());
     let second = pool
         .get()
@@ -298,7 +308,8 @@ async fn async_validation_and_close_that_hang_free_their_slots() {
     let faults = Faults::new();
     faults.inject(Op::Validate, "conn", 1, Fault::Hang);
     faults.inject(Op::Close, "conn", 1, Fault::Hang);
-    let (pool, _ledger, sink) = pool::<true>(&faults, Validation::Always);
+    let (pool, _ledger, sink) =
+        pool::<true>(&faults, Validation::Always, &[Op::Validate, Op::Close]);
     drop(pool.get().await.unwrap()); // #1: reset, then idle
     while pool.status().idle == 0 {
         tokio::task::yield_now().await;
@@ -333,7 +344,7 @@ fn blocking_create_that_fails_late_is_reported() {
     // bound, then failing.
     faults.inject(Op::Acquire, "conn", 1, Fault::Delay(BOUND * 4));
     faults.inject(Op::Acquire, "conn", 2, Fault::Error);
-    let (pool, _ledger, sink) = pool::<false>(&faults, Validation::Never);
+    let (pool, _ledger, sink) = pool::<false>(&faults, Validation::Never, &[Op::Acquire]);
     let first = pool.get_blocking();
     assert!(
         matches!(first, Err(PoolError::CreateTimedOut(_))),
@@ -353,7 +364,7 @@ fn blocking_close_that_fails_late_is_reported() {
     let faults = Faults::new();
     faults.inject(Op::Close, "conn", 1, Fault::Delay(BOUND * 4));
     faults.inject(Op::Close, "conn", 2, Fault::Error);
-    let (pool, _ledger, sink) = pool::<false>(&faults, Validation::Never);
+    let (pool, _ledger, sink) = pool::<false>(&faults, Validation::Never, &[Op::Close]);
     tenure::pool::Lease::discard(pool.get_blocking().unwrap()); // its close ends late
     let (context, report) = late_failure(&sink);
     assert_eq!(
@@ -380,7 +391,8 @@ fn abandoned_checks_are_reported_with_the_site_of_their_caller() {
     let faults = Faults::new();
     faults.inject(Op::Reset, "conn", 1, Fault::Hang);
     faults.inject(Op::Validate, "conn", 1, Fault::Hang);
-    let (pool, _ledger, sink) = pool::<false>(&faults, Validation::Always);
+    let (pool, _ledger, sink) =
+        pool::<false>(&faults, Validation::Always, &[Op::Reset, Op::Validate]);
     let lent_at = line!() + 1;
     let lease = pool.get_blocking().unwrap(); // #1, created: no check
     drop(lease); // its reset hangs
