@@ -40,21 +40,22 @@
 //!   side, what barging costs r2d2's waiters.
 //! - `db_postgres/scenario=floor`: one raw `tokio_postgres::Client` running a prepared
 //!   `SELECT 1` from one task, against tenure's pooled `SELECT 1` from one task, by the
-//!   client's CPU time per query on a current-thread runtime (the server's share and the
-//!   wait left out; see [`floor`]); ratio = floor / tenure, target ≥ 0.97.
+//!   client's CPU time per query on a current-thread runtime, the measuring thread and
+//!   every server backend it talks to on one CPU (see [`floor`](floor::floor) for why);
+//!   ratio = floor / tenure, target ≥ 0.97.
 
-use std::cell::RefCell;
+mod floor;
+
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use serde_json::Value;
 use tenure::pool::{Pool, PoolConfig, Validation};
 use tokio::runtime::Runtime;
 use tokio_postgres::types::Type;
 use tokio_postgres::NoTls;
 
-use crate::harness::{runs, Case, Clock, Harness, Rep};
+use crate::harness::{runs, Case, Harness};
 use crate::pool::fixtures::{compare_threads, on, tasks_rep, timed, timed_blocking, TIMEOUT};
 
 const SIZE: usize = 8;
@@ -221,7 +222,10 @@ pub fn run(h: &mut Harness) {
         .flat_map(|q| TASKS.map(|t| case("deadpool-postgres", q, t)))
         .chain(THREADS.map(blocking_case))
         .collect();
-    if !probe.iter().any(|c| h.would_run(c)) && !h.scenario_selected("db_postgres/scenario=floor") {
+    if !probe.iter().any(|c| h.would_run(c))
+        && !h.scenario_selected(floor::NAME)
+        && !h.scenario_profiled(floor::NAME)
+    {
         return;
     }
     let Some(db) = tenure_postgres::testing::database() else {
@@ -324,7 +328,7 @@ pub fn run(h: &mut Harness) {
     }
 
     blocking(h, &config);
-    floor(h, &config);
+    floor::floor(h, &config);
     // sqlx's pool closes inside the runtime.
     rt.block_on(pools.sqlx.close());
 }
@@ -374,133 +378,6 @@ fn blocking(h: &mut Harness, config: &tokio_postgres::Config) {
     for threads in THREADS {
         compare_threads(h, blocking_case(threads), threads, &tenure_one, &r2d2_one);
     }
-}
-
-/// `db_postgres/scenario=floor`: what a pooled `SELECT 1` from one task costs the client
-/// beside the same prepared `SELECT 1` on one raw `tokio_postgres::Client`.
-///
-/// The compared figure is the **client's CPU time per query**, not its wall time. On
-/// loopback a `SELECT 1` is a round trip to the server, another process on the same two
-/// cores: its wall time (about 40–100 µs here) is mostly the server's work and the
-/// scheduler's wake-ups, so a wall-clock ratio moved by whatever else ran (three
-/// processes, the earlier wall-clock method on a multi-thread runtime: 0.35–2.38), while
-/// the pool's part is client work alone. So both sides run on one current-thread tokio
-/// runtime of their own, driven by the measuring thread: the querying task, every
-/// connection task and the pool's own work run on that thread, and its CPU clock
-/// (`CLOCK_THREAD_CPUTIME_ID`, user and kernel time, the socket calls included) counts all
-/// the client spends on a query and nothing of the server's or of the wait. The two sides
-/// alternate in short repetitions (A B A B, the harness's engine) so a change of load
-/// hits both alike. tenure's pool is one of its own with the rows' settings (8
-/// connections, pre-warmed, `prepare_cached`); the raw client prepared its statement once.
-/// The wall-clock medians of the same repetitions are reported beside, for information
-/// (`wall_tenure_ns`, `wall_floor_ns`, `wall_ratio`).
-fn floor(h: &mut Harness, config: &tokio_postgres::Config) {
-    const NAME: &str = "db_postgres/scenario=floor";
-    if !h.scenario_selected(NAME) {
-        return;
-    }
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("{NAME}: cannot build a tokio runtime, skipped: {e}");
-            return;
-        }
-    };
-    let (pool, raw, statement) = rt.block_on(async {
-        let pool = Pool::builder(tenure_postgres::Manager::new(config.clone()))
-            .config(tenure_config())
-            .build()
-            .expect("tenure pool");
-        let warm = futures_util::future::join_all((0..SIZE).map(|_| pool.get())).await;
-        assert!(warm.iter().all(Result::is_ok), "tenure pre-warm");
-        drop(warm);
-        let (client, connection) = config.connect(NoTls).await.expect("connect");
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        let statement = client.prepare(SELECT).await.expect("prepare");
-        (pool, client, statement)
-    });
-    // Wall ns per query of every repetition, per side (calibration's included).
-    let walls: [RefCell<Vec<f64>>; 2] = Default::default();
-    let timed_rep = |side: usize, ops: u64, queries: &dyn Fn(u64)| {
-        let (cpu, wall) = (Clock::ThreadCpu.now(), Instant::now());
-        queries(ops);
-        let elapsed = Clock::ThreadCpu.now().saturating_sub(cpu);
-        walls[side]
-            .borrow_mut()
-            .push(wall.elapsed().as_nanos() as f64 / ops.max(1) as f64);
-        Rep {
-            ops,
-            elapsed,
-            ..Rep::default()
-        }
-    };
-    let pooled = |ops| rt.block_on(pooled_queries(&pool, ops));
-    let raw_side = |ops| rt.block_on(raw_queries(&raw, &statement, ops));
-    let m = h.medians(
-        NAME,
-        vec![
-            runs(|ops| timed_rep(0, ops, &pooled)),
-            runs(|ops| timed_rep(1, ops, &raw_side)),
-        ],
-    );
-    {
-        let _inside = rt.enter();
-        drop((pool, raw));
-    }
-    let Some(m) = m else { return };
-    let [wall_tenure, wall_floor] = walls.map(|w| median(w.into_inner()));
-    h.scenario(
-        NAME,
-        "raw_client",
-        ("client CPU ns per SELECT 1 from one task", m[0], m[1]),
-        vec![
-            ("tenure_ns", Value::from(m[0].round())),
-            ("floor_ns", Value::from(m[1].round())),
-            ("ratio", Value::from(round3(m[1] / m[0]))),
-            ("target", Value::from(0.97)),
-            ("clock", Value::from("thread_cpu")),
-            ("wall_tenure_ns", Value::from(wall_tenure.round())),
-            ("wall_floor_ns", Value::from(wall_floor.round())),
-            ("wall_ratio", Value::from(round3(wall_floor / wall_tenure))),
-        ],
-    );
-}
-
-/// The floor's tenure side: `ops` pooled `SELECT 1`s, one after the other (a function of
-/// its own, so a profiler tells the sides apart).
-async fn pooled_queries(pool: &Pool<tenure_postgres::Manager>, ops: u64) {
-    for _ in 0..ops {
-        let c = pool.get().await.expect("tenure get");
-        let s = c.prepare_cached(SELECT).await.expect("prepare");
-        let one: i32 = c.query_one(&s, &[]).await.expect("query").get(0);
-        std::hint::black_box(one);
-    }
-}
-
-/// The floor itself: `ops` `SELECT 1`s on one raw client, its statement prepared once.
-async fn raw_queries(
-    raw: &tokio_postgres::Client,
-    statement: &tokio_postgres::Statement,
-    ops: u64,
-) {
-    for _ in 0..ops {
-        let one: i32 = raw.query_one(statement, &[]).await.expect("query").get(0);
-        std::hint::black_box(one);
-    }
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(0.0)
-}
-
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
 }
 
 #[cfg(test)]

@@ -368,6 +368,30 @@ impl Harness {
         self.profile.is_none()
     }
 
+    /// Whether `--profile` asks for a side of the scenario `name` (the filter selects it):
+    /// the scenario then sets up as usual and hands its sides to
+    /// [`profile_scenario`](Harness::profile_scenario) instead of timing them.
+    pub fn scenario_profiled(&self, name: &str) -> bool {
+        self.profile.is_some() && self.filter.as_deref().is_none_or(|f| name.contains(f))
+    }
+
+    /// `--profile SIDE` for a scenario: runs the side of `sides` whose name in `names` is
+    /// `SIDE` alone, for `--ops` operations ([`engine::profile`]); nothing if none is.
+    pub fn profile_scenario(&self, name: &str, names: &[&str], sides: &mut [Box<dyn Side + '_>]) {
+        let Some(profile) = &self.profile else { return };
+        let Some(i) = names.iter().position(|n| *n == profile.side) else {
+            eprintln!(
+                "profile: {name} has no side {} (its sides: {names:?})",
+                profile.side
+            );
+            return;
+        };
+        match engine::profile(sides[i].as_mut(), profile.ops) {
+            Ok(ops) => eprintln!("profiled {name}, side {}: {ops} operations", profile.side),
+            Err(why) => eprintln!("profile: {name}, side {}: {why}", profile.side),
+        }
+    }
+
     /// The scenarios reported so far.
     #[cfg_attr(not(test), allow(dead_code))]
     pub fn scenarios(&self) -> &[Scenario] {
@@ -663,6 +687,42 @@ mod tests {
             vec![(Case::new("accumulate", "plain"), op(|| 0))],
         );
         assert_eq!(c, 60);
+    }
+
+    #[test]
+    fn profiling_a_scenario_runs_the_named_side_only() {
+        let h = Harness::profiling(
+            Profile {
+                side: "raw".into(),
+                ops: 7,
+            },
+            Some("scenario=floor".into()),
+        );
+        assert!(h.scenario_profiled("db/scenario=floor"));
+        assert!(!h.scenario_profiled("db/scenario=other"));
+        assert!(!h.scenario_selected("db/scenario=floor"));
+        assert!(!Harness::smoke().scenario_profiled("db/scenario=floor"));
+        let (mut pooled, mut raw) = (0_u64, 0_u64);
+        let mut sides = vec![
+            runs(|ops| {
+                pooled += ops;
+                Rep {
+                    ops,
+                    ..Rep::default()
+                }
+            }),
+            runs(|ops| {
+                raw += ops;
+                Rep {
+                    ops,
+                    ..Rep::default()
+                }
+            }),
+        ];
+        h.profile_scenario("db/scenario=floor", &["pooled", "raw"], &mut sides);
+        drop(sides);
+        // One operation of set-up, then the profiled seven.
+        assert_eq!((pooled, raw), (0, 8));
     }
 
     #[test]
