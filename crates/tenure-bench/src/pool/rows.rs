@@ -24,8 +24,10 @@
 //!   these rows measure the fast path under two-thread contention, not the handoff.
 //!   Since 2026-12-02 tenure runs this steady state on per-thread shards (see "Threads
 //!   and shards" in `tenure::pool`): the two workers share no lock and no data but the
-//!   pool's reference count, and a row costs 150–180 ns/op, against 560–710 ns/op with
-//!   one lock the day before (same machine, same day's peers 600–1340 ns/op).
+//!   pool's reference count (and since 2026-12-07 not that either: a get and its lease
+//!   hold the pool through their thread's anchor), and a row costs 150–180 ns/op, against
+//!   560–710 ns/op with one lock the day before (same machine, same day's peers 600–1340
+//!   ns/op).
 //!   **Read deadpool's figures with tokio's cooperative budget in mind.** deadpool's `get`
 //!   spends the budget (tokio's `Semaphore`), tenure's and bb8's do not: a deadpool task
 //!   that makes more than 128 acquires in one poll is made to yield, and from then on

@@ -10,10 +10,11 @@ use std::time::Duration;
 use crate::sync::Arc;
 
 use super::after::After;
+use super::anchor::{Anchor, Anchors};
 use super::error::PoolError;
 use super::lease::Lease;
 use super::manager::Manager;
-use super::state::{Served, Shared, Step};
+use super::state::{Served, Step};
 use super::time::Instant;
 use super::waiters::{Ticket, Wake};
 use super::work::{run_after, step};
@@ -21,36 +22,39 @@ use crate::runtime::BlockingWait;
 
 /// The lease of a served waiter (the lock released): its wait published.
 fn waited<M: Manager>(
-    shared: Arc<Shared<M>>,
+    anchor: Arc<Anchor<M>>,
     served: Result<Served<M>, PoolError<M::Error>>,
     site: &'static Location<'static>,
 ) -> Result<Lease<M>, PoolError<M::Error>> {
     let Served { conn, slot, wait } = served?;
+    let shared = &anchor.shared;
     #[cfg(feature = "metrics")]
     shared.metrics.wait(wait);
     tracing::trace!(target: "tenure", pool = &*shared.config.name, wait_us = wait.as_micros() as u64, %site, "acquired after waiting");
-    Ok(Lease::new(shared, conn, slot))
+    Ok(Lease::new(anchor, conn, slot))
 }
 
 /// The deadline passed: leave the line — unless served meanwhile, then take it.
 fn give_up<M: Manager>(
-    shared: Arc<Shared<M>>,
+    anchor: Arc<Anchor<M>>,
     ticket: Ticket,
     start: Instant,
     waited_for: Duration,
     site: &'static Location<'static>,
 ) -> Result<Lease<M>, PoolError<M::Error>> {
-    let r = shared.time_out(ticket, start, waited_for, site);
-    waited(shared, r, site)
+    let r = anchor.shared.time_out(ticket, start, waited_for, site);
+    waited(anchor, r, site)
 }
 
 /// Acquires from a thread, blocking it up to `timeout` (see
 /// [`Pool::get_blocking`](super::Pool::get_blocking)).
 pub(super) fn get_blocking<M: Manager>(
-    shared: &Arc<Shared<M>>,
+    anchors: &Anchors<M>,
     timeout: Duration,
     site: &'static Location<'static>,
 ) -> Result<Lease<M>, PoolError<M::Error>> {
+    let anchor = anchors.here();
+    let shared = &anchor.shared;
     // Inside a multi-thread runtime's worker, a wait goes through `block_in_place`.
     let how = crate::runtime::blocking_wait();
     if how == BlockingWait::Refused {
@@ -59,20 +63,21 @@ pub(super) fn get_blocking<M: Manager>(
     // Served at once blocks nothing (and needs no `block_in_place`, which hands the
     // worker's other tasks to another thread).
     if let Some((conn, slot)) = shared.try_lend(shared.now(), site) {
-        return Ok(Lease::new(shared.clone(), conn, slot));
+        return Ok(Lease::new(anchor, conn, slot));
     }
     if how == BlockingWait::InPlace {
-        tokio::task::block_in_place(|| wait_blocking(shared, timeout, site))
+        tokio::task::block_in_place(|| wait_blocking(anchor, timeout, site))
     } else {
-        wait_blocking(shared, timeout, site)
+        wait_blocking(anchor, timeout, site)
     }
 }
 
 fn wait_blocking<M: Manager>(
-    shared: &Arc<Shared<M>>,
+    anchor: Arc<Anchor<M>>,
     timeout: Duration,
     site: &'static Location<'static>,
 ) -> Result<Lease<M>, PoolError<M::Error>> {
+    let shared = &anchor.shared;
     let start = shared.now();
     let me = || Wake::Thread(crate::sync::thread::current());
     // A thread bounds its own wait (it parks with a timeout).
@@ -85,7 +90,7 @@ fn wait_blocking<M: Manager>(
     let park_first = after.is_empty();
     run_after(shared, after);
     let ticket = match first {
-        Step::Ready(conn, slot) => return Ok(Lease::new(shared.clone(), conn, slot)),
+        Step::Ready(conn, slot) => return Ok(Lease::new(anchor, conn, slot)),
         Step::Fail(e) => return Err(e),
         Step::Wait(t) => t,
     };
@@ -96,13 +101,13 @@ fn wait_blocking<M: Manager>(
     }
     loop {
         if let Some(r) = shared.poll_thread(ticket, start, site) {
-            return waited(shared.clone(), r, site);
+            return waited(anchor, r, site);
         }
         let now = std::time::Instant::now();
         if now >= deadline {
             // Reported as the timeout it waited out, as an async acquire's is (a park wakes
             // a little late, by however much the scheduler chose).
-            return give_up(shared.clone(), ticket, start, timeout, site);
+            return give_up(anchor, ticket, start, timeout, site);
         }
         crate::sync::thread::park_timeout(deadline - now);
     }
@@ -124,8 +129,9 @@ pin_project_lite::pin_project! {
     /// ```
     #[must_use = "futures do nothing unless awaited"]
     pub struct Acquire<M: Manager> {
-        // Moved into the lease when it is served (`None` once done).
-        shared: Option<Arc<Shared<M>>>,
+        // The pool's engine, through the anchor of the thread that called `get`: moved into
+        // the lease when it is served (`None` once done).
+        anchor: Option<Arc<Anchor<M>>>,
         state: AcquireState,
         timeout: Duration,
         // The timeout of a pool without a runtime (a sync manager built outside one),
@@ -138,8 +144,8 @@ pin_project_lite::pin_project! {
     impl<M: Manager> PinnedDrop for Acquire<M> {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
-            if let (AcquireState::Waiting(t, _), Some(shared)) = (*this.state, this.shared.as_ref()) {
-                step(shared, |s, after| s.leave(t, after));
+            if let (AcquireState::Waiting(t, _), Some(anchor)) = (*this.state, this.anchor.as_ref()) {
+                step(&anchor.shared, |s, after| s.leave(t, after));
             }
         }
     }
@@ -147,12 +153,12 @@ pin_project_lite::pin_project! {
 
 impl<M: Manager> Acquire<M> {
     pub(super) fn new(
-        shared: Arc<Shared<M>>,
+        anchor: Arc<Anchor<M>>,
         timeout: Duration,
         site: &'static Location<'static>,
     ) -> Self {
         Acquire {
-            shared: Some(shared),
+            anchor: Some(anchor),
             state: AcquireState::Start,
             timeout,
             sleep: None,
@@ -174,18 +180,18 @@ impl<M: Manager> Future for Acquire<M> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let Some(shared) = this.shared.as_ref() else {
+        let Some(anchor) = this.anchor.as_ref() else {
             panic!("Acquire polled after it finished");
         };
-        match *this.state {
+        let shared = &anchor.shared;
+        let (t, start, look) = match *this.state {
             AcquireState::Done => panic!("Acquire polled after it finished"),
             AcquireState::Start => {
                 let now = shared.now();
                 if let Some((conn, slot)) = shared.try_lend(now, this.site) {
                     *this.state = AcquireState::Done;
-                    let shared = this.shared.take().expect("checked above");
-                    let lease = Lease::new(shared, conn, slot);
-                    return Poll::Ready(Ok(lease));
+                    let anchor = this.anchor.take().expect("checked above");
+                    return Poll::Ready(Ok(Lease::new(anchor, conn, slot)));
                 }
                 let mut after = After::new();
                 let timeout = *this.timeout;
@@ -200,31 +206,40 @@ impl<M: Manager> Future for Acquire<M> {
                     this.site,
                     &mut after,
                 );
+                // Nothing ran on this thread after the step (no job, wake or report) that
+                // could have served it: see `Step::Wait` below.
+                let nothing_ran = after.is_empty();
                 run_after(shared, after);
                 match step {
                     Step::Ready(conn, slot) => {
                         *this.state = AcquireState::Done;
-                        let shared = this.shared.take().expect("checked above");
-                        let lease = Lease::new(shared, conn, slot);
-                        return Poll::Ready(Ok(lease));
+                        let anchor = this.anchor.take().expect("checked above");
+                        return Poll::Ready(Ok(Lease::new(anchor, conn, slot)));
                     }
                     Step::Fail(e) => {
                         *this.state = AcquireState::Done;
-                        *this.shared = None;
+                        *this.anchor = None;
                         return Poll::Ready(Err(e));
                     }
-                    Step::Wait(t) => *this.state = AcquireState::Waiting(t, now),
+                    // In line with this poll's waker: whatever serves or fails it later wakes
+                    // this task. If nothing ran on this thread after the step, nothing served
+                    // it here either, so it does not look at its place now (the look would
+                    // lock the state again to find it still waiting); a job or a wake that
+                    // ran after the step may have served it at once, and then it looks.
+                    Step::Wait(t) => {
+                        *this.state = AcquireState::Waiting(t, now);
+                        (t, now, !nothing_ran)
+                    }
                 }
             }
-            AcquireState::Waiting(..) => {}
-        }
-        let AcquireState::Waiting(t, start) = *this.state else {
-            unreachable!("the other states returned above")
+            AcquireState::Waiting(t, start) => (t, start, true),
         };
-        if let Some(r) = shared.poll_task(t, cx.waker(), start, this.site) {
-            *this.state = AcquireState::Done;
-            let shared = this.shared.take().expect("checked above");
-            return Poll::Ready(waited(shared, r, this.site));
+        if look {
+            if let Some(r) = shared.poll_task(t, cx.waker(), start, this.site) {
+                *this.state = AcquireState::Done;
+                let anchor = this.anchor.take().expect("checked above");
+                return Poll::Ready(waited(anchor, r, this.site));
+            }
         }
         // Loom models have no timers: an acquire there waits untimed. With a runtime, the
         // pool's timer task fails the slot at the deadline and wakes this task.
@@ -239,8 +254,8 @@ impl<M: Manager> Future for Acquire<M> {
             return Poll::Pending;
         }
         *this.state = AcquireState::Done;
-        let shared = this.shared.take().expect("checked above");
-        Poll::Ready(give_up(shared, t, start, *this.timeout, this.site))
+        let anchor = this.anchor.take().expect("checked above");
+        Poll::Ready(give_up(anchor, t, start, *this.timeout, this.site))
     }
 }
 

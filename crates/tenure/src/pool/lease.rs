@@ -5,6 +5,7 @@ use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::panic::Location;
 
+use super::anchor::Anchor;
 use super::manager::Manager;
 use super::shard::{Conn, LeaseAt, Lent};
 use super::state::{Route, Shared};
@@ -31,7 +32,8 @@ use super::work::step;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Lease<M: Manager> {
-    shared: Arc<Shared<M>>,
+    /// The pool's engine, through the anchor of the thread that acquired it.
+    anchor: Arc<Anchor<M>>,
     conn: Option<Lent<M::Resource>>,
     /// The shard it was lent from, and its entry in that shard's table of leases out (the
     /// leak detector's, which also keeps where it was taken: its site).
@@ -39,12 +41,19 @@ pub struct Lease<M: Manager> {
 }
 
 impl<M: Manager> Lease<M> {
-    pub(super) fn new(shared: Arc<Shared<M>>, conn: Conn<M::Resource>, at: LeaseAt) -> Self {
+    pub(super) fn new(anchor: Arc<Anchor<M>>, conn: Conn<M::Resource>, at: LeaseAt) -> Self {
         Lease {
-            shared,
+            anchor,
             conn: Some(conn.lend()),
             at,
         }
+    }
+
+    /// The pool's engine (an associated function, as the public ones are: no method of
+    /// the resource is shadowed).
+    #[inline]
+    fn shared(this: &Self) -> &Arc<Shared<M>> {
+        &this.anchor.shared
     }
 
     /// Takes the resource out of the pool for good: its slot is freed (a new one may be
@@ -63,7 +72,7 @@ impl<M: Manager> Lease<M> {
             .conn
             .take()
             .expect("a lease holds its resource until consumed");
-        step(&this.shared, |s, after| s.detach(this.at, after));
+        step(Lease::shared(&this), |s, after| s.detach(this.at, after));
         conn.resource
     }
 
@@ -92,7 +101,7 @@ impl<M: Manager> Lease<M> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn site(this: &Self) -> &'static Location<'static> {
-        this.shared.site_of(this.at)
+        Lease::shared(this).site_of(this.at)
     }
 
     /// Returns the resource (if it still holds it): into its shard in the steady state,
@@ -100,7 +109,7 @@ impl<M: Manager> Lease<M> {
     /// once, from the lease to where it goes.
     #[inline]
     fn give_back(&mut self, retire: Option<Retire>) {
-        let shared = &self.shared;
+        let shared = &self.anchor.shared;
         let Some(conn) = self.conn.as_mut() else {
             return;
         };
@@ -120,7 +129,7 @@ impl<M: Manager> Lease<M> {
             .take()
             .expect("a lease holds its resource until consumed")
             .back(now);
-        step(&self.shared, |s, after| {
+        step(&self.anchor.shared, |s, after| {
             s.route_return(self.at, conn, route, now, after)
         });
     }

@@ -83,9 +83,11 @@
 //! The steady state — a resource lent at once and taken back with nobody waiting — runs
 //! on a *shard* of the pool picked by the calling thread (a pool has twice the machine's
 //! parallelism of them, up to 32): a small cache of idle resources, the leases lent from
-//! it and their counters, under a lock of its own on cache lines of their own. Two runtime
-//! workers that get and drop at once so touch no memory in common but the pool's
-//! reference count; a lease goes back to the shard it came from, from whatever thread.
+//! it and their counters, under a lock of its own on cache lines of their own. An acquire
+//! and its lease keep the pool alive through the calling thread's *anchor* (one per shard
+//! index, each with a reference count of its own) rather than through the pool's own
+//! count, so two runtime workers that get and drop at once touch no memory in common at
+//! all; a lease goes back to the shard it came from, from whatever thread.
 //! Everything else (waiting, creates, checks, retirements, resize, maintenance, close)
 //! goes through the pool's state lock, and the shards lend and take back on their own only
 //! while nobody waits and the pool is open and within its size: whatever queues a waiter
@@ -119,12 +121,13 @@
 //! | `config.rs`, `manager.rs`, `error.rs`, `stats.rs`, `metrics.rs` | what a user writes and reads |
 //! | `manager_fn.rs` | [`from_fn`]: a manager made of closures (buffers, test doubles, the doc examples' pools) |
 //! | `state/` | the engine: the state under its lock and every step that moves a resource (`acquire.rs`, `returns.rs`, `manage.rs`); the counts, changed only through named steps (`counts.rs`) |
-//! | `shard.rs`, `waiters.rs`, `slab.rs` | the per-thread shards and their lease tables, the line of waiters, the slab both tables are |
+//! | `shard.rs`, `anchor.rs`, `waiters.rs`, `slab.rs` | the per-thread shards and their lease tables, the per-thread holders of the engine that acquires and leases keep, the line of waiters, the slab both tables are |
 //! | `after.rs`, `work.rs`, `tasks.rs` | what a step leaves for after the lock, where the pool's work runs (as `crate::runtime` decides), the driver, relays and timer |
 //! | `time.rs` | the pool's readings of a [`Clock`](crate::clock::Clock) |
 
 mod acquire;
 mod after;
+mod anchor;
 mod bound;
 mod builder;
 mod config;

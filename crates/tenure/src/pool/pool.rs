@@ -10,6 +10,7 @@ use std::time::Duration;
 use crate::sync::Arc;
 
 use super::acquire::{self, Acquire};
+use super::anchor::Anchors;
 use super::config::PoolConfig;
 use super::error::{BuildError, PoolError, Status};
 use super::lease::Lease;
@@ -37,12 +38,15 @@ use crate::sync::thread;
 /// ```
 pub struct Pool<M: Manager> {
     shared: Arc<Shared<M>>,
+    /// What its acquires and leases hold instead of `shared` (see `anchor`).
+    anchors: Anchors<M>,
 }
 
 impl<M: Manager> Pool<M> {
     /// The pool over a built engine (`PoolBuilder::build`).
     pub(super) fn from_shared(shared: Arc<Shared<M>>) -> Self {
-        Pool { shared }
+        let anchors = Anchors::new(&shared, shared.shard_count());
+        Pool { shared, anchors }
     }
 }
 
@@ -51,6 +55,7 @@ impl<M: Manager> Clone for Pool<M> {
         self.shared.handles.fetch_add(1, Ordering::Relaxed);
         Pool {
             shared: self.shared.clone(),
+            anchors: self.anchors.clone(),
         }
     }
 }
@@ -140,7 +145,7 @@ impl<M: Manager> Pool<M> {
     /// # Ok(()) }
     /// ```
     pub fn get_timeout(&self, timeout: Duration) -> Acquire<M> {
-        Acquire::new(self.shared.clone(), timeout, Location::caller())
+        Acquire::new(self.anchors.here(), timeout, Location::caller())
     }
 
     /// Acquires a resource without waiting: an idle resource that needs no check under the
@@ -169,10 +174,10 @@ impl<M: Manager> Pool<M> {
         let site = Location::caller();
         let now = self.shared.now();
         if let Some((conn, slot)) = self.shared.try_lend(now, site) {
-            return Ok(Lease::new(self.shared.clone(), conn, slot));
+            return Ok(Lease::new(self.anchors.here(), conn, slot));
         }
         match step(&self.shared, |s, after| s.try_begin(now, site, after)) {
-            Step::Ready(conn, slot) => Ok(Lease::new(self.shared.clone(), conn, slot)),
+            Step::Ready(conn, slot) => Ok(Lease::new(self.anchors.here(), conn, slot)),
             Step::Fail(e) => Err(e),
             Step::Wait(_) => unreachable!("try_begin never joins the line"),
         }
@@ -211,7 +216,7 @@ impl<M: Manager> Pool<M> {
     /// ```
     #[track_caller]
     pub fn get_blocking_timeout(&self, timeout: Duration) -> Result<Lease<M>, PoolError<M::Error>> {
-        acquire::get_blocking(&self.shared, timeout, Location::caller())
+        acquire::get_blocking(&self.anchors, timeout, Location::caller())
     }
 
     /// Changes `max_size`. Growing lets waiters be served by new creates; shrinking retires

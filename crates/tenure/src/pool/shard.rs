@@ -184,6 +184,18 @@ impl<R> ShardState<R> {
         site: &'static Location<'static>,
         now: Instant,
     ) -> Option<(Conn<R>, Key)> {
+        let conn = self.take_cached(gate, ready)?;
+        Some((conn, self.lend(site, now)))
+    }
+
+    /// Takes the resource on top of the cache if the gate is open and `ready` says it needs
+    /// nothing first, counted as acquired at once (its lease registered by the caller).
+    #[inline]
+    pub(super) fn take_cached(
+        &mut self,
+        gate: &Gate,
+        ready: impl FnOnce(&Conn<R>) -> bool,
+    ) -> Option<Conn<R>> {
         let conn = self.idle.last()?;
         // (A resource is in a shard's cache only while the gate stayed open since it was
         // put there; the gate is checked anyway, so that this path stands on its own.)
@@ -192,7 +204,13 @@ impl<R> ShardState<R> {
         }
         let conn = self.idle.pop()?;
         self.acquired_direct += 1;
-        Some((conn, self.lend(site, now)))
+        Some(conn)
+    }
+
+    /// Whether its cache is empty.
+    #[inline]
+    pub(super) fn nothing_cached(&self) -> bool {
+        self.idle.is_empty()
     }
 
     /// Registers a lease taken at `site` now; its slot.

@@ -103,6 +103,15 @@ impl<M: Manager> Shared<M> {
         site: &'static Location<'static>,
         after: &mut After<M>,
     ) -> Option<(Conn<M::Resource>, LeaseAt)> {
+        // Nothing idle here but a shard may have one cached (the gate is open, and some
+        // resources are in the shards): taken from there, the gate stays open (gathering
+        // every cache would close it, stopping every thread's fast path, to open it again
+        // at the unlock).
+        if st.idle.is_empty() && self.gate.open() && st.counts.in_shards(0) > 0 {
+            if let Some(conn) = self.take_from_a_shard(now) {
+                return Some((conn, self.lend_here(site, now)));
+            }
+        }
         self.flush(st);
         while let Some(conn) = st.idle.pop() {
             let idle_for = conn.idle_for(now);

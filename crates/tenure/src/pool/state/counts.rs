@@ -46,6 +46,13 @@ impl Counts {
         self.handed
     }
 
+    /// The resources in the shards (lent, or cached there), given how many the idle set
+    /// holds: all that are not being created, checked or closed, handed over or idle.
+    pub(super) fn in_shards(&self, idle: usize) -> usize {
+        self.size
+            .saturating_sub(self.creating + self.checking + self.handed + self.closing + idle)
+    }
+
     /// The resources that count against `max_size` once a shrink is done: all but those
     /// being closed.
     pub(super) fn kept(&self) -> usize {

@@ -179,6 +179,11 @@ impl<M: Manager> Shared<M> {
         self.runtime.is_some() && !cfg!(loom)
     }
 
+    /// How many shards it has (a power of two).
+    pub(super) fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+
     /// The calling thread's shard and its index.
     #[inline]
     fn shard_here(&self) -> (u32, &Shard<M::Resource>) {
@@ -225,6 +230,22 @@ impl<M: Manager> Shared<M> {
         let mut ss = shard.lock();
         let (conn, slot) = ss.lend_cached(&self.gate, ready, site, now)?;
         Some((conn, (i, slot)))
+    }
+
+    /// A resource ready to lend from some shard's cache (the gate open, read under that
+    /// shard's lock, as a shard's own lend reads it), taken without closing the gate: what
+    /// an acquire on a thread whose shard has none takes, under the state lock, before it
+    /// gathers every shard's cache. `None` when every cache is empty or the first resource
+    /// found is not ready (the gathering then retires or checks it).
+    fn take_from_a_shard(&self, now: Instant) -> Option<Conn<M::Resource>> {
+        for shard in self.shards.iter() {
+            let mut ss = shard.lock();
+            if ss.nothing_cached() {
+                continue;
+            }
+            return ss.take_cached(&self.gate, |conn| self.ready_to_lend(conn, now));
+        }
+        None
     }
 
     /// The fast path of a clean return: the lease's resource back into its shard's cache
