@@ -46,6 +46,20 @@ impl<T> Few<T> {
     pub(super) fn allocated(&self) -> bool {
         self.more.capacity() != 0
     }
+
+    /// Calls `f` on each value in the order they came, leaving it empty (in place: no
+    /// iterator built over the three parts and dropped after).
+    pub(super) fn drain_each(&mut self, mut f: impl FnMut(T)) {
+        if let Some(v) = self.first.take() {
+            f(v);
+        }
+        if let Some(v) = self.second.take() {
+            f(v);
+        }
+        if !self.more.is_empty() {
+            self.more.drain(..).for_each(f);
+        }
+    }
 }
 
 impl<T> Extend<T> for Few<T> {
