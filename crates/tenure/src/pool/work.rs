@@ -19,16 +19,17 @@ use crate::error::BoxError;
 /// Runs what `after` collected: the wakes first, then each job on its way.
 #[inline]
 pub(super) fn run_after<M: Manager>(shared: &Arc<Shared<M>>, mut after: After<M>) {
-    if !after.is_empty() {
-        // Drained where it lies (not moved: it is a few hundred bytes).
-        run_after_slow(shared, &mut after);
-    }
-    if !after.wakes.allocated() && !after.jobs.allocated() && after.leaks.capacity() == 0 {
-        // Empty (nothing pushed, or all drained) and nothing on the heap: skip the drop
-        // glue. The steady state — a lease lent or returned — ends here.
-        debug_assert!(after.is_empty());
+    if after.is_empty() {
+        // The steady state: a lease lent or returned, nothing else to do. Nothing was
+        // pushed, so nothing was allocated: skip the drop glue.
+        debug_assert!(!after.wakes.allocated() && !after.jobs.allocated());
+        debug_assert!(after.leaks.capacity() == 0);
         std::mem::forget(after);
+        return;
     }
+    // Drained where it lies (not moved: it is a few hundred bytes); then dropped here,
+    // empty (a heap buffer, if one was needed, freed).
+    run_after_slow(shared, &mut after);
 }
 
 #[inline(never)]

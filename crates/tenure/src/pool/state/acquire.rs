@@ -103,6 +103,11 @@ impl<M: Manager> Shared<M> {
         site: &'static Location<'static>,
         after: &mut After<M>,
     ) -> Option<(Conn<M::Resource>, LeaseAt)> {
+        // Nothing exists but creates under way (the pool is empty, or its backend down):
+        // no resource to lend and no cache to gather.
+        if st.counts.size() == st.counts.creating() {
+            return None;
+        }
         // Nothing idle here but a shard may have one cached (the gate is open, and some
         // resources are in the shards): taken from there, the gate stays open (gathering
         // every cache would close it, stopping every thread's fast path, to open it again
