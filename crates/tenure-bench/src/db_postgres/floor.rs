@@ -9,7 +9,7 @@ use tenure::pool::Pool;
 use tokio_postgres::NoTls;
 
 use super::{tenure_config, SELECT, SIZE};
-use crate::harness::{runs, Clock, Harness, Rep};
+use crate::harness::{median, round3, runs, Clock, Harness, Rep};
 
 /// The scenario's name.
 pub(super) const NAME: &str = "db_postgres/scenario=floor";
@@ -162,7 +162,7 @@ pub(super) fn floor(h: &mut Harness, config: &tokio_postgres::Config) {
         drop((pool, raw));
     }
     let Some(m) = m else { return };
-    let [wall_tenure, wall_floor] = walls.map(|w| median(w.into_inner()));
+    let [wall_tenure, wall_floor] = walls.map(|w| median(&w.into_inner()));
     h.scenario(
         NAME,
         "raw_client",
@@ -210,15 +210,6 @@ async fn raw_queries(
         let one: i32 = raw.query_one(statement, &[]).await.expect("query").get(0);
         std::hint::black_box(one);
     }
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(0.0)
-}
-
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
 }
 
 /// Pinning the measuring thread and the server's backends to one CPU.

@@ -510,6 +510,12 @@ fn profiled(side: &mut dyn Side, ops: u64) -> Result<u64, String> {
     side.rep(ops, Clock::Wall).map(|rep| rep.ops)
 }
 
+/// The median of `samples` (the mean of the middle two for an even count), as the rows
+/// report it.
+pub fn median(samples: &[f64]) -> f64 {
+    median_p99(samples).0
+}
+
 /// The median and the 99th percentile (nearest rank) of `samples`.
 fn median_p99(samples: &[f64]) -> (f64, f64) {
     assert!(!samples.is_empty(), "a comparison produced no samples");

@@ -36,9 +36,9 @@ use serde_json::Value;
 // `op_waiting` is for benches whose operation waits on a server (the database benches).
 #[allow(unused_imports)]
 pub use engine::op_waiting;
-pub use engine::{cpython, op, runs, runs_reporting, Budget, Clock, Kind, Rep, Side};
-use report::{round3, TableHeader, TableRow};
-pub use report::{Case, Row, Scenario};
+pub use engine::{cpython, median, op, runs, runs_reporting, Budget, Clock, Kind, Rep, Side};
+pub use report::{round3, Case, Row, Scenario};
+use report::{TableHeader, TableRow};
 
 /// How thoroughly to measure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

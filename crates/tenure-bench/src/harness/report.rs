@@ -198,7 +198,8 @@ pub struct Scenario {
     pub params: Map<String, Value>,
 }
 
-pub(super) fn round3(x: f64) -> f64 {
+/// `x` to three decimals, as every ratio is reported.
+pub fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 

@@ -15,7 +15,7 @@ use tenure::error::BoxError;
 use tenure::pool::{Manager, Pool, PoolConfig, Validation, Work};
 use tokio::runtime::Runtime;
 
-use crate::harness::{runs, Case, Harness, Rep, Side};
+use crate::harness::{round3, runs, Case, Harness, Rep, Side};
 
 /// Pool sizes of every row.
 pub const SIZES: [usize; 2] = [2, 8];
@@ -249,10 +249,7 @@ pub fn report_floor(
         vec![
             ("tenure_ns", Value::from(tenure_ns.round())),
             ("floor_ns", Value::from(floor_ns.round())),
-            (
-                "ratio",
-                Value::from((floor_ns / tenure_ns * 1000.0).round() / 1000.0),
-            ),
+            ("ratio", Value::from(round3(floor_ns / tenure_ns))),
             ("target", Value::from(target)),
         ],
     );

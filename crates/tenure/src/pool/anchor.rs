@@ -7,7 +7,7 @@
 use crate::sync::Arc;
 
 use super::manager::Manager;
-use super::shard::thread_index;
+use super::shard::index_here;
 use super::state::Shared;
 
 /// A holder of the engine: cloned (its count raised) by an acquire or a lease of the
@@ -43,7 +43,7 @@ impl<M: Manager> Anchors<M> {
     /// The calling thread's anchor, cloned.
     #[inline]
     pub(super) fn here(&self) -> Arc<Anchor<M>> {
-        self.each[thread_index() & (self.each.len() - 1)].clone()
+        self.each[index_here(self.each.len())].clone()
     }
 }
 

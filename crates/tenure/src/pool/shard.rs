@@ -321,6 +321,14 @@ pub(super) fn shard_count() -> usize {
     (2 * n).next_power_of_two().min(32)
 }
 
+/// The calling thread's place among `n` (a pool's shard count, a power of two): the index
+/// of its shard, and of its anchor.
+#[inline]
+pub(super) fn index_here(n: usize) -> usize {
+    debug_assert!(n.is_power_of_two());
+    thread_index() & (n - 1)
+}
+
 /// The shard index of the calling thread (taken modulo a pool's shard count): threads are
 /// numbered in the order they first use a pool.
 #[cfg(not(loom))]

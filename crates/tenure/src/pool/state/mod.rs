@@ -25,9 +25,7 @@ use super::after::{After, Job, Relay, Site};
 use super::config::{Limits, PoolConfig};
 use super::error::{PoolError, Status};
 use super::manager::Manager;
-use super::shard::{
-    shard_count, thread_index, Conn, Gate, Leaked, LeaseAt, Lent, Shard, ShardState,
-};
+use super::shard::{index_here, shard_count, Conn, Gate, Leaked, LeaseAt, Lent, Shard, ShardState};
 use super::slab::Key;
 use super::stats::{Retire, Statistics};
 use super::time::{Instant, PoolClock};
@@ -187,7 +185,7 @@ impl<M: Manager> Shared<M> {
     /// The calling thread's shard and its index.
     #[inline]
     fn shard_here(&self) -> (u32, &Shard<M::Resource>) {
-        let i = thread_index() & (self.shards.len() - 1);
+        let i = index_here(self.shards.len());
         (i as u32, &self.shards[i])
     }
 
