@@ -70,17 +70,6 @@ impl<T> Extend<T> for Few<T> {
     }
 }
 
-impl<T> IntoIterator for Few<T> {
-    type Item = T;
-    type IntoIter = std::iter::Chain<
-        std::iter::Chain<std::option::IntoIter<T>, std::option::IntoIter<T>>,
-        std::vec::IntoIter<T>,
-    >;
-    fn into_iter(self) -> Self::IntoIter {
-        self.first.into_iter().chain(self.second).chain(self.more)
-    }
-}
-
 /// Work to start and wakes to call once the lock is released.
 pub(super) struct After<M: Manager> {
     pub(super) jobs: Few<Job<M>>,
